@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * buddy: a binary buddy allocator with its metadata outside the managed memory.
+ *
+ * This header is the whole public API and its reference. The core object is a
+ * *range*: it manages a capacity of units (bytes, pages, GPU memory, file
+ * blocks) in power-of-two blocks of min blocks and hands out offsets; it never
+ * touches the managed memory, so the memory can be anywhere. The *seed face*
+ * (buddy_seed_*) is the educational BuddyMemoryManager contract (malloc returns
+ * -1, free returns a bool) as a thin layer over a range.
+ *
+ * Conventions. Fallible calls return an int status: BUDDY_OK (0) or a negative
+ * BUDDY_E* code, named by buddy_status_str(). Results go through out-parameters,
+ * written only on success. A rejected call leaves the allocator's state exactly
+ * as it was; the only bytes it changes are the diagnostic counter that counts it
+ * (alloc_failures or rejected_frees, see buddy_range_stats).
+ *
+ * Thread safety. A range is not synchronised: calls that take a non-const
+ * range must not run concurrently with any other call on the same range.
+ * Calls that take a const range may run concurrently with each other.
+ */
+#ifndef BUDDY_H
+#define BUDDY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Marks the exported functions; the library hides every other symbol. */
+#if defined(BUDDY_BUILDING) && (defined(__GNUC__) || defined(__clang__))
+#define BUDDY_API __attribute__((visibility("default")))
+#else
+#define BUDDY_API
+#endif
+
+#define BUDDY_VERSION_MAJOR 0
+#define BUDDY_VERSION_MINOR 1
+#define BUDDY_VERSION_PATCH 0
+
+/* The library's version as "MAJOR.MINOR.PATCH". */
+BUDDY_API const char *buddy_version(void);
+
+/* ---- Status codes ------------------------------------------------------ */
+
+typedef enum buddy_status {
+    BUDDY_OK = 0,
+    BUDDY_EINVAL = -1,     /* a required pointer is NULL, or an enum is out of range */
+    BUDDY_EGEOMETRY = -2,  /* capacity and min block size make no usable range */
+    BUDDY_ESMALL = -3,     /* the metadata buffer is smaller than required */
+    BUDDY_ETOOBIG = -4,    /* the request exceeds the largest block the range has */
+    BUDDY_ENOMEM = -5,     /* no free block is large enough right now */
+    BUDDY_ERANGE = -6,     /* the offset is at or beyond the capacity */
+    BUDDY_EALIGN = -7,     /* the offset is not a multiple of the min block size */
+    BUDDY_ENOTSTART = -8,  /* the offset lies inside a block, not at its start */
+    BUDDY_ENOTLIVE = -9,   /* the block at the offset is free (a double free) */
+    BUDDY_ECORRUPT = -10   /* the metadata breaks an invariant (buddy_range_check) */
+} buddy_status;
+
+/* A constant, human-readable name for a status ("BUDDY_ENOMEM: ..."); an
+ * unknown value gives "unknown buddy status". Never NULL. O(1), thread-safe. */
+BUDDY_API const char *buddy_status_str(int status);
+
+/* ---- Range: an offset allocator ---------------------------------------- */
+
+/* Where alloc places a block; both are deterministic.
+ * BUDDY_BEST_FIT: the classic buddy system. Take a free block of the smallest
+ *   order that fits, the lowest-addressed one of that order, and split it.
+ * BUDDY_FIRST_FIT: the seed's placement. Take the lowest-addressed free block
+ *   of any order that fits and split it, so the result is the lowest offset at
+ *   which an aligned free block of the rounded size exists. */
+typedef enum buddy_policy { BUDDY_BEST_FIT = 0, BUDDY_FIRST_FIT = 1 } buddy_policy;
+
+/* The default policy (see docs/design.md, "Choice of default policy"). */
+#define BUDDY_DEFAULT_POLICY BUDDY_BEST_FIT
+
+/* An opaque range. It lives inside the caller's metadata buffer and holds no
+ * pointers, so the buffer may be copied, saved or mapped at another address
+ * (after a copy, call buddy_range_attach on the new address). */
+typedef struct buddy_range buddy_range;
+
+/* Bytes of metadata a range of this geometry needs, header and alignment slack
+ * included. The range manages floor(capacity / min_block_size) min blocks; a
+ * capacity that is not a power of two is managed in full, as the blocks of its
+ * binary decomposition. Returns 0 iff the geometry is impossible:
+ * min_block_size is not a power of two, capacity < min_block_size, more than
+ * 2^62 min blocks, or the size does not fit in size_t. Pure; O(log capacity). */
+BUDDY_API size_t buddy_range_metadata_size(uint64_t capacity, uint64_t min_block_size);
+
+/* Builds an empty range in `metadata` and stores its handle (the buffer's
+ * start) in *range_out. The buffer must be 8-byte aligned; 64-byte alignment
+ * keeps each tile in one cache line. Fails with BUDDY_EINVAL iff range_out or
+ * metadata is NULL, metadata is not 8-byte aligned or policy is unknown; BUDDY_EGEOMETRY iff buddy_range_metadata_size() is 0;
+ * BUDDY_ESMALL iff metadata_size is below it. O(metadata size). */
+BUDDY_API int buddy_range_init(buddy_range **range_out, void *metadata, size_t metadata_size,
+                     uint64_t capacity, uint64_t min_block_size, buddy_policy policy);
+
+/* Re-finds the range in a metadata buffer that was built by buddy_range_init
+ * and then copied or mapped elsewhere. Fails with BUDDY_EINVAL iff an argument
+ * is NULL, BUDDY_ECORRUPT iff the buffer does not hold a range header of that
+ * size. O(1). */
+BUDDY_API int buddy_range_attach(buddy_range **range_out, void *metadata, size_t metadata_size);
+
+/* Convenience: buddy_range_init on metadata from malloc. Fails as init does,
+ * or with BUDDY_ENOMEM iff malloc fails. Release with buddy_range_destroy. */
+BUDDY_API int buddy_range_create(buddy_range **range_out, uint64_t capacity, uint64_t min_block_size,
+                       buddy_policy policy);
+
+/* Frees a range made by buddy_range_create (NULL is ignored). Do not pass a
+ * range made by buddy_range_init: its metadata belongs to the caller. */
+BUDDY_API void buddy_range_destroy(buddy_range *range);
+
+/* Allocates a block of at least `size` units (0 counts as one min block) and
+ * stores its offset in *offset_out. The size rounds up to a power of two of min
+ * blocks; the offset is a multiple of that block size. Fails with BUDDY_EINVAL
+ * iff range or offset_out is NULL; BUDDY_ETOOBIG iff size exceeds the largest
+ * block the capacity holds (checked before any rounding); BUDDY_ENOMEM iff no
+ * free block of the rounded size exists now. O(log capacity) word operations,
+ * typically O(1) (BUDDY_FIRST_FIT: O(log capacity) per order that has a free
+ * block). */
+BUDDY_API int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out);
+
+/* Frees the live block that starts at `offset` and merges it with its buddy
+ * while the buddy is free. Fails, changing nothing, with BUDDY_EINVAL iff range
+ * is NULL; BUDDY_ERANGE iff offset >= capacity; BUDDY_EALIGN iff offset is not
+ * a multiple of the min block size; BUDDY_ENOTSTART iff offset lies inside a
+ * block (live or free); BUDDY_ENOTLIVE iff offset starts a free block. O(log
+ * capacity), typically O(1). */
+BUDDY_API int buddy_range_free(buddy_range *range, uint64_t offset);
+
+/* Stores in *size_out the size of the live block that starts at `offset`.
+ * Fails with the codes of buddy_range_free, for the same offsets, and with
+ * BUDDY_EINVAL iff size_out is NULL. O(log capacity), typically O(1). */
+BUDDY_API int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_out);
+
+/* Frees every block at once. The diagnostic counters (peak, failures,
+ * rejected frees) are kept. Fails with BUDDY_EINVAL iff range is NULL.
+ * O(metadata size). */
+BUDDY_API int buddy_range_reset(buddy_range *range);
+
+/* The highest block order a range can track: blocks are 2^order min blocks. */
+#define BUDDY_MAX_ORDER 62
+
+typedef struct buddy_range_stats {
+    uint64_t capacity;             /* managed units: min blocks * min_block_size */
+    uint64_t min_block_size;       /* units per min block, a power of two */
+    uint64_t free_bytes;           /* units in free blocks */
+    uint64_t allocated_bytes;      /* units in live blocks (rounded sizes) */
+    uint64_t largest_free_block;   /* units in the largest free block, 0 if none */
+    uint64_t live_blocks;          /* blocks allocated and not yet freed */
+    uint64_t peak_allocated_bytes; /* highest allocated_bytes so far */
+    uint64_t alloc_failures;       /* allocs that failed (ETOOBIG or ENOMEM) */
+    uint64_t rejected_frees;       /* frees that were rejected */
+    buddy_policy policy;
+    unsigned max_order;            /* the largest order a block can have */
+    uint64_t free_blocks[BUDDY_MAX_ORDER + 1]; /* free blocks of each order */
+} buddy_range_stats;
+
+/* Copies the range's statistics into *stats_out. Fails with BUDDY_EINVAL iff an
+ * argument is NULL. O(1): every figure is kept up to date by alloc and free. */
+BUDDY_API int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out);
+
+/* Checks every invariant of docs/design.md (I1..I9) over the whole metadata.
+ * Returns BUDDY_OK, BUDDY_EINVAL iff range is NULL, or BUDDY_ECORRUPT. For
+ * tests and debugging: O(metadata size). */
+BUDDY_API int buddy_range_check(const buddy_range *range);
+
+/* Renders the block tree in the seed's notation, in min-block units and prefix
+ * order: "(s:n)" a free block of n min blocks at s, "[s:n]" a live block,
+ * "(" left right ")" a split block with free space below it, "{" left right "}"
+ * one with none. Beyond a capacity that is not a power of two, the tree's tail
+ * renders as "<s:n>" (not managed). Works like snprintf: writes at most
+ * buffer_size bytes including the terminating NUL, and returns the length of
+ * the whole rendering (not counting the NUL). Returns 0 iff range is NULL or
+ * buffer is NULL with buffer_size > 0; a real rendering is never empty.
+ * O(number of blocks). */
+BUDDY_API size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_size);
+
+/* ---- Seed face: the educational BuddyMemoryManager contract ------------ */
+
+/* Creates a seed manager of `size` units: a range with min block 1 and
+ * BUDDY_FIRST_FIT. Fails with BUDDY_EGEOMETRY iff size is 0 or not a power of
+ * two (the seed's contract), else as buddy_range_create. */
+BUDDY_API int buddy_seed_create(buddy_range **range_out, uint64_t size);
+
+/* The seed's malloc: the start of a block of at least n units (0 counts as 1),
+ * or -1 iff none is free, n is negative or range is NULL. */
+BUDDY_API int64_t buddy_seed_malloc(buddy_range *range, int64_t n);
+
+/* The seed's free: true iff `start` was the start of a live block, which is
+ * now freed and merged. Any other start returns false and changes nothing. */
+BUDDY_API bool buddy_seed_free(buddy_range *range, int64_t start);
+
+/* The size of the live block that starts at `start`, or -1 for any other start
+ * (including an offset inside a block, where the seed itself was wrong). */
+BUDDY_API int64_t buddy_seed_size(const buddy_range *range, int64_t start);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BUDDY_H */

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * buddy_range_check: verifies every numbered invariant of docs/design.md over
+ * the whole metadata. It trusts nothing it can recompute: the layout is planned
+ * again from the geometry, every node is classified from its parent, and the
+ * counters and summaries are rebuilt and compared. O(metadata size).
+ */
+#include <string.h>
+
+#include "layout.h"
+
+#define REQUIRE(condition)                                                                        \
+    do {                                                                                          \
+        if (!(condition))                                                                         \
+            return BUDDY_ECORRUPT;                                                                \
+    } while (0)
+
+static unsigned popcount64(uint64_t word) {
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_popcountll(word);
+#else
+    unsigned count = 0;
+    for (; word != 0; word &= word - 1)
+        count++;
+    return count;
+#endif
+}
+
+/* I1: the header matches the plan of its own geometry. */
+static int check_header(const buddy_range *range) {
+    REQUIRE(range->magic == RANGE_MAGIC);
+    REQUIRE(range->policy == BUDDY_BEST_FIT || range->policy == BUDDY_FIRST_FIT);
+    REQUIRE(range->min_block_shift < 64);
+    struct buddy_range plan;
+    uint64_t words = buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << range->min_block_shift);
+    REQUIRE(words != 0 && words * 8u == range->metadata_size);
+    REQUIRE(plan.capacity == range->capacity && plan.block_count == range->block_count);
+    REQUIRE(plan.top_order == range->top_order && plan.max_free_order == range->max_free_order);
+    REQUIRE(plan.flat_word == range->flat_word);
+    REQUIRE(memcmp(plan.band_word, range->band_word, sizeof plan.band_word) == 0);
+    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
+        const order_info *want = &plan.orders[order];
+        const order_info *have = &range->orders[order];
+        REQUIRE(want->node_count == have->node_count && want->group_count == have->group_count);
+        REQUIRE(want->summary_word == have->summary_word);
+        REQUIRE(want->summary_levels == have->summary_levels);
+    }
+    return BUDDY_OK;
+}
+
+/* I2..I5 and I7, I8: every node classified from its parent; counts rebuilt. */
+static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
+    uint64_t bits_seen = 0;
+    uint64_t live_blocks = 0;
+    uint64_t allocated_blocks = 0;
+    uint64_t free_blocks = 0;
+    uint64_t nonempty_orders = 0;
+    for (unsigned order = range->top_order + 1; order-- > 0;) {
+        uint64_t free_count = 0;
+        for (uint64_t index = 0; index < range->orders[order].node_count; index++) {
+            bool in_tree = order == range->top_order ||
+                           node_test(range, order + 1, index >> 1, SPLIT_BIT);
+            bool is_free = node_test(range, order, index, FREE_BIT);
+            bool is_split = order > 0 && node_test(range, order, index, SPLIT_BIT);
+            bool straddles = ((index + 1) << order) > range->block_count;
+            REQUIRE(!(is_free && is_split));                  /* I2 */
+            REQUIRE(in_tree || (!is_free && !is_split));      /* I3 */
+            REQUIRE(!(in_tree && straddles && !is_split));    /* I4 */
+            if (is_split && 2 * index + 1 < range->orders[order - 1].node_count)
+                REQUIRE(!(node_test(range, order - 1, 2 * index, FREE_BIT) &&
+                          node_test(range, order - 1, 2 * index + 1, FREE_BIT))); /* I5 */
+            if (in_tree && !is_free && !is_split) {
+                live_blocks++;
+                allocated_blocks += (uint64_t)1 << order;
+            }
+            free_count += is_free;
+            free_blocks += is_free ? (uint64_t)1 << order : 0;
+            bits_seen += (uint64_t)is_free + (uint64_t)is_split;
+        }
+        REQUIRE(free_count == range->orders[order].free_count); /* I7 */
+        nonempty_orders |= (uint64_t)(free_count != 0) << order;
+    }
+    REQUIRE(nonempty_orders == range->nonempty_orders);             /* I7 */
+    REQUIRE(live_blocks == range->live_blocks);                     /* I8 */
+    REQUIRE(allocated_blocks == range->allocated_blocks);           /* I8 */
+    REQUIRE(allocated_blocks + free_blocks == range->block_count);  /* I8 */
+    REQUIRE(range->peak_allocated_blocks >= allocated_blocks);      /* I8 */
+    *bits_seen_out = bits_seen;
+    return BUDDY_OK;
+}
+
+/* I3 (storage side): no bit is set outside a real node. The node bits seen
+ * by check_nodes must be every bit of the flat bitmap and the tiles. */
+static int check_no_stray_bits(const buddy_range *range, uint64_t bits_seen) {
+    const uint64_t *words = range_words_const(range);
+    uint64_t end = range->orders[0].summary_word; /* summaries follow the tiles */
+    uint64_t bits_stored = 0;
+    for (uint64_t word = range->flat_word; word < end; word++)
+        bits_stored += popcount64(words[word]);
+    REQUIRE(bits_stored == bits_seen);
+    return BUDDY_OK;
+}
+
+/* I6: each summary bit is set iff the group (or summary word) below it has a
+ * set bit, and no bit is set past the last group. */
+static int check_summaries(const buddy_range *range) {
+    const uint64_t *words = range_words_const(range);
+    for (unsigned order = 0; order <= range->top_order; order++) {
+        const order_info *info = &range->orders[order];
+        uint64_t level_word[MAX_SUMMARY_LEVELS];
+        unsigned levels = summary_levels(info, level_word);
+        uint64_t bits = info->group_count;
+        for (unsigned level = 0; level < levels; level++) {
+            uint64_t word_count = bits_div_ceil_pow2(bits, 6);
+            for (uint64_t bit = 0; bit < word_count * 64; bit++) {
+                bool below;
+                if (bit >= bits)
+                    below = false;
+                else if (level == 0)
+                    below = (group_bits(range, order, bit, 0) | group_bits(range, order, bit, 1)) != 0;
+                else
+                    below = words[level_word[level - 1] + bit] != 0;
+                bool marked = (words[level_word[level] + bit / 64] >> (bit % 64)) & 1u;
+                REQUIRE(marked == below);
+            }
+            bits = word_count;
+        }
+    }
+    return BUDDY_OK;
+}
+
+int buddy_range_check(const buddy_range *range) {
+    if (range == NULL)
+        return BUDDY_EINVAL;
+    int status = check_header(range);
+    uint64_t bits_seen = 0;
+    if (status == BUDDY_OK)
+        status = check_nodes(range, &bits_seen);
+    if (status == BUDDY_OK)
+        status = check_no_stray_bits(range, bits_seen);
+    if (status == BUDDY_OK)
+        status = check_summaries(range);
+    return status;
+}

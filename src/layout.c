@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sizing and planning of the range metadata: one pure function turns a
+ * geometry into word offsets for the order-0 bitmap, the tile bands and the
+ * per-order summaries (layout.h describes them). buddy_range_metadata_size is
+ * this plan's total; init builds exactly this plan, so the two never disagree.
+ */
+#include <string.h>
+
+#include "layout.h"
+
+/* Words of a 64-ary summary tree over `groups` bits, and its level count. */
+static uint64_t summary_words(uint64_t groups, uint32_t *levels_out) {
+    uint64_t words = 0;
+    uint32_t levels = 0;
+    uint64_t bits = groups;
+    do {
+        bits = bits_div_ceil_pow2(bits, 6);
+        words += bits;
+        levels++;
+    } while (bits > 1);
+    *levels_out = levels;
+    return words;
+}
+
+uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t min_block_size) {
+    if (!bits_is_pow2(min_block_size) || capacity < min_block_size)
+        return 0;
+    unsigned shift = bits_log2_floor(min_block_size);
+    uint64_t block_count = capacity >> shift;
+    if (block_count > ((uint64_t)1 << BUDDY_MAX_ORDER))
+        return 0;
+
+    memset(plan, 0, sizeof *plan);
+    plan->magic = RANGE_MAGIC;
+    plan->block_count = block_count;
+    plan->min_block_shift = shift;
+    plan->capacity = block_count << shift;
+    plan->top_order = bits_log2_ceil(block_count);
+    plan->max_free_order = bits_log2_floor(block_count);
+
+    uint64_t words = HEADER_WORDS;
+    uint64_t flat_words = bits_div_ceil_pow2(block_count, 6);
+    plan->flat_word = words;
+    words += (flat_words + TILE_WORDS - 1) / TILE_WORDS * TILE_WORDS; /* keep tiles aligned */
+
+    uint64_t band_tiles[MAX_BANDS] = {0};
+    for (unsigned band = 0; band * TILE_ORDERS + 1 <= plan->top_order; band++) {
+        /* A band-b tile spans 128 nodes of order 8b+1: 2^(8b+8) min blocks. */
+        band_tiles[band] = bits_div_ceil_pow2(block_count, band * TILE_ORDERS + TILE_ORDERS);
+        plan->band_word[band] = words;
+        words += band_tiles[band] * TILE_WORDS;
+    }
+
+    for (unsigned order = 0; order <= plan->top_order; order++) {
+        order_info *info = &plan->orders[order];
+        info->node_count = bits_div_ceil_pow2(block_count, order);
+        info->group_count =
+            order == 0 ? flat_words : band_tiles[(order - 1) / TILE_ORDERS];
+        info->summary_word = words;
+        words += summary_words(info->group_count, &info->summary_levels);
+    }
+    return words;
+}
+
+size_t buddy_range_metadata_size(uint64_t capacity, uint64_t min_block_size) {
+    struct buddy_range plan;
+    uint64_t words = buddy_layout_plan(&plan, capacity, min_block_size);
+    if (words == 0 || words > SIZE_MAX / sizeof(uint64_t))
+        return 0;
+    return (size_t)words * sizeof(uint64_t);
+}

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The buddy range allocator: init, alloc, free, size, reset and statistics
+ * over the metadata that layout.c plans.
+ *
+ * The algorithm. The range has n min blocks. A block of order k is 2^k min
+ * blocks, aligned to its own size; node (k, i) is the block that starts at min
+ * block i << k. Every node is in one of four states, kept in two bits (free,
+ * split): a free block (1, 0), a split block (0, 1), a live block (0, 0) whose
+ * parent is split or which is the root, or a node inside a block (0, 0).
+ *
+ *   1. alloc(size): round size up to 2^k min blocks (0 counts as one).
+ *   2. Choose a free block of order j >= k. nonempty_orders has bit j set iff
+ *      order j has a free block, so ctz(nonempty_orders >> k) is the smallest
+ *      j that fits (BEST_FIT). FIRST_FIT instead takes the lowest address over
+ *      every such j. The lowest free node of an order is found by descending
+ *      its summary, one ctz per level, then one ctz inside the group.
+ *   3. Split: while j > k, mark (j, i) split, step to its left child
+ *      (j-1, 2i) and make the right child (j-1, 2i+1) a free block.
+ *   4. free(offset): walk up from order 0 until the parent is split; that
+ *      node is the block holding the offset. Each step first rejects the
+ *      offset if its next bit is set, since the offset would then be interior.
+ *      A block that is free is rejected too (a double free).
+ *   5. Merge: while the buddy is a free block, take it off the free bits,
+ *      clear the parent's split bit and go up. Mark the last node free.
+ *
+ * The buddy of node (k, i) is (k, i ^ 1): for example a 4-min-block block at
+ * min block 12 is node (2, 3); its buddy is (2, 2), the block at min block 8,
+ * and their parent is (3, 1), the 8-min-block block at min block 8.
+ *
+ * Complexity: alloc and free do O(log n) word operations at most: one step
+ * per order they cross, plus a summary walk of ceil(log64 groups) words.
+ * Typically they cross few orders, and the orders 1..8 of a block's
+ * neighbourhood share one 64-byte tile, so an operation touches few cache
+ * lines. FIRST_FIT repeats the summary walk for each order that has a free
+ * block, at most log n of them.
+ */
+#include <string.h>
+
+#include "layout.h"
+
+/* ---- Bits and summaries -------------------------------------------------- */
+
+static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigned kind) {
+    node_ref ref = node_locate(range, order, index, kind);
+    range_words(range)[ref.word] |= ref.mask;
+}
+
+static void node_clear(buddy_range *range, unsigned order, uint64_t index, unsigned kind) {
+    node_ref ref = node_locate(range, order, index, kind);
+    range_words(range)[ref.word] &= ~ref.mask;
+}
+
+static bool group_is_empty(const buddy_range *range, unsigned order, uint64_t group) {
+    return (group_bits(range, order, group, 0) | group_bits(range, order, group, 1)) == 0;
+}
+
+/* Sets the summary bit of `group`, and above it every bit whose word was 0. */
+static void summary_mark(buddy_range *range, unsigned order, uint64_t group) {
+    uint64_t level_word[MAX_SUMMARY_LEVELS];
+    unsigned levels = summary_levels(&range->orders[order], level_word);
+    uint64_t *words = range_words(range);
+    for (unsigned level = 0; level < levels; level++) {
+        uint64_t *word = &words[level_word[level] + (group >> 6)];
+        bool was_empty = *word == 0;
+        *word |= (uint64_t)1 << (group & 63u);
+        if (!was_empty)
+            return;
+        group >>= 6;
+    }
+}
+
+/* Clears the summary bit of `group`, and above it every bit whose word became 0. */
+static void summary_unmark(buddy_range *range, unsigned order, uint64_t group) {
+    uint64_t level_word[MAX_SUMMARY_LEVELS];
+    unsigned levels = summary_levels(&range->orders[order], level_word);
+    uint64_t *words = range_words(range);
+    for (unsigned level = 0; level < levels; level++) {
+        uint64_t *word = &words[level_word[level] + (group >> 6)];
+        *word &= ~((uint64_t)1 << (group & 63u));
+        if (*word != 0)
+            return;
+        group >>= 6;
+    }
+}
+
+static void free_insert(buddy_range *range, unsigned order, uint64_t index) {
+    uint64_t group = group_of(order, index);
+    bool group_was_empty = group_is_empty(range, order, group);
+    node_set(range, order, index, FREE_BIT);
+    if (group_was_empty)
+        summary_mark(range, order, group);
+    range->orders[order].free_count++;
+    range->nonempty_orders |= (uint64_t)1 << order;
+}
+
+static void free_remove(buddy_range *range, unsigned order, uint64_t index) {
+    uint64_t group = group_of(order, index);
+    node_clear(range, order, index, FREE_BIT);
+    if (group_is_empty(range, order, group))
+        summary_unmark(range, order, group);
+    if (--range->orders[order].free_count == 0)
+        range->nonempty_orders &= ~((uint64_t)1 << order);
+}
+
+/* The lowest-indexed free node of an order that has one. */
+static uint64_t lowest_free(const buddy_range *range, unsigned order) {
+    uint64_t level_word[MAX_SUMMARY_LEVELS];
+    unsigned levels = summary_levels(&range->orders[order], level_word);
+    const uint64_t *words = range_words_const(range);
+    uint64_t group = 0;
+    for (unsigned level = levels; level-- > 0;)
+        group = (group << 6) | bits_ctz(words[level_word[level] + group]);
+
+    uint64_t low = group_bits(range, order, group, 0);
+    unsigned position = low != 0 ? bits_ctz(low) : 64u + bits_ctz(group_bits(range, order, group, 1));
+    unsigned group_shift = order == 0 ? 6u : row_shift(tile_row(order));
+    return (group << group_shift) | position;
+}
+
+/* ---- Placement ---------------------------------------------------------- */
+
+typedef struct block {
+    unsigned order;
+    uint64_t index;
+} block;
+
+/* A free block of order >= `order` by the range's policy; one must exist. */
+static block choose_free_block(const buddy_range *range, unsigned order) {
+    uint64_t orders = range->nonempty_orders & ~bits_low_mask(order);
+    block chosen;
+    chosen.order = bits_ctz(orders);
+    chosen.index = lowest_free(range, chosen.order);
+    if (range->policy == BUDDY_FIRST_FIT) {
+        uint64_t chosen_start = chosen.index << chosen.order;
+        for (orders &= orders - 1; orders != 0; orders &= orders - 1) {
+            unsigned candidate_order = bits_ctz(orders);
+            uint64_t index = lowest_free(range, candidate_order);
+            if ((index << candidate_order) < chosen_start) {
+                chosen.order = candidate_order;
+                chosen.index = index;
+                chosen_start = index << candidate_order;
+            }
+        }
+    }
+    return chosen;
+}
+
+/* ---- Public API --------------------------------------------------------- */
+
+/* Frees the binary decomposition of n: the nodes that straddle n are split
+ * and the left child of each straddling node that lies wholly below n is free. */
+static void free_everything(buddy_range *range) {
+    uint64_t count = range->block_count;
+    unsigned top = range->top_order;
+    if (bits_is_pow2(count)) {
+        free_insert(range, top, 0);
+        return;
+    }
+    for (unsigned order = top; order >= 1; order--) {
+        if ((count & bits_low_mask(order)) == 0)
+            continue; /* the node at n starts at n: it is beyond the capacity */
+        node_set(range, order, count >> order, SPLIT_BIT);
+        if ((count >> (order - 1)) & 1u)
+            free_insert(range, order - 1, (count >> order) << 1);
+    }
+}
+
+int buddy_range_init(buddy_range **range_out, void *metadata, size_t metadata_size,
+                     uint64_t capacity, uint64_t min_block_size, buddy_policy policy) {
+    if (range_out == NULL || metadata == NULL || (uintptr_t)metadata % sizeof(uint64_t) != 0 ||
+        (policy != BUDDY_BEST_FIT && policy != BUDDY_FIRST_FIT))
+        return BUDDY_EINVAL;
+    struct buddy_range plan;
+    size_t needed = buddy_range_metadata_size(capacity, min_block_size);
+    if (needed == 0)
+        return BUDDY_EGEOMETRY;
+    if (metadata_size < needed)
+        return BUDDY_ESMALL;
+    (void)buddy_layout_plan(&plan, capacity, min_block_size);
+    plan.metadata_size = needed;
+    plan.policy = (uint32_t)policy;
+
+    memset(metadata, 0, needed);
+    buddy_range *range = (buddy_range *)metadata;
+    *range = plan;
+    free_everything(range);
+    *range_out = range;
+    return BUDDY_OK;
+}
+
+int buddy_range_attach(buddy_range **range_out, void *metadata, size_t metadata_size) {
+    if (range_out == NULL || metadata == NULL)
+        return BUDDY_EINVAL;
+    if ((uintptr_t)metadata % sizeof(uint64_t) != 0 || metadata_size < sizeof(struct buddy_range))
+        return BUDDY_ECORRUPT;
+    const buddy_range *range = (const buddy_range *)metadata;
+    struct buddy_range plan;
+    uint64_t words = buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << (range->min_block_shift & 63u));
+    if (range->magic != RANGE_MAGIC || words == 0 || range->metadata_size != words * 8u ||
+        range->metadata_size > metadata_size || range->block_count != plan.block_count ||
+        range->policy > BUDDY_FIRST_FIT)
+        return BUDDY_ECORRUPT;
+    *range_out = (buddy_range *)metadata;
+    return BUDDY_OK;
+}
+
+int buddy_range_reset(buddy_range *range) {
+    if (range == NULL)
+        return BUDDY_EINVAL;
+    struct buddy_range kept = *range;
+    buddy_range *rebuilt = NULL;
+    (void)buddy_range_init(&rebuilt, range, (size_t)kept.metadata_size, kept.capacity,
+                           (uint64_t)1 << kept.min_block_shift, (buddy_policy)kept.policy);
+    range->peak_allocated_blocks = kept.peak_allocated_blocks;
+    range->alloc_failures = kept.alloc_failures;
+    range->rejected_frees = kept.rejected_frees;
+    return BUDDY_OK;
+}
+
+int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
+    if (range == NULL || offset_out == NULL)
+        return BUDDY_EINVAL;
+    unsigned shift = range->min_block_shift;
+    /* Reject before rounding: 2^(max_free_order + shift) <= capacity fits. */
+    if (size > ((uint64_t)1 << (range->max_free_order + shift))) {
+        range->alloc_failures++;
+        return BUDDY_ETOOBIG;
+    }
+    uint64_t blocks = size == 0 ? 1 : bits_div_ceil_pow2(size, shift);
+    unsigned order = bits_log2_ceil(blocks);
+    if ((range->nonempty_orders >> order) == 0) {
+        range->alloc_failures++;
+        return BUDDY_ENOMEM;
+    }
+
+    block found = choose_free_block(range, order);
+    free_remove(range, found.order, found.index);
+    while (found.order > order) {
+        node_set(range, found.order, found.index, SPLIT_BIT);
+        found.order--;
+        found.index <<= 1;
+        free_insert(range, found.order, found.index | 1u);
+    }
+
+    range->allocated_blocks += (uint64_t)1 << order;
+    range->live_blocks++;
+    if (range->allocated_blocks > range->peak_allocated_blocks)
+        range->peak_allocated_blocks = range->allocated_blocks;
+    *offset_out = (found.index << order) << shift;
+    return BUDDY_OK;
+}
+
+/* Finds the live block that starts at `offset`, or says why there is none. */
+static int find_live_block(const buddy_range *range, uint64_t offset, unsigned *order_out) {
+    if (offset >= range->capacity)
+        return BUDDY_ERANGE;
+    if ((offset & bits_low_mask(range->min_block_shift)) != 0)
+        return BUDDY_EALIGN;
+    uint64_t first = offset >> range->min_block_shift;
+    unsigned order = 0;
+    while (order < range->top_order &&
+           !node_test(range, order + 1, first >> (order + 1), SPLIT_BIT)) {
+        if ((first >> order) & 1u)
+            return BUDDY_ENOTSTART; /* the block is larger and starts below `first` */
+        order++;
+    }
+    if (node_test(range, order, first >> order, FREE_BIT))
+        return BUDDY_ENOTLIVE;
+    *order_out = order;
+    return BUDDY_OK;
+}
+
+int buddy_range_free(buddy_range *range, uint64_t offset) {
+    if (range == NULL)
+        return BUDDY_EINVAL;
+    unsigned order = 0;
+    int status = find_live_block(range, offset, &order);
+    if (status != BUDDY_OK) {
+        range->rejected_frees++;
+        return status;
+    }
+    range->allocated_blocks -= (uint64_t)1 << order;
+    range->live_blocks--;
+
+    uint64_t index = (offset >> range->min_block_shift) >> order;
+    while (order < range->top_order) {
+        uint64_t buddy = index ^ 1u;
+        if (buddy >= range->orders[order].node_count || !node_test(range, order, buddy, FREE_BIT))
+            break;
+        free_remove(range, order, buddy);
+        index >>= 1;
+        order++;
+        node_clear(range, order, index, SPLIT_BIT);
+    }
+    free_insert(range, order, index);
+    return BUDDY_OK;
+}
+
+int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_out) {
+    if (range == NULL || size_out == NULL)
+        return BUDDY_EINVAL;
+    unsigned order = 0;
+    int status = find_live_block(range, offset, &order);
+    if (status == BUDDY_OK)
+        *size_out = (uint64_t)1 << (order + range->min_block_shift);
+    return status;
+}
+
+int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out) {
+    if (range == NULL || stats_out == NULL)
+        return BUDDY_EINVAL;
+    unsigned shift = range->min_block_shift;
+    buddy_range_stats stats;
+    memset(&stats, 0, sizeof stats);
+    stats.capacity = range->capacity;
+    stats.min_block_size = (uint64_t)1 << shift;
+    stats.allocated_bytes = range->allocated_blocks << shift;
+    stats.free_bytes = range->capacity - stats.allocated_bytes;
+    if (range->nonempty_orders != 0)
+        stats.largest_free_block = (uint64_t)1 << (bits_log2_floor(range->nonempty_orders) + shift);
+    stats.live_blocks = range->live_blocks;
+    stats.peak_allocated_bytes = range->peak_allocated_blocks << shift;
+    stats.alloc_failures = range->alloc_failures;
+    stats.rejected_frees = range->rejected_frees;
+    stats.policy = (buddy_policy)range->policy;
+    stats.max_order = range->max_free_order;
+    for (unsigned order = 0; order <= range->top_order; order++)
+        stats.free_blocks[order] = range->orders[order].free_count;
+    *stats_out = stats;
+    return BUDDY_OK;
+}

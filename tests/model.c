@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* The naive reference model (model.h). Linear scans everywhere, on purpose. */
+#include "model.h"
+
+#include <stdlib.h>
+
+static unsigned floor_log2(uint64_t value) {
+    unsigned order = 0;
+    while ((value >> order) > 1)
+        order++;
+    return order;
+}
+
+bool model_init(model *m, uint64_t capacity, uint64_t min_block_size, buddy_policy policy) {
+    if (min_block_size == 0 || (min_block_size & (min_block_size - 1)) != 0 ||
+        capacity < min_block_size)
+        return false;
+    m->min_block_shift = floor_log2(min_block_size);
+    m->block_count = capacity >> m->min_block_shift;
+    m->policy = policy;
+    m->order_at = malloc(m->block_count);
+    m->free_at = malloc(m->block_count * sizeof(bool));
+    if (m->order_at == NULL || m->free_at == NULL)
+        abort();
+    for (uint64_t i = 0; i < m->block_count; i++) {
+        m->order_at[i] = -1;
+        m->free_at[i] = false;
+    }
+    /* The binary decomposition, largest block first. */
+    uint64_t start = 0;
+    for (unsigned order = 63; order-- > 0;) {
+        if ((m->block_count >> order) & 1u) {
+            m->order_at[start] = (signed char)order;
+            m->free_at[start] = true;
+            start += (uint64_t)1 << order;
+        }
+    }
+    return true;
+}
+
+void model_destroy(model *m) {
+    free(m->order_at);
+    free(m->free_at);
+}
+
+int model_alloc(model *m, uint64_t size, uint64_t *offset_out) {
+    uint64_t blocks = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
+    if (size > ((uint64_t)1 << floor_log2(m->block_count)) << m->min_block_shift)
+        return BUDDY_ETOOBIG;
+    unsigned order = 0;
+    while (((uint64_t)1 << order) < blocks)
+        order++;
+    int64_t chosen = -1;
+    for (uint64_t i = 0; i < m->block_count; i++) {
+        if (m->order_at[i] < 0 || !m->free_at[i] || (unsigned)m->order_at[i] < order)
+            continue;
+        if (chosen < 0 || (m->policy == BUDDY_BEST_FIT && m->order_at[i] < m->order_at[chosen]))
+            chosen = (int64_t)i;
+    }
+    if (chosen < 0)
+        return BUDDY_ENOMEM;
+    uint64_t start = (uint64_t)chosen;
+    while ((unsigned)m->order_at[start] > order) {
+        signed char half = (signed char)(m->order_at[start] - 1);
+        m->order_at[start] = half;
+        m->order_at[start + ((uint64_t)1 << half)] = half;
+        m->free_at[start + ((uint64_t)1 << half)] = true;
+    }
+    m->free_at[start] = false;
+    *offset_out = start << m->min_block_shift;
+    return BUDDY_OK;
+}
+
+/* Status of a lookup of the live block starting at `offset`. */
+static int model_find(const model *m, uint64_t offset, uint64_t *first_out) {
+    if ((offset >> m->min_block_shift) >= m->block_count)
+        return BUDDY_ERANGE;
+    if ((offset & (((uint64_t)1 << m->min_block_shift) - 1)) != 0)
+        return BUDDY_EALIGN;
+    uint64_t first = offset >> m->min_block_shift;
+    if (m->order_at[first] < 0)
+        return BUDDY_ENOTSTART;
+    if (m->free_at[first])
+        return BUDDY_ENOTLIVE;
+    *first_out = first;
+    return BUDDY_OK;
+}
+
+int model_free(model *m, uint64_t offset) {
+    uint64_t start = 0;
+    int status = model_find(m, offset, &start);
+    if (status != BUDDY_OK)
+        return status;
+    m->free_at[start] = true;
+    for (;;) {
+        unsigned order = (unsigned)m->order_at[start];
+        uint64_t buddy = start ^ ((uint64_t)1 << order);
+        if (buddy >= m->block_count || m->order_at[buddy] != (signed char)order ||
+            !m->free_at[buddy])
+            break;
+        uint64_t low = buddy < start ? buddy : start;
+        uint64_t high = buddy < start ? start : buddy;
+        m->order_at[high] = -1;
+        m->free_at[high] = false;
+        m->order_at[low] = (signed char)(order + 1);
+        start = low;
+    }
+    return BUDDY_OK;
+}
+
+int model_size(const model *m, uint64_t offset, uint64_t *size_out) {
+    uint64_t start = 0;
+    int status = model_find(m, offset, &start);
+    if (status == BUDDY_OK)
+        *size_out = (uint64_t)1 << (m->order_at[start] + (int)m->min_block_shift);
+    return status;
+}
+
+uint64_t model_free_blocks(const model *m, unsigned order) {
+    uint64_t count = 0;
+    for (uint64_t i = 0; i < m->block_count; i++)
+        count += m->order_at[i] == (signed char)order && m->free_at[i];
+    return count;
+}
+
+uint64_t model_largest_free(const model *m) {
+    uint64_t largest = 0;
+    for (uint64_t i = 0; i < m->block_count; i++)
+        if (m->order_at[i] >= 0 && m->free_at[i] && ((uint64_t)1 << m->order_at[i]) > largest)
+            largest = (uint64_t)1 << m->order_at[i];
+    return largest << m->min_block_shift;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A naive reference model of a buddy range, written for obviousness: one entry
+ * per min block says whether a block starts there, its order and whether it is
+ * free. Every query is a linear scan. Tests and fuzzers compare the library
+ * against it step by step.
+ */
+#ifndef BUDDY_TESTS_MODEL_H
+#define BUDDY_TESTS_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buddy.h"
+
+typedef struct model {
+    uint64_t block_count;
+    unsigned min_block_shift;
+    buddy_policy policy;
+    signed char *order_at; /* order of the block starting at a min block, or -1 */
+    bool *free_at;         /* that block is free */
+} model;
+
+/* Builds the model of an empty range; false iff the geometry is impossible. */
+bool model_init(model *m, uint64_t capacity, uint64_t min_block_size, buddy_policy policy);
+void model_destroy(model *m);
+/* Same contract as buddy_range_alloc / _free / _size (statuses included). */
+int model_alloc(model *m, uint64_t size, uint64_t *offset_out);
+int model_free(model *m, uint64_t offset);
+int model_size(const model *m, uint64_t offset, uint64_t *size_out);
+uint64_t model_free_blocks(const model *m, unsigned order);
+uint64_t model_largest_free(const model *m);
+
+#endif /* BUDDY_TESTS_MODEL_H */

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Seeded differential test: random geometries (powers of two and not), both
+ * policies, random allocs, valid and invalid frees, against the naive model.
+ * After every step the statuses, offsets, statistics and the invariant
+ * checker must agree; every few steps, size() of every offset is compared.
+ */
+#include "buddy.h"
+#include "check.h"
+#include "model.h"
+
+#define MAX_LIVE 4096
+
+typedef struct run {
+    buddy_range *range;
+    model reference;
+    uint64_t live[MAX_LIVE];
+    size_t live_count;
+    uint64_t last_freed;
+    char last_step[64]; /* printed with a failure */
+} run;
+
+static uint64_t random_size(uint64_t *seed, uint64_t capacity) {
+    /* Log-uniform up to a bit past the capacity, sometimes 0. */
+    unsigned bits = 0;
+    while (((uint64_t)1 << bits) <= capacity)
+        bits++;
+    uint64_t limit = (uint64_t)1 << check_below(seed, bits + 2);
+    return check_below(seed, limit + 1);
+}
+
+static void compare_all_offsets(run *r, const buddy_range_stats *stats) {
+    uint64_t step = stats->min_block_size > 1 ? stats->min_block_size / 2 : 1;
+    for (uint64_t offset = 0; offset <= stats->capacity; offset += step) {
+        uint64_t got = 0, want = 0;
+        int status = buddy_range_size(r->range, offset, &got);
+        CHECK_STATUS(status, model_size(&r->reference, offset, &want));
+        if (status == BUDDY_OK)
+            CHECK_EQ_U64(got, want);
+    }
+}
+
+static void compare_stats(run *r, buddy_range_stats *stats) {
+    CHECK_STATUS(buddy_range_get_stats(r->range, stats), BUDDY_OK);
+    CHECK_EQ_U64(stats->live_blocks, r->live_count);
+    CHECK_EQ_U64(stats->largest_free_block, model_largest_free(&r->reference));
+    for (unsigned order = 0; order <= stats->max_order; order++) {
+        CHECK_EQ_U64(stats->free_blocks[order], model_free_blocks(&r->reference, order));
+        if (stats->free_blocks[order] != model_free_blocks(&r->reference, order))
+            fprintf(stderr, "  at order %u\n", order);
+    }
+    CHECK_STATUS(buddy_range_check(r->range), BUDDY_OK);
+}
+
+static void one_step(run *r, uint64_t *seed, const buddy_range_stats *stats) {
+    uint64_t choice = check_below(seed, 100);
+    if (choice < 50 && r->live_count < MAX_LIVE) {
+        uint64_t size = random_size(seed, stats->capacity);
+        uint64_t got = 0, want = 0;
+        snprintf(r->last_step, sizeof r->last_step, "alloc(%llu)", (unsigned long long)size);
+        int status = buddy_range_alloc(r->range, size, &got);
+        CHECK_STATUS(status, model_alloc(&r->reference, size, &want));
+        if (status == BUDDY_OK) {
+            CHECK_EQ_U64(got, want);
+            r->live[r->live_count++] = got;
+        }
+    } else if (choice < 85 && r->live_count > 0) {
+        size_t victim = (size_t)check_below(seed, r->live_count);
+        uint64_t offset = r->live[victim];
+        snprintf(r->last_step, sizeof r->last_step, "free(%llu)", (unsigned long long)offset);
+        CHECK_STATUS(buddy_range_free(r->range, offset), model_free(&r->reference, offset));
+        r->live[victim] = r->live[--r->live_count];
+        r->last_freed = offset;
+    } else {
+        /* An invalid or doubtful free: a random offset or the last freed one. */
+        uint64_t offset = choice < 92 ? r->last_freed : check_below(seed, stats->capacity + 8);
+        snprintf(r->last_step, sizeof r->last_step, "bad free(%llu)", (unsigned long long)offset);
+        int want = model_free(&r->reference, offset);
+        CHECK_STATUS(buddy_range_free(r->range, offset), want);
+        if (want == BUDDY_OK) { /* a random offset may hit a live block */
+            for (size_t i = 0; i < r->live_count; i++)
+                if (r->live[i] == offset) {
+                    r->live[i] = r->live[--r->live_count];
+                    break;
+                }
+        }
+    }
+}
+
+static void one_run(uint64_t *seed, buddy_policy policy) {
+    static const uint64_t min_blocks[] = {1, 2, 16, 4096};
+    uint64_t min_block = min_blocks[check_below(seed, 4)];
+    uint64_t count = 1 + check_below(seed, check_below(seed, 2) ? 64 : 1500);
+    uint64_t capacity = count * min_block + check_below(seed, min_block); /* ragged tail */
+    run r = {0};
+    CHECK_STATUS(buddy_range_create(&r.range, capacity, min_block, policy), BUDDY_OK);
+    CHECK(model_init(&r.reference, capacity, min_block, policy));
+    buddy_range_stats stats;
+    compare_stats(&r, &stats);
+    for (int step = 0; step < 1500; step++) {
+        one_step(&r, seed, &stats);
+        compare_stats(&r, &stats);
+        if (step % 97 == 0)
+            compare_all_offsets(&r, &stats);
+        if (check_failures != 0) {
+            fprintf(stderr, "first failure: policy %d capacity %llu min block %llu step %d: %s\n",
+                    (int)policy, (unsigned long long)capacity, (unsigned long long)min_block, step,
+                    r.last_step);
+            break;
+        }
+    }
+    while (r.live_count > 0) {
+        uint64_t offset = r.live[--r.live_count];
+        CHECK_STATUS(buddy_range_free(r.range, offset), model_free(&r.reference, offset));
+    }
+    compare_stats(&r, &stats);
+    if (check_failures != 0)
+        fprintf(stderr, "failure while freeing all: policy %d capacity %llu min block %llu\n",
+                (int)policy, (unsigned long long)capacity, (unsigned long long)min_block);
+    CHECK_EQ_U64(stats.free_bytes, stats.capacity);
+    model_destroy(&r.reference);
+    buddy_range_destroy(r.range);
+}
+
+int main(void) {
+    uint64_t seed = check_seed("differential", 1);
+    for (int i = 0; i < 60 && check_failures == 0; i++) {
+        one_run(&seed, BUDDY_BEST_FIT);
+        one_run(&seed, BUDDY_FIRST_FIT);
+    }
+    return check_exit_code("differential");
+}
