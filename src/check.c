@@ -44,6 +44,8 @@ static int check_header(const buddy_range *range) {
         REQUIRE(want->node_count == have->node_count && want->group_count == have->group_count);
         REQUIRE(want->summary_word == have->summary_word);
         REQUIRE(want->summary_levels == have->summary_levels);
+        REQUIRE(have->unused == 0);
+        REQUIRE(order <= range->top_order || have->free_count == 0);
     }
     return BUDDY_OK;
 }
