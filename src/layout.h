@@ -101,8 +101,9 @@ static inline unsigned row_shift(unsigned row) { return TILE_ORDERS - 1u - row; 
 /* First bit of a row inside a tile half: 0, 128, 192, ..., 254. */
 static inline unsigned row_start(unsigned row) { return 256u - (256u >> row); }
 
-static inline node_ref node_locate(const buddy_range *range, unsigned order, uint64_t index,
-                                   unsigned kind) {
+/* The free bit of node (order, index); its split bit (orders >= 1) is the
+ * same bit HALF_WORDS words later. */
+static inline node_ref node_locate(const buddy_range *range, unsigned order, uint64_t index) {
     node_ref ref;
     if (order == 0) {
         ref.word = range->flat_word + (index >> 6);
@@ -111,18 +112,30 @@ static inline node_ref node_locate(const buddy_range *range, unsigned order, uin
     }
     unsigned row = tile_row(order);
     unsigned shift = row_shift(row);
-    uint64_t tile = index >> shift;
-    unsigned bit = row_start(row) + (unsigned)(index & bits_low_mask(shift));
-    ref.word = range->band_word[(order - 1u) / TILE_ORDERS] + tile * TILE_WORDS +
-               kind * HALF_WORDS + bit / 64u;
+    unsigned bit = row_start(row) + (unsigned)(index & (((uint64_t)1 << shift) - 1u));
+    ref.word = range->band_word[(order - 1u) / TILE_ORDERS] + (index >> shift) * TILE_WORDS + bit / 64u;
     ref.mask = (uint64_t)1 << (bit % 64u);
     return ref;
 }
 
 static inline bool node_test(const buddy_range *range, unsigned order, uint64_t index,
                              unsigned kind) {
-    node_ref ref = node_locate(range, order, index, kind);
-    return (range_words_const(range)[ref.word] & ref.mask) != 0;
+    node_ref ref = node_locate(range, order, index);
+    return (range_words_const(range)[ref.word + kind * HALF_WORDS] & ref.mask) != 0;
+}
+
+/* True iff the summary group of the node at `ref` has no free node: the
+ * group is the node's order-0 word, or its row in the tile (row 0 spans two
+ * words, the second at word ^ 1 since tiles start on 8-word boundaries). */
+static inline bool group_is_empty_at(const uint64_t *words, unsigned order, node_ref ref) {
+    uint64_t word = words[ref.word];
+    if (order == 0)
+        return word == 0;
+    unsigned row = tile_row(order);
+    if (row == 0)
+        return (word | words[ref.word ^ 1u]) == 0;
+    unsigned start = row_start(row);
+    return (word & (bits_low_mask(TILE_ROW0_NODES >> row) << (start % 64u))) == 0;
 }
 
 /* The summary group that holds node (order, index). */

@@ -42,63 +42,67 @@
 /* ---- Bits and summaries -------------------------------------------------- */
 
 static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigned kind) {
-    node_ref ref = node_locate(range, order, index, kind);
-    range_words(range)[ref.word] |= ref.mask;
+    node_ref ref = node_locate(range, order, index);
+    range_words(range)[ref.word + kind * HALF_WORDS] |= ref.mask;
 }
 
 static void node_clear(buddy_range *range, unsigned order, uint64_t index, unsigned kind) {
-    node_ref ref = node_locate(range, order, index, kind);
-    range_words(range)[ref.word] &= ~ref.mask;
+    node_ref ref = node_locate(range, order, index);
+    range_words(range)[ref.word + kind * HALF_WORDS] &= ~ref.mask;
 }
 
-static bool group_is_empty(const buddy_range *range, unsigned order, uint64_t group) {
-    return (group_bits(range, order, group, 0) | group_bits(range, order, group, 1)) == 0;
-}
-
-/* Sets the summary bit of `group`, and above it every bit whose word was 0. */
+/* Sets the summary bit of `group`, and above it each bit whose word was 0. */
 static void summary_mark(buddy_range *range, unsigned order, uint64_t group) {
-    uint64_t level_word[MAX_SUMMARY_LEVELS];
-    unsigned levels = summary_levels(&range->orders[order], level_word);
+    const order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
-    for (unsigned level = 0; level < levels; level++) {
-        uint64_t *word = &words[level_word[level] + (group >> 6)];
+    uint64_t level_word = info->summary_word;
+    uint64_t level_bits = info->group_count;
+    for (unsigned level = 0; level < info->summary_levels; level++) {
+        uint64_t *word = &words[level_word + (group >> 6)];
         bool was_empty = *word == 0;
         *word |= (uint64_t)1 << (group & 63u);
         if (!was_empty)
             return;
+        level_bits = bits_div_ceil_pow2(level_bits, 6);
+        level_word += level_bits;
         group >>= 6;
     }
 }
 
-/* Clears the summary bit of `group`, and above it every bit whose word became 0. */
+/* Clears the summary bit of `group`, and above it each bit whose word became 0. */
 static void summary_unmark(buddy_range *range, unsigned order, uint64_t group) {
-    uint64_t level_word[MAX_SUMMARY_LEVELS];
-    unsigned levels = summary_levels(&range->orders[order], level_word);
+    const order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
-    for (unsigned level = 0; level < levels; level++) {
-        uint64_t *word = &words[level_word[level] + (group >> 6)];
+    uint64_t level_word = info->summary_word;
+    uint64_t level_bits = info->group_count;
+    for (unsigned level = 0; level < info->summary_levels; level++) {
+        uint64_t *word = &words[level_word + (group >> 6)];
         *word &= ~((uint64_t)1 << (group & 63u));
         if (*word != 0)
             return;
+        level_bits = bits_div_ceil_pow2(level_bits, 6);
+        level_word += level_bits;
         group >>= 6;
     }
 }
 
 static void free_insert(buddy_range *range, unsigned order, uint64_t index) {
-    uint64_t group = group_of(order, index);
-    bool group_was_empty = group_is_empty(range, order, group);
-    node_set(range, order, index, FREE_BIT);
+    uint64_t *words = range_words(range);
+    node_ref ref = node_locate(range, order, index);
+    bool group_was_empty = group_is_empty_at(words, order, ref);
+    words[ref.word] |= ref.mask;
     if (group_was_empty)
-        summary_mark(range, order, group);
+        summary_mark(range, order, group_of(order, index));
     range->orders[order].free_count++;
     range->nonempty_orders |= (uint64_t)1 << order;
 }
 
 static void free_remove(buddy_range *range, unsigned order, uint64_t index) {
-    uint64_t group = group_of(order, index);
-    node_clear(range, order, index, FREE_BIT);
-    if (group_is_empty(range, order, group))
-        summary_unmark(range, order, group);
+    uint64_t *words = range_words(range);
+    node_ref ref = node_locate(range, order, index);
+    words[ref.word] &= ~ref.mask;
+    if (group_is_empty_at(words, order, ref))
+        summary_unmark(range, order, group_of(order, index));
     if (--range->orders[order].free_count == 0)
         range->nonempty_orders &= ~((uint64_t)1 << order);
 }
@@ -251,17 +255,32 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
     return BUDDY_OK;
 }
 
-/* Finds the live block that starts at `offset`, or says why there is none. */
+/* Finds the live block that starts at `offset`, or says why there is none.
+ * The block holding min block `first` is the lowest node on its path whose
+ * parent is split; a block of order k starts at `first` only if the low k
+ * bits of `first` are 0, so the walk stops at ctz(first). */
 static int find_live_block(const buddy_range *range, uint64_t offset, unsigned *order_out) {
     if (offset >= range->capacity)
         return BUDDY_ERANGE;
     if ((offset & bits_low_mask(range->min_block_shift)) != 0)
         return BUDDY_EALIGN;
     uint64_t first = offset >> range->min_block_shift;
+    unsigned aligned_to = first == 0 ? 64u : bits_ctz(first);
+    const uint64_t *words = range_words_const(range);
+    const uint64_t *split_half = NULL;
     unsigned order = 0;
-    while (order < range->top_order &&
-           !node_test(range, order + 1, first >> (order + 1), SPLIT_BIT)) {
-        if ((first >> order) & 1u)
+    while (order < range->top_order) {
+        unsigned parent = order + 1;
+        unsigned row = tile_row(parent);
+        if (row == 0) { /* entering a band: the parents up to 8 orders up share a tile */
+            unsigned band = order / TILE_ORDERS;
+            split_half = &words[range->band_word[band] +
+                                (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS + HALF_WORDS];
+        }
+        unsigned bit = row_start(row) + (unsigned)((first >> parent) & (127u >> row));
+        if ((split_half[bit / 64u] >> (bit % 64u)) & 1u)
+            break; /* the parent is split: the block is (order, first >> order) */
+        if (order == aligned_to)
             return BUDDY_ENOTSTART; /* the block is larger and starts below `first` */
         order++;
     }

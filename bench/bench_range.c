@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Range benchmark: W1 (churn), W2 (fill + pairs) and W4 (the seed's fuzz)
+ * through our range under both policies, the seed-algorithm baseline and glibc
+ * malloc, side by side. One warm-up, then `runs` measurements; prints the
+ * median ns/op, the spread, failed allocations and metadata bits per min
+ * block. `--frag` instead compares the policies' fragmentation.
+ *
+ *   build/bench/bench_range [--ops N] [--runs N] [--frag]
+ */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buddy.h"
+#include "seed_tree.h"
+#include "workload.h"
+
+#define NO_HANDLE UINT64_MAX
+
+typedef struct allocator {
+    const char *name;
+    void *(*setup)(const workload *w);
+    int (*alloc)(void *state, uint64_t size, uint64_t *handle); /* 0 on success */
+    void (*release)(void *state, uint64_t handle);
+    void (*teardown)(void *state);
+    double (*bits_per_min_block)(const workload *w); /* < 0: not applicable */
+} allocator;
+
+/* ---- Our range ---- */
+
+static void *range_setup(const workload *w, buddy_policy policy) {
+    buddy_range *range = NULL;
+    if (buddy_range_create(&range, w->capacity, w->min_block_size, policy) != BUDDY_OK)
+        exit(1);
+    return range;
+}
+static void *best_fit_setup(const workload *w) { return range_setup(w, BUDDY_BEST_FIT); }
+static void *first_fit_setup(const workload *w) { return range_setup(w, BUDDY_FIRST_FIT); }
+static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
+    return buddy_range_alloc(state, size, handle);
+}
+static void range_release(void *state, uint64_t handle) { buddy_range_free(state, handle); }
+static void range_teardown(void *state) { buddy_range_destroy(state); }
+static double range_bits(const workload *w) {
+    return (double)buddy_range_metadata_size(w->capacity, w->min_block_size) * 8.0 /
+           (double)(w->capacity / w->min_block_size);
+}
+
+/* ---- The seed's algorithm ---- */
+
+typedef struct seed_state {
+    seed_tree tree;
+    uint64_t min_block_size;
+} seed_state;
+
+static void *seed_setup(const workload *w) {
+    seed_state *s = malloc(sizeof *s);
+    if (s == NULL || seed_tree_init(&s->tree, (uint32_t)(w->capacity / w->min_block_size)) != 0)
+        exit(1);
+    s->min_block_size = w->min_block_size;
+    return s;
+}
+static int seed_alloc(void *state, uint64_t size, uint64_t *handle) {
+    seed_state *s = state;
+    uint64_t units = size == 0 ? 1 : (size + s->min_block_size - 1) / s->min_block_size;
+    int64_t start = seed_tree_alloc(&s->tree, (uint32_t)units);
+    *handle = (uint64_t)start;
+    return start < 0 ? -1 : 0;
+}
+static void seed_release(void *state, uint64_t handle) {
+    seed_tree_free(&((seed_state *)state)->tree, (uint32_t)handle);
+}
+static void seed_teardown(void *state) {
+    seed_tree_destroy(&((seed_state *)state)->tree);
+    free(state);
+}
+static double seed_bits(const workload *w) {
+    (void)w;
+    return 2.0 * 32.0; /* two nodes per leaf, 32 bits each */
+}
+
+/* ---- glibc malloc ---- */
+
+static void *libc_setup(const workload *w) {
+    (void)w;
+    return NULL;
+}
+static int libc_alloc(void *state, uint64_t size, uint64_t *handle) {
+    (void)state;
+    void *pointer = malloc(size == 0 ? 1 : size);
+    *handle = (uint64_t)(uintptr_t)pointer;
+    return pointer == NULL ? -1 : 0;
+}
+static void libc_release(void *state, uint64_t handle) {
+    (void)state;
+    free((void *)(uintptr_t)handle);
+}
+static void libc_teardown(void *state) { (void)state; }
+static double libc_bits(const workload *w) {
+    (void)w;
+    return -1.0;
+}
+
+static const allocator allocators[] = {
+    {"buddy best-fit", best_fit_setup, range_alloc, range_release, range_teardown, range_bits},
+    {"buddy first-fit", first_fit_setup, range_alloc, range_release, range_teardown, range_bits},
+    {"seed algorithm", seed_setup, seed_alloc, seed_release, seed_teardown, seed_bits},
+    {"glibc malloc", libc_setup, libc_alloc, libc_release, libc_teardown, libc_bits},
+};
+#define ALLOCATOR_COUNT (sizeof allocators / sizeof allocators[0])
+
+static double now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+typedef struct measurement {
+    double ns_per_op;
+    uint64_t failures;
+} measurement;
+
+/* Runs the workload once; only ops from timed_from on are timed. */
+static measurement run_once(const allocator *a, const workload *w, uint64_t *handles) {
+    measurement m = {0, 0};
+    void *state = a->setup(w);
+    double elapsed = 0;
+    for (unsigned round = 0; round < w->repeat; round++) {
+        for (uint32_t slot = 0; slot < w->slot_count; slot++)
+            handles[slot] = NO_HANDLE;
+        double started = 0;
+        for (size_t i = 0; i < w->op_count; i++) {
+            if (i == w->timed_from)
+                started = now_ns();
+            const op *o = &w->ops[i];
+            if (o->is_free) {
+                if (handles[o->slot] != NO_HANDLE)
+                    a->release(state, handles[o->slot]);
+                handles[o->slot] = NO_HANDLE;
+            } else if (a->alloc(state, o->size, &handles[o->slot]) != 0) {
+                handles[o->slot] = NO_HANDLE;
+                m.failures++;
+            }
+        }
+        elapsed += now_ns() - started;
+        for (uint32_t slot = 0; slot < w->slot_count; slot++)
+            if (handles[slot] != NO_HANDLE)
+                a->release(state, handles[slot]);
+    }
+    a->teardown(state);
+    m.ns_per_op = elapsed / ((double)(w->op_count - w->timed_from) * w->repeat);
+    return m;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void bench_workload(const workload *w, unsigned runs) {
+    uint64_t *handles = malloc(w->slot_count * sizeof *handles);
+    double seed_median = 0;
+    printf("\n%s: capacity %llu, min block %llu, %zu timed ops x %u, %u runs\n", w->name,
+           (unsigned long long)w->capacity, (unsigned long long)w->min_block_size,
+           w->op_count - w->timed_from, w->repeat, runs);
+    printf("  %-16s %10s %19s %9s %10s %10s\n", "allocator", "ns/op", "(min..max)", "failed",
+           "bits/minb", "vs seed");
+    double medians[ALLOCATOR_COUNT];
+    for (size_t a = 0; a < ALLOCATOR_COUNT; a++) {
+        double samples[32];
+        measurement m = run_once(&allocators[a], w, handles); /* warm-up */
+        for (unsigned r = 0; r < runs; r++)
+            samples[r] = run_once(&allocators[a], w, handles).ns_per_op;
+        qsort(samples, runs, sizeof samples[0], compare_doubles);
+        medians[a] = samples[runs / 2];
+        if (a == 2)
+            seed_median = medians[a];
+        double bits = allocators[a].bits_per_min_block(w);
+        char bits_text[16] = "-";
+        if (bits >= 0)
+            snprintf(bits_text, sizeof bits_text, "%.3f", bits);
+        printf("  %-16s %10.1f %8.1f..%-8.1f %9llu %10s", allocators[a].name, medians[a], samples[0],
+               samples[runs - 1], (unsigned long long)m.failures, bits_text);
+        printf(a > 2 || a < 2 ? "\n" : "%10s\n", "1.00x");
+    }
+    for (size_t a = 0; a < ALLOCATOR_COUNT; a++)
+        if (a != 2)
+            printf("  %s is %.2fx faster than the seed algorithm\n", allocators[a].name,
+                   seed_median / medians[a]);
+    free(handles);
+}
+
+/* Fragmentation of the two policies under W1-style churn at rising load:
+ * failed allocations, and the mean of 1 - largest free block / free bytes. */
+static void compare_fragmentation(size_t op_count) {
+    printf("\nFragmentation, W1 churn (1 GiB, 64 B min blocks), %zu ops per load\n", op_count);
+    printf("  %-6s %-16s %12s %16s\n", "load", "policy", "failed", "mean ext. frag.");
+    const double loads[] = {0.5, 0.75, 0.9, 0.95};
+    for (size_t l = 0; l < sizeof loads / sizeof loads[0]; l++) {
+        workload w;
+        workload_churn(&w, UINT64_C(1) << 30, 64, loads[l], op_count, 7);
+        uint64_t *handles = malloc(w.slot_count * sizeof *handles);
+        for (int policy = 0; policy < 2; policy++) {
+            buddy_range *range = range_setup(&w, (buddy_policy)policy);
+            uint64_t failures = 0;
+            double frag_sum = 0;
+            size_t samples = 0;
+            for (uint32_t slot = 0; slot < w.slot_count; slot++)
+                handles[slot] = NO_HANDLE;
+            for (size_t i = 0; i < w.op_count; i++) {
+                const op *o = &w.ops[i];
+                if (o->is_free) {
+                    if (handles[o->slot] != NO_HANDLE)
+                        buddy_range_free(range, handles[o->slot]);
+                    handles[o->slot] = NO_HANDLE;
+                } else if (buddy_range_alloc(range, o->size, &handles[o->slot]) != BUDDY_OK) {
+                    handles[o->slot] = NO_HANDLE;
+                    failures++;
+                }
+                if (i % 1000 == 999) {
+                    buddy_range_stats s;
+                    buddy_range_get_stats(range, &s);
+                    frag_sum += s.free_bytes ? 1.0 - (double)s.largest_free_block / (double)s.free_bytes : 0;
+                    samples++;
+                }
+            }
+            printf("  %-6.2f %-16s %12llu %16.4f\n", loads[l], allocators[policy].name,
+                   (unsigned long long)failures, frag_sum / (double)samples);
+            buddy_range_destroy(range);
+        }
+        free(handles);
+        workload_destroy(&w);
+    }
+}
+
+int main(int argc, char **argv) {
+    size_t ops = 10000000;
+    unsigned runs = 5;
+    bool frag = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc)
+            ops = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            runs = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--frag") == 0)
+            frag = true;
+        else {
+            fprintf(stderr, "usage: %s [--ops N] [--runs N (1..31)] [--frag]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (runs < 1 || runs > 31 || ops < 2) {
+        fprintf(stderr, "runs must be 1..31 and ops at least 2\n");
+        return 2;
+    }
+    printf("buddy %s range benchmark (median of %u runs after one warm-up)\n", buddy_version(), runs);
+    if (frag) {
+        compare_fragmentation(ops / 5);
+        return 0;
+    }
+    workload w;
+    workload_churn(&w, UINT64_C(1) << 30, 64, 0.5, ops, 1);
+    bench_workload(&w, runs);
+    workload_destroy(&w);
+    workload_fill_pairs(&w, UINT64_C(64) << 20, 64, 0.9, ops / 2, 2);
+    bench_workload(&w, runs);
+    workload_destroy(&w);
+    workload_seed_fuzz(&w, 3, 100);
+    bench_workload(&w, runs);
+    workload_destroy(&w);
+    return 0;
+}
