@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: MIT
+"""The Pythonic Range class: results, exceptions, statistics, and a seeded
+differential run of both policies against a small model in Python."""
+import os
+import random
+import unittest
+
+import buddy
+from buddy import BuddyError, InvalidOffsetError, OutOfSpaceError, Range
+
+
+class RangeBasics(unittest.TestCase):
+    def test_alloc_free_size_and_stats(self):
+        r = Range(1000, 1, "first_fit")
+        self.assertEqual(r.alloc(100), 0)
+        self.assertEqual(r.size(0), 128)
+        stats = r.stats()
+        self.assertEqual(stats["capacity"], 1000)
+        self.assertEqual(stats["allocated_bytes"], 128)
+        self.assertEqual(stats["free_bytes"], 872)
+        self.assertEqual(stats["live_blocks"], 1)
+        self.assertEqual(stats["policy"], "first_fit")
+        r.free(0)
+        r.check()
+        self.assertEqual(r.stats()["free_blocks"], [0, 0, 0, 1, 0, 1, 1, 1, 1, 1])
+
+    def test_errors_raise_and_change_nothing(self):
+        r = Range(4096, 16)
+        r.alloc(64)
+        before = str(r)
+        with self.assertRaises(OutOfSpaceError):
+            r.alloc(8192)
+        with self.assertRaises(InvalidOffsetError):
+            r.free(8)          # misaligned
+        with self.assertRaises(InvalidOffsetError):
+            r.free(32)         # interior
+        with self.assertRaises(InvalidOffsetError):
+            r.free(64)         # a free block
+        with self.assertRaises(InvalidOffsetError):
+            r.free(1 << 70)    # beyond 64 bits
+        with self.assertRaises(ValueError):
+            r.alloc(-1)
+        with self.assertRaises(TypeError):
+            r.free(None)
+        self.assertEqual(str(r), before)
+        self.assertEqual(r.stats()["rejected_frees"], 3)
+        self.assertEqual(r.stats()["alloc_failures"], 1)
+
+    def test_bad_geometry_and_policy(self):
+        with self.assertRaises(BuddyError) as caught:
+            Range(1024, 3)
+        self.assertIn("BUDDY_EGEOMETRY", str(caught.exception))
+        with self.assertRaises(ValueError):
+            Range(1024, 1, "worst_fit")
+        self.assertEqual(buddy.metadata_size(1024, 3), 0)
+        self.assertGreater(buddy.metadata_size(1 << 30, 64), 0)
+
+    def test_out_of_space_is_a_memory_error(self):
+        r = Range(64, 1)
+        r.alloc(64)
+        with self.assertRaises(MemoryError):
+            r.alloc(1)
+        r.reset()
+        self.assertEqual(str(r), "(0:64)")
+
+
+class Differential(unittest.TestCase):
+    """Both policies against a list-of-blocks model written for obviousness."""
+
+    @staticmethod
+    def model_alloc(blocks, size, policy):
+        order = max(size - 1, 0).bit_length()
+        free = [(s, o) for s, (o, f) in blocks.items() if f and o >= order]
+        if not free:
+            return -1
+        key = (lambda b: b[0]) if policy == "first_fit" else (lambda b: (b[1], b[0]))
+        start, have = min(free, key=key)
+        while have > order:
+            have -= 1
+            blocks[start + (1 << have)] = (have, True)
+        blocks[start] = (order, False)
+        return start
+
+    @staticmethod
+    def model_free(blocks, start, capacity):
+        order, _ = blocks[start]
+        blocks[start] = (order, True)
+        while True:
+            buddy_start = start ^ (1 << order)
+            if blocks.get(buddy_start) != (order, True) or max(start, buddy_start) + (1 << order) > capacity:
+                return
+            del blocks[max(start, buddy_start)]
+            start = min(start, buddy_start)
+            order += 1
+            blocks[start] = (order, True)
+
+    def test_policies_match_the_model(self):
+        seed = int(os.environ.get("BUDDY_SEED", "7"))
+        print(f"\nDifferential: seed {seed} (set BUDDY_SEED to replay)")
+        rng = random.Random(seed)
+        for policy in ("best_fit", "first_fit"):
+            for capacity in (1, 7, 64, 100, 1000):
+                r = Range(capacity, 1, policy)
+                blocks, start = {}, 0
+                for order in reversed(range(capacity.bit_length())):
+                    if capacity >> order & 1:
+                        blocks[start] = (order, True)
+                        start += 1 << order
+                live = []
+                for _ in range(400):
+                    if live and rng.random() < 0.45:
+                        offset = live.pop(rng.randrange(len(live)))
+                        r.free(offset)
+                        self.model_free(blocks, offset, capacity)
+                    else:
+                        size = rng.randint(0, capacity)
+                        expected = self.model_alloc(blocks, size, policy)
+                        if expected < 0:
+                            with self.assertRaises(OutOfSpaceError):
+                                r.alloc(size)
+                        else:
+                            self.assertEqual(r.alloc(size), expected)
+                            live.append(expected)
+                r.check()
+
+
+if __name__ == "__main__":
+    unittest.main()
