@@ -32,18 +32,21 @@ static int check_header(const buddy_range *range) {
     REQUIRE(range->policy == BUDDY_BEST_FIT || range->policy == BUDDY_FIRST_FIT);
     REQUIRE(range->min_block_shift < 64);
     struct buddy_range plan;
-    uint64_t words = buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << range->min_block_shift);
-    REQUIRE(words != 0 && words * 8u == range->metadata_size);
+    uint64_t planned_words = buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << range->min_block_shift);
+    REQUIRE(planned_words != 0 && planned_words * 8u == range->metadata_size);
     REQUIRE(plan.capacity == range->capacity && plan.block_count == range->block_count);
     REQUIRE(plan.top_order == range->top_order && plan.max_free_order == range->max_free_order);
     REQUIRE(plan.flat_word == range->flat_word);
     REQUIRE(memcmp(plan.band_word, range->band_word, sizeof plan.band_word) == 0);
+    const uint64_t *words = range_words_const(range);
+    for (size_t word = sizeof(struct buddy_range) / 8u; word < HEADER_WORDS; word++)
+        REQUIRE(words[word] == 0); /* the header's padding */
     for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
         const order_info *want = &plan.orders[order];
         const order_info *have = &range->orders[order];
         REQUIRE(want->node_count == have->node_count && want->group_count == have->group_count);
-        REQUIRE(want->summary_word == have->summary_word);
         REQUIRE(want->summary_levels == have->summary_levels);
+        REQUIRE(memcmp(want->level_word, have->level_word, sizeof want->level_word) == 0);
         REQUIRE(have->unused == 0);
         REQUIRE(order <= range->top_order || have->free_count == 0);
     }
@@ -95,7 +98,7 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
  * by check_nodes must be every bit of the flat bitmap and the tiles. */
 static int check_no_stray_bits(const buddy_range *range, uint64_t bits_seen) {
     const uint64_t *words = range_words_const(range);
-    uint64_t end = range->orders[0].summary_word; /* summaries follow the tiles */
+    uint64_t end = range->orders[0].level_word[0]; /* summaries follow the tiles */
     uint64_t bits_stored = 0;
     for (uint64_t word = range->flat_word; word < end; word++)
         bits_stored += popcount64(words[word]);
@@ -109,10 +112,9 @@ static int check_summaries(const buddy_range *range) {
     const uint64_t *words = range_words_const(range);
     for (unsigned order = 0; order <= range->top_order; order++) {
         const order_info *info = &range->orders[order];
-        uint64_t level_word[MAX_SUMMARY_LEVELS];
-        unsigned levels = summary_levels(info, level_word);
+        const uint64_t *level_word = info->level_word;
         uint64_t bits = info->group_count;
-        for (unsigned level = 0; level < levels; level++) {
+        for (unsigned level = 0; level < info->summary_levels; level++) {
             uint64_t word_count = bits_div_ceil_pow2(bits, 6);
             for (uint64_t bit = 0; bit < word_count * 64; bit++) {
                 bool below;

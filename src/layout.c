@@ -9,18 +9,17 @@
 
 #include "layout.h"
 
-/* Words of a 64-ary summary tree over `groups` bits, and its level count. */
-static uint64_t summary_words(uint64_t groups, uint32_t *levels_out) {
-    uint64_t words = 0;
-    uint32_t levels = 0;
-    uint64_t bits = groups;
+/* Lays out a 64-ary summary tree over info->group_count bits from word
+ * `first`, level 1 first, up to a level of one word; returns the next word. */
+static uint64_t plan_summary(order_info *info, uint64_t first) {
+    uint64_t bits = info->group_count;
+    info->summary_levels = 0;
     do {
+        info->level_word[info->summary_levels++] = first;
         bits = bits_div_ceil_pow2(bits, 6);
-        words += bits;
-        levels++;
+        first += bits;
     } while (bits > 1);
-    *levels_out = levels;
-    return words;
+    return first;
 }
 
 uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t min_block_size) {
@@ -57,8 +56,7 @@ uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t
         info->node_count = bits_div_ceil_pow2(block_count, order);
         info->group_count =
             order == 0 ? flat_words : band_tiles[(order - 1) / TILE_ORDERS];
-        info->summary_word = words;
-        words += summary_words(info->group_count, &info->summary_levels);
+        words = plan_summary(info, words);
     }
     return words;
 }

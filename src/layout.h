@@ -38,10 +38,10 @@ enum node_bit_kind { FREE_BIT = 0, SPLIT_BIT = 1 };
 typedef struct order_info {
     uint64_t node_count;    /* nodes of this order that start below the capacity */
     uint64_t group_count;   /* summary bits at level 1 */
-    uint64_t summary_word;  /* word offset of summary level 1; levels follow */
     uint64_t free_count;    /* free blocks of this order */
     uint32_t summary_levels;
     uint32_t unused;
+    uint64_t level_word[MAX_SUMMARY_LEVELS]; /* word offset of each level, level 1 first */
 } order_info;
 
 struct buddy_range {
@@ -70,7 +70,7 @@ struct buddy_range {
 /* The header occupies whole tiles so that tiles stay line-aligned. */
 #define HEADER_WORDS (((sizeof(struct buddy_range) + 63u) / 64u) * 8u)
 
-static_assert(sizeof(order_info) == 40, "order_info packs into five words");
+static_assert(sizeof(order_info) == 8 * (4 + MAX_SUMMARY_LEVELS), "order_info has no padding");
 static_assert(BUDDY_MAX_ORDER < TILE_ORDERS * MAX_BANDS, "bands cover every order");
 
 /* Plans the layout of a geometry into a zeroed header (geometry fields and word
@@ -158,18 +158,6 @@ static inline uint64_t group_bits(const buddy_range *range, unsigned order, uint
         return 0;
     unsigned start = row_start(row);
     return (half[start / 64u] >> (start % 64u)) & bits_low_mask(TILE_ROW0_NODES >> row);
-}
-
-/* Word offsets of each summary level of an order, level 1 first. */
-static inline unsigned summary_levels(const order_info *info, uint64_t level_word[]) {
-    uint64_t word = info->summary_word;
-    uint64_t bits = info->group_count;
-    for (unsigned level = 0; level < info->summary_levels; level++) {
-        level_word[level] = word;
-        bits = bits_div_ceil_pow2(bits, 6);
-        word += bits;
-    }
-    return info->summary_levels;
 }
 
 #endif /* BUDDY_LAYOUT_H */

@@ -55,16 +55,12 @@ static void node_clear(buddy_range *range, unsigned order, uint64_t index, unsig
 static void summary_mark(buddy_range *range, unsigned order, uint64_t group) {
     const order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
-    uint64_t level_word = info->summary_word;
-    uint64_t level_bits = info->group_count;
     for (unsigned level = 0; level < info->summary_levels; level++) {
-        uint64_t *word = &words[level_word + (group >> 6)];
+        uint64_t *word = &words[info->level_word[level] + (group >> 6)];
         bool was_empty = *word == 0;
         *word |= (uint64_t)1 << (group & 63u);
         if (!was_empty)
             return;
-        level_bits = bits_div_ceil_pow2(level_bits, 6);
-        level_word += level_bits;
         group >>= 6;
     }
 }
@@ -73,15 +69,11 @@ static void summary_mark(buddy_range *range, unsigned order, uint64_t group) {
 static void summary_unmark(buddy_range *range, unsigned order, uint64_t group) {
     const order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
-    uint64_t level_word = info->summary_word;
-    uint64_t level_bits = info->group_count;
     for (unsigned level = 0; level < info->summary_levels; level++) {
-        uint64_t *word = &words[level_word + (group >> 6)];
+        uint64_t *word = &words[info->level_word[level] + (group >> 6)];
         *word &= ~((uint64_t)1 << (group & 63u));
         if (*word != 0)
             return;
-        level_bits = bits_div_ceil_pow2(level_bits, 6);
-        level_word += level_bits;
         group >>= 6;
     }
 }
@@ -109,12 +101,11 @@ static void free_remove(buddy_range *range, unsigned order, uint64_t index) {
 
 /* The lowest-indexed free node of an order that has one. */
 static uint64_t lowest_free(const buddy_range *range, unsigned order) {
-    uint64_t level_word[MAX_SUMMARY_LEVELS];
-    unsigned levels = summary_levels(&range->orders[order], level_word);
+    const order_info *info = &range->orders[order];
     const uint64_t *words = range_words_const(range);
     uint64_t group = 0;
-    for (unsigned level = levels; level-- > 0;)
-        group = (group << 6) | bits_ctz(words[level_word[level] + group]);
+    for (unsigned level = info->summary_levels; level-- > 0;)
+        group = (group << 6) | bits_ctz(words[info->level_word[level] + group]);
 
     uint64_t low = group_bits(range, order, group, 0);
     unsigned position = low != 0 ? bits_ctz(low) : 64u + bits_ctz(group_bits(range, order, group, 1));

@@ -84,7 +84,7 @@ static void format_works_like_snprintf(void) {
 }
 
 static void attach_finds_a_copied_range(void) {
-    static uint64_t first[512], second[512];
+    static uint64_t first[4096], second[4096];
     buddy_range *range = NULL;
     size_t size = buddy_range_metadata_size(1 << 12, 16);
     CHECK(size <= sizeof first);
