@@ -38,13 +38,21 @@ static void *range_setup(const workload *w, buddy_policy policy) {
         exit(1);
     return range;
 }
-static void *best_fit_setup(const workload *w) { return range_setup(w, BUDDY_BEST_FIT); }
-static void *first_fit_setup(const workload *w) { return range_setup(w, BUDDY_FIRST_FIT); }
+static void *best_fit_setup(const workload *w) {
+    return range_setup(w, BUDDY_BEST_FIT);
+}
+static void *first_fit_setup(const workload *w) {
+    return range_setup(w, BUDDY_FIRST_FIT);
+}
 static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
     return buddy_range_alloc(state, size, handle);
 }
-static void range_release(void *state, uint64_t handle) { buddy_range_free(state, handle); }
-static void range_teardown(void *state) { buddy_range_destroy(state); }
+static void range_release(void *state, uint64_t handle) {
+    buddy_range_free(state, handle);
+}
+static void range_teardown(void *state) {
+    buddy_range_destroy(state);
+}
 static double range_bits(const workload *w) {
     return (double)buddy_range_metadata_size(w->capacity, w->min_block_size) * 8.0 /
            (double)(w->capacity / w->min_block_size);
@@ -99,7 +107,9 @@ static void libc_release(void *state, uint64_t handle) {
     (void)state;
     free((void *)(uintptr_t)handle);
 }
-static void libc_teardown(void *state) { (void)state; }
+static void libc_teardown(void *state) {
+    (void)state;
+}
 static double libc_bits(const workload *w) {
     (void)w;
     return -1.0;
@@ -183,8 +193,8 @@ static void bench_workload(const workload *w, unsigned runs) {
         char bits_text[16] = "-";
         if (bits >= 0)
             snprintf(bits_text, sizeof bits_text, "%.3f", bits);
-        printf("  %-16s %10.1f %8.1f..%-8.1f %9llu %10s", allocators[a].name, medians[a], samples[0],
-               samples[runs - 1], (unsigned long long)m.failures, bits_text);
+        printf("  %-16s %10.1f %8.1f..%-8.1f %9llu %10s", allocators[a].name, medians[a],
+               samples[0], samples[runs - 1], (unsigned long long)m.failures, bits_text);
         printf(a > 2 || a < 2 ? "\n" : "%10s\n", "1.00x");
     }
     for (size_t a = 0; a < ALLOCATOR_COUNT; a++)
@@ -224,7 +234,9 @@ static void compare_fragmentation(size_t op_count) {
                 if (i % 1000 == 999) {
                     buddy_range_stats s;
                     buddy_range_get_stats(range, &s);
-                    frag_sum += s.free_bytes ? 1.0 - (double)s.largest_free_block / (double)s.free_bytes : 0;
+                    frag_sum += s.free_bytes
+                                    ? 1.0 - (double)s.largest_free_block / (double)s.free_bytes
+                                    : 0;
                     samples++;
                 }
             }
@@ -257,7 +269,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "runs must be 1..31 and ops at least 2\n");
         return 2;
     }
-    printf("buddy %s range benchmark (median of %u runs after one warm-up)\n", buddy_version(), runs);
+    printf("buddy %s range benchmark (median of %u runs after one warm-up)\n", buddy_version(),
+           runs);
     if (frag) {
         compare_fragmentation(ops / 5);
         return 0;

@@ -4,7 +4,9 @@
 
 #include <stdlib.h>
 
-static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+static uint32_t max_u32(uint32_t a, uint32_t b) {
+    return a > b ? a : b;
+}
 
 int seed_tree_init(seed_tree *tree, uint32_t leaf_count) {
     tree->leaf_count = leaf_count;
@@ -22,7 +24,9 @@ int seed_tree_init(seed_tree *tree, uint32_t leaf_count) {
     return 0;
 }
 
-void seed_tree_destroy(seed_tree *tree) { free(tree->longest); }
+void seed_tree_destroy(seed_tree *tree) {
+    free(tree->longest);
+}
 
 int64_t seed_tree_alloc(seed_tree *tree, uint32_t units) {
     uint32_t size = 1;

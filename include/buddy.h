@@ -48,16 +48,16 @@ BUDDY_API const char *buddy_version(void);
 
 typedef enum buddy_status {
     BUDDY_OK = 0,
-    BUDDY_EINVAL = -1,     /* a required pointer is NULL, or an enum is out of range */
-    BUDDY_EGEOMETRY = -2,  /* capacity and min block size make no usable range */
-    BUDDY_ESMALL = -3,     /* the metadata buffer is smaller than required */
-    BUDDY_ETOOBIG = -4,    /* the request exceeds the largest block the range has */
-    BUDDY_ENOMEM = -5,     /* no free block is large enough right now */
-    BUDDY_ERANGE = -6,     /* the offset is at or beyond the capacity */
-    BUDDY_EALIGN = -7,     /* the offset is not a multiple of the min block size */
-    BUDDY_ENOTSTART = -8,  /* the offset lies inside a block, not at its start */
-    BUDDY_ENOTLIVE = -9,   /* the block at the offset is free (a double free) */
-    BUDDY_ECORRUPT = -10   /* the metadata breaks an invariant (buddy_range_check) */
+    BUDDY_EINVAL = -1,    /* a required pointer is NULL, or an enum is out of range */
+    BUDDY_EGEOMETRY = -2, /* capacity and min block size make no usable range */
+    BUDDY_ESMALL = -3,    /* the metadata buffer is smaller than required */
+    BUDDY_ETOOBIG = -4,   /* the request exceeds the largest block the range has */
+    BUDDY_ENOMEM = -5,    /* no free block is large enough right now */
+    BUDDY_ERANGE = -6,    /* the offset is at or beyond the capacity */
+    BUDDY_EALIGN = -7,    /* the offset is not a multiple of the min block size */
+    BUDDY_ENOTSTART = -8, /* the offset lies inside a block, not at its start */
+    BUDDY_ENOTLIVE = -9,  /* the block at the offset is free (a double free) */
+    BUDDY_ECORRUPT = -10  /* the metadata breaks an invariant (buddy_range_check) */
 } buddy_status;
 
 /* A constant, human-readable name for a status ("BUDDY_ENOMEM: ..."); an
@@ -93,10 +93,11 @@ BUDDY_API size_t buddy_range_metadata_size(uint64_t capacity, uint64_t min_block
 /* Builds an empty range in `metadata` and stores its handle (the buffer's
  * start) in *range_out. The buffer must be 8-byte aligned; 64-byte alignment
  * keeps each tile in one cache line. Fails with BUDDY_EINVAL iff range_out or
- * metadata is NULL, metadata is not 8-byte aligned or policy is unknown; BUDDY_EGEOMETRY iff buddy_range_metadata_size() is 0;
- * BUDDY_ESMALL iff metadata_size is below it. O(metadata size). */
+ * metadata is NULL, metadata is not 8-byte aligned or policy is unknown; BUDDY_EGEOMETRY iff
+ * buddy_range_metadata_size() is 0; BUDDY_ESMALL iff metadata_size is below it. O(metadata size).
+ */
 BUDDY_API int buddy_range_init(buddy_range **range_out, void *metadata, size_t metadata_size,
-                     uint64_t capacity, uint64_t min_block_size, buddy_policy policy);
+                               uint64_t capacity, uint64_t min_block_size, buddy_policy policy);
 
 /* Re-finds the range in a metadata buffer that was built by buddy_range_init
  * and then copied or mapped elsewhere. Fails with BUDDY_EINVAL iff an argument
@@ -106,8 +107,8 @@ BUDDY_API int buddy_range_attach(buddy_range **range_out, void *metadata, size_t
 
 /* Convenience: buddy_range_init on metadata from malloc. Fails as init does,
  * or with BUDDY_ENOMEM iff malloc fails. Release with buddy_range_destroy. */
-BUDDY_API int buddy_range_create(buddy_range **range_out, uint64_t capacity, uint64_t min_block_size,
-                       buddy_policy policy);
+BUDDY_API int buddy_range_create(buddy_range **range_out, uint64_t capacity,
+                                 uint64_t min_block_size, buddy_policy policy);
 
 /* Frees a range made by buddy_range_create (NULL is ignored). Do not pass a
  * range made by buddy_range_init: its metadata belongs to the caller. */
@@ -155,7 +156,7 @@ typedef struct buddy_range_stats {
     uint64_t alloc_failures;       /* allocs that failed (ETOOBIG or ENOMEM) */
     uint64_t rejected_frees;       /* frees that were rejected */
     buddy_policy policy;
-    unsigned max_order;            /* the largest order a block can have */
+    unsigned max_order;                        /* the largest order a block can have */
     uint64_t free_blocks[BUDDY_MAX_ORDER + 1]; /* free blocks of each order */
 } buddy_range_stats;
 

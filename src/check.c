@@ -9,10 +9,10 @@
 
 #include "layout.h"
 
-#define REQUIRE(condition)                                                                        \
-    do {                                                                                          \
-        if (!(condition))                                                                         \
-            return BUDDY_ECORRUPT;                                                                \
+#define REQUIRE(condition)                                                                         \
+    do {                                                                                           \
+        if (!(condition))                                                                          \
+            return BUDDY_ECORRUPT;                                                                 \
     } while (0)
 
 static unsigned popcount64(uint64_t word) {
@@ -32,7 +32,8 @@ static int check_header(const buddy_range *range) {
     REQUIRE(range->policy == BUDDY_BEST_FIT || range->policy == BUDDY_FIRST_FIT);
     REQUIRE(range->min_block_shift < 64);
     struct buddy_range plan;
-    uint64_t planned_words = buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << range->min_block_shift);
+    uint64_t planned_words =
+        buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << range->min_block_shift);
     REQUIRE(planned_words != 0 && planned_words * 8u == range->metadata_size);
     REQUIRE(plan.capacity == range->capacity && plan.block_count == range->block_count);
     REQUIRE(plan.top_order == range->top_order && plan.max_free_order == range->max_free_order);
@@ -63,14 +64,14 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
     for (unsigned order = range->top_order + 1; order-- > 0;) {
         uint64_t free_count = 0;
         for (uint64_t index = 0; index < range->orders[order].node_count; index++) {
-            bool in_tree = order == range->top_order ||
-                           node_test(range, order + 1, index >> 1, SPLIT_BIT);
+            bool in_tree =
+                order == range->top_order || node_test(range, order + 1, index >> 1, SPLIT_BIT);
             bool is_free = node_test(range, order, index, FREE_BIT);
             bool is_split = order > 0 && node_test(range, order, index, SPLIT_BIT);
             bool straddles = ((index + 1) << order) > range->block_count;
-            REQUIRE(!(is_free && is_split));                  /* I2 */
-            REQUIRE(in_tree || (!is_free && !is_split));      /* I3 */
-            REQUIRE(!(in_tree && straddles && !is_split));    /* I4 */
+            REQUIRE(!(is_free && is_split));               /* I2 */
+            REQUIRE(in_tree || (!is_free && !is_split));   /* I3 */
+            REQUIRE(!(in_tree && straddles && !is_split)); /* I4 */
             if (is_split && 2 * index + 1 < range->orders[order - 1].node_count)
                 REQUIRE(!(node_test(range, order - 1, 2 * index, FREE_BIT) &&
                           node_test(range, order - 1, 2 * index + 1, FREE_BIT))); /* I5 */
@@ -85,11 +86,11 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
         REQUIRE(free_count == range->orders[order].free_count); /* I7 */
         nonempty_orders |= (uint64_t)(free_count != 0) << order;
     }
-    REQUIRE(nonempty_orders == range->nonempty_orders);             /* I7 */
-    REQUIRE(live_blocks == range->live_blocks);                     /* I8 */
-    REQUIRE(allocated_blocks == range->allocated_blocks);           /* I8 */
-    REQUIRE(allocated_blocks + free_blocks == range->block_count);  /* I8 */
-    REQUIRE(range->peak_allocated_blocks >= allocated_blocks);      /* I8 */
+    REQUIRE(nonempty_orders == range->nonempty_orders);            /* I7 */
+    REQUIRE(live_blocks == range->live_blocks);                    /* I8 */
+    REQUIRE(allocated_blocks == range->allocated_blocks);          /* I8 */
+    REQUIRE(allocated_blocks + free_blocks == range->block_count); /* I8 */
+    REQUIRE(range->peak_allocated_blocks >= allocated_blocks);     /* I8 */
     *bits_seen_out = bits_seen;
     return BUDDY_OK;
 }
@@ -121,7 +122,8 @@ static int check_summaries(const buddy_range *range) {
                 if (bit >= bits)
                     below = false;
                 else if (level == 0)
-                    below = (group_bits(range, order, bit, 0) | group_bits(range, order, bit, 1)) != 0;
+                    below =
+                        (group_bits(range, order, bit, 0) | group_bits(range, order, bit, 1)) != 0;
                 else
                     below = words[level_word[level - 1] + bit] != 0;
                 bool marked = (words[level_word[level] + bit / 64] >> (bit % 64)) & 1u;

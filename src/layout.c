@@ -54,8 +54,7 @@ uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t
     for (unsigned order = 0; order <= plan->top_order; order++) {
         order_info *info = &plan->orders[order];
         info->node_count = bits_div_ceil_pow2(block_count, order);
-        info->group_count =
-            order == 0 ? flat_words : band_tiles[(order - 1) / TILE_ORDERS];
+        info->group_count = order == 0 ? flat_words : band_tiles[(order - 1) / TILE_ORDERS];
         words = plan_summary(info, words);
     }
     return words;

@@ -26,19 +26,19 @@
 
 #define RANGE_MAGIC UINT64_C(0x62756464795f7231) /* "buddy_r1" */
 
-#define TILE_ORDERS 8u  /* orders in one band of tiles */
-#define TILE_WORDS 8u   /* one 64-byte cache line */
-#define HALF_WORDS 4u   /* free bits, then split bits */
+#define TILE_ORDERS 8u /* orders in one band of tiles */
+#define TILE_WORDS 8u  /* one 64-byte cache line */
+#define HALF_WORDS 4u  /* free bits, then split bits */
 #define TILE_ROW0_NODES 128u
-#define MAX_BANDS 8u    /* bands cover orders 1..64 */
+#define MAX_BANDS 8u /* bands cover orders 1..64 */
 #define MAX_SUMMARY_LEVELS 11u
 
 enum node_bit_kind { FREE_BIT = 0, SPLIT_BIT = 1 };
 
 typedef struct order_info {
-    uint64_t node_count;    /* nodes of this order that start below the capacity */
-    uint64_t group_count;   /* summary bits at level 1 */
-    uint64_t free_count;    /* free blocks of this order */
+    uint64_t node_count;  /* nodes of this order that start below the capacity */
+    uint64_t group_count; /* summary bits at level 1 */
+    uint64_t free_count;  /* free blocks of this order */
     uint32_t summary_levels;
     uint32_t unused;
     uint64_t level_word[MAX_SUMMARY_LEVELS]; /* word offset of each level, level 1 first */
@@ -47,14 +47,14 @@ typedef struct order_info {
 struct buddy_range {
     /* Geometry, fixed at init. */
     uint64_t magic;
-    uint64_t metadata_size;   /* bytes, as buddy_range_metadata_size() */
-    uint64_t capacity;        /* block_count << min_block_shift */
-    uint64_t block_count;     /* n: min blocks managed */
+    uint64_t metadata_size; /* bytes, as buddy_range_metadata_size() */
+    uint64_t capacity;      /* block_count << min_block_shift */
+    uint64_t block_count;   /* n: min blocks managed */
     uint32_t min_block_shift;
-    uint32_t top_order;       /* the root's order: ceil(log2 n) */
-    uint32_t max_free_order;  /* the largest block's order: floor(log2 n) */
+    uint32_t top_order;      /* the root's order: ceil(log2 n) */
+    uint32_t max_free_order; /* the largest block's order: floor(log2 n) */
     uint32_t policy;
-    uint64_t flat_word;       /* word offset of the order-0 bitmap */
+    uint64_t flat_word; /* word offset of the order-0 bitmap */
     uint64_t band_word[MAX_BANDS];
     /* State. */
     uint64_t nonempty_orders; /* bit k set iff orders[k].free_count > 0 */
@@ -93,13 +93,19 @@ typedef struct node_ref {
 } node_ref;
 
 /* Rows of a tile, bottom (row 0, 128 nodes) to top (row 7, one node). */
-static inline unsigned tile_row(unsigned order) { return (order - 1u) % TILE_ORDERS; }
+static inline unsigned tile_row(unsigned order) {
+    return (order - 1u) % TILE_ORDERS;
+}
 
 /* log2 of the nodes a tile row holds: 7 for row 0 ... 0 for row 7. */
-static inline unsigned row_shift(unsigned row) { return TILE_ORDERS - 1u - row; }
+static inline unsigned row_shift(unsigned row) {
+    return TILE_ORDERS - 1u - row;
+}
 
 /* First bit of a row inside a tile half: 0, 128, 192, ..., 254. */
-static inline unsigned row_start(unsigned row) { return 256u - (256u >> row); }
+static inline unsigned row_start(unsigned row) {
+    return 256u - (256u >> row);
+}
 
 /* The free bit of node (order, index); its split bit (orders >= 1) is the
  * same bit HALF_WORDS words later. */
@@ -113,7 +119,8 @@ static inline node_ref node_locate(const buddy_range *range, unsigned order, uin
     unsigned row = tile_row(order);
     unsigned shift = row_shift(row);
     unsigned bit = row_start(row) + (unsigned)(index & (((uint64_t)1 << shift) - 1u));
-    ref.word = range->band_word[(order - 1u) / TILE_ORDERS] + (index >> shift) * TILE_WORDS + bit / 64u;
+    ref.word =
+        range->band_word[(order - 1u) / TILE_ORDERS] + (index >> shift) * TILE_WORDS + bit / 64u;
     ref.mask = (uint64_t)1 << (bit % 64u);
     return ref;
 }
@@ -151,7 +158,8 @@ static inline uint64_t group_bits(const buddy_range *range, unsigned order, uint
     if (order == 0)
         return part == 0 ? words[range->flat_word + group] : 0;
     unsigned row = tile_row(order);
-    const uint64_t *half = &words[range->band_word[(order - 1u) / TILE_ORDERS] + group * TILE_WORDS];
+    const uint64_t *half =
+        &words[range->band_word[(order - 1u) / TILE_ORDERS] + group * TILE_WORDS];
     if (row == 0)
         return half[part];
     if (part != 0)

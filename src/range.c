@@ -31,11 +31,10 @@
  *
  * Complexity: alloc and free do O(log n) word operations at most: one step
  * per order they split or merge, a summary walk of ceil(log64 groups) words,
- * and for free one 8-bit gather per band of orders below the block. Typically they split or merge almost
- * never (0.05 times per call in the W1 benchmark), and the orders 1..8 of a
- * block's neighbourhood share one 64-byte tile, so an operation touches few
- * cache lines. FIRST_FIT repeats the summary walk for each order that has a
- * free block, at most log n of them.
+ * and for free one 8-bit gather per band of orders below the block. Typically they split or merge
+ * almost never (0.05 times per call in the W1 benchmark), and the orders 1..8 of a block's
+ * neighbourhood share one 64-byte tile, so an operation touches few cache lines. FIRST_FIT repeats
+ * the summary walk for each order that has a free block, at most log n of them.
  */
 #include <string.h>
 
@@ -110,7 +109,8 @@ static uint64_t lowest_free(const buddy_range *range, unsigned order) {
         group = (group << 6) | bits_ctz(words[info->level_word[level] + group]);
 
     uint64_t low = group_bits(range, order, group, 0);
-    unsigned position = low != 0 ? bits_ctz(low) : 64u + bits_ctz(group_bits(range, order, group, 1));
+    unsigned position =
+        low != 0 ? bits_ctz(low) : 64u + bits_ctz(group_bits(range, order, group, 1));
     unsigned group_shift = order == 0 ? 6u : row_shift(tile_row(order));
     return (group << group_shift) | position;
 }
@@ -193,7 +193,8 @@ int buddy_range_attach(buddy_range **range_out, void *metadata, size_t metadata_
         return BUDDY_ECORRUPT;
     const buddy_range *range = (const buddy_range *)metadata;
     struct buddy_range plan;
-    uint64_t words = buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << (range->min_block_shift & 63u));
+    uint64_t words =
+        buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << (range->min_block_shift & 63u));
     if (range->magic != RANGE_MAGIC || words == 0 || range->metadata_size != words * 8u ||
         range->metadata_size > metadata_size || range->block_count != plan.block_count ||
         range->policy > BUDDY_FIRST_FIT)
@@ -251,8 +252,9 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
 /* The split bits of the 8 ancestors of min block `first` that one band's
  * tile holds: bit r is the ancestor of order 8 * band + r + 1. */
 static unsigned ancestor_splits(const buddy_range *range, unsigned band, uint64_t first) {
-    const uint64_t *split_half = &range_words_const(range)[range->band_word[band] +
-        (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS + HALF_WORDS];
+    const uint64_t *split_half = &range_words_const(
+        range)[range->band_word[band] + (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS +
+               HALF_WORDS];
     uint64_t local = first >> (band * TILE_ORDERS);
     unsigned splits = 0;
     for (unsigned row = 0; row < TILE_ORDERS; row++) {

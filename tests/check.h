@@ -14,53 +14,53 @@
 
 static int check_failures;
 
-#define CHECK(condition)                                                                          \
-    do {                                                                                          \
-        if (!(condition)) {                                                                       \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #condition);         \
-            check_failures++;                                                                     \
-        }                                                                                         \
+#define CHECK(condition)                                                                           \
+    do {                                                                                           \
+        if (!(condition)) {                                                                        \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #condition);          \
+            check_failures++;                                                                      \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_INT(actual, expected)                                                            \
-    do {                                                                                          \
-        long long check_a = (long long)(actual), check_e = (long long)(expected);                 \
-        if (check_a != check_e) {                                                                 \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__,       \
-                    #actual, check_a, #expected, check_e);                                        \
-            check_failures++;                                                                     \
-        }                                                                                         \
+#define CHECK_EQ_INT(actual, expected)                                                             \
+    do {                                                                                           \
+        long long check_a = (long long)(actual), check_e = (long long)(expected);                  \
+        if (check_a != check_e) {                                                                  \
+            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__,        \
+                    #actual, check_a, #expected, check_e);                                         \
+            check_failures++;                                                                      \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_U64(actual, expected)                                                            \
-    do {                                                                                          \
-        uint64_t check_a = (uint64_t)(actual), check_e = (uint64_t)(expected);                    \
-        if (check_a != check_e) {                                                                 \
-            fprintf(stderr, "%s:%d: %s == %" PRIu64 ", expected %s == %" PRIu64 "\n", __FILE__,   \
-                    __LINE__, #actual, check_a, #expected, check_e);                              \
-            check_failures++;                                                                     \
-        }                                                                                         \
+#define CHECK_EQ_U64(actual, expected)                                                             \
+    do {                                                                                           \
+        uint64_t check_a = (uint64_t)(actual), check_e = (uint64_t)(expected);                     \
+        if (check_a != check_e) {                                                                  \
+            fprintf(stderr, "%s:%d: %s == %" PRIu64 ", expected %s == %" PRIu64 "\n", __FILE__,    \
+                    __LINE__, #actual, check_a, #expected, check_e);                               \
+            check_failures++;                                                                      \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_STR(actual, expected)                                                            \
-    do {                                                                                          \
-        const char *check_a = (actual), *check_e = (expected);                                    \
-        if (strcmp(check_a, check_e) != 0) {                                                      \
-            fprintf(stderr, "%s:%d: %s ==\n  \"%s\"\nexpected\n  \"%s\"\n", __FILE__, __LINE__,   \
-                    #actual, check_a, check_e);                                                   \
-            check_failures++;                                                                     \
-        }                                                                                         \
+#define CHECK_EQ_STR(actual, expected)                                                             \
+    do {                                                                                           \
+        const char *check_a = (actual), *check_e = (expected);                                     \
+        if (strcmp(check_a, check_e) != 0) {                                                       \
+            fprintf(stderr, "%s:%d: %s ==\n  \"%s\"\nexpected\n  \"%s\"\n", __FILE__, __LINE__,    \
+                    #actual, check_a, check_e);                                                    \
+            check_failures++;                                                                      \
+        }                                                                                          \
     } while (0)
 
 /* Status checks name both codes. */
-#define CHECK_STATUS(actual, expected)                                                            \
-    do {                                                                                          \
-        int check_a = (actual), check_e = (expected);                                             \
-        if (check_a != check_e) {                                                                 \
-            fprintf(stderr, "%s:%d: %s gave %s, expected %s\n", __FILE__, __LINE__, #actual,      \
-                    buddy_status_str(check_a), buddy_status_str(check_e));                        \
-            check_failures++;                                                                     \
-        }                                                                                         \
+#define CHECK_STATUS(actual, expected)                                                             \
+    do {                                                                                           \
+        int check_a = (actual), check_e = (expected);                                              \
+        if (check_a != check_e) {                                                                  \
+            fprintf(stderr, "%s:%d: %s gave %s, expected %s\n", __FILE__, __LINE__, #actual,       \
+                    buddy_status_str(check_a), buddy_status_str(check_e));                         \
+            check_failures++;                                                                      \
+        }                                                                                          \
     } while (0)
 
 static inline int check_exit_code(const char *test_name) {

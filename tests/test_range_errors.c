@@ -29,7 +29,8 @@ static void check_unchanged(const snapshot *before, const buddy_range *range, en
     const size_t counters_end = offsetof(struct buddy_range, rejected_frees) + sizeof(uint64_t);
     const unsigned char *now = (const unsigned char *)range;
     if (memcmp(before->bytes, now, counters) != 0 ||
-        memcmp(before->bytes + counters_end, now + counters_end, before->size - counters_end) != 0) {
+        memcmp(before->bytes + counters_end, now + counters_end, before->size - counters_end) !=
+            0) {
         fprintf(stderr, "line %d: a rejected call changed the metadata\n", line);
         check_failures++;
     }
@@ -38,12 +39,12 @@ static void check_unchanged(const snapshot *before, const buddy_range *range, en
     CHECK_EQ_U64(range->rejected_frees, old->rejected_frees + (counter == REJECTED_FREES));
 }
 
-#define REJECTS(range, call, status, counter)                                                     \
-    do {                                                                                          \
-        static snapshot before;                                                                   \
-        take(&before, range);                                                                     \
-        CHECK_STATUS(call, status);                                                               \
-        check_unchanged(&before, range, counter, __LINE__);                                       \
+#define REJECTS(range, call, status, counter)                                                      \
+    do {                                                                                           \
+        static snapshot before;                                                                    \
+        take(&before, range);                                                                      \
+        CHECK_STATUS(call, status);                                                                \
+        check_unchanged(&before, range, counter, __LINE__);                                        \
     } while (0)
 
 static void geometry_and_buffer_errors(void) {
@@ -100,7 +101,8 @@ static void free_errors_change_nothing(buddy_range *range) {
     REJECTS(range, buddy_range_free(range, UINT64_MAX), BUDDY_ERANGE, REJECTED_FREES);
     REJECTS(range, buddy_range_free(range, 8), BUDDY_EALIGN, REJECTED_FREES);
     REJECTS(range, buddy_range_free(range, 32), BUDDY_ENOTSTART, REJECTED_FREES); /* in live */
-    REJECTS(range, buddy_range_free(range, 2048 + 16), BUDDY_ENOTSTART, REJECTED_FREES); /* in free */
+    REJECTS(range, buddy_range_free(range, 2048 + 16), BUDDY_ENOTSTART,
+            REJECTED_FREES); /* in free */
     REJECTS(range, buddy_range_free(range, 64), BUDDY_ENOTLIVE, REJECTED_FREES);
     uint64_t size = 7;
     REJECTS(range, buddy_range_size(range, 32, &size), BUDDY_ENOTSTART, NO_COUNTER);

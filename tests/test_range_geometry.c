@@ -78,7 +78,8 @@ static void format_works_like_snprintf(void) {
     /* A split node patched to "{" near the end of a short buffer stays inside it. */
     buddy_range_alloc(range, 4, &offset);
     char tiny[4];
-    CHECK_EQ_U64(buddy_range_format(range, tiny, sizeof tiny), strlen("(({[0:4][4:4]}(8:8))(16:16))"));
+    CHECK_EQ_U64(buddy_range_format(range, tiny, sizeof tiny),
+                 strlen("(({[0:4][4:4]}(8:8))(16:16))"));
     CHECK_EQ_STR(tiny, "(({");
     buddy_range_destroy(range);
 }

@@ -57,7 +57,7 @@ static void cloudwu_sequence_on_32(void) {
     buddy_range *b = new_manager(32);
     CHECK_EQ_STR(tree_of(b), "(0:32)");
     struct step {
-        char call;     /* 'm' malloc, 'f' free */
+        char call; /* 'm' malloc, 'f' free */
         int64_t arg;
         int64_t result; /* malloc: the offset; free: 1 for true */
         int64_t size;   /* size() after a malloc */
@@ -96,7 +96,7 @@ static void size_of_interior_offset_is_minus_one(void) {
     CHECK_EQ_INT(buddy_seed_malloc(m, 8), 0);
     CHECK_EQ_INT(buddy_seed_size(m, 0), 8);
     CHECK_EQ_INT(buddy_seed_size(m, 4), -1);
-    CHECK_EQ_INT(buddy_seed_size(m, 8), -1);  /* a free block */
+    CHECK_EQ_INT(buddy_seed_size(m, 8), -1); /* a free block */
     CHECK_EQ_INT(buddy_seed_size(m, -1), -1);
     CHECK_EQ_INT(buddy_seed_size(m, 32), -1);
     CHECK(!buddy_seed_free(m, -3));

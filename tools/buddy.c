@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `buddy` command: shows what a buddy allocator does, on the public API
+ * only. Subcommands live in their own files; this one dispatches.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+bool tool_is_help(const char *argument) {
+    return strcmp(argument, "--help") == 0 || strcmp(argument, "-h") == 0;
+}
+
+int tool_fail(const char *what, int status) {
+    fprintf(stderr, "buddy %s: %s\n", what, buddy_status_str(status));
+    return TOOL_FAILED;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"demo", tool_demo, "cloudwu's sequence step by step, then a churn and its statistics"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: buddy COMMAND [ARGS]   (buddy COMMAND --help for more)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nexit codes: 0 success, 1 the work failed, 2 bad usage\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return TOOL_USAGE;
+    }
+    if (tool_is_help(argv[1])) {
+        usage(stdout);
+        return TOOL_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("buddy %s\n", buddy_version());
+        return TOOL_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "buddy: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return TOOL_USAGE;
+}
