@@ -204,15 +204,17 @@ static void bench_workload(const workload *w, unsigned runs) {
     free(handles);
 }
 
-/* Fragmentation of the two policies under W1-style churn at rising load:
+/* Fragmentation of the two policies under W1's size mix at rising load, on a
+ * 16 MiB range (64 KiB blocks are 1/256 of it, so placement matters):
  * failed allocations, and the mean of 1 - largest free block / free bytes. */
 static void compare_fragmentation(size_t op_count) {
-    printf("\nFragmentation, W1 churn (1 GiB, 64 B min blocks), %zu ops per load\n", op_count);
+    printf("\nFragmentation, W1 sizes on 16 MiB with 64 B min blocks, %zu ops per load\n",
+           op_count);
     printf("  %-6s %-16s %12s %16s\n", "load", "policy", "failed", "mean ext. frag.");
-    const double loads[] = {0.5, 0.75, 0.9, 0.95};
+    const double loads[] = {0.5, 0.75, 0.85, 0.9, 0.95};
     for (size_t l = 0; l < sizeof loads / sizeof loads[0]; l++) {
         workload w;
-        workload_churn(&w, UINT64_C(1) << 30, 64, loads[l], op_count, 7);
+        workload_churn(&w, UINT64_C(16) << 20, 64, loads[l], op_count, 7);
         uint64_t *handles = malloc(w.slot_count * sizeof *handles);
         for (int policy = 0; policy < 2; policy++) {
             buddy_range *range = range_setup(&w, (buddy_policy)policy);
@@ -272,7 +274,7 @@ int main(int argc, char **argv) {
     printf("buddy %s range benchmark (median of %u runs after one warm-up)\n", buddy_version(),
            runs);
     if (frag) {
-        compare_fragmentation(ops / 5);
+        compare_fragmentation(ops);
         return 0;
     }
     workload w;

@@ -54,7 +54,7 @@ static int check_header(const buddy_range *range) {
     return BUDDY_OK;
 }
 
-/* I2..I5 and I7, I8: every node classified from its parent; counts rebuilt. */
+/* I2..I5, I7..I9: every node classified from its parent; counts rebuilt. */
 static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
     uint64_t bits_seen = 0;
     uint64_t live_blocks = 0;
