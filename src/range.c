@@ -47,11 +47,6 @@ static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigne
     range_words(range)[ref.word + kind * HALF_WORDS] |= ref.mask;
 }
 
-static void node_clear(buddy_range *range, unsigned order, uint64_t index, unsigned kind) {
-    node_ref ref = node_locate(range, order, index);
-    range_words(range)[ref.word + kind * HALF_WORDS] &= ~ref.mask;
-}
-
 /* Sets the summary bit of `group`, and above it each bit whose word was 0. */
 static void summary_mark(buddy_range *range, unsigned order, uint64_t group) {
     const order_info *info = &range->orders[order];
@@ -79,9 +74,9 @@ static void summary_unmark(buddy_range *range, unsigned order, uint64_t group) {
     }
 }
 
-static void free_insert(buddy_range *range, unsigned order, uint64_t index) {
+/* Marks node (order, index), whose free bit is at `ref`, a free block. */
+static void free_insert_at(buddy_range *range, unsigned order, uint64_t index, node_ref ref) {
     uint64_t *words = range_words(range);
-    node_ref ref = node_locate(range, order, index);
     bool group_was_empty = group_is_empty_at(words, order, ref);
     words[ref.word] |= ref.mask;
     if (group_was_empty)
@@ -90,14 +85,33 @@ static void free_insert(buddy_range *range, unsigned order, uint64_t index) {
     range->nonempty_orders |= (uint64_t)1 << order;
 }
 
-static void free_remove(buddy_range *range, unsigned order, uint64_t index) {
+/* Takes the free block (order, index), whose free bit is at `ref`, off the free bits. */
+static void free_remove_at(buddy_range *range, unsigned order, uint64_t index, node_ref ref) {
     uint64_t *words = range_words(range);
-    node_ref ref = node_locate(range, order, index);
     words[ref.word] &= ~ref.mask;
     if (group_is_empty_at(words, order, ref))
         summary_unmark(range, order, group_of(order, index));
     if (--range->orders[order].free_count == 0)
         range->nonempty_orders &= ~((uint64_t)1 << order);
+}
+
+static void free_insert(buddy_range *range, unsigned order, uint64_t index) {
+    free_insert_at(range, order, index, node_locate(range, order, index));
+}
+
+static void free_remove(buddy_range *range, unsigned order, uint64_t index) {
+    free_remove_at(range, order, index, node_locate(range, order, index));
+}
+
+/* The free bit of the buddy of node (order, index) whose bit is at `ref`: the
+ * neighbouring bit of the same word, except in a tile's top row (orders 8,
+ * 16, ...), which holds one node, so its buddy lives in the next tile. */
+static node_ref buddy_locate(const buddy_range *range, unsigned order, uint64_t index,
+                             node_ref ref) {
+    if (order != 0 && tile_row(order) == TILE_ORDERS - 1u)
+        return node_locate(range, order, index ^ 1u);
+    ref.mask = (index & 1u) ? ref.mask >> 1 : ref.mask << 1;
+    return ref;
 }
 
 /* The lowest-indexed free node of an order that has one. */
@@ -250,18 +264,25 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
 }
 
 /* The split bits of the 8 ancestors of min block `first` that one band's
- * tile holds: bit r is the ancestor of order 8 * band + r + 1. */
+ * tile holds: bit r is the ancestor of order 8 * band + r + 1. With `t` the
+ * position of `first` among the tile's 256 (band-scaled) min blocks, row r's
+ * ancestor is bit row_start(r) + (t >> (r + 1)) of the split half: row 0 in
+ * word t >> 7, row 1 in word 2, rows 2..7 in word 3 from bits 0, 32, 48, 56,
+ * 60 and 62. */
 static unsigned ancestor_splits(const buddy_range *range, unsigned band, uint64_t first) {
-    const uint64_t *split_half = &range_words_const(
+    const uint64_t *half = &range_words_const(
         range)[range->band_word[band] + (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS +
                HALF_WORDS];
-    uint64_t local = first >> (band * TILE_ORDERS);
-    unsigned splits = 0;
-    for (unsigned row = 0; row < TILE_ORDERS; row++) {
-        unsigned bit = row_start(row) + (unsigned)((local >> (row + 1)) & (127u >> row));
-        splits |= (unsigned)((split_half[bit / 64u] >> (bit % 64u)) & 1u) << row;
-    }
-    return splits;
+    unsigned t = (unsigned)(first >> (band * TILE_ORDERS)) & 255u;
+    uint64_t rows_2_to_7 = half[3];
+    return (unsigned)((half[t >> 7] >> ((t >> 1) & 63u)) & 1u) |
+           (unsigned)((half[2] >> (t >> 2)) & 1u) << 1 |
+           (unsigned)((rows_2_to_7 >> (t >> 3)) & 1u) << 2 |
+           (unsigned)((rows_2_to_7 >> (32u + (t >> 4))) & 1u) << 3 |
+           (unsigned)((rows_2_to_7 >> (48u + (t >> 5))) & 1u) << 4 |
+           (unsigned)((rows_2_to_7 >> (56u + (t >> 6))) & 1u) << 5 |
+           (unsigned)((rows_2_to_7 >> (60u + (t >> 7))) & 1u) << 6 |
+           (unsigned)((rows_2_to_7 >> 62u) & 1u) << 7;
 }
 
 /* Finds the live block that starts at `offset`, or says why there is none.
@@ -269,7 +290,8 @@ static unsigned ancestor_splits(const buddy_range *range, unsigned band, uint64_
  * split ancestor (I3); it starts at `first` iff its order is at most
  * ctz(first). Each band's ancestors share a tile, so this reads one tile
  * for blocks below order 8, two below order 16. */
-static int find_live_block(const buddy_range *range, uint64_t offset, unsigned *order_out) {
+static int find_live_block(const buddy_range *range, uint64_t offset, unsigned *order_out,
+                           node_ref *ref_out) {
     if (offset >= range->capacity)
         return BUDDY_ERANGE;
     if ((offset & bits_low_mask(range->min_block_shift)) != 0)
@@ -285,9 +307,11 @@ static int find_live_block(const buddy_range *range, uint64_t offset, unsigned *
     }
     if (first != 0 && order > bits_ctz(first))
         return BUDDY_ENOTSTART; /* the block is larger and starts below `first` */
-    if (node_test(range, order, first >> order, FREE_BIT))
+    node_ref ref = node_locate(range, order, first >> order);
+    if (range_words_const(range)[ref.word] & ref.mask)
         return BUDDY_ENOTLIVE;
     *order_out = order;
+    *ref_out = ref;
     return BUDDY_OK;
 }
 
@@ -295,7 +319,8 @@ int buddy_range_free(buddy_range *range, uint64_t offset) {
     if (range == NULL)
         return BUDDY_EINVAL;
     unsigned order = 0;
-    int status = find_live_block(range, offset, &order);
+    node_ref ref;
+    int status = find_live_block(range, offset, &order, &ref);
     if (status != BUDDY_OK) {
         range->rejected_frees++;
         return status;
@@ -303,17 +328,19 @@ int buddy_range_free(buddy_range *range, uint64_t offset) {
     range->allocated_blocks -= (uint64_t)1 << order;
     range->live_blocks--;
 
+    uint64_t *words = range_words(range);
     uint64_t index = (offset >> range->min_block_shift) >> order;
-    while (order < range->top_order) {
-        uint64_t buddy = index ^ 1u;
-        if (buddy >= range->orders[order].node_count || !node_test(range, order, buddy, FREE_BIT))
+    while (order < range->top_order && (index ^ 1u) < range->orders[order].node_count) {
+        node_ref buddy = buddy_locate(range, order, index, ref);
+        if (!(words[buddy.word] & buddy.mask))
             break;
-        free_remove(range, order, buddy);
+        free_remove_at(range, order, index ^ 1u, buddy);
         index >>= 1;
         order++;
-        node_clear(range, order, index, SPLIT_BIT);
+        ref = node_locate(range, order, index);
+        words[ref.word + HALF_WORDS] &= ~ref.mask; /* the parent is no longer split */
     }
-    free_insert(range, order, index);
+    free_insert_at(range, order, index, ref);
     return BUDDY_OK;
 }
 
@@ -321,7 +348,8 @@ int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_o
     if (range == NULL || size_out == NULL)
         return BUDDY_EINVAL;
     unsigned order = 0;
-    int status = find_live_block(range, offset, &order);
+    node_ref ref;
+    int status = find_live_block(range, offset, &order, &ref);
     if (status == BUDDY_OK)
         *size_out = (uint64_t)1 << (order + range->min_block_shift);
     return status;
