@@ -137,6 +137,23 @@ BUDDY_API int buddy_range_free(buddy_range *range, uint64_t offset);
  * BUDDY_EINVAL iff size_out is NULL. O(log capacity), typically O(1). */
 BUDDY_API int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_out);
 
+/* Resizes the live block that starts at `offset` in place, to new_size
+ * rounded up like alloc: a shrink releases upper halves, a grow absorbs free
+ * buddies. The offset never changes. Fails, changing nothing, with the codes
+ * of buddy_range_free for a bad offset; BUDDY_ETOOBIG iff new_size exceeds
+ * the largest block; BUDDY_ENOMEM iff growing needs a buddy that is not free
+ * (or the block is an upper half at some order). Failures are not counted.
+ * O(log capacity). */
+BUDDY_API int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
+
+/* Called once per block in address order by buddy_range_walk; a nonzero
+ * return stops the walk. */
+typedef int (*buddy_range_visitor)(uint64_t offset, uint64_t size, bool is_live, void *user);
+
+/* Visits every free and live block in address order. Fails with BUDDY_EINVAL
+ * iff range or visitor is NULL. O(number of blocks). */
+BUDDY_API int buddy_range_walk(const buddy_range *range, buddy_range_visitor visitor, void *user);
+
 /* Frees every block at once. The diagnostic counters (peak, failures,
  * rejected frees) are kept. Fails with BUDDY_EINVAL iff range is NULL.
  * O(metadata size). */

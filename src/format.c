@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Renders a range's block tree in the seed's notation (buddy.h, at
- * buddy_range_format). The walk is iterative: a stack of the split nodes above
- * the current one, at most one per order. A split node opens with "(" and,
- * when no free block was written inside it, is patched to "{" as it closes.
+ * buddy_range_format) over the shared traversal (walk.h). A split node opens
+ * with "(" and, when no free block was written inside it, is patched to "{"
+ * as it closes.
  */
 #include "layout.h"
+#include "walk.h"
 
 typedef struct output {
     char *buffer;
     size_t size;   /* bytes the buffer holds, NUL included */
     size_t length; /* bytes of the whole rendering so far */
+    size_t bracket_at[BUDDY_MAX_ORDER + 1]; /* where each open split's "(" is */
 } output;
 
 static void put_char(output *out, char c) {
@@ -30,63 +32,40 @@ static void put_number(output *out, uint64_t value) {
         put_char(out, digits[--count]);
 }
 
-/* "(s:n)", "[s:n]" or "<s:n>" for a node that is not split. */
-static void put_leaf(output *out, char open, char close, uint64_t start, uint64_t size) {
-    put_char(out, open);
+static void open_split(void *context, unsigned depth) {
+    output *out = context;
+    out->bracket_at[depth] = out->length;
+    put_char(out, '(');
+}
+
+/* "(s:n)" free, "[s:n]" live, "<s:n>" beyond the capacity. */
+static bool put_leaf(void *context, uint64_t start, uint64_t size, leaf_kind kind) {
+    static const char brackets[][2] = {{'(', ')'}, {'[', ']'}, {'<', '>'}};
+    output *out = context;
+    put_char(out, brackets[kind][0]);
     put_number(out, start);
     put_char(out, ':');
     put_number(out, size);
-    put_char(out, close);
+    put_char(out, brackets[kind][1]);
+    return true;
 }
 
-typedef struct open_node {
-    size_t bracket_at;       /* where its "(" was written */
-    uint64_t free_leaves_at; /* free leaves written before it opened */
-} open_node;
+static void close_split(void *context, unsigned depth, bool has_free) {
+    output *out = context;
+    if (!has_free && out->bracket_at[depth] + 1 < out->size)
+        out->buffer[out->bracket_at[depth]] = '{';
+    put_char(out, has_free ? ')' : '}');
+}
 
 size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_size) {
-    if (range == NULL || (buffer == NULL && buffer_size > 0)) {
+    if (range == NULL || (buffer == NULL && buffer_size > 0))
         return 0;
-    }
-    output out = {buffer, buffer_size, 0};
-    open_node stack[BUDDY_MAX_ORDER + 1];
-    unsigned depth = 0;
-    uint64_t free_leaves = 0;
-    unsigned order = range->top_order;
-    uint64_t index = 0;
-    for (;;) {
-        uint64_t start = index << order;
-        uint64_t size = (uint64_t)1 << order;
-        if (start >= range->block_count) {
-            put_leaf(&out, '<', '>', start, size);
-        } else if (order > 0 && node_test(range, order, index, SPLIT_BIT)) {
-            stack[depth].bracket_at = out.length;
-            stack[depth].free_leaves_at = free_leaves;
-            depth++;
-            put_char(&out, '(');
-            order--;
-            index <<= 1;
-            continue;
-        } else if (node_test(range, order, index, FREE_BIT)) {
-            put_leaf(&out, '(', ')', start, size);
-            free_leaves++;
-        } else {
-            put_leaf(&out, '[', ']', start, size);
-        }
-        /* Close every split node whose right child just finished. */
-        while (depth > 0 && (index & 1u)) {
-            depth--;
-            bool has_free = free_leaves > stack[depth].free_leaves_at;
-            if (!has_free && stack[depth].bracket_at + 1 < out.size)
-                out.buffer[stack[depth].bracket_at] = '{';
-            put_char(&out, has_free ? ')' : '}');
-            order++;
-            index >>= 1;
-        }
-        if (depth == 0)
-            break;
-        index |= 1u; /* on to the right sibling */
-    }
+    output out;
+    out.buffer = buffer;
+    out.size = buffer_size;
+    out.length = 0;
+    const tree_visitor seed_notation = {open_split, put_leaf, close_split};
+    buddy_tree_visit(range, &seed_notation, &out);
     if (out.size > 0)
         out.buffer[out.length < out.size ? out.length : out.size - 1] = '\0';
     return out.length;

@@ -157,6 +157,15 @@ static block choose_free_block(const buddy_range *range, unsigned order) {
     return chosen;
 }
 
+/* Splits live block (order, index) down to `target`, freeing the upper halves;
+ * each freed half's buddy is the live lower half, so nothing merges. */
+static void shrink_in_place(buddy_range *range, unsigned order, uint64_t index, unsigned target) {
+    for (; order > target; order--, index <<= 1) {
+        node_set(range, order, index, SPLIT_BIT);
+        free_insert(range, order - 1, (index << 1) | 1u);
+    }
+}
+
 /* ---- Public API --------------------------------------------------------- */
 
 /* Frees the binary decomposition of n: the nodes that straddle n are split
@@ -248,18 +257,13 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
 
     block found = choose_free_block(range, order);
     free_remove(range, found.order, found.index);
-    while (found.order > order) {
-        node_set(range, found.order, found.index, SPLIT_BIT);
-        found.order--;
-        found.index <<= 1;
-        free_insert(range, found.order, found.index | 1u);
-    }
+    shrink_in_place(range, found.order, found.index, order); /* split down to `order` */
 
     range->allocated_blocks += (uint64_t)1 << order;
     range->live_blocks++;
     if (range->allocated_blocks > range->peak_allocated_blocks)
         range->peak_allocated_blocks = range->allocated_blocks;
-    *offset_out = (found.index << order) << shift;
+    *offset_out = (found.index << found.order) << shift;
     return BUDDY_OK;
 }
 
@@ -341,6 +345,48 @@ int buddy_range_free(buddy_range *range, uint64_t offset) {
         words[ref.word + HALF_WORDS] &= ~ref.mask; /* the parent is no longer split */
     }
     free_insert_at(range, order, index, ref);
+    return BUDDY_OK;
+}
+
+/* Grows live block (order, index) to `target` by absorbing its free buddies:
+ * possible iff at each order below `target` the block is a lower half whose
+ * buddy is a free block. Checks everything before it changes anything. */
+static bool grow_in_place(buddy_range *range, unsigned order, uint64_t index, unsigned target) {
+    uint64_t probe = index;
+    for (unsigned level = order; level < target; level++, probe >>= 1)
+        if ((probe & 1u) || (probe | 1u) >= range->orders[level].node_count ||
+            !node_test(range, level, probe | 1u, FREE_BIT))
+            return false;
+    for (; order < target; order++, index >>= 1) {
+        free_remove(range, order, index | 1u);
+        node_ref parent = node_locate(range, order + 1, index >> 1);
+        range_words(range)[parent.word + HALF_WORDS] &= ~parent.mask;
+    }
+    return true;
+}
+
+int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
+    if (range == NULL)
+        return BUDDY_EINVAL;
+    unsigned order = 0;
+    node_ref ref;
+    int status = find_live_block(range, offset, &order, &ref);
+    if (status != BUDDY_OK)
+        return status;
+    unsigned shift = range->min_block_shift;
+    if (new_size > ((uint64_t)1 << (range->max_free_order + shift)))
+        return BUDDY_ETOOBIG;
+    unsigned target = bits_log2_ceil(new_size == 0 ? 1 : bits_div_ceil_pow2(new_size, shift));
+    uint64_t index = (offset >> shift) >> order;
+    if (target < order) {
+        shrink_in_place(range, order, index, target);
+    } else if (target > order) {
+        if (!grow_in_place(range, order, index, target))
+            return BUDDY_ENOMEM;
+    }
+    range->allocated_blocks = range->allocated_blocks - ((uint64_t)1 << order) + ((uint64_t)1 << target);
+    if (range->allocated_blocks > range->peak_allocated_blocks)
+        range->peak_allocated_blocks = range->allocated_blocks;
     return BUDDY_OK;
 }
 

@@ -43,13 +43,32 @@ void model_destroy(model *m) {
     free(m->free_at);
 }
 
-int model_alloc(model *m, uint64_t size, uint64_t *offset_out) {
+/* The order a request rounds up to; false if it exceeds the largest block. */
+static bool order_for(const model *m, uint64_t size, unsigned *order_out) {
     uint64_t blocks = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
     if (size > ((uint64_t)1 << floor_log2(m->block_count)) << m->min_block_shift)
-        return BUDDY_ETOOBIG;
+        return false;
     unsigned order = 0;
     while (((uint64_t)1 << order) < blocks)
         order++;
+    *order_out = order;
+    return true;
+}
+
+/* Splits the block at `start` down to `order`, freeing the upper halves. */
+static void split_down(model *m, uint64_t start, unsigned order) {
+    while ((unsigned)m->order_at[start] > order) {
+        signed char half = (signed char)(m->order_at[start] - 1);
+        m->order_at[start] = half;
+        m->order_at[start + ((uint64_t)1 << half)] = half;
+        m->free_at[start + ((uint64_t)1 << half)] = true;
+    }
+}
+
+int model_alloc(model *m, uint64_t size, uint64_t *offset_out) {
+    unsigned order = 0;
+    if (!order_for(m, size, &order))
+        return BUDDY_ETOOBIG;
     int64_t chosen = -1;
     for (uint64_t i = 0; i < m->block_count; i++) {
         if (m->order_at[i] < 0 || !m->free_at[i] || (unsigned)m->order_at[i] < order)
@@ -60,12 +79,7 @@ int model_alloc(model *m, uint64_t size, uint64_t *offset_out) {
     if (chosen < 0)
         return BUDDY_ENOMEM;
     uint64_t start = (uint64_t)chosen;
-    while ((unsigned)m->order_at[start] > order) {
-        signed char half = (signed char)(m->order_at[start] - 1);
-        m->order_at[start] = half;
-        m->order_at[start + ((uint64_t)1 << half)] = half;
-        m->free_at[start + ((uint64_t)1 << half)] = true;
-    }
+    split_down(m, start, order);
     m->free_at[start] = false;
     *offset_out = start << m->min_block_shift;
     return BUDDY_OK;
@@ -114,6 +128,33 @@ int model_size(const model *m, uint64_t offset, uint64_t *size_out) {
     if (status == BUDDY_OK)
         *size_out = (uint64_t)1 << (m->order_at[start] + (int)m->min_block_shift);
     return status;
+}
+
+int model_resize(model *m, uint64_t offset, uint64_t new_size) {
+    uint64_t start = 0;
+    int status = model_find(m, offset, &start);
+    if (status != BUDDY_OK)
+        return status;
+    unsigned target = 0;
+    if (!order_for(m, new_size, &target))
+        return BUDDY_ETOOBIG;
+    unsigned order = (unsigned)m->order_at[start];
+    if (target <= order) {
+        split_down(m, start, target);
+        return BUDDY_OK;
+    }
+    for (unsigned level = order; level < target; level++) { /* a lower half with a free buddy */
+        uint64_t buddy = start + ((uint64_t)1 << level);
+        if ((start >> level) & 1u || buddy >= m->block_count ||
+            m->order_at[buddy] != (signed char)level || !m->free_at[buddy])
+            return BUDDY_ENOMEM;
+    }
+    for (unsigned level = order; level < target; level++)
+        m->order_at[start + ((uint64_t)1 << level)] = -1;
+    for (unsigned level = order; level < target; level++)
+        m->free_at[start + ((uint64_t)1 << level)] = false;
+    m->order_at[start] = (signed char)target;
+    return BUDDY_OK;
 }
 
 uint64_t model_free_blocks(const model *m, unsigned order) {

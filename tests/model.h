@@ -28,6 +28,7 @@ void model_destroy(model *m);
 int model_alloc(model *m, uint64_t size, uint64_t *offset_out);
 int model_free(model *m, uint64_t offset);
 int model_size(const model *m, uint64_t offset, uint64_t *size_out);
+int model_resize(model *m, uint64_t offset, uint64_t new_size);
 uint64_t model_free_blocks(const model *m, unsigned order);
 uint64_t model_largest_free(const model *m);
 

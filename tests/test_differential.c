@@ -29,7 +29,30 @@ static uint64_t random_size(uint64_t *seed, uint64_t capacity) {
     return check_below(seed, limit + 1);
 }
 
+typedef struct walk_check {
+    const model *reference;
+    uint64_t next;     /* the offset the next block must start at */
+    unsigned mismatches;
+} walk_check;
+
+/* Each block the walk reports must be the model's block at that offset. */
+static int check_walked_block(uint64_t offset, uint64_t size, bool is_live, void *user) {
+    walk_check *walk = user;
+    const model *m = walk->reference;
+    uint64_t first = offset >> m->min_block_shift;
+    bool same = offset == walk->next && first < m->block_count && m->order_at[first] >= 0 &&
+                (size >> m->min_block_shift) == ((uint64_t)1 << m->order_at[first]) &&
+                is_live == !m->free_at[first];
+    walk->mismatches += !same;
+    walk->next = offset + size;
+    return 0;
+}
+
 static void compare_all_offsets(run *r, const buddy_range_stats *stats) {
+    walk_check walk = {&r->reference, 0, 0};
+    CHECK_STATUS(buddy_range_walk(r->range, check_walked_block, &walk), BUDDY_OK);
+    CHECK_EQ_INT(walk.mismatches, 0);
+    CHECK_EQ_U64(walk.next, stats->capacity);
     uint64_t step = stats->min_block_size > 1 ? stats->min_block_size / 2 : 1;
     for (uint64_t offset = 0; offset <= stats->capacity; offset += step) {
         uint64_t got = 0, want = 0;
@@ -64,6 +87,13 @@ static void one_step(run *r, uint64_t *seed, const buddy_range_stats *stats) {
             CHECK_EQ_U64(got, want);
             r->live[r->live_count++] = got;
         }
+    } else if (choice < 60 && r->live_count > 0) {
+        size_t victim = (size_t)check_below(seed, r->live_count);
+        uint64_t offset = r->live[victim], size = random_size(seed, stats->capacity);
+        snprintf(r->last_step, sizeof r->last_step, "resize(%llu, %llu)",
+                 (unsigned long long)offset, (unsigned long long)size);
+        CHECK_STATUS(buddy_range_resize(r->range, offset, size),
+                     model_resize(&r->reference, offset, size));
     } else if (choice < 85 && r->live_count > 0) {
         size_t victim = (size_t)check_below(seed, r->live_count);
         uint64_t offset = r->live[victim];

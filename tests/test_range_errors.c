@@ -111,6 +111,25 @@ static void free_errors_change_nothing(buddy_range *range) {
     CHECK_EQ_U64(size, 7);
     CHECK_STATUS(buddy_range_size(range, 0, &size), BUDDY_OK);
     CHECK_EQ_U64(size, 64);
+    /* A failed resize changes nothing and counts nothing. */
+    uint64_t upper = 0;
+    CHECK_STATUS(buddy_range_alloc(range, 64, &upper), BUDDY_OK); /* 64..127, the buddy of 0 */
+    CHECK_EQ_U64(upper, 64);
+    REJECTS(range, buddy_range_resize(range, 0, 128), BUDDY_ENOMEM, NO_COUNTER); /* buddy live */
+    REJECTS(range, buddy_range_resize(range, 64, 128), BUDDY_ENOMEM, NO_COUNTER); /* upper half */
+    REJECTS(range, buddy_range_resize(range, 0, 8192), BUDDY_ETOOBIG, NO_COUNTER);
+    REJECTS(range, buddy_range_resize(range, 32, 16), BUDDY_ENOTSTART, NO_COUNTER);
+    REJECTS(range, buddy_range_resize(range, 128, 16), BUDDY_ENOTLIVE, NO_COUNTER);
+    CHECK_STATUS(buddy_range_resize(NULL, 0, 16), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_range_free(range, upper), BUDDY_OK);
+    CHECK_STATUS(buddy_range_resize(range, 0, 1024), BUDDY_OK); /* absorbs 64, 128, 256, 512 */
+    CHECK_STATUS(buddy_range_size(range, 0, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 1024);
+    CHECK_STATUS(buddy_range_resize(range, 0, 1), BUDDY_OK); /* releases the upper halves */
+    CHECK_STATUS(buddy_range_size(range, 0, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 16);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    CHECK_STATUS(buddy_range_walk(NULL, NULL, NULL), BUDDY_EINVAL);
     CHECK_STATUS(buddy_range_free(range, 0), BUDDY_OK);
     REJECTS(range, buddy_range_free(range, 0), BUDDY_ENOTLIVE, REJECTED_FREES); /* double free */
 }

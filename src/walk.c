@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The block-tree traversal (walk.h) and buddy_range_walk. No recursion: the
+ * split nodes above the current one live on a stack of at most 63 entries,
+ * one per order, each remembering how many free leaves preceded it.
+ */
+#include "walk.h"
+
+#include "layout.h"
+
+void buddy_tree_visit(const buddy_range *range, const tree_visitor *visitor, void *context) {
+    uint64_t free_leaves_before[BUDDY_MAX_ORDER + 1];
+    unsigned depth = 0;
+    uint64_t free_leaves = 0;
+    unsigned order = range->top_order;
+    uint64_t index = 0;
+    for (;;) {
+        uint64_t start = index << order;
+        uint64_t size = (uint64_t)1 << order;
+        leaf_kind kind;
+        if (start >= range->block_count) {
+            kind = LEAF_BEYOND;
+        } else if (order > 0 && node_test(range, order, index, SPLIT_BIT)) {
+            if (visitor->open_split != NULL)
+                visitor->open_split(context, depth);
+            free_leaves_before[depth++] = free_leaves;
+            order--;
+            index <<= 1;
+            continue;
+        } else {
+            kind = node_test(range, order, index, FREE_BIT) ? LEAF_FREE : LEAF_LIVE;
+        }
+        free_leaves += kind == LEAF_FREE;
+        if (!visitor->leaf(context, start, size, kind))
+            return;
+        /* Close every split node whose right child just finished. */
+        while (depth > 0 && (index & 1u)) {
+            depth--;
+            if (visitor->close_split != NULL)
+                visitor->close_split(context, depth, free_leaves > free_leaves_before[depth]);
+            order++;
+            index >>= 1;
+        }
+        if (depth == 0)
+            return;
+        index |= 1u; /* on to the right sibling */
+    }
+}
+
+typedef struct walk_context {
+    buddy_range_visitor visitor;
+    void *user;
+    unsigned min_block_shift;
+} walk_context;
+
+static bool walk_leaf(void *context, uint64_t start, uint64_t size, leaf_kind kind) {
+    const walk_context *walk = context;
+    if (kind == LEAF_BEYOND)
+        return true;
+    return walk->visitor(start << walk->min_block_shift, size << walk->min_block_shift,
+                         kind == LEAF_LIVE, walk->user) == 0;
+}
+
+int buddy_range_walk(const buddy_range *range, buddy_range_visitor visitor, void *user) {
+    if (range == NULL || visitor == NULL)
+        return BUDDY_EINVAL;
+    walk_context walk = {visitor, user, range->min_block_shift};
+    const tree_visitor leaves_only = {NULL, walk_leaf, NULL};
+    buddy_tree_visit(range, &leaves_only, &walk);
+    return BUDDY_OK;
+}
