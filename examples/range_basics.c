@@ -20,8 +20,8 @@ int main(void) {
     buddy_range_alloc(range, 100, &a); /* rounds up to 128 units */
     buddy_range_alloc(range, 3, &b);   /* 4 units */
     buddy_range_size(range, a, &size);
-    printf("a at %llu (%llu units), b at %llu\n", (unsigned long long)a,
-           (unsigned long long)size, (unsigned long long)b);
+    printf("a at %llu (%llu units), b at %llu\n", (unsigned long long)a, (unsigned long long)size,
+           (unsigned long long)b);
 
     status = buddy_range_free(range, a + 1); /* not a block start: rejected, nothing changes */
     printf("free(a + 1): %s\n", buddy_status_str(status));

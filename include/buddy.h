@@ -197,6 +197,124 @@ BUDDY_API int buddy_range_check(const buddy_range *range);
  * O(number of blocks). */
 BUDDY_API size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_size);
 
+/* ---- Heap: a pointer allocator over a caller's memory region ----------- */
+
+/* The heap hands out pointers into a region the caller supplies, through a
+ * range used only by its public API. By default a heap is single-threaded:
+ * no call may run concurrently with another on the same heap, unless the
+ * heap has lock hooks or BUDDY_HEAP_THREAD_SAFE, which serialise every call.
+ * Tools: under AddressSanitizer free blocks are poisoned; under Valgrind the
+ * heap is a mempool (memcheck reports leaks and invalid accesses). */
+typedef struct buddy_heap buddy_heap;
+
+enum buddy_heap_flags {
+    BUDDY_HEAP_FILL = 1u << 0,       /* fill new blocks with 0xAA, freed ones with 0xDD */
+    BUDDY_HEAP_THREAD_SAFE = 1u << 1 /* serialise every call with an internal pthread mutex */
+};
+
+typedef struct buddy_heap_config {
+    size_t min_block_size; /* a power of two; 0 means 16 */
+    size_t max_alignment;  /* the largest alignment aligned allocs accept, a power of two
+                              >= alignof(max_align_t); 0 means 4096. The usable area
+                              starts on this alignment. */
+    buddy_policy policy;
+    unsigned flags;                   /* enum buddy_heap_flags */
+    void (*lock)(void *lock_context); /* the caller's lock hooks, both or neither */
+    void (*unlock)(void *lock_context);
+    void *lock_context;
+} buddy_heap_config;
+
+/* The configuration every zero field of a buddy_heap_config stands for. */
+#define BUDDY_HEAP_DEFAULT_MIN_BLOCK 16u
+#define BUDDY_HEAP_DEFAULT_MAX_ALIGNMENT 4096u
+
+/* Bytes of metadata buddy_heap_init_external needs for a region of this size
+ * (config may be NULL for the defaults); 0 iff the region can hold no heap. */
+BUDDY_API size_t buddy_heap_metadata_size(size_t region_size, const buddy_heap_config *config);
+
+/* Builds a heap inside `region` (any alignment): its metadata at the start,
+ * the usable area after it, aligned to max_alignment. config may be NULL.
+ * Fails with BUDDY_EINVAL iff heap_out or region is NULL or the config is
+ * invalid (a field not a power of two, one lock hook without the other, an
+ * unknown policy or flag); BUDDY_ESMALL iff the region has no room for one
+ * block; BUDDY_ENOMEM iff the mutex of BUDDY_HEAP_THREAD_SAFE cannot be made.
+ * O(metadata size). */
+BUDDY_API int buddy_heap_init(buddy_heap **heap_out, void *region, size_t region_size,
+                              const buddy_heap_config *config);
+
+/* Like buddy_heap_init, with the metadata in a separate buffer (8-byte
+ * aligned, buddy_heap_metadata_size bytes), so the whole region is usable
+ * after aligning its start. Fails as init does, and with BUDDY_ESMALL iff
+ * metadata_size is too small. */
+BUDDY_API int buddy_heap_init_external(buddy_heap **heap_out, void *region, size_t region_size,
+                                       void *metadata, size_t metadata_size,
+                                       const buddy_heap_config *config);
+
+/* Releases what init made besides memory (the mutex); the heap is unusable
+ * afterwards. Fails with BUDDY_EINVAL iff heap is NULL. */
+BUDDY_API int buddy_heap_fini(buddy_heap *heap);
+
+/* malloc: a block of at least size bytes, aligned to at least
+ * alignof(max_align_t), or NULL (buddy_heap_last_failure says why). malloc(0)
+ * returns a unique minimal block. O(log capacity). */
+BUDDY_API void *buddy_heap_malloc(buddy_heap *heap, size_t size);
+/* calloc: zeroed; NULL iff count * size overflows or no block fits. */
+BUDDY_API void *buddy_heap_calloc(buddy_heap *heap, size_t count, size_t size);
+/* realloc: realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns
+ * NULL. It shrinks in place, grows in place when the block is the lower half
+ * of free buddies, and otherwise moves. On failure (or a pointer that is not
+ * a live block's start) it returns NULL and p is unchanged. */
+BUDDY_API void *buddy_heap_realloc(buddy_heap *heap, void *pointer, size_t size);
+/* reallocarray: realloc of count * size, NULL iff that overflows. */
+BUDDY_API void *buddy_heap_reallocarray(buddy_heap *heap, void *pointer, size_t count, size_t size);
+/* aligned_alloc: `alignment` (a power of two up to max_alignment) applies to
+ * the absolute address. NULL iff the alignment is invalid or no block fits. */
+BUDDY_API void *buddy_heap_aligned_alloc(buddy_heap *heap, size_t alignment, size_t size);
+/* posix_memalign: BUDDY_OK and *pointer_out, or BUDDY_EINVAL (NULL arguments,
+ * bad alignment) or the allocation failure's status; *pointer_out untouched
+ * on failure. */
+BUDDY_API int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, size_t alignment,
+                                        size_t size);
+/* Frees a live block. NULL is fine (BUDDY_OK). Fails, changing nothing, with
+ * BUDDY_ERANGE for a pointer outside the usable area, BUDDY_EALIGN,
+ * BUDDY_ENOTSTART for an interior pointer, BUDDY_ENOTLIVE for a double free. */
+BUDDY_API int buddy_heap_free(buddy_heap *heap, void *pointer);
+/* The bytes usable at a live block's start (its block size), or 0 for NULL
+ * or any pointer that is not a live block's start. */
+BUDDY_API size_t buddy_heap_usable_size(buddy_heap *heap, const void *pointer);
+/* Resizes in place or fails; never moves. Statuses of buddy_range_resize. */
+BUDDY_API int buddy_heap_try_resize(buddy_heap *heap, void *pointer, size_t size);
+/* Frees every block at once. */
+BUDDY_API int buddy_heap_reset(buddy_heap *heap);
+
+/* Called once per block in address order; nonzero stops the walk. */
+typedef int (*buddy_heap_visitor)(void *pointer, size_t size, bool is_live, void *user);
+/* Visits every block. Fails with BUDDY_EINVAL iff heap or visitor is NULL. */
+BUDDY_API int buddy_heap_walk(buddy_heap *heap, buddy_heap_visitor visitor, void *user);
+
+typedef enum buddy_failure_reason {
+    BUDDY_FAILURE_NONE = 0,        /* no allocation has failed yet */
+    BUDDY_FAILURE_INVALID,         /* a bad request: overflow, alignment */
+    BUDDY_FAILURE_TOO_LARGE,       /* larger than the largest block the heap has */
+    BUDDY_FAILURE_NOT_ENOUGH_FREE, /* fewer free bytes than the rounded request */
+    BUDDY_FAILURE_FRAGMENTED       /* enough free bytes, but no free block that large */
+} buddy_failure_reason;
+
+typedef struct buddy_heap_failure {
+    buddy_failure_reason reason;
+    size_t requested;          /* the bytes asked for */
+    size_t free_bytes;         /* at the moment of the failure */
+    size_t largest_free_block; /* at the moment of the failure */
+} buddy_heap_failure;
+
+/* Why the last failed allocation failed. Fails with BUDDY_EINVAL iff an
+ * argument is NULL. */
+BUDDY_API int buddy_heap_last_failure(buddy_heap *heap, buddy_heap_failure *failure_out);
+/* The statistics of the heap's range (in bytes). */
+BUDDY_API int buddy_heap_get_stats(buddy_heap *heap, buddy_range_stats *stats_out);
+/* Checks the heap header and every range invariant; BUDDY_ECORRUPT if broken. */
+BUDDY_API int buddy_heap_check(buddy_heap *heap);
+
 /* ---- Seed face: the educational BuddyMemoryManager contract ------------ */
 
 /* Creates a seed manager of `size` units: a range with min block 1 and

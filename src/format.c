@@ -10,8 +10,8 @@
 
 typedef struct output {
     char *buffer;
-    size_t size;   /* bytes the buffer holds, NUL included */
-    size_t length; /* bytes of the whole rendering so far */
+    size_t size;                            /* bytes the buffer holds, NUL included */
+    size_t length;                          /* bytes of the whole rendering so far */
     size_t bracket_at[BUDDY_MAX_ORDER + 1]; /* where each open split's "(" is */
 } output;
 

@@ -384,7 +384,8 @@ int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
         if (!grow_in_place(range, order, index, target))
             return BUDDY_ENOMEM;
     }
-    range->allocated_blocks = range->allocated_blocks - ((uint64_t)1 << order) + ((uint64_t)1 << target);
+    range->allocated_blocks =
+        range->allocated_blocks - ((uint64_t)1 << order) + ((uint64_t)1 << target);
     if (range->allocated_blocks > range->peak_allocated_blocks)
         range->peak_allocated_blocks = range->allocated_blocks;
     return BUDDY_OK;

@@ -31,7 +31,7 @@ static uint64_t random_size(uint64_t *seed, uint64_t capacity) {
 
 typedef struct walk_check {
     const model *reference;
-    uint64_t next;     /* the offset the next block must start at */
+    uint64_t next; /* the offset the next block must start at */
     unsigned mismatches;
 } walk_check;
 

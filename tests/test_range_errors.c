@@ -115,7 +115,7 @@ static void free_errors_change_nothing(buddy_range *range) {
     uint64_t upper = 0;
     CHECK_STATUS(buddy_range_alloc(range, 64, &upper), BUDDY_OK); /* 64..127, the buddy of 0 */
     CHECK_EQ_U64(upper, 64);
-    REJECTS(range, buddy_range_resize(range, 0, 128), BUDDY_ENOMEM, NO_COUNTER); /* buddy live */
+    REJECTS(range, buddy_range_resize(range, 0, 128), BUDDY_ENOMEM, NO_COUNTER);  /* buddy live */
     REJECTS(range, buddy_range_resize(range, 64, 128), BUDDY_ENOMEM, NO_COUNTER); /* upper half */
     REJECTS(range, buddy_range_resize(range, 0, 8192), BUDDY_ETOOBIG, NO_COUNTER);
     REJECTS(range, buddy_range_resize(range, 32, 16), BUDDY_ENOTSTART, NO_COUNTER);

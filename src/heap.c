@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pointer heap: malloc and its family over a caller's region, built on
+ * the range's public API only. A pointer is `base + offset`, where base is
+ * the start of the usable area, aligned to the heap's max_alignment. Since a
+ * buddy block's offset is a multiple of its size, a block of at least A bytes
+ * (A <= max_alignment) starts on an absolute multiple of A: aligned
+ * allocation is allocation of max(size, A) bytes.
+ *
+ * Layout of the embedded form (the external form keeps the first two parts in
+ * the caller's metadata buffer instead):
+ *
+ *   region | struct buddy_heap | range metadata | pad to max_alignment | usable area
+ *
+ * Locking wraps every public call in the caller's hooks, or in the heap's own
+ * pthread mutex with BUDDY_HEAP_THREAD_SAFE.
+ */
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef BUDDY_HAVE_PTHREAD
+#include <pthread.h>
+#endif
+
+#include "bits.h"
+#include "buddy.h"
+#include "heap_debug.h"
+
+#define HEAP_MAGIC UINT64_C(0x62756464795f6831) /* "buddy_h1" */
+#define FILL_ALLOCATED 0xAA
+#define FILL_FREED 0xDD
+#define HEADER_ALIGNMENT 64u
+
+struct buddy_heap {
+    uint64_t magic;
+    unsigned char *base; /* the usable area: offset 0 of the range */
+    size_t capacity;     /* bytes of the usable area the range manages */
+    size_t min_request;  /* requests round up to this: alignof(max_align_t) at least */
+    size_t min_block_size;
+    size_t max_alignment;
+    unsigned flags;
+    void (*lock)(void *lock_context);
+    void (*unlock)(void *lock_context);
+    void *lock_context;
+    buddy_heap_failure last_failure;
+    buddy_range *range; /* its metadata follows this header */
+#ifdef BUDDY_HAVE_PTHREAD
+    pthread_mutex_t mutex;
+#endif
+};
+
+#define HEAP_HEADER_SIZE                                                                           \
+    ((sizeof(struct buddy_heap) + HEADER_ALIGNMENT - 1) / HEADER_ALIGNMENT * HEADER_ALIGNMENT)
+
+/* ---- Configuration and layout ------------------------------------------- */
+
+static bool is_pow2(size_t value) {
+    return value != 0 && (value & (value - 1)) == 0;
+}
+
+static uintptr_t align_up(uintptr_t value, size_t alignment) {
+    return (value + (alignment - 1)) & ~(uintptr_t)(alignment - 1);
+}
+
+/* Fills the defaults in and validates; BUDDY_EINVAL if the config is bad. */
+static int normalize_config(const buddy_heap_config *given, buddy_heap_config *config) {
+    static const buddy_heap_config defaults = {BUDDY_HEAP_DEFAULT_MIN_BLOCK,
+                                               BUDDY_HEAP_DEFAULT_MAX_ALIGNMENT,
+                                               BUDDY_DEFAULT_POLICY,
+                                               0,
+                                               NULL,
+                                               NULL,
+                                               NULL};
+    *config = given != NULL ? *given : defaults;
+    if (config->min_block_size == 0)
+        config->min_block_size = BUDDY_HEAP_DEFAULT_MIN_BLOCK;
+    if (config->max_alignment == 0)
+        config->max_alignment = BUDDY_HEAP_DEFAULT_MAX_ALIGNMENT;
+    bool hooks_paired = (config->lock == NULL) == (config->unlock == NULL);
+    bool thread_safe = (config->flags & BUDDY_HEAP_THREAD_SAFE) != 0;
+    if (!is_pow2(config->min_block_size) || !is_pow2(config->max_alignment) ||
+        config->max_alignment < alignof(max_align_t) ||
+        (config->policy != BUDDY_BEST_FIT && config->policy != BUDDY_FIRST_FIT) ||
+        (config->flags & ~(unsigned)(BUDDY_HEAP_FILL | BUDDY_HEAP_THREAD_SAFE)) != 0 ||
+        !hooks_paired || (thread_safe && config->lock != NULL))
+        return BUDDY_EINVAL;
+#ifndef BUDDY_HAVE_PTHREAD
+    if (thread_safe)
+        return BUDDY_EINVAL;
+#endif
+    return BUDDY_OK;
+}
+
+/* The usable bytes between `metadata_end` and `end` once aligned, in whole
+ * min blocks; 0 if not even one fits. */
+static size_t usable_bytes(uintptr_t metadata_end, uintptr_t end, const buddy_heap_config *config) {
+    uintptr_t start = align_up(metadata_end, config->max_alignment);
+    if (start < metadata_end || start >= end)
+        return 0;
+    return (size_t)(end - start) & ~(config->min_block_size - 1);
+}
+
+/* Whether `capacity` bytes fit after `after_header` together with their own
+ * range metadata. */
+static bool capacity_fits(size_t capacity, uintptr_t after_header, uintptr_t end,
+                          const buddy_heap_config *config) {
+    size_t metadata = buddy_range_metadata_size(capacity, config->min_block_size);
+    return metadata != 0 && after_header + metadata > after_header &&
+           usable_bytes(after_header + metadata, end, config) >= capacity;
+}
+
+/* The capacity of an embedded heap. Metadata grows with capacity, so metadata
+ * sized for the whole space leaves a capacity that surely fits; the smaller
+ * metadata of that capacity may leave room for a little more. */
+static size_t embedded_capacity(uintptr_t after_header, uintptr_t end,
+                                const buddy_heap_config *config) {
+    size_t whole = (size_t)(end - after_header);
+    size_t metadata = buddy_range_metadata_size(whole, config->min_block_size);
+    if (metadata == 0 || metadata >= whole)
+        return 0;
+    size_t capacity = usable_bytes(after_header + metadata, end, config);
+    if (capacity == 0 || !capacity_fits(capacity, after_header, end, config))
+        return 0;
+    size_t refined = usable_bytes(
+        after_header + buddy_range_metadata_size(capacity, config->min_block_size), end, config);
+    return refined > capacity && capacity_fits(refined, after_header, end, config) ? refined
+                                                                                   : capacity;
+}
+
+size_t buddy_heap_metadata_size(size_t region_size, const buddy_heap_config *given) {
+    buddy_heap_config config;
+    if (normalize_config(given, &config) != BUDDY_OK)
+        return 0;
+    size_t range_metadata = buddy_range_metadata_size(region_size, config.min_block_size);
+    if (range_metadata == 0 || range_metadata > SIZE_MAX - HEAP_HEADER_SIZE - HEADER_ALIGNMENT)
+        return 0;
+    return HEADER_ALIGNMENT + HEAP_HEADER_SIZE +
+           range_metadata; /* the first term: alignment slack */
+}
+
+/* ---- Locking ------------------------------------------------------------- */
+
+#ifdef BUDDY_HAVE_PTHREAD
+static void mutex_lock(void *mutex) {
+    pthread_mutex_lock(mutex);
+}
+static void mutex_unlock(void *mutex) {
+    pthread_mutex_unlock(mutex);
+}
+#endif
+
+static void heap_lock(buddy_heap *heap) {
+    if (heap->lock != NULL)
+        heap->lock(heap->lock_context);
+}
+
+static void heap_unlock(buddy_heap *heap) {
+    if (heap->unlock != NULL)
+        heap->unlock(heap->lock_context);
+}
+
+/* ---- Set-up -------------------------------------------------------------- */
+
+/* Builds the heap header at `header` (64-aligned) and its range after it. */
+static int build_heap(buddy_heap **heap_out, unsigned char *header, size_t metadata_room,
+                      unsigned char *usable, size_t capacity, const buddy_heap_config *config) {
+    buddy_heap *heap = (buddy_heap *)(void *)header;
+    memset(heap, 0, sizeof *heap);
+    int status =
+        buddy_range_init(&heap->range, header + HEAP_HEADER_SIZE, metadata_room - HEAP_HEADER_SIZE,
+                         capacity, config->min_block_size, config->policy);
+    if (status != BUDDY_OK)
+        return status;
+    heap->base = usable;
+    heap->capacity = capacity;
+    heap->min_block_size = config->min_block_size;
+    heap->min_request = config->min_block_size < alignof(max_align_t) ? alignof(max_align_t)
+                                                                      : config->min_block_size;
+    heap->max_alignment = config->max_alignment;
+    heap->flags = config->flags;
+    heap->lock = config->lock;
+    heap->unlock = config->unlock;
+    heap->lock_context = config->lock_context;
+#ifdef BUDDY_HAVE_PTHREAD
+    if (config->flags & BUDDY_HEAP_THREAD_SAFE) {
+        if (pthread_mutex_init(&heap->mutex, NULL) != 0)
+            return BUDDY_ENOMEM;
+        heap->lock = mutex_lock;
+        heap->unlock = mutex_unlock;
+        heap->lock_context = &heap->mutex;
+    }
+#endif
+    heap->magic = HEAP_MAGIC;
+    VALGRIND_CREATE_MEMPOOL(heap, 0, 0);
+    debug_area_free(heap, usable, capacity);
+    *heap_out = heap;
+    return BUDDY_OK;
+}
+
+int buddy_heap_init(buddy_heap **heap_out, void *region, size_t region_size,
+                    const buddy_heap_config *given) {
+    buddy_heap_config config;
+    if (heap_out == NULL || region == NULL || normalize_config(given, &config) != BUDDY_OK)
+        return BUDDY_EINVAL;
+    uintptr_t start = (uintptr_t)region;
+    uintptr_t end = start + region_size;
+    uintptr_t header = align_up(start, HEADER_ALIGNMENT);
+    if (end < start || header < start || end - header <= HEAP_HEADER_SIZE)
+        return BUDDY_ESMALL;
+    size_t capacity = embedded_capacity(header + HEAP_HEADER_SIZE, end, &config);
+    if (capacity == 0)
+        return BUDDY_ESMALL;
+    size_t range_metadata = buddy_range_metadata_size(capacity, config.min_block_size);
+    uintptr_t usable = align_up(header + HEAP_HEADER_SIZE + range_metadata, config.max_alignment);
+    unsigned char *bytes = region;
+    return build_heap(heap_out, bytes + (header - start), HEAP_HEADER_SIZE + range_metadata,
+                      bytes + (usable - start), capacity, &config);
+}
+
+int buddy_heap_init_external(buddy_heap **heap_out, void *region, size_t region_size,
+                             void *metadata, size_t metadata_size, const buddy_heap_config *given) {
+    buddy_heap_config config;
+    if (heap_out == NULL || region == NULL || metadata == NULL ||
+        normalize_config(given, &config) != BUDDY_OK)
+        return BUDDY_EINVAL;
+    uintptr_t start = (uintptr_t)region;
+    if (start + region_size < start)
+        return BUDDY_EINVAL;
+    size_t capacity = usable_bytes(start, start + region_size, &config);
+    if (capacity == 0)
+        return BUDDY_ESMALL;
+    uintptr_t header = align_up((uintptr_t)metadata, HEADER_ALIGNMENT);
+    size_t slack = (size_t)(header - (uintptr_t)metadata);
+    size_t needed = HEAP_HEADER_SIZE + buddy_range_metadata_size(capacity, config.min_block_size);
+    if (metadata_size < slack || metadata_size - slack < needed)
+        return BUDDY_ESMALL;
+    unsigned char *bytes = region;
+    return build_heap(heap_out, (unsigned char *)metadata + slack, metadata_size - slack,
+                      bytes + (align_up(start, config.max_alignment) - start), capacity, &config);
+}
+
+int buddy_heap_fini(buddy_heap *heap) {
+    if (heap == NULL)
+        return BUDDY_EINVAL;
+    VALGRIND_DESTROY_MEMPOOL(heap);
+#ifdef BUDDY_HAVE_PTHREAD
+    if (heap->flags & BUDDY_HEAP_THREAD_SAFE)
+        pthread_mutex_destroy(&heap->mutex);
+#endif
+    heap->magic = 0;
+    return BUDDY_OK;
+}
+
+/* ---- Allocation ---------------------------------------------------------- */
+
+/* The block size a request of `request` bytes (>= min_request) gets. */
+static size_t block_size_for(const buddy_heap *heap, size_t request) {
+    size_t blocks = (request + heap->min_block_size - 1) / heap->min_block_size;
+    return heap->min_block_size << bits_log2_ceil(blocks);
+}
+
+static void record_failure(buddy_heap *heap, buddy_failure_reason reason, size_t requested) {
+    buddy_range_stats stats;
+    buddy_range_get_stats(heap->range, &stats);
+    heap->last_failure.reason = reason;
+    heap->last_failure.requested = requested;
+    heap->last_failure.free_bytes = (size_t)stats.free_bytes;
+    heap->last_failure.largest_free_block = (size_t)stats.largest_free_block;
+}
+
+/* malloc's work under the lock: `alignment` 0 or a power of two <= max_alignment. */
+static void *allocate(buddy_heap *heap, size_t size, size_t alignment) {
+    size_t request = size < heap->min_request ? heap->min_request : size;
+    if (request < alignment)
+        request = alignment;
+    uint64_t offset = 0;
+    int status = buddy_range_alloc(heap->range, request, &offset);
+    if (status != BUDDY_OK) {
+        buddy_failure_reason reason = BUDDY_FAILURE_TOO_LARGE;
+        if (status == BUDDY_ENOMEM) {
+            buddy_range_stats stats;
+            buddy_range_get_stats(heap->range, &stats);
+            reason = stats.free_bytes < block_size_for(heap, request)
+                         ? BUDDY_FAILURE_NOT_ENOUGH_FREE
+                         : BUDDY_FAILURE_FRAGMENTED;
+        }
+        record_failure(heap, reason, size);
+        return NULL;
+    }
+    unsigned char *block = heap->base + offset;
+    size_t usable = block_size_for(heap, request);
+    debug_block_live(heap, block, usable);
+    if (heap->flags & BUDDY_HEAP_FILL)
+        memset(block, FILL_ALLOCATED, usable);
+    return block;
+}
+
+/* The offset of `pointer`, or UINT64_MAX (which the range rejects as out of
+ * range) for a pointer below the usable area. */
+static uint64_t offset_of(const buddy_heap *heap, const void *pointer) {
+    uintptr_t address = (uintptr_t)pointer, base = (uintptr_t)heap->base;
+    return address < base ? UINT64_MAX : (uint64_t)(address - base);
+}
+
+/* free's work under the lock. */
+static int release(buddy_heap *heap, void *pointer) {
+    uint64_t offset = offset_of(heap, pointer);
+    uint64_t size = 0;
+    int status = buddy_range_size(heap->range, offset, &size);
+    if (status != BUDDY_OK)
+        return buddy_range_free(heap->range, offset); /* rejects it the same way, and counts it */
+    if (heap->flags & BUDDY_HEAP_FILL)
+        memset(pointer, FILL_FREED, (size_t)size);
+    debug_block_free(heap, pointer, (size_t)size);
+    return buddy_range_free(heap->range, offset);
+}
+
+void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
+    if (heap == NULL)
+        return NULL;
+    heap_lock(heap);
+    void *block = allocate(heap, size, 0);
+    heap_unlock(heap);
+    return block;
+}
+
+void *buddy_heap_calloc(buddy_heap *heap, size_t count, size_t size) {
+    if (heap == NULL)
+        return NULL;
+    heap_lock(heap);
+    void *block = NULL;
+    if (size != 0 && count > SIZE_MAX / size)
+        record_failure(heap, BUDDY_FAILURE_INVALID, SIZE_MAX);
+    else if ((block = allocate(heap, count * size, 0)) != NULL)
+        memset(block, 0, count * size);
+    heap_unlock(heap);
+    return block;
+}
+
+void *buddy_heap_aligned_alloc(buddy_heap *heap, size_t alignment, size_t size) {
+    if (heap == NULL)
+        return NULL;
+    heap_lock(heap);
+    void *block = NULL;
+    if (!is_pow2(alignment) || alignment > heap->max_alignment)
+        record_failure(heap, BUDDY_FAILURE_INVALID, size);
+    else
+        block = allocate(heap, size, alignment);
+    heap_unlock(heap);
+    return block;
+}
+
+int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, size_t alignment, size_t size) {
+    if (heap == NULL || pointer_out == NULL || !is_pow2(alignment) || alignment < sizeof(void *) ||
+        alignment > heap->max_alignment)
+        return BUDDY_EINVAL;
+    void *block = buddy_heap_aligned_alloc(heap, alignment, size);
+    if (block == NULL)
+        return heap->last_failure.reason == BUDDY_FAILURE_TOO_LARGE ? BUDDY_ETOOBIG : BUDDY_ENOMEM;
+    *pointer_out = block;
+    return BUDDY_OK;
+}
+
+int buddy_heap_free(buddy_heap *heap, void *pointer) {
+    if (heap == NULL)
+        return BUDDY_EINVAL;
+    if (pointer == NULL)
+        return BUDDY_OK;
+    heap_lock(heap);
+    int status = release(heap, pointer);
+    heap_unlock(heap);
+    return status;
+}
+
+/* ---- Resizing ------------------------------------------------------------ */
+
+/* Resizes the block at `pointer` (of `old_size` bytes) in place, under the lock. */
+static int resize_in_place(buddy_heap *heap, void *pointer, size_t old_size, size_t size) {
+    size_t request = size < heap->min_request ? heap->min_request : size;
+    int status = buddy_range_resize(heap->range, offset_of(heap, pointer), request);
+    if (status != BUDDY_OK)
+        return status;
+    size_t new_size = block_size_for(heap, request);
+    if (new_size < old_size && (heap->flags & BUDDY_HEAP_FILL))
+        memset((unsigned char *)pointer + new_size, FILL_FREED, old_size - new_size);
+    debug_block_resized(heap, pointer, old_size, new_size);
+    if (new_size > old_size && (heap->flags & BUDDY_HEAP_FILL))
+        memset((unsigned char *)pointer + old_size, FILL_ALLOCATED, new_size - old_size);
+    return BUDDY_OK;
+}
+
+int buddy_heap_try_resize(buddy_heap *heap, void *pointer, size_t size) {
+    if (heap == NULL || pointer == NULL)
+        return BUDDY_EINVAL;
+    heap_lock(heap);
+    uint64_t old_size = 0;
+    int status = buddy_range_size(heap->range, offset_of(heap, pointer), &old_size);
+    if (status == BUDDY_OK)
+        status = resize_in_place(heap, pointer, (size_t)old_size, size);
+    heap_unlock(heap);
+    return status;
+}
+
+void *buddy_heap_realloc(buddy_heap *heap, void *pointer, size_t size) {
+    if (heap == NULL)
+        return NULL;
+    if (pointer == NULL)
+        return buddy_heap_malloc(heap, size);
+    if (size == 0) {
+        buddy_heap_free(heap, pointer);
+        return NULL;
+    }
+    heap_lock(heap);
+    void *result = NULL;
+    uint64_t old_size = 0;
+    if (buddy_range_size(heap->range, offset_of(heap, pointer), &old_size) != BUDDY_OK) {
+        record_failure(heap, BUDDY_FAILURE_INVALID, size);
+    } else if (resize_in_place(heap, pointer, (size_t)old_size, size) == BUDDY_OK) {
+        result = pointer;
+    } else if ((result = allocate(heap, size, 0)) != NULL) {
+        memcpy(result, pointer, (size_t)old_size < size ? (size_t)old_size : size);
+        release(heap, pointer);
+    }
+    heap_unlock(heap);
+    return result;
+}
+
+void *buddy_heap_reallocarray(buddy_heap *heap, void *pointer, size_t count, size_t size) {
+    if (heap == NULL)
+        return NULL;
+    if (size != 0 && count > SIZE_MAX / size) {
+        heap_lock(heap);
+        record_failure(heap, BUDDY_FAILURE_INVALID, SIZE_MAX);
+        heap_unlock(heap);
+        return NULL;
+    }
+    return buddy_heap_realloc(heap, pointer, count * size);
+}
+
+/* ---- Queries ------------------------------------------------------------- */
+
+size_t buddy_heap_usable_size(buddy_heap *heap, const void *pointer) {
+    if (heap == NULL || pointer == NULL)
+        return 0;
+    heap_lock(heap);
+    uint64_t size = 0;
+    if (buddy_range_size(heap->range, offset_of(heap, pointer), &size) != BUDDY_OK)
+        size = 0;
+    heap_unlock(heap);
+    return (size_t)size;
+}
+
+int buddy_heap_reset(buddy_heap *heap) {
+    if (heap == NULL)
+        return BUDDY_EINVAL;
+    heap_lock(heap);
+    int status = buddy_range_reset(heap->range);
+    VALGRIND_DESTROY_MEMPOOL(heap);
+    VALGRIND_CREATE_MEMPOOL(heap, 0, 0);
+    debug_area_free(heap, heap->base, heap->capacity);
+    heap_unlock(heap);
+    return status;
+}
+
+typedef struct walk_adapter {
+    unsigned char *base;
+    buddy_heap_visitor visitor;
+    void *user;
+} walk_adapter;
+
+static int visit_block(uint64_t offset, uint64_t size, bool is_live, void *user) {
+    const walk_adapter *adapter = user;
+    return adapter->visitor(adapter->base + offset, (size_t)size, is_live, adapter->user);
+}
+
+int buddy_heap_walk(buddy_heap *heap, buddy_heap_visitor visitor, void *user) {
+    if (heap == NULL || visitor == NULL)
+        return BUDDY_EINVAL;
+    heap_lock(heap);
+    walk_adapter adapter = {heap->base, visitor, user};
+    int status = buddy_range_walk(heap->range, visit_block, &adapter);
+    heap_unlock(heap);
+    return status;
+}
+
+int buddy_heap_last_failure(buddy_heap *heap, buddy_heap_failure *failure_out) {
+    if (heap == NULL || failure_out == NULL)
+        return BUDDY_EINVAL;
+    heap_lock(heap);
+    *failure_out = heap->last_failure;
+    heap_unlock(heap);
+    return BUDDY_OK;
+}
+
+int buddy_heap_get_stats(buddy_heap *heap, buddy_range_stats *stats_out) {
+    if (heap == NULL || stats_out == NULL)
+        return BUDDY_EINVAL;
+    heap_lock(heap);
+    int status = buddy_range_get_stats(heap->range, stats_out);
+    heap_unlock(heap);
+    return status;
+}
+
+int buddy_heap_check(buddy_heap *heap) {
+    if (heap == NULL)
+        return BUDDY_EINVAL;
+    heap_lock(heap);
+    int status = BUDDY_ECORRUPT;
+    if (heap->magic == HEAP_MAGIC && ((uintptr_t)heap->base % heap->max_alignment) == 0 &&
+        (unsigned char *)heap->range == (unsigned char *)heap + HEAP_HEADER_SIZE)
+        status = buddy_range_check(heap->range);
+    heap_unlock(heap);
+    return status;
+}

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pointer heap: set-up in both forms, the malloc family, in-place realloc,
+ * absolute alignment, checked free, failure reasons, walk, reset and lock
+ * hooks. Rejected calls are shown to leave the block list as it was.
+ */
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buddy.h"
+#include "check.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static _Alignas(4096) unsigned char region[1 << 20];
+
+/* A fingerprint of the block list: every block's address, size and state. */
+typedef struct fingerprint {
+    uint64_t hash;
+    size_t blocks;
+} fingerprint;
+
+static int hash_block(void *pointer, size_t size, bool is_live, void *user) {
+    fingerprint *f = user;
+    f->hash = (f->hash ^ (uint64_t)(uintptr_t)pointer) * UINT64_C(0x100000001b3);
+    f->hash = (f->hash ^ size ^ (uint64_t)is_live) * UINT64_C(0x100000001b3);
+    f->blocks++;
+    return 0;
+}
+
+static fingerprint fingerprint_of(buddy_heap *heap) {
+    fingerprint f = {UINT64_C(0xcbf29ce484222325), 0};
+    buddy_heap_walk(heap, hash_block, &f);
+    return f;
+}
+
+static buddy_heap *new_heap(unsigned flags) {
+    buddy_heap_config config = {0, 0, BUDDY_BEST_FIT, flags, NULL, NULL, NULL};
+    buddy_heap *heap = NULL;
+    CHECK_STATUS(buddy_heap_init(&heap, region + 3, sizeof region - 3, &config), BUDDY_OK);
+    return heap;
+}
+
+static void embedded_setup_aligns_and_fills_the_region(void) {
+    buddy_heap *heap = new_heap(0);
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
+    CHECK(stats.capacity >= sizeof region / 2 && stats.capacity < sizeof region);
+    CHECK_EQ_U64(stats.min_block_size, 16);
+    void *first = buddy_heap_malloc(heap, 1);
+    CHECK(first != NULL);
+    CHECK_EQ_U64((uintptr_t)first % 4096, 0); /* the usable area starts on max_alignment */
+    CHECK((unsigned char *)first > region && (unsigned char *)first < region + sizeof region);
+    void *second = buddy_heap_malloc(heap, 0); /* malloc(0): a unique minimal block */
+    CHECK(second != NULL && second != first);
+    CHECK_EQ_U64((uintptr_t)second % alignof(max_align_t), 0);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, second), 16);
+    CHECK_STATUS(buddy_heap_free(heap, first), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, second), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, NULL), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
+}
+
+static void calloc_zeroes_and_checks_overflow(void) {
+    buddy_heap *heap = new_heap(BUDDY_HEAP_FILL);
+    unsigned char *bytes = buddy_heap_malloc(heap, 64);
+    CHECK(bytes != NULL && bytes[0] == 0xAA && bytes[63] == 0xAA); /* the fill pattern */
+    buddy_heap_free(heap, bytes);
+    unsigned char *zeroed = buddy_heap_calloc(heap, 16, 4);
+    CHECK(zeroed != NULL);
+    for (int i = 0; i < 64; i++)
+        CHECK(zeroed[i] == 0);
+    CHECK(buddy_heap_calloc(heap, SIZE_MAX / 2, 3) == NULL);
+    buddy_heap_failure failure;
+    CHECK_STATUS(buddy_heap_last_failure(heap, &failure), BUDDY_OK);
+    CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_INVALID);
+    CHECK(buddy_heap_reallocarray(heap, zeroed, SIZE_MAX / 2, 3) == NULL);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, zeroed), 64); /* untouched by the failure */
+    buddy_heap_free(heap, zeroed);
+    buddy_heap_fini(heap);
+}
+
+static void realloc_grows_in_place_then_moves(void) {
+    buddy_heap *heap = new_heap(0);
+    char *text = buddy_heap_malloc(heap, 100); /* a 128-byte block at the bottom */
+    strcpy(text, "buddy");
+    CHECK(buddy_heap_realloc(heap, text, 1000) == text); /* its buddies are free: in place */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, text), 1024);
+    char *blocker = buddy_heap_malloc(heap, 1024); /* takes the buddy of the 1024 block */
+    CHECK(blocker == text + 1024);
+    char *moved = buddy_heap_realloc(heap, text, 2000);
+    CHECK(moved != NULL && moved != text);
+    CHECK_EQ_STR(moved, "buddy");                        /* the contents moved along */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, text), 0); /* the old block is free */
+    CHECK(buddy_heap_realloc(heap, moved, 20) == moved); /* shrinks in place */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, moved), 32);
+    CHECK_STATUS(buddy_heap_try_resize(heap, blocker, 1 << 19), BUDDY_ENOMEM); /* never moves */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, blocker), 1024);
+    CHECK(buddy_heap_realloc(heap, blocker, 0) == NULL); /* realloc(p, 0) frees p */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, blocker), 0);
+    char *fresh = buddy_heap_realloc(heap, NULL, 10); /* realloc(NULL, n) is malloc(n) */
+    CHECK(fresh != NULL);
+    CHECK(buddy_heap_realloc(heap, fresh + 1, 50) == NULL); /* not a block start */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, fresh), 16);
+    buddy_heap_free(heap, fresh);
+    buddy_heap_free(heap, moved);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    buddy_heap_fini(heap);
+}
+
+static void aligned_allocation_is_absolute(void) {
+    buddy_heap *heap = new_heap(0);
+    void *small = buddy_heap_malloc(heap, 16);
+    void *page = buddy_heap_aligned_alloc(heap, 4096, 100);
+    CHECK(page != NULL);
+    CHECK_EQ_U64((uintptr_t)page % 4096, 0);
+    void *line = NULL;
+    CHECK_STATUS(buddy_heap_posix_memalign(heap, &line, 64, 10), BUDDY_OK);
+    CHECK_EQ_U64((uintptr_t)line % 64, 0);
+    CHECK(buddy_heap_aligned_alloc(heap, 8192, 10) == NULL); /* above max_alignment */
+    CHECK(buddy_heap_aligned_alloc(heap, 48, 10) == NULL);   /* not a power of two */
+    buddy_heap_failure failure;
+    buddy_heap_last_failure(heap, &failure);
+    CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_INVALID);
+    void *untouched = &failure;
+    CHECK_STATUS(buddy_heap_posix_memalign(heap, &untouched, 3, 10), BUDDY_EINVAL);
+    CHECK(untouched == &failure);
+    buddy_heap_free(heap, small);
+    buddy_heap_free(heap, page);
+    buddy_heap_free(heap, line);
+    buddy_heap_fini(heap);
+}
+
+static void bad_frees_change_nothing(void) {
+    buddy_heap *heap = new_heap(0);
+    char *block = buddy_heap_malloc(heap, 256);
+    int local = 0;
+    fingerprint before = fingerprint_of(heap);
+    CHECK_STATUS(buddy_heap_free(heap, &local), BUDDY_ERANGE);        /* a foreign pointer */
+    CHECK_STATUS(buddy_heap_free(heap, region), BUDDY_ERANGE);        /* below the usable area */
+    CHECK_STATUS(buddy_heap_free(heap, block + 4), BUDDY_EALIGN);     /* not on a min block */
+    CHECK_STATUS(buddy_heap_free(heap, block + 64), BUDDY_ENOTSTART); /* interior */
+    CHECK_STATUS(buddy_heap_free(heap, block + 256), BUDDY_ENOTLIVE); /* a free block */
+    CHECK_STATUS(buddy_heap_free(NULL, block), BUDDY_EINVAL);
+    fingerprint after = fingerprint_of(heap);
+    CHECK_EQ_U64(after.hash, before.hash);
+    CHECK_EQ_U64(after.blocks, before.blocks);
+    buddy_range_stats stats;
+    buddy_heap_get_stats(heap, &stats);
+    CHECK_EQ_U64(stats.rejected_frees, 5);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_ENOTLIVE); /* double free */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, &local), 0);
+    buddy_heap_fini(heap);
+}
+
+static void failures_say_why(void) {
+    buddy_heap *heap = new_heap(0);
+    buddy_heap_failure failure;
+    CHECK_STATUS(buddy_heap_last_failure(heap, &failure), BUDDY_OK);
+    CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_NONE);
+    CHECK(buddy_heap_malloc(heap, sizeof region) == NULL);
+    buddy_heap_last_failure(heap, &failure);
+    CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_TOO_LARGE);
+    CHECK_EQ_U64(failure.requested, sizeof region);
+    /* Fill with 16-byte blocks, then free every other one: half the bytes are
+     * free, but no free block exceeds 16 bytes. */
+    static void *blocks[1 << 16];
+    size_t count = 0;
+    while (count < sizeof blocks / sizeof blocks[0] &&
+           (blocks[count] = buddy_heap_malloc(heap, 16)) != NULL)
+        count++;
+    buddy_heap_last_failure(heap, &failure);
+    CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_NOT_ENOUGH_FREE);
+    CHECK_EQ_U64(failure.free_bytes, 0);
+    for (size_t i = 0; i < count; i += 2)
+        buddy_heap_free(heap, blocks[i]);
+    CHECK(buddy_heap_malloc(heap, 32) == NULL);
+    buddy_heap_last_failure(heap, &failure);
+    CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_FRAGMENTED);
+    CHECK_EQ_U64(failure.largest_free_block, 16);
+    CHECK(failure.free_bytes >= count / 2 * 16);
+    CHECK_STATUS(buddy_heap_reset(heap), BUDDY_OK); /* frees everything at once */
+    void *large = buddy_heap_malloc(heap, 1 << 18);
+    CHECK(large != NULL);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    buddy_heap_fini(heap);
+}
+
+static int stop_at_second(void *pointer, size_t size, bool is_live, void *user) {
+    (void)pointer, (void)size, (void)is_live;
+    return ++*(int *)user == 2;
+}
+
+static void walk_visits_blocks_and_stops_early(void) {
+    buddy_heap *heap = new_heap(0);
+    void *block = buddy_heap_malloc(heap, 100);
+    fingerprint all = fingerprint_of(heap);
+    CHECK(all.blocks > 2);
+    int visited = 0;
+    CHECK_STATUS(buddy_heap_walk(heap, stop_at_second, &visited), BUDDY_OK);
+    CHECK_EQ_INT(visited, 2);
+    CHECK_STATUS(buddy_heap_walk(heap, NULL, NULL), BUDDY_EINVAL);
+    buddy_heap_free(heap, block);
+    buddy_heap_fini(heap);
+}
+
+static void external_metadata_leaves_the_region_whole(void) {
+    static uint64_t metadata[8192];
+    size_t needed = buddy_heap_metadata_size(sizeof region, NULL);
+    CHECK(needed > 0 && needed <= sizeof metadata);
+    buddy_heap *heap = NULL;
+    CHECK_STATUS(buddy_heap_init_external(&heap, region, sizeof region, metadata, 64, NULL),
+                 BUDDY_ESMALL);
+    CHECK_STATUS(buddy_heap_init_external(&heap, region, sizeof region, metadata, needed, NULL),
+                 BUDDY_OK);
+    buddy_range_stats stats;
+    buddy_heap_get_stats(heap, &stats);
+    CHECK_EQ_U64(stats.capacity, sizeof region); /* nothing of the region is metadata */
+    void *all = buddy_heap_malloc(heap, sizeof region);
+    CHECK(all == (void *)region);
+    buddy_heap_free(heap, all);
+    buddy_heap_fini(heap);
+}
+
+static void bad_configs_are_rejected(void) {
+    buddy_heap *heap = NULL;
+    buddy_heap_config config = {24, 0, BUDDY_BEST_FIT, 0, NULL, NULL, NULL};
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
+    config = (buddy_heap_config){0, 8, BUDDY_BEST_FIT, 0, NULL, NULL, NULL};
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
+    config = (buddy_heap_config){0, 0, (buddy_policy)9, 0, NULL, NULL, NULL};
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
+    config = (buddy_heap_config){0, 0, BUDDY_BEST_FIT, 1u << 7, NULL, NULL, NULL};
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_heap_init(NULL, region, sizeof region, NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_heap_init(&heap, NULL, sizeof region, NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_heap_init(&heap, region, 100, NULL), BUDDY_ESMALL);
+    CHECK(heap == NULL);
+    CHECK_EQ_U64(buddy_heap_metadata_size(sizeof region, &config), 0);
+    CHECK(buddy_heap_malloc(NULL, 1) == NULL);
+    CHECK_EQ_U64(buddy_heap_usable_size(NULL, region), 0);
+    CHECK_STATUS(buddy_heap_check(NULL), BUDDY_EINVAL);
+}
+
+static int lock_depth, lock_calls;
+static void count_lock(void *context) {
+    CHECK(context == &lock_depth);
+    CHECK_EQ_INT(lock_depth++, 0); /* never re-entered */
+    lock_calls++;
+}
+static void count_unlock(void *context) {
+    (void)context;
+    lock_depth--;
+}
+
+static void lock_hooks_wrap_every_call(void) {
+    buddy_heap_config config = {0, 0, BUDDY_BEST_FIT, 0, count_lock, count_unlock, &lock_depth};
+    buddy_heap *heap = NULL;
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_OK);
+    void *block = buddy_heap_calloc(heap, 2, 8);
+    block = buddy_heap_realloc(heap, block, 100);
+    buddy_heap_usable_size(heap, block);
+    buddy_heap_free(heap, block);
+    CHECK_EQ_INT(lock_calls, 4);
+    CHECK_EQ_INT(lock_depth, 0);
+    config.unlock = NULL; /* one hook without the other */
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
+}
+
+int main(void) {
+    embedded_setup_aligns_and_fills_the_region();
+    calloc_zeroes_and_checks_overflow();
+    realloc_grows_in_place_then_moves();
+    aligned_allocation_is_absolute();
+    bad_frees_change_nothing();
+    failures_say_why();
+    walk_visits_blocks_and_stops_early();
+    external_metadata_leaves_the_region_whole();
+    bad_configs_are_rejected();
+    lock_hooks_wrap_every_call();
+    return check_exit_code("heap");
+}
