@@ -209,6 +209,7 @@ int buddy_heap_init(buddy_heap **heap_out, void *region, size_t region_size,
     uintptr_t header = align_up(start, HEADER_ALIGNMENT);
     if (end < start || header < start || end - header <= HEAP_HEADER_SIZE)
         return BUDDY_ESMALL;
+    debug_memory_returned(region, region_size);
     size_t capacity = embedded_capacity(header + HEAP_HEADER_SIZE, end, &config);
     if (capacity == 0)
         return BUDDY_ESMALL;
@@ -236,6 +237,8 @@ int buddy_heap_init_external(buddy_heap **heap_out, void *region, size_t region_
     size_t needed = HEAP_HEADER_SIZE + buddy_range_metadata_size(capacity, config.min_block_size);
     if (metadata_size < slack || metadata_size - slack < needed)
         return BUDDY_ESMALL;
+    debug_memory_returned(region, region_size);
+    debug_memory_returned(metadata, metadata_size);
     unsigned char *bytes = region;
     return build_heap(heap_out, (unsigned char *)metadata + slack, metadata_size - slack,
                       bytes + (align_up(start, config.max_alignment) - start), capacity, &config);
@@ -245,6 +248,7 @@ int buddy_heap_fini(buddy_heap *heap) {
     if (heap == NULL)
         return BUDDY_EINVAL;
     VALGRIND_DESTROY_MEMPOOL(heap);
+    debug_memory_returned(heap->base, heap->capacity);
 #ifdef BUDDY_HAVE_PTHREAD
     if (heap->flags & BUDDY_HEAP_THREAD_SAFE)
         pthread_mutex_destroy(&heap->mutex);

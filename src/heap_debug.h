@@ -38,8 +38,15 @@
 #define VALGRIND_MEMPOOL_FREE(pool, address) ((void)0)
 #define VALGRIND_MEMPOOL_CHANGE(pool, old_address, address, size) ((void)0)
 #define VALGRIND_MAKE_MEM_NOACCESS(address, size) ((void)0)
-#define VALGRIND_MAKE_MEM_DEFINED(address, size) ((void)0)
+#define VALGRIND_MAKE_MEM_UNDEFINED(address, size) ((void)0)
 #endif
+
+/* Memory the caller handed over (or takes back) is plain memory again, even
+ * if an earlier heap in it had poisoned it. */
+static inline void debug_memory_returned(void *memory, size_t size) {
+    ASAN_UNPOISON(memory, size);
+    VALGRIND_MAKE_MEM_UNDEFINED(memory, size);
+}
 
 /* The usable area is handed to the tools as wholly free. */
 static inline void debug_area_free(void *pool, void *area, size_t size) {

@@ -11,7 +11,7 @@
 #include "buddy.h"
 
 static _Alignas(4096) unsigned char region[1 << 16];
-static void *reachable;
+static void *volatile reachable;
 
 int main(void) {
     buddy_heap *heap = NULL;
