@@ -62,13 +62,17 @@ static inline void debug_block_live(void *pool, void *block, size_t size) {
     (void)pool;
 }
 
-/* A live block changed size in place. */
+/* A live block changed size in place. (Valgrind's MEMPOOL_CHANGE moves the
+ * chunk's bounds only; the tail's accessibility is set here.) */
 static inline void debug_block_resized(void *pool, void *block, size_t old_size, size_t size) {
-    if (size > old_size)
-        ASAN_UNPOISON((char *)block + old_size, size - old_size);
-    else
-        ASAN_POISON((char *)block + size, old_size - size);
     VALGRIND_MEMPOOL_CHANGE(pool, block, block, size);
+    if (size > old_size) {
+        ASAN_UNPOISON((char *)block + old_size, size - old_size);
+        VALGRIND_MAKE_MEM_UNDEFINED((char *)block + old_size, size - old_size);
+    } else {
+        ASAN_POISON((char *)block + size, old_size - size);
+        VALGRIND_MAKE_MEM_NOACCESS((char *)block + size, old_size - size);
+    }
     (void)pool;
 }
 
