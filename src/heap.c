@@ -308,9 +308,12 @@ static uint64_t offset_of(const buddy_heap *heap, const void *pointer) {
     return address < base ? UINT64_MAX : (uint64_t)(address - base);
 }
 
-/* free's work under the lock. */
+/* free's work under the lock. The block's size is looked up only when a
+ * fill pattern or a memory tool needs it. */
 static int release(buddy_heap *heap, void *pointer) {
     uint64_t offset = offset_of(heap, pointer);
+    if (!(heap->flags & BUDDY_HEAP_FILL) && !debug_tools_active())
+        return buddy_range_free(heap->range, offset);
     uint64_t size = 0;
     int status = buddy_range_size(heap->range, offset, &size);
     if (status != BUDDY_OK)

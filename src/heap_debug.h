@@ -31,7 +31,9 @@
 
 #ifdef BUDDY_HAVE_VALGRIND
 #include <valgrind/memcheck.h>
+#define RUNNING_UNDER_VALGRIND() (RUNNING_ON_VALGRIND != 0)
 #else
+#define RUNNING_UNDER_VALGRIND() 0
 #define VALGRIND_CREATE_MEMPOOL(pool, redzone, zeroed) ((void)0)
 #define VALGRIND_DESTROY_MEMPOOL(pool) ((void)0)
 #define VALGRIND_MEMPOOL_ALLOC(pool, address, size) ((void)0)
@@ -40,6 +42,15 @@
 #define VALGRIND_MAKE_MEM_NOACCESS(address, size) ((void)0)
 #define VALGRIND_MAKE_MEM_UNDEFINED(address, size) ((void)0)
 #endif
+
+/* Whether a tool must hear of each block's size on free. */
+static inline int debug_tools_active(void) {
+#ifdef BUDDY_ASAN
+    return 1;
+#else
+    return RUNNING_UNDER_VALGRIND();
+#endif
+}
 
 /* Memory the caller handed over (or takes back) is plain memory again, even
  * if an earlier heap in it had poisoned it. */
