@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exhaustive check of small ranges: for every capacity of 1 to 16 min blocks
+ * and both policies, every sequence of up to DEPTH operations over a fixed
+ * alphabet is compared with the reference model, with the invariant checker
+ * after every step and rejected calls shown to change no metadata byte.
+ *
+ * Since both sides are deterministic, a sequence's outcome depends only on the
+ * state its prefix reached. So the search runs every operation from every
+ * state reachable in fewer than DEPTH steps, expanding a state again only if
+ * it is reached with more steps left than before; this covers all
+ * |alphabet|^1 + ... + |alphabet|^DEPTH sequences. The alphabet: alloc of 0,
+ * 1, 2, 4, ... up to the largest block, and one unit more; free at every
+ * offset 0..n (n is out of range); resize of offsets 0 and 1 to 1 unit and to
+ * the largest block. DEPTH is BUDDY_EXHAUSTIVE_DEPTH, 8 by default.
+ */
+#include <stddef.h>
+
+#include "buddy.h"
+#include "check.h"
+#include "layout.h"
+#include "model.h"
+
+#define MAX_BLOCKS 16
+#define MAX_DEPTH 10
+#define MAX_OPS 48
+#define MEMO_SLOTS (1u << 22)
+
+typedef struct operation {
+    enum { ALLOC, FREE, RESIZE } kind;
+    uint64_t offset, size;
+} operation;
+
+typedef struct search {
+    buddy_range *range;
+    model reference;
+    operation ops[MAX_OPS];
+    unsigned op_count, depth;
+    size_t metadata_size;
+    uint64_t transitions, states;
+    uint64_t *memo_key;     /* open addressing: state key + 1, 0 = empty */
+    unsigned char *memo_left; /* the most steps left it was expanded with */
+} search;
+
+/* A state as 64 bits: per min block, the order + 1 of a block starting there
+ * (0: none) in 3 bits and its free bit. */
+static uint64_t state_key(const model *m) {
+    uint64_t key = 0;
+    for (uint64_t i = 0; i < m->block_count; i++)
+        key |= (uint64_t)((m->order_at[i] + 1) | (m->free_at[i] ? 8 : 0)) << (4 * i);
+    return key;
+}
+
+/* True the first time a state is reached with `left` steps or more. */
+static bool worth_expanding(search *s, uint64_t key, unsigned left) {
+    size_t slot = (size_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> 42) & (MEMO_SLOTS - 1);
+    while (s->memo_key[slot] != 0 && s->memo_key[slot] != key + 1)
+        slot = (slot + 1) & (MEMO_SLOTS - 1);
+    if (s->memo_key[slot] == 0) {
+        s->memo_key[slot] = key + 1;
+        s->memo_left[slot] = (unsigned char)left;
+        s->states++;
+        return true;
+    }
+    if (s->memo_left[slot] >= left)
+        return false;
+    s->memo_left[slot] = (unsigned char)left;
+    return true;
+}
+
+static void build_alphabet(search *s, uint64_t blocks) {
+    uint64_t largest = 1;
+    while (largest * 2 <= blocks)
+        largest *= 2;
+    s->op_count = 0;
+    s->ops[s->op_count++] = (operation){ALLOC, 0, 0};
+    for (uint64_t size = 1; size <= largest; size *= 2)
+        s->ops[s->op_count++] = (operation){ALLOC, 0, size};
+    s->ops[s->op_count++] = (operation){ALLOC, 0, largest + 1};
+    for (uint64_t offset = 0; offset <= blocks; offset++)
+        s->ops[s->op_count++] = (operation){FREE, offset, 0};
+    for (uint64_t offset = 0; offset < 2; offset++) {
+        s->ops[s->op_count++] = (operation){RESIZE, offset, 1};
+        s->ops[s->op_count++] = (operation){RESIZE, offset, largest};
+    }
+}
+
+/* Applies one operation to both sides and compares; false on a mismatch. */
+static bool apply(search *s, const operation *op, const unsigned char *before) {
+    int got, want;
+    uint64_t offset = 0, expected = 0;
+    if (op->kind == ALLOC) {
+        got = buddy_range_alloc(s->range, op->size, &offset);
+        want = model_alloc(&s->reference, op->size, &expected);
+        if (got == BUDDY_OK && offset != expected)
+            return false;
+    } else if (op->kind == FREE) {
+        got = buddy_range_free(s->range, op->offset);
+        want = model_free(&s->reference, op->offset);
+    } else {
+        got = buddy_range_resize(s->range, op->offset, op->size);
+        want = model_resize(&s->reference, op->offset, op->size);
+    }
+    if (got != want || buddy_range_check(s->range) != BUDDY_OK)
+        return false;
+    if (got != BUDDY_OK) { /* rejected: every byte as before but the counters */
+        size_t counters = offsetof(struct buddy_range, alloc_failures);
+        size_t after = offsetof(struct buddy_range, rejected_frees) + sizeof(uint64_t);
+        const unsigned char *now = (const unsigned char *)s->range;
+        return memcmp(before, now, counters) == 0 &&
+               memcmp(before + after, now + after, s->metadata_size - after) == 0;
+    }
+    return true;
+}
+
+/* Depth-first over states: runs every operation from the current state. */
+static bool explore(search *s, unsigned left) {
+    unsigned char before[16384];
+    signed char orders[MAX_BLOCKS];
+    bool frees[MAX_BLOCKS];
+    memcpy(before, s->range, s->metadata_size);
+    memcpy(orders, s->reference.order_at, s->reference.block_count);
+    memcpy(frees, s->reference.free_at, s->reference.block_count * sizeof(bool));
+    for (unsigned i = 0; i < s->op_count; i++) {
+        s->transitions++;
+        if (!apply(s, &s->ops[i], before)) {
+            fprintf(stderr, "mismatch: op %u (kind %d, offset %llu, size %llu), %u steps left\n",
+                    i, (int)s->ops[i].kind, (unsigned long long)s->ops[i].offset,
+                    (unsigned long long)s->ops[i].size, left);
+            return false;
+        }
+        if (left > 1 && worth_expanding(s, state_key(&s->reference), left - 1) &&
+            !explore(s, left - 1))
+            return false;
+        memcpy(s->range, before, s->metadata_size);
+        memcpy(s->reference.order_at, orders, s->reference.block_count);
+        memcpy(s->reference.free_at, frees, s->reference.block_count * sizeof(bool));
+    }
+    return true;
+}
+
+int main(void) {
+    const char *text = getenv("BUDDY_EXHAUSTIVE_DEPTH");
+    unsigned depth = text != NULL ? (unsigned)strtoul(text, NULL, 10) : 8;
+    if (depth < 1 || depth > MAX_DEPTH)
+        depth = 8;
+    search s = {0};
+    s.memo_key = calloc(MEMO_SLOTS, sizeof *s.memo_key);
+    s.memo_left = calloc(MEMO_SLOTS, 1);
+    CHECK(s.memo_key != NULL && s.memo_left != NULL);
+    double sequences = 0;
+    uint64_t transitions = 0, states = 0;
+    for (uint64_t blocks = 1; blocks <= MAX_BLOCKS && check_failures == 0; blocks++) {
+        build_alphabet(&s, blocks);
+        double per_capacity = 0, power = 1;
+        for (unsigned d = 1; d <= depth; d++)
+            per_capacity += (power *= s.op_count);
+        for (int policy = 0; policy < 2 && check_failures == 0; policy++) {
+            memset(s.memo_key, 0, MEMO_SLOTS * sizeof *s.memo_key);
+            s.transitions = s.states = 0;
+            CHECK_STATUS(buddy_range_create(&s.range, blocks, 1, (buddy_policy)policy), BUDDY_OK);
+            CHECK(model_init(&s.reference, blocks, 1, (buddy_policy)policy));
+            s.metadata_size = (size_t)s.range->metadata_size;
+            CHECK(s.metadata_size <= 16384);
+            if (!explore(&s, depth)) {
+                fprintf(stderr, "capacity %llu, policy %d: the library and the model differ\n",
+                        (unsigned long long)blocks, policy);
+                check_failures++;
+            }
+            sequences += per_capacity;
+            transitions += s.transitions;
+            states += s.states + 1;
+            model_destroy(&s.reference);
+            buddy_range_destroy(s.range);
+        }
+    }
+    printf("exhaustive: depth %u, capacities 1..%d, both policies: %.3g sequences covered by "
+           "%llu transitions from %llu distinct states\n",
+           depth, MAX_BLOCKS, sequences, (unsigned long long)transitions,
+           (unsigned long long)states);
+    free(s.memo_key);
+    free(s.memo_left);
+    return check_exit_code("exhaustive");
+}
