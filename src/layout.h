@@ -70,7 +70,8 @@ struct buddy_range {
 /* The header occupies whole tiles so that tiles stay line-aligned. */
 #define HEADER_WORDS (((sizeof(struct buddy_range) + 63u) / 64u) * 8u)
 
-static_assert(sizeof(order_info) == 8 * (4 + MAX_SUMMARY_LEVELS), "order_info has no padding");
+static_assert(sizeof(order_info) == sizeof(uint64_t) * (4 + MAX_SUMMARY_LEVELS),
+              "order_info has no padding");
 static_assert(BUDDY_MAX_ORDER < TILE_ORDERS * MAX_BANDS, "bands cover every order");
 
 /* Plans the layout of a geometry into a zeroed header (geometry fields and word
@@ -128,7 +129,7 @@ static inline node_ref node_locate(const buddy_range *range, unsigned order, uin
 static inline bool node_test(const buddy_range *range, unsigned order, uint64_t index,
                              unsigned kind) {
     node_ref ref = node_locate(range, order, index);
-    return (range_words_const(range)[ref.word + kind * HALF_WORDS] & ref.mask) != 0;
+    return (range_words_const(range)[ref.word + (uint64_t)kind * HALF_WORDS] & ref.mask) != 0;
 }
 
 /* True iff the summary group of the node at `ref` has no free node: the

@@ -44,7 +44,7 @@
 
 static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigned kind) {
     node_ref ref = node_locate(range, order, index);
-    range_words(range)[ref.word + kind * HALF_WORDS] |= ref.mask;
+    range_words(range)[ref.word + (uint64_t)kind * HALF_WORDS] |= ref.mask;
 }
 
 /* Sets the summary bit of `group`, and above it each bit whose word was 0. */

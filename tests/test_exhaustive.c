@@ -38,7 +38,7 @@ typedef struct search {
     unsigned op_count, depth;
     size_t metadata_size;
     uint64_t transitions, states;
-    uint64_t *memo_key;     /* open addressing: state key + 1, 0 = empty */
+    uint64_t *memo_key;       /* open addressing: state key + 1, 0 = empty */
     unsigned char *memo_left; /* the most steps left it was expanded with */
 } search;
 
@@ -124,8 +124,8 @@ static bool explore(search *s, unsigned left) {
     for (unsigned i = 0; i < s->op_count; i++) {
         s->transitions++;
         if (!apply(s, &s->ops[i], before)) {
-            fprintf(stderr, "mismatch: op %u (kind %d, offset %llu, size %llu), %u steps left\n",
-                    i, (int)s->ops[i].kind, (unsigned long long)s->ops[i].offset,
+            fprintf(stderr, "mismatch: op %u (kind %d, offset %llu, size %llu), %u steps left\n", i,
+                    (int)s->ops[i].kind, (unsigned long long)s->ops[i].offset,
                     (unsigned long long)s->ops[i].size, left);
             return false;
         }

@@ -84,6 +84,10 @@ static void calloc_zeroes_and_checks_overflow(void) {
     CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_INVALID);
     CHECK(buddy_heap_reallocarray(heap, zeroed, SIZE_MAX / 2, 3) == NULL);
     CHECK_EQ_U64(buddy_heap_usable_size(heap, zeroed), 64); /* untouched by the failure */
+    unsigned char *grown = buddy_heap_reallocarray(heap, zeroed, 32, 4); /* 128 bytes */
+    CHECK(grown != NULL && grown[63] == 0);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, grown), 128);
+    zeroed = grown;
     buddy_heap_free(heap, zeroed);
     buddy_heap_fini(heap);
 }
