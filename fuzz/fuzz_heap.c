@@ -36,7 +36,8 @@ typedef struct session {
 
 static int hash_block(void *pointer, size_t size, bool is_live, void *user) {
     uint64_t *hash = user;
-    *hash = (*hash ^ (uint64_t)(uintptr_t)pointer ^ size ^ (uint64_t)is_live) * UINT64_C(0x100000001b3);
+    *hash =
+        (*hash ^ (uint64_t)(uintptr_t)pointer ^ size ^ (uint64_t)is_live) * UINT64_C(0x100000001b3);
     return 0;
 }
 
@@ -139,7 +140,8 @@ static void step(session *s, fuzz_input *in) {
         } else { /* an alignment above the maximum is invalid; others fail for space */
             buddy_heap_failure failure;
             buddy_heap_last_failure(s->heap, &failure);
-            FUZZ_REQUIRE((alignment > s->max_alignment) == (failure.reason == BUDDY_FAILURE_INVALID));
+            FUZZ_REQUIRE((alignment > s->max_alignment) ==
+                         (failure.reason == BUDDY_FAILURE_INVALID));
         }
         break;
     }

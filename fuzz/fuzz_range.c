@@ -37,8 +37,8 @@ static void require_unchanged(const session *s) {
     size_t after = offsetof(struct buddy_range, rejected_frees) + sizeof(uint64_t);
     const unsigned char *now = (const unsigned char *)s->range;
     FUZZ_REQUIRE(memcmp(s->snapshot, now, counters) == 0);
-    FUZZ_REQUIRE(memcmp(s->snapshot + after, now + after,
-                        (size_t)s->range->metadata_size - after) == 0);
+    FUZZ_REQUIRE(
+        memcmp(s->snapshot + after, now + after, (size_t)s->range->metadata_size - after) == 0);
 }
 
 static void forget_live(session *s, uint64_t offset) {
@@ -101,13 +101,27 @@ static void run_program(session *s, fuzz_input *in) {
         uint8_t op = read_u8(in);
         switch (op % 8) {
         case 0:
-        case 1: do_alloc(s, read_size(in)); break;
-        case 2: do_free(s, pick_live(s, in)); break;
-        case 3: do_free(s, read_bytes(in, 3) % (s->capacity + 64)); break; /* any offset */
-        case 4: do_free(s, s->last_freed); break;                           /* double free */
-        case 5: do_resize(s, pick_live(s, in), read_size(in)); break;
-        case 6: do_size(s, read_bytes(in, 3) % (s->capacity + 64)); break;
-        default: do_free(s, pick_live(s, in) + (read_u8(in) % 16)); break;  /* interior */
+        case 1:
+            do_alloc(s, read_size(in));
+            break;
+        case 2:
+            do_free(s, pick_live(s, in));
+            break;
+        case 3:
+            do_free(s, read_bytes(in, 3) % (s->capacity + 64));
+            break; /* any offset */
+        case 4:
+            do_free(s, s->last_freed);
+            break; /* double free */
+        case 5:
+            do_resize(s, pick_live(s, in), read_size(in));
+            break;
+        case 6:
+            do_size(s, read_bytes(in, 3) % (s->capacity + 64));
+            break;
+        default:
+            do_free(s, pick_live(s, in) + (read_u8(in) % 16));
+            break; /* interior */
         }
         FUZZ_REQUIRE(buddy_range_check(s->range) == BUDDY_OK);
     }

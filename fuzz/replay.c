@@ -4,7 +4,8 @@
  * the corpus with any compiler: `replay FILE_OR_DIRECTORY...`. Exits non-zero
  * (the target aborts) on the first finding.
  */
-#define _DEFAULT_SOURCE /* DT_DIR */
+#define _DEFAULT_SOURCE
+#define _FILE_OFFSET_BITS 64 /* readdir on 32-bit builds with 64-bit inodes */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>

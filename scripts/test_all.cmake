@@ -1,8 +1,12 @@
-# Builds and runs every test in the three configurations the project
-# promises: Debug, Release (-DNDEBUG) and ASan+UBSan. CMake only:
+# Builds and runs every test in every configuration the project promises. CMake only:
 #
 #   cmake -P scripts/test_all.cmake       (from the repository root)
 #
+# Always: Debug, Release (-DNDEBUG) and ASan+UBSan with gcc. When the tools are
+# installed (CI installs them): clang, the whole suite under Valgrind memcheck,
+# a 32-bit build (gcc-multilib; run through qemu-i386 if the kernel cannot),
+# and line coverage of src/ gated at 100% (gcovr). A configuration whose tools
+# are missing is skipped with a message; any that runs must pass.
 # Warnings are errors when CI=true (or -DBUDDY_WERROR=ON before -P).
 # Build trees go to build-test/<configuration>.
 cmake_minimum_required(VERSION 3.25)
@@ -15,20 +19,15 @@ if(NOT DEFINED BUDDY_WERROR)
   endif()
 endif()
 cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+set(build_root "${source_dir}/build-test")
+file(MAKE_DIRECTORY "${build_root}")
 
-set(configurations
-  "debug|-DCMAKE_BUILD_TYPE=Debug"
-  "release|-DCMAKE_BUILD_TYPE=Release"
-  "asan|-DCMAKE_BUILD_TYPE=Debug|-DBUDDY_SANITIZE=ON")
-
-foreach(entry IN LISTS configurations)
-  string(REPLACE "|" ";" entry "${entry}")
-  list(POP_FRONT entry name)
-  set(binary_dir "${source_dir}/build-test/${name}")
+# Configures, builds and tests one configuration; stops everything on a failure.
+function(run_configuration name)
+  set(binary_dir "${build_root}/${name}")
   message(STATUS "==== ${name}: configure, build, test")
   execute_process(COMMAND ${CMAKE_COMMAND} -S ${source_dir} -B ${binary_dir}
-      -DBUDDY_WERROR=${BUDDY_WERROR} -DBUDDY_BUILD_BENCH=OFF ${entry}
-    RESULT_VARIABLE failed)
+      -DBUDDY_WERROR=${BUDDY_WERROR} -DBUDDY_BUILD_BENCH=OFF ${ARGN} RESULT_VARIABLE failed)
   if(NOT failed)
     execute_process(COMMAND ${CMAKE_COMMAND} --build ${binary_dir} -j ${jobs} RESULT_VARIABLE failed)
   endif()
@@ -39,5 +38,74 @@ foreach(entry IN LISTS configurations)
   if(failed)
     message(FATAL_ERROR "==== ${name}: FAILED")
   endif()
-endforeach()
-message(STATUS "==== all configurations passed: debug, release, asan")
+  set(ran "${ran} ${name}" PARENT_SCOPE)
+endfunction()
+
+function(skip name why)
+  message(STATUS "==== ${name}: skipped (${why})")
+  set(skipped "${skipped} ${name}" PARENT_SCOPE)
+endfunction()
+
+run_configuration(debug -DCMAKE_BUILD_TYPE=Debug)
+run_configuration(release -DCMAKE_BUILD_TYPE=Release)
+run_configuration(asan -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON)
+
+find_program(clang_program clang)
+find_program(clangxx_program clang++)
+if(clang_program AND clangxx_program)
+  run_configuration(clang -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=${clang_program}
+    -DCMAKE_CXX_COMPILER=${clangxx_program})
+else()
+  skip(clang "clang is not installed")
+endif()
+
+find_program(valgrind_program valgrind)
+if(valgrind_program)
+  run_configuration(valgrind -DCMAKE_BUILD_TYPE=Debug -DBUDDY_TEST_UNDER_VALGRIND=ON
+    -DBUDDY_PYTHON_TESTS=OFF)
+else()
+  skip(valgrind "valgrind is not installed")
+endif()
+
+# 32-bit: needs gcc-multilib; runs natively or through qemu-i386.
+set(probe "${build_root}/m32_probe")
+file(WRITE "${probe}.c" "int main(void) { return sizeof(void *) == 4 ? 0 : 1; }\n")
+execute_process(COMMAND cc -m32 "${probe}.c" -o "${probe}" RESULT_VARIABLE no_m32 OUTPUT_QUIET ERROR_QUIET)
+find_program(qemu_i386 qemu-i386)
+if(no_m32)
+  skip(m32 "gcc-multilib is not installed")
+else()
+  execute_process(COMMAND "${probe}" RESULT_VARIABLE no_native OUTPUT_QUIET ERROR_QUIET)
+  if(NOT no_native)
+    run_configuration(m32 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32
+      -DBUDDY_PYTHON_TESTS=OFF)
+  elseif(qemu_i386)
+    run_configuration(m32 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32
+      -DBUDDY_PYTHON_TESTS=OFF -DBUDDY_TEST_EMULATOR=${qemu_i386})
+  else()
+    skip(m32 "this kernel runs no 32-bit programs and qemu-user is not installed")
+  endif()
+endif()
+
+find_program(gcovr_program gcovr)
+if(gcovr_program)
+  file(GLOB_RECURSE stale "${build_root}/coverage/*.gcda")
+  if(stale)
+    file(REMOVE ${stale})
+  endif()
+  run_configuration(coverage -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=--coverage
+    -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage)
+  execute_process(COMMAND ${gcovr_program} --root ${source_dir} --filter ${source_dir}/src/
+      --object-directory ${build_root}/coverage --fail-under-line 100 --print-summary
+    RESULT_VARIABLE failed)
+  if(failed)
+    message(FATAL_ERROR "==== coverage: below 100% of lines in src/")
+  endif()
+else()
+  skip(coverage "gcovr is not installed")
+endif()
+
+message(STATUS "==== passed:${ran}")
+if(skipped)
+  message(STATUS "==== skipped:${skipped}")
+endif()

@@ -80,6 +80,11 @@ static inline uint64_t check_seed(const char *test_name, uint64_t fallback) {
     return seed;
 }
 
+/* `full`, or `quick` when BUDDY_TEST_QUICK is set (as under Valgrind). */
+static inline unsigned long check_scale(unsigned long full, unsigned long quick) {
+    return getenv("BUDDY_TEST_QUICK") != NULL ? quick : full;
+}
+
 /* splitmix64: a small, well-mixed generator for reproducible tests. */
 static inline uint64_t check_random(uint64_t *state) {
     uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));

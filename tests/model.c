@@ -18,8 +18,8 @@ bool model_init(model *m, uint64_t capacity, uint64_t min_block_size, buddy_poli
     m->min_block_shift = floor_log2(min_block_size);
     m->block_count = capacity >> m->min_block_shift;
     m->policy = policy;
-    m->order_at = malloc(m->block_count);
-    m->free_at = malloc(m->block_count * sizeof(bool));
+    m->order_at = malloc((size_t)m->block_count);
+    m->free_at = malloc((size_t)m->block_count * sizeof(bool));
     if (m->order_at == NULL || m->free_at == NULL)
         abort();
     for (uint64_t i = 0; i < m->block_count; i++) {

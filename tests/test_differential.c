@@ -154,7 +154,7 @@ static void one_run(uint64_t *seed, buddy_policy policy) {
 
 int main(void) {
     uint64_t seed = check_seed("differential", 1);
-    for (int i = 0; i < 60 && check_failures == 0; i++) {
+    for (unsigned long i = 0; i < check_scale(60, 4) && check_failures == 0; i++) {
         one_run(&seed, BUDDY_BEST_FIT);
         one_run(&seed, BUDDY_FIRST_FIT);
     }

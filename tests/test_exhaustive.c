@@ -119,8 +119,9 @@ static bool explore(search *s, unsigned left) {
     signed char orders[MAX_BLOCKS];
     bool frees[MAX_BLOCKS];
     memcpy(before, s->range, s->metadata_size);
-    memcpy(orders, s->reference.order_at, s->reference.block_count);
-    memcpy(frees, s->reference.free_at, s->reference.block_count * sizeof(bool));
+    size_t count = (size_t)s->reference.block_count;
+    memcpy(orders, s->reference.order_at, count);
+    memcpy(frees, s->reference.free_at, count * sizeof(bool));
     for (unsigned i = 0; i < s->op_count; i++) {
         s->transitions++;
         if (!apply(s, &s->ops[i], before)) {
@@ -133,15 +134,15 @@ static bool explore(search *s, unsigned left) {
             !explore(s, left - 1))
             return false;
         memcpy(s->range, before, s->metadata_size);
-        memcpy(s->reference.order_at, orders, s->reference.block_count);
-        memcpy(s->reference.free_at, frees, s->reference.block_count * sizeof(bool));
+        memcpy(s->reference.order_at, orders, count);
+        memcpy(s->reference.free_at, frees, count * sizeof(bool));
     }
     return true;
 }
 
 int main(void) {
     const char *text = getenv("BUDDY_EXHAUSTIVE_DEPTH");
-    unsigned depth = text != NULL ? (unsigned)strtoul(text, NULL, 10) : 8;
+    unsigned depth = text != NULL ? (unsigned)strtoul(text, NULL, 10) : (unsigned)check_scale(8, 5);
     if (depth < 1 || depth > MAX_DEPTH)
         depth = 8;
     search s = {0};

@@ -3,8 +3,8 @@
  * Two threads share one heap, first with BUDDY_HEAP_THREAD_SAFE and then with
  * the caller's lock hooks. Each keeps up to 64 blocks, stamps every byte of a
  * block with its own tag and checks the stamp before freeing it: a block
- * handed out twice would be overwritten by the other thread. Bounded: a fixed
- * number of operations per thread. Afterwards every byte is free again.
+ * handed out twice would be overwritten by the other thread. Bounded: 200000
+ * operations per thread (20000 in quick mode). Afterwards every byte is free again.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -12,7 +12,6 @@
 #include "buddy.h"
 #include "check.h"
 
-#define OPERATIONS 200000
 #define LIVE 64
 
 static _Alignas(4096) unsigned char region[1 << 22];
@@ -28,7 +27,7 @@ static void *run_worker(void *argument) {
     worker *w = argument;
     unsigned char *blocks[LIVE] = {0};
     size_t sizes[LIVE] = {0};
-    for (int step = 0; step < OPERATIONS; step++) {
+    for (unsigned long step = 0; step < check_scale(200000, 20000); step++) {
         size_t slot = (size_t)check_below(&w->seed, LIVE);
         if (blocks[slot] != NULL) {
             for (size_t i = 0; i < sizes[slot]; i++)
