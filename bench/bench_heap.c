@@ -80,10 +80,13 @@ static int compare_doubles(const void *a, const void *b) {
 static void bench(const workload *w, unsigned runs) {
     /* The region holds the capacity plus the heap's metadata and alignment. */
     size_t region_size = (size_t)w->capacity + (size_t)w->capacity / 64 + (1u << 20);
-    void *region = mmap(NULL, region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    buddy_heap_config config = {(size_t)w->min_block_size, 0, BUDDY_DEFAULT_POLICY, 0, NULL, NULL, NULL};
+    void *region =
+        mmap(NULL, region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    buddy_heap_config config = {
+        (size_t)w->min_block_size, 0, BUDDY_DEFAULT_POLICY, 0, NULL, NULL, NULL};
     heap_under_test ours = {NULL}, theirs = {NULL};
-    if (region == MAP_FAILED || buddy_heap_init(&ours.heap, region, region_size, &config) != BUDDY_OK) {
+    if (region == MAP_FAILED ||
+        buddy_heap_init(&ours.heap, region, region_size, &config) != BUDDY_OK) {
         fprintf(stderr, "cannot set up the heap\n");
         exit(1);
     }

@@ -41,12 +41,12 @@ static inline uint64_t read_size(fuzz_input *in) {
 }
 
 /* A finding: report it where the fuzzer (or the replay test) will show it. */
-#define FUZZ_REQUIRE(condition)                                                                   \
-    do {                                                                                          \
-        if (!(condition)) {                                                                       \
-            fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #condition);   \
-            abort();                                                                              \
-        }                                                                                         \
+#define FUZZ_REQUIRE(condition)                                                                    \
+    do {                                                                                           \
+        if (!(condition)) {                                                                        \
+            fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #condition);     \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
