@@ -4,6 +4,7 @@
  * only. Subcommands live in their own files; this one dispatches.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
@@ -17,19 +18,47 @@ int tool_fail(const char *what, int status) {
     return TOOL_FAILED;
 }
 
+int tool_usage_error(const char *what, const char *usage) {
+    fprintf(stderr, "buddy %s: bad usage\n%s", what, usage);
+    return TOOL_USAGE;
+}
+
+bool tool_parse_size(const char *text, uint64_t *value_out) {
+    char *end = NULL;
+    if (text[0] < '0' || text[0] > '9')
+        return false;
+    unsigned long long value = strtoull(text, &end, 0);
+    const char *suffixes = "KMGT";
+    const char *suffix = *end != '\0' ? strchr(suffixes, *end) : NULL;
+    if (suffix != NULL) {
+        unsigned shift = 10u * (unsigned)(suffix - suffixes + 1);
+        if (value > (UINT64_MAX >> shift))
+            return false;
+        value <<= shift;
+        end++;
+    }
+    if (*end != '\0')
+        return false;
+    *value_out = value;
+    return true;
+}
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
     {"demo", tool_demo, "cloudwu's sequence step by step, then a churn and its statistics"},
+    {"sizes", tool_sizes, "the metadata table for a grid of capacities and min block sizes"},
+    {"replay", tool_replay, "runs an allocation trace and reports fragmentation over time"},
+    {"draw", tool_draw, "an SVG picture of a trace: memory map, buddy tree, blocks over time"},
 };
 
 static void usage(FILE *out) {
     fprintf(out, "usage: buddy COMMAND [ARGS]   (buddy COMMAND --help for more)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nexit codes: 0 success, 1 the work failed, 2 bad usage\n");
+    fprintf(out, "\nexit codes: 0 success, 1 the work failed, 2 bad usage, 3 a malformed trace\n");
 }
 
 int main(int argc, char **argv) {

@@ -6,9 +6,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buddy.h"
 #include "tool.h"
+#include "trace.h"
 
 static void print_tree(const buddy_range *range) {
     char tree[512];
@@ -76,55 +78,75 @@ void tool_print_stats(const buddy_range_stats *stats) {
     printf("\n");
 }
 
-static int run_churn(void) {
-    const uint64_t capacity = UINT64_C(1) << 20, min_block = 64, seed = 1;
-    const int steps = 100000;
-    buddy_range *range = NULL;
-    int status = buddy_range_create(&range, capacity, min_block, BUDDY_DEFAULT_POLICY);
-    if (status != BUDDY_OK)
-        return tool_fail("demo", status);
-    printf("\n2. churn: %d random allocs and frees (64 B..16 KiB, about half live) on a\n"
-           "   1 MiB range with 64 B min blocks, seed %" PRIu64 "\n\n",
-           steps, seed);
-    static uint64_t live[4096];
+/* Writes the churn as a trace: random allocs (64 B..16 KiB) and frees around
+ * half of the capacity live, from a fixed seed. */
+static void write_churn_trace(FILE *trace, uint64_t capacity, int steps, uint64_t seed) {
+    uint64_t live[4096], sizes[4096], allocated = 0, next_id = 0;
     size_t live_count = 0;
-    uint64_t state = seed;
     for (int step = 0; step < steps; step++) {
-        buddy_range_stats stats;
-        buddy_range_get_stats(range, &stats);
-        bool grow = stats.allocated_bytes < capacity / 2 ? next_random(&state) % 100 < 60
-                                                         : next_random(&state) % 100 < 40;
+        bool grow = next_random(&seed) % 100 < (allocated < capacity / 2 ? 60u : 40u);
         if ((grow || live_count == 0) && live_count < 4096) {
-            uint64_t size = UINT64_C(64) << (next_random(&state) % 9);
-            size -= next_random(&state) % (size / 2);
-            if (buddy_range_alloc(range, size, &live[live_count]) == BUDDY_OK)
-                live_count++;
+            uint64_t size = UINT64_C(64) << (next_random(&seed) % 9);
+            size -= next_random(&seed) % (size / 2);
+            live[live_count] = next_id;
+            sizes[live_count++] = size;
+            fprintf(trace, "a %" PRIu64 " %" PRIu64 "\n", next_id++, size);
+            allocated += size;
         } else {
-            size_t victim = (size_t)(next_random(&state) % live_count);
-            status = buddy_range_free(range, live[victim]);
-            if (status != BUDDY_OK)
-                return tool_fail("demo", status);
+            size_t victim = (size_t)(next_random(&seed) % live_count);
+            fprintf(trace, "f %" PRIu64 "\n", live[victim]);
+            allocated -= sizes[victim];
             live[victim] = live[--live_count];
+            sizes[victim] = sizes[live_count];
         }
     }
-    buddy_range_stats stats;
-    buddy_range_get_stats(range, &stats);
-    tool_print_stats(&stats);
-    size_t metadata = buddy_range_metadata_size(capacity, min_block);
-    printf("   metadata %zu bytes (%.2f bits per min block); invariant check: %s\n", metadata,
-           (double)metadata * 8.0 / (double)(capacity / min_block),
-           buddy_status_str(buddy_range_check(range)));
-    buddy_range_destroy(range);
-    return 0;
+}
+
+static int run_churn(const char *picture) {
+    const uint64_t capacity = UINT64_C(1) << 20, min_block = 64, seed = 1;
+    const int steps = 100000;
+    printf("\n2. churn: %d random allocs and frees (64 B..16 KiB, about half live) on a\n"
+           "   1 MiB range with 64 B min blocks, seed %" PRIu64 ", replayed as a trace\n\n",
+           steps, seed);
+    FILE *trace = tmpfile();
+    if (trace == NULL) {
+        perror("demo: tmpfile");
+        return TOOL_FAILED;
+    }
+    write_churn_trace(trace, capacity, steps, seed);
+    rewind(trace);
+    replay_options options = {capacity, min_block, BUDDY_DEFAULT_POLICY, false, false, 1000};
+    replay_result result;
+    int status = replay_run(trace, "churn", &options, &result);
+    fclose(trace);
+    if (status == TOOL_OK) {
+        tool_print_stats(&result.end);
+        size_t metadata = buddy_range_metadata_size(capacity, min_block);
+        printf("   metadata %zu bytes (%.2f bits per min block); invariant check: %s\n", metadata,
+               (double)metadata * 8.0 / (double)(capacity / min_block),
+               buddy_status_str(result.check_status));
+        status = tool_write_picture(picture, "buddy demo: the churn on 1 MiB", &result);
+        if (status == TOOL_OK)
+            printf("\n3. picture: %s (memory map at the end, blocks over time)\n", picture);
+    }
+    replay_result_free(&result);
+    return status;
 }
 
 int tool_demo(int argc, char **argv) {
-    if (argc > 1) {
-        printf("usage: buddy demo\n\nRuns cloudwu's sequence with the tree after each call, "
-               "then a churn with its statistics.\n");
-        return argc == 2 && tool_is_help(argv[1]) ? 0 : 2;
+    static const char *const usage_text =
+        "usage: buddy demo [--out FILE.svg]\n\nRuns cloudwu's sequence with the tree after each "
+        "call, then a churn with its\nstatistics, and draws the churn (default buddy-demo.svg).\n";
+    const char *picture = "buddy-demo.svg";
+    if (argc == 2 && tool_is_help(argv[1])) {
+        fputs(usage_text, stdout);
+        return TOOL_OK;
     }
+    if (argc == 3 && strcmp(argv[1], "--out") == 0)
+        picture = argv[2];
+    else if (argc != 1)
+        return tool_usage_error("demo", usage_text);
     printf("buddy %s demo\n\n", buddy_version());
     int status = run_cloudwu_sequence();
-    return status != 0 ? status : run_churn();
+    return status != 0 ? status : run_churn(picture);
 }

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plain SVG pictures of a replay: the memory map as a bar, the buddy tree as
+ * an icicle (small ranges), and a time-vs-address map of every block's life.
+ */
+#ifndef BUDDY_TOOL_SVG_H
+#define BUDDY_TOOL_SVG_H
+
+#include <stdio.h>
+
+#include "trace.h"
+
+/* Writes the whole picture of a replay result to `out`. `title` heads it. */
+void svg_write_replay(FILE *out, const char *title, const replay_result *result);
+
+#endif /* BUDDY_TOOL_SVG_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Allocation traces: the line format, its parser, and a replay engine that
+ * runs a trace on a range or a heap and keeps what `replay` and `draw` show.
+ *
+ * The format, one operation per line (blank lines and '#' comments ignored):
+ *
+ *   a ID SIZE [ALIGN]   allocate SIZE units for ID (ALIGN: a power of two)
+ *   f ID                free ID
+ *   r ID SIZE           resize ID to SIZE (in place when the buddy allows, else moved)
+ *
+ * ID is any word of up to 63 characters without spaces (a recorded trace uses
+ * the program's pointers). Numbers are decimal or 0x-hexadecimal.
+ */
+#ifndef BUDDY_TOOL_TRACE_H
+#define BUDDY_TOOL_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "buddy.h"
+
+typedef struct trace_op {
+    char kind; /* 'a', 'f' or 'r' */
+    char id[64];
+    uint64_t size, alignment;
+} trace_op;
+
+/* Parses one line: 1 and *op for an operation, 0 for a blank or comment
+ * line, -1 with a message saying what was expected. */
+int trace_parse_line(const char *line, trace_op *op, char *error, size_t error_size);
+
+typedef struct replay_sample {
+    uint64_t op, allocated, free_bytes, largest_free;
+} replay_sample;
+
+/* A block's life, for the time-vs-address picture. */
+typedef struct replay_life {
+    uint64_t offset, size, born, died; /* died: UINT64_MAX while live */
+} replay_life;
+
+/* A block of the final state, in address order. */
+typedef struct replay_block {
+    uint64_t offset, size;
+    bool is_live;
+} replay_block;
+
+typedef struct replay_options { /* also declared in tool.h */
+    uint64_t capacity, min_block_size;
+    buddy_policy policy;
+    bool heap;             /* replay through buddy_heap instead of buddy_range */
+    bool step;             /* print the tree after every operation (small ranges) */
+    uint64_t sample_every; /* operations between samples */
+} replay_options;
+
+typedef struct replay_result {
+    uint64_t ops, allocs, frees, resizes, resized_in_place, failures;
+    uint64_t first_failure_line;
+    char first_failure[256];
+    buddy_range_stats end;
+    replay_sample *samples;
+    size_t sample_count;
+    replay_life *lives;
+    size_t life_count;
+    replay_block *blocks; /* the final state */
+    size_t block_count;
+    int check_status; /* buddy_range_check (or buddy_heap_check) at the end */
+} replay_result;
+
+/* Runs the trace from `input`. Returns TOOL_OK, or TOOL_BAD_TRACE after
+ * printing "NAME:LINE: ..." for a malformed or inconsistent line, or
+ * TOOL_FAILED if the allocator cannot be set up. */
+int replay_run(FILE *input, const char *name, const replay_options *options, replay_result *result);
+void replay_result_free(replay_result *result);
+
+#endif /* BUDDY_TOOL_TRACE_H */
