@@ -18,8 +18,8 @@ execute_process(COMMAND ${CMAKE_COMMAND} -S ${source_dir} -B ${binary_dir} -DCMA
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDDY_FUZZ=ON -DBUDDY_BUILD_TOOLS=OFF -DBUDDY_BUILD_BENCH=OFF
     -DBUDDY_PYTHON_TESTS=OFF COMMAND_ERROR_IS_FATAL ANY)
 execute_process(COMMAND ${CMAKE_COMMAND} --build ${binary_dir} --target fuzz_range fuzz_heap
-  fuzz_range_replay fuzz_heap_replay COMMAND_ERROR_IS_FATAL ANY)
-foreach(target range heap)
+  fuzz_trace fuzz_range_replay fuzz_heap_replay fuzz_trace_replay COMMAND_ERROR_IS_FATAL ANY)
+foreach(target range heap trace)
   file(MAKE_DIRECTORY ${binary_dir}/corpus/${target})
   file(GLOB seeds ${source_dir}/fuzz/corpus/${target}/*)
   file(COPY ${seeds} DESTINATION ${binary_dir}/corpus/${target})

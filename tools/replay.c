@@ -32,7 +32,7 @@ static const char *const usage_text =
 
 int tool_parse_replay_options(int argc, char **argv, replay_options *options, bool *json,
                               const char **out_path) {
-    *options = (replay_options){UINT64_C(1) << 20, 16, BUDDY_BEST_FIT, false, false, 1000};
+    *options = (replay_options){UINT64_C(1) << 20, 16, BUDDY_BEST_FIT, false, false, 1000, NULL};
     *json = false;
     int trace = 0;
     for (int i = 1; i < argc; i++) {

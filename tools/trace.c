@@ -380,7 +380,8 @@ int replay_run(FILE *input, const char *name, const replay_options *options,
         if (parsed == 0)
             continue;
         if (parsed < 0 || !apply(&e, &ids, &op, number, error, sizeof error)) {
-            fprintf(stderr, "%s:%llu: %s\n", name, (unsigned long long)number, error);
+            fprintf(options->errors ? options->errors : stderr, "%s:%llu: %s\n", name,
+                    (unsigned long long)number, error);
             outcome = TOOL_BAD_TRACE;
             break;
         }

@@ -53,6 +53,7 @@ typedef struct replay_options { /* also declared in tool.h */
     bool heap;             /* replay through buddy_heap instead of buddy_range */
     bool step;             /* print the tree after every operation (small ranges) */
     uint64_t sample_every; /* operations between samples */
+    FILE *errors;          /* where bad lines are reported; NULL means stderr */
 } replay_options;
 
 typedef struct replay_result {
