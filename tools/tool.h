@@ -25,6 +25,7 @@ int tool_demo(int argc, char **argv);
 int tool_sizes(int argc, char **argv);
 int tool_replay(int argc, char **argv);
 int tool_draw(int argc, char **argv);
+int tool_record(int argc, char **argv);
 
 /* Writes the SVG picture of a replay to `path`; TOOL_OK or TOOL_FAILED. */
 struct replay_result;

@@ -41,18 +41,24 @@ int trace_parse_line(const char *line, trace_op *op, char *error, size_t error_s
         return 0;
     op->kind = words[0][0];
     op->size = op->alignment = 0;
+    op->new_id[0] = '\0';
     bool known = words[0][1] == '\0' && strchr("afr", op->kind) != NULL;
     int needed = op->kind == 'f' ? 2 : 3;
-    int allowed = op->kind == 'a' ? 4 : needed;
+    int allowed = op->kind == 'f' ? 2 : 4;
+    bool fourth_ok = count < 4 || (op->kind == 'a' ? parse_number(words[3], &op->alignment) &&
+                                                         op->alignment != 0 &&
+                                                         (op->alignment & (op->alignment - 1)) == 0
+                                                   : strlen(words[3]) < sizeof op->new_id);
     if (!known || count < needed || count > allowed || strlen(words[1]) >= sizeof op->id ||
-        (needed == 3 && !parse_number(words[2], &op->size)) ||
-        (count == 4 && (!parse_number(words[3], &op->alignment) || op->alignment == 0 ||
-                        (op->alignment & (op->alignment - 1)) != 0))) {
+        (needed == 3 && !parse_number(words[2], &op->size)) || !fourth_ok) {
         snprintf(error, error_size,
-                 "expected 'a ID SIZE [ALIGN]', 'f ID' or 'r ID SIZE' (ALIGN a power of two)");
+                 "expected 'a ID SIZE [ALIGN]', 'f ID' or 'r ID SIZE [NEWID]' "
+                 "(ALIGN a power of two)");
         return -1;
     }
     strcpy(op->id, words[1]);
+    if (count == 4 && op->kind == 'r')
+        strcpy(op->new_id, words[3]);
     return 1;
 }
 
@@ -79,28 +85,36 @@ static uint64_t hash_id(const char *id) {
     return hash;
 }
 
-/* The slot of `id`, inserted empty if new; NULL only if memory runs out. */
+static slot *table_probe(const table *t, const char *id) {
+    size_t i = (size_t)hash_id(id) & (t->capacity - 1);
+    while (t->slots[i].state != SLOT_EMPTY && strcmp(t->slots[i].id, id) != 0)
+        i = (i + 1) & (t->capacity - 1);
+    return &t->slots[i];
+}
+
+/* The slot of `id`, inserted (not live) if new; NULL only if memory runs out.
+ * Only an insertion may grow the table, so a slot found for a known ID stays
+ * where it is. */
 static slot *table_find(table *t, const char *id) {
+    slot *found = t->capacity != 0 ? table_probe(t, id) : NULL;
+    if (found != NULL && found->state != SLOT_EMPTY)
+        return found;
     if (t->used * 2 >= t->capacity) {
-        table bigger = {calloc(t->capacity ? t->capacity * 2 : 1024, sizeof(slot)),
-                        t->capacity ? t->capacity * 2 : 1024, 0};
+        size_t grown = t->capacity ? t->capacity * 2 : 1024;
+        table bigger = {calloc(grown, sizeof(slot)), grown, t->used};
         if (bigger.slots == NULL)
             return NULL;
         for (size_t i = 0; i < t->capacity; i++)
             if (t->slots[i].state != SLOT_EMPTY)
-                *table_find(&bigger, t->slots[i].id) = t->slots[i];
+                *table_probe(&bigger, t->slots[i].id) = t->slots[i];
         free(t->slots);
         *t = bigger;
+        found = table_probe(t, id);
     }
-    size_t i = (size_t)hash_id(id) & (t->capacity - 1);
-    while (t->slots[i].state != SLOT_EMPTY && strcmp(t->slots[i].id, id) != 0)
-        i = (i + 1) & (t->capacity - 1);
-    if (t->slots[i].state == SLOT_EMPTY) {
-        strcpy(t->slots[i].id, id);
-        t->slots[i].state = SLOT_FREED; /* known, not live */
-        t->used++;
-    }
-    return &t->slots[i];
+    strcpy(found->id, id);
+    found->state = SLOT_FREED; /* known, not live */
+    t->used++;
+    return found;
 }
 
 /* ---- The allocator under replay ---------------------------------------------- */
@@ -150,8 +164,13 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
         status = failure.reason == BUDDY_FAILURE_TOO_LARGE ? BUDDY_ETOOBIG : BUDDY_ENOMEM;
         if (failure.reason == BUDDY_FAILURE_NOT_ENOUGH_FREE)
             reason = "not enough free bytes";
-    } else if (status == BUDDY_ENOMEM && stats.free_bytes < op->size) {
-        reason = "not enough free bytes";
+    } else if (status == BUDDY_ENOMEM) {
+        uint64_t request = op->size > op->alignment ? op->size : op->alignment;
+        uint64_t rounded = stats.min_block_size; /* the block the request rounds up to */
+        while (rounded < request)
+            rounded <<= 1;
+        if (stats.free_bytes < rounded)
+            reason = "not enough free bytes";
     }
     if (status == BUDDY_ETOOBIG)
         reason = "larger than the largest block the capacity holds";
@@ -241,6 +260,26 @@ static bool resize(engine *e, slot *s, const trace_op *op, uint64_t line) {
     return begin_life(e, s, offset, block_size);
 }
 
+/* A resized block goes by `new_id` from now on (a recorded realloc that
+ * moved). If the resize failed here, the new ID keeps the old block. */
+static bool rename_slot(table *t, slot *old, const char *new_id, char *error, size_t error_size) {
+    char old_id[64];
+    strcpy(old_id, old->id);
+    slot *renamed = table_find(t, new_id); /* may grow the table and move `old` */
+    if (renamed == NULL || (renamed->state == SLOT_LIVE && strcmp(new_id, old_id) != 0)) {
+        snprintf(error, error_size, "'%s' is already live: free it first", new_id);
+        return false;
+    }
+    old = table_find(t, old_id); /* known: found where it is now, nothing grows */
+    if (renamed == old)
+        return true;
+    renamed->state = old->state;
+    renamed->handle = old->handle;
+    renamed->life = old->life;
+    old->state = SLOT_FREED;
+    return true;
+}
+
 /* Applies one operation; false (with a message) for an inconsistent trace. */
 static bool apply(engine *e, table *t, const trace_op *op, uint64_t line, char *error,
                   size_t error_size) {
@@ -270,7 +309,9 @@ static bool apply(engine *e, table *t, const trace_op *op, uint64_t line, char *
     }
     if (op->kind == 'r' && s->state == SLOT_LIVE) {
         r->resizes++;
-        return resize(e, s, op, line);
+        if (!resize(e, s, op, line))
+            return false;
+        return op->new_id[0] == '\0' || rename_slot(t, s, op->new_id, error, error_size);
     }
     r->allocs++; /* 'a', or 'r' of an ID whose allocation had failed */
     uint64_t offset = 0, block_size = 0;

@@ -7,7 +7,9 @@
  *
  *   a ID SIZE [ALIGN]   allocate SIZE units for ID (ALIGN: a power of two)
  *   f ID                free ID
- *   r ID SIZE           resize ID to SIZE (in place when the buddy allows, else moved)
+ *   r ID SIZE [NEWID]   resize ID to SIZE (in place when the buddy allows, else
+ *                       moved); NEWID: the name it goes by afterwards (a recorded
+ *                       realloc that moved)
  *
  * ID is any word of up to 63 characters without spaces (a recorded trace uses
  * the program's pointers). Numbers are decimal or 0x-hexadecimal.
@@ -25,6 +27,7 @@
 typedef struct trace_op {
     char kind; /* 'a', 'f' or 'r' */
     char id[64];
+    char new_id[64]; /* 'r' only: the ID afterwards, or "" */
     uint64_t size, alignment;
 } trace_op;
 
