@@ -45,13 +45,8 @@ int tool_draw(int argc, char **argv) {
     int trace = tool_parse_replay_options(argc, argv, &options, &json, &out_path);
     if (trace == 0 || json || options.step)
         return tool_usage_error("draw", usage_text);
-    FILE *input = tool_open_trace(argv[trace]);
-    if (input == NULL)
-        return TOOL_FAILED;
     replay_result result;
-    int status = replay_run(input, argv[trace], &options, &result);
-    if (input != stdin)
-        fclose(input);
+    int status = tool_replay_file(argv[trace], &options, &result);
     if (status == TOOL_OK) {
         char title[256];
         snprintf(title, sizeof title, "buddy: %s on a %s of %llu units", argv[trace],

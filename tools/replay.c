@@ -131,12 +131,17 @@ static void print_json(const replay_options *o, const replay_result *r) {
     printf("]}\n");
 }
 
-/* Opens a trace argument: a file, or '-' for standard input. */
-FILE *tool_open_trace(const char *path) {
+int tool_replay_file(const char *path, const replay_options *options, replay_result *result) {
     FILE *input = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (input == NULL)
+    if (input == NULL) {
         perror(path);
-    return input;
+        memset(result, 0, sizeof *result);
+        return TOOL_FAILED;
+    }
+    int status = replay_run(input, path, options, result);
+    if (input != stdin)
+        fclose(input);
+    return status;
 }
 
 int tool_replay(int argc, char **argv) {
@@ -154,13 +159,8 @@ int tool_replay(int argc, char **argv) {
         fprintf(stderr, "buddy replay: --step needs a range of at most 1024 min blocks\n");
         return TOOL_USAGE;
     }
-    FILE *input = tool_open_trace(argv[trace]);
-    if (input == NULL)
-        return TOOL_FAILED;
     replay_result result;
-    int status = replay_run(input, argv[trace], &options, &result);
-    if (input != stdin)
-        fclose(input);
+    int status = tool_replay_file(argv[trace], &options, &result);
     if (status == TOOL_OK) {
         if (json)
             print_json(&options, &result);

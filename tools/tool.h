@@ -8,6 +8,9 @@
 
 #include "buddy.h"
 
+struct replay_options; /* trace.h */
+struct replay_result;
+
 /* Exit codes of the command (documented in `buddy --help`). */
 enum { TOOL_OK = 0, TOOL_FAILED = 1, TOOL_USAGE = 2, TOOL_BAD_TRACE = 3 };
 
@@ -28,16 +31,14 @@ int tool_draw(int argc, char **argv);
 int tool_record(int argc, char **argv);
 
 /* Writes the SVG picture of a replay to `path`; TOOL_OK or TOOL_FAILED. */
-struct replay_result;
 int tool_write_picture(const char *path, const char *title, const struct replay_result *result);
-
-/* Opens a trace argument: a file, or '-' for standard input; NULL after perror. */
-#include <stdio.h>
-FILE *tool_open_trace(const char *path);
 
 /* The options `replay` and `draw` share (draw adds --out); returns the index
  * of the trace argument, or 0 for bad usage. */
-struct replay_options;
+/* Replays the trace at `path` ('-': standard input) as replay_run does;
+ * TOOL_FAILED (after perror) if it cannot be opened. */
+int tool_replay_file(const char *path, const struct replay_options *options,
+                     struct replay_result *result);
 int tool_parse_replay_options(int argc, char **argv, struct replay_options *options, bool *json,
                               const char **out_path);
 
