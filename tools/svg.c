@@ -60,7 +60,7 @@ static double draw_memory_map(FILE *out, const replay_result *r, double y) {
     double scale = PLOT / (double)r->end.capacity;
     for (size_t i = 0; i < r->block_count; i++) {
         const replay_block *b = &r->blocks[i];
-        char fill[32], label[16];
+        char fill[32], label[32];
         colour_of(fill, sizeof fill, order_of(b->size, r->end.min_block_size), b->is_live);
         double x = MARGIN + (double)b->offset * scale, w = (double)b->size * scale;
         rect(out, x, y, w, 36, fill);
