@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* A known allocation pattern for the `buddy record` test: 100 mallocs, 50
- * reallocs, an aligned allocation, then every block freed. */
+ * reallocs, an aligned allocation, then every block freed. Every block is
+ * written through a volatile pointer, so no compiler elides a malloc/free pair. */
 #include <stdlib.h>
 
 int main(void) {
     static void *blocks[100];
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < 100; i++) {
         blocks[i] = malloc((size_t)(16 + i * 8));
-    for (int i = 0; i < 50; i++)
+        *(volatile char *)blocks[i] = 1;
+    }
+    for (int i = 0; i < 50; i++) {
         blocks[i] = realloc(blocks[i], (size_t)(1000 + i));
-    void *page = aligned_alloc(4096, 4096);
-    free(page);
+        *(volatile char *)blocks[i] = 2;
+    }
+    volatile char *page = aligned_alloc(4096, 4096);
+    page[0] = 3;
+    free((void *)page);
     for (int i = 0; i < 100; i++)
         free(blocks[i]);
     return 0;
