@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The measuring harness the benchmarks share: an allocator under test is a
+ * small table of functions; a workload runs through it with only its timed
+ * ops timed; bench_compare measures several allocators interleaved (each run
+ * measures them all in turn, so a noisy moment of the machine hits all of
+ * them alike) and prints medians with ratios to a baseline.
+ */
+#ifndef BUDDY_BENCH_HARNESS_H
+#define BUDDY_BENCH_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "workload.h"
+
+#define NO_HANDLE UINT64_MAX
+
+typedef struct allocator {
+    const char *name;
+    void *(*setup)(const workload *w);
+    int (*alloc)(void *state, uint64_t size, uint64_t *handle); /* 0 on success */
+    void (*release)(void *state, uint64_t handle);
+    void (*teardown)(void *state);
+    double (*bits_per_min_block)(const workload *w); /* < 0: not applicable */
+} allocator;
+
+/* Prints a table of `count` allocators on `w`: median ns/op over `runs`
+ * (1..31) after a warm-up, spread, failures, metadata bits, and the ratio
+ * baseline / this, headed `ratio_title`. */
+void bench_compare(const allocator *allocators, size_t count, const workload *w, unsigned runs,
+                   size_t baseline, const char *ratio_title);
+
+/* Parses --ops N and --runs N (and reports whether `flag` was given, if not
+ * NULL); exits with a usage message on anything else. */
+void bench_parse_arguments(int argc, char **argv, size_t *ops, unsigned *runs, const char *flag,
+                           int *flag_given);
+
+#endif /* BUDDY_BENCH_HARNESS_H */
