@@ -267,9 +267,19 @@ static size_t block_size_for(const buddy_heap *heap, size_t request) {
     return heap->min_block_size << bits_log2_ceil(blocks);
 }
 
-static void record_failure(buddy_heap *heap, buddy_failure_reason reason, size_t requested) {
+/* Records why an allocation failed, from the status that refused it:
+ * BUDDY_EINVAL (a bad request), BUDDY_ETOOBIG, or BUDDY_ENOMEM, which means
+ * not enough free bytes if they are below `rounded` (the block size the
+ * request needed), else fragmentation. Reads the statistics once. */
+static void record_failure(buddy_heap *heap, int status, size_t requested, size_t rounded) {
     buddy_range_stats stats;
     buddy_range_get_stats(heap->range, &stats);
+    buddy_failure_reason reason = BUDDY_FAILURE_INVALID;
+    if (status == BUDDY_ETOOBIG)
+        reason = BUDDY_FAILURE_TOO_LARGE;
+    else if (status == BUDDY_ENOMEM)
+        reason =
+            stats.free_bytes < rounded ? BUDDY_FAILURE_NOT_ENOUGH_FREE : BUDDY_FAILURE_FRAGMENTED;
     heap->last_failure.reason = reason;
     heap->last_failure.requested = requested;
     heap->last_failure.free_bytes = (size_t)stats.free_bytes;
@@ -283,16 +293,9 @@ static void *allocate(buddy_heap *heap, size_t size, size_t alignment) {
         request = alignment;
     uint64_t offset = 0;
     int status = buddy_range_alloc(heap->range, request, &offset);
-    if (status != BUDDY_OK) {
-        buddy_failure_reason reason = BUDDY_FAILURE_TOO_LARGE;
-        if (status == BUDDY_ENOMEM) {
-            buddy_range_stats stats;
-            buddy_range_get_stats(heap->range, &stats);
-            reason = stats.free_bytes < block_size_for(heap, request)
-                         ? BUDDY_FAILURE_NOT_ENOUGH_FREE
-                         : BUDDY_FAILURE_FRAGMENTED;
-        }
-        record_failure(heap, reason, size);
+    if (status != BUDDY_OK) { /* only a request that fits the range is rounded */
+        record_failure(heap, status, size,
+                       status == BUDDY_ENOMEM ? block_size_for(heap, request) : 0);
         return NULL;
     }
     unsigned char *block = heap->base + offset;
@@ -343,35 +346,47 @@ void *buddy_heap_calloc(buddy_heap *heap, size_t count, size_t size) {
     heap_lock(heap);
     void *block = NULL;
     if (size != 0 && count > SIZE_MAX / size)
-        record_failure(heap, BUDDY_FAILURE_INVALID, SIZE_MAX);
+        record_failure(heap, BUDDY_EINVAL, SIZE_MAX, 0);
     else if ((block = allocate(heap, count * size, 0)) != NULL)
         memset(block, 0, count * size);
     heap_unlock(heap);
     return block;
 }
 
+/* aligned_alloc's work under the lock; *status_out says why it failed. */
+static void *allocate_aligned(buddy_heap *heap, size_t alignment, size_t size, int *status_out) {
+    if (!is_pow2(alignment) || alignment > heap->max_alignment) {
+        record_failure(heap, BUDDY_EINVAL, size, 0);
+        *status_out = BUDDY_EINVAL;
+        return NULL;
+    }
+    void *block = allocate(heap, size, alignment);
+    *status_out = block != NULL                                          ? BUDDY_OK
+                  : heap->last_failure.reason == BUDDY_FAILURE_TOO_LARGE ? BUDDY_ETOOBIG
+                                                                         : BUDDY_ENOMEM;
+    return block;
+}
+
 void *buddy_heap_aligned_alloc(buddy_heap *heap, size_t alignment, size_t size) {
     if (heap == NULL)
         return NULL;
+    int status;
     heap_lock(heap);
-    void *block = NULL;
-    if (!is_pow2(alignment) || alignment > heap->max_alignment)
-        record_failure(heap, BUDDY_FAILURE_INVALID, size);
-    else
-        block = allocate(heap, size, alignment);
+    void *block = allocate_aligned(heap, alignment, size, &status);
     heap_unlock(heap);
     return block;
 }
 
 int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, size_t alignment, size_t size) {
-    if (heap == NULL || pointer_out == NULL || !is_pow2(alignment) || alignment < sizeof(void *) ||
-        alignment > heap->max_alignment)
+    if (heap == NULL || pointer_out == NULL || alignment < sizeof(void *))
         return BUDDY_EINVAL;
-    void *block = buddy_heap_aligned_alloc(heap, alignment, size);
-    if (block == NULL)
-        return heap->last_failure.reason == BUDDY_FAILURE_TOO_LARGE ? BUDDY_ETOOBIG : BUDDY_ENOMEM;
-    *pointer_out = block;
-    return BUDDY_OK;
+    int status;
+    heap_lock(heap); /* the failure's reason is read before another call can replace it */
+    void *block = allocate_aligned(heap, alignment, size, &status);
+    heap_unlock(heap);
+    if (block != NULL)
+        *pointer_out = block;
+    return status;
 }
 
 int buddy_heap_free(buddy_heap *heap, void *pointer) {
@@ -427,7 +442,7 @@ void *buddy_heap_realloc(buddy_heap *heap, void *pointer, size_t size) {
     void *result = NULL;
     uint64_t old_size = 0;
     if (buddy_range_size(heap->range, offset_of(heap, pointer), &old_size) != BUDDY_OK) {
-        record_failure(heap, BUDDY_FAILURE_INVALID, size);
+        record_failure(heap, BUDDY_EINVAL, size, 0);
     } else if (resize_in_place(heap, pointer, (size_t)old_size, size) == BUDDY_OK) {
         result = pointer;
     } else if ((result = allocate(heap, size, 0)) != NULL) {
@@ -443,7 +458,7 @@ void *buddy_heap_reallocarray(buddy_heap *heap, void *pointer, size_t count, siz
         return NULL;
     if (size != 0 && count > SIZE_MAX / size) {
         heap_lock(heap);
-        record_failure(heap, BUDDY_FAILURE_INVALID, SIZE_MAX);
+        record_failure(heap, BUDDY_EINVAL, SIZE_MAX, 0);
         heap_unlock(heap);
         return NULL;
     }
