@@ -7,10 +7,8 @@
  *
  *   build-rel/bench/bench_heap_glibc [--ops N] [--runs N]   (also _jemalloc, _mimalloc)
  */
-#define _DEFAULT_SOURCE /* mmap's MAP_ANONYMOUS */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "buddy.h"
 #include "harness.h"
@@ -22,25 +20,18 @@
 
 /* ---- Our heap ---- */
 
-/* The region is mapped once and reused by every run, as a long-running
- * program's heap would be: the warm-up faults its pages in, as it does for
- * the malloc under comparison. Each run builds a fresh heap in it. */
-static void *region;
-static size_t region_size;
+/* The region is mapped once and reused by every run (bench_buffer_get), as a
+ * long-running program's heap would be; each run builds a fresh heap in it. */
+static bench_buffer region;
 
 static void *heap_setup(const workload *w) {
     /* The capacity plus the heap's metadata and alignment. */
     size_t needed = (size_t)w->capacity + (size_t)w->capacity / 64 + (1u << 20);
-    if (needed > region_size) {
-        if (region != NULL)
-            munmap(region, region_size);
-        region = mmap(NULL, needed, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        region_size = needed;
-    }
+    void *memory = bench_buffer_get(&region, needed);
     buddy_heap *heap = NULL;
     buddy_heap_config config = {
         (size_t)w->min_block_size, 0, BUDDY_DEFAULT_POLICY, 0, NULL, NULL, NULL};
-    if (region == MAP_FAILED || buddy_heap_init(&heap, region, needed, &config) != BUDDY_OK) {
+    if (buddy_heap_init(&heap, memory, needed, &config) != BUDDY_OK) {
         fprintf(stderr, "cannot set up the heap\n");
         exit(1);
     }

@@ -19,9 +19,13 @@
 
 /* ---- Our range ---- */
 
+static bench_buffer range_metadata;
+
 static void *range_setup(const workload *w, buddy_policy policy) {
+    size_t size = buddy_range_metadata_size(w->capacity, w->min_block_size);
     buddy_range *range = NULL;
-    if (buddy_range_create(&range, w->capacity, w->min_block_size, policy) != BUDDY_OK)
+    if (buddy_range_init(&range, bench_buffer_get(&range_metadata, size), size, w->capacity,
+                         w->min_block_size, policy) != BUDDY_OK)
         exit(1);
     return range;
 }
@@ -38,7 +42,7 @@ static void range_release(void *state, uint64_t handle) {
     buddy_range_free(state, handle);
 }
 static void range_teardown(void *state) {
-    buddy_range_destroy(state);
+    (void)state; /* the metadata stays for the next run */
 }
 static double range_bits(const workload *w) {
     return (double)buddy_range_metadata_size(w->capacity, w->min_block_size) * 8.0 /
@@ -52,12 +56,15 @@ typedef struct seed_state {
     uint64_t min_block_size;
 } seed_state;
 
+static bench_buffer seed_storage;
+static seed_state seed;
+
 static void *seed_setup(const workload *w) {
-    seed_state *s = malloc(sizeof *s);
-    if (s == NULL || seed_tree_init(&s->tree, (uint32_t)(w->capacity / w->min_block_size)) != 0)
-        exit(1);
-    s->min_block_size = w->min_block_size;
-    return s;
+    uint32_t leaves = (uint32_t)(w->capacity / w->min_block_size);
+    seed_tree_init(&seed.tree, leaves,
+                   bench_buffer_get(&seed_storage, seed_tree_storage_size(leaves)));
+    seed.min_block_size = w->min_block_size;
+    return &seed;
 }
 static int seed_alloc(void *state, uint64_t size, uint64_t *handle) {
     seed_state *s = state;
@@ -70,8 +77,7 @@ static void seed_release(void *state, uint64_t handle) {
     seed_tree_free(&((seed_state *)state)->tree, (uint32_t)handle);
 }
 static void seed_teardown(void *state) {
-    seed_tree_destroy(&((seed_state *)state)->tree);
-    free(state);
+    (void)state;
 }
 static double seed_bits(const workload *w) {
     (void)w;
@@ -150,7 +156,6 @@ static void compare_fragmentation(size_t op_count) {
             }
             printf("  %-6.2f %-16s %12llu %16.4f\n", loads[l], allocators[policy].name,
                    (unsigned long long)failures, frag_sum / (double)samples);
-            buddy_range_destroy(range);
         }
         free(handles);
         workload_destroy(&w);

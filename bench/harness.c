@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /* The benchmarks' measuring harness (harness.h). */
-#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#define _DEFAULT_SOURCE /* clock_gettime, MAP_ANONYMOUS */
 #include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static double now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+void *bench_buffer_get(bench_buffer *buffer, size_t size) {
+    if (size > buffer->size) {
+        if (buffer->base != NULL)
+            munmap(buffer->base, buffer->size);
+        buffer->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (buffer->base == MAP_FAILED) {
+            fprintf(stderr, "cannot map %zu bytes\n", size);
+            exit(1);
+        }
+        buffer->size = size;
+    }
+    return buffer->base;
 }
 
 typedef struct measurement {

@@ -25,6 +25,18 @@ typedef struct allocator {
     double (*bits_per_min_block)(const workload *w); /* < 0: not applicable */
 } allocator;
 
+/* Memory an allocator under test keeps for the whole process: mapped on first
+ * use, remapped larger if a workload needs more, and otherwise reused by every
+ * run, as a long-running program keeps its heap. The warm-up faults it in.
+ * (Fresh memory per run made a run's speed depend on which pages the kernel
+ * handed out: up to 1.8x on the test VM right after another run freed 128 MB.)
+ * Exits if the memory cannot be mapped. */
+typedef struct bench_buffer {
+    void *base;
+    size_t size;
+} bench_buffer;
+void *bench_buffer_get(bench_buffer *buffer, size_t size);
+
 /* Prints a table of `count` allocators on `w`: median ns/op over `runs`
  * (1..31) after a warm-up, spread, failures, metadata bits, and the ratio
  * baseline / this, headed `ratio_title`. */

@@ -2,17 +2,17 @@
 /* The seed-algorithm baseline (seed_tree.h). */
 #include "seed_tree.h"
 
-#include <stdlib.h>
-
 static uint32_t max_u32(uint32_t a, uint32_t b) {
     return a > b ? a : b;
 }
 
-int seed_tree_init(seed_tree *tree, uint32_t leaf_count) {
+size_t seed_tree_storage_size(uint32_t leaf_count) {
+    return sizeof(uint32_t) * (2 * (size_t)leaf_count - 1);
+}
+
+void seed_tree_init(seed_tree *tree, uint32_t leaf_count, uint32_t *storage) {
     tree->leaf_count = leaf_count;
-    tree->longest = malloc(sizeof(uint32_t) * (2 * (size_t)leaf_count - 1));
-    if (tree->longest == NULL)
-        return -1;
+    tree->longest = storage;
     uint32_t node_size = leaf_count;
     for (size_t i = 0, level_end = 1; i < 2 * (size_t)leaf_count - 1; i++) {
         if (i == level_end) { /* the next level starts at 2^depth - 1 */
@@ -21,11 +21,6 @@ int seed_tree_init(seed_tree *tree, uint32_t leaf_count) {
         }
         tree->longest[i] = node_size;
     }
-    return 0;
-}
-
-void seed_tree_destroy(seed_tree *tree) {
-    free(tree->longest);
 }
 
 int64_t seed_tree_alloc(seed_tree *tree, uint32_t units) {

@@ -9,6 +9,7 @@
 #ifndef BUDDY_BENCH_SEED_TREE_H
 #define BUDDY_BENCH_SEED_TREE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct seed_tree {
@@ -16,8 +17,10 @@ typedef struct seed_tree {
     uint32_t *longest;
 } seed_tree;
 
-int seed_tree_init(seed_tree *tree, uint32_t leaf_count);
-void seed_tree_destroy(seed_tree *tree);
+/* Bytes of `longest` for leaf_count leaves. */
+size_t seed_tree_storage_size(uint32_t leaf_count);
+/* Builds an empty tree in `storage` (seed_tree_storage_size bytes). */
+void seed_tree_init(seed_tree *tree, uint32_t leaf_count, uint32_t *storage);
 /* The first leaf of a block of at least `units` leaves, or -1. */
 int64_t seed_tree_alloc(seed_tree *tree, uint32_t units);
 /* Frees the block at `start`; 0 on success, -1 if it is not a block start. */
