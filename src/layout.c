@@ -51,10 +51,29 @@ uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t
         words += band_tiles[band] * TILE_WORDS;
     }
 
+    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
+        plan->orders[order].first_group = NO_GROUP;
     for (unsigned order = 0; order <= plan->top_order; order++) {
         order_info *info = &plan->orders[order];
         info->node_count = bits_div_ceil_pow2(block_count, order);
-        info->group_count = order == 0 ? flat_words : band_tiles[(order - 1) / TILE_ORDERS];
+        if (order == 0) {
+            info->group_count = flat_words;
+            info->base_word = plan->flat_word;
+            info->row_mask = ~(uint64_t)0;
+            info->group_shift = 6;
+        } else {
+            unsigned row = tile_row(order);
+            unsigned start = row_start(row);
+            info->group_count = band_tiles[(order - 1) / TILE_ORDERS];
+            info->base_word = plan->band_word[(order - 1) / TILE_ORDERS] + start / 64u;
+            info->first_bit = (uint8_t)(start % 64u);
+            info->group_shift = (uint8_t)(TILE_ORDERS - 1u - row);
+            info->stride_shift = 3; /* TILE_WORDS */
+            /* Row 0 spans two whole words; the others share word 2 or 3. */
+            info->row_mask =
+                row == 0 ? ~(uint64_t)0 : bits_low_mask(TILE_ROW0_NODES >> row) << info->first_bit;
+            info->second_mask = row == 0 ? ~(uint64_t)0 : 0;
+        }
         words = plan_summary(info, words);
     }
     return words;

@@ -24,6 +24,13 @@
 #include "bits.h"
 #include "buddy.h"
 
+/* A hint to start loading a line that an operation soon to come will read. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BUDDY_PREFETCH(address) __builtin_prefetch(address)
+#else
+#define BUDDY_PREFETCH(address) ((void)(address))
+#endif
+
 #define RANGE_MAGIC UINT64_C(0x62756464795f7231) /* "buddy_r1" */
 
 #define TILE_ORDERS 8u /* orders in one band of tiles */
@@ -35,12 +42,24 @@
 
 enum node_bit_kind { FREE_BIT = 0, SPLIT_BIT = 1 };
 
+#define NO_GROUP UINT64_MAX /* first_group of an order without free blocks */
+
+/* One order's geometry and free-block bookkeeping. A group's free bits start
+ * at word base_word + (group << stride_shift), bit first_bit; a tile's row 0
+ * continues in the next word (second_mask selects it, word ^ 1). */
 typedef struct order_info {
     uint64_t node_count;  /* nodes of this order that start below the capacity */
     uint64_t group_count; /* summary bits at level 1 */
     uint64_t free_count;  /* free blocks of this order */
+    uint64_t first_group; /* the lowest group with a free block, or NO_GROUP (I10) */
+    uint64_t base_word;
+    uint64_t row_mask;    /* the group's bits in its first word */
+    uint64_t second_mask; /* its bits in the word beside it: all for row 0, else none */
+    uint8_t group_shift;  /* log2 of the nodes per group */
+    uint8_t stride_shift; /* log2 of the words from one group to the next */
+    uint8_t first_bit;
+    uint8_t unused;
     uint32_t summary_levels;
-    uint32_t unused;
     uint64_t level_word[MAX_SUMMARY_LEVELS]; /* word offset of each level, level 1 first */
 } order_info;
 
@@ -70,7 +89,7 @@ struct buddy_range {
 /* The header occupies whole tiles so that tiles stay line-aligned. */
 #define HEADER_WORDS (((sizeof(struct buddy_range) + 63u) / 64u) * 8u)
 
-static_assert(sizeof(order_info) == sizeof(uint64_t) * (4 + MAX_SUMMARY_LEVELS),
+static_assert(sizeof(order_info) == sizeof(uint64_t) * (8 + MAX_SUMMARY_LEVELS),
               "order_info has no padding");
 static_assert(BUDDY_MAX_ORDER < TILE_ORDERS * MAX_BANDS, "bands cover every order");
 
@@ -98,31 +117,20 @@ static inline unsigned tile_row(unsigned order) {
     return (order - 1u) % TILE_ORDERS;
 }
 
-/* log2 of the nodes a tile row holds: 7 for row 0 ... 0 for row 7. */
-static inline unsigned row_shift(unsigned row) {
-    return TILE_ORDERS - 1u - row;
-}
-
 /* First bit of a row inside a tile half: 0, 128, 192, ..., 254. */
 static inline unsigned row_start(unsigned row) {
     return 256u - (256u >> row);
 }
 
 /* The free bit of node (order, index); its split bit (orders >= 1) is the
- * same bit HALF_WORDS words later. */
+ * same bit HALF_WORDS words later. No branch: order_info holds the geometry. */
 static inline node_ref node_locate(const buddy_range *range, unsigned order, uint64_t index) {
+    const order_info *info = &range->orders[order];
+    uint64_t group = index >> info->group_shift;
+    uint64_t bit = info->first_bit + (index & bits_low_mask(info->group_shift));
     node_ref ref;
-    if (order == 0) {
-        ref.word = range->flat_word + (index >> 6);
-        ref.mask = (uint64_t)1 << (index & 63u);
-        return ref;
-    }
-    unsigned row = tile_row(order);
-    unsigned shift = row_shift(row);
-    unsigned bit = row_start(row) + (unsigned)(index & (((uint64_t)1 << shift) - 1u));
-    ref.word =
-        range->band_word[(order - 1u) / TILE_ORDERS] + (index >> shift) * TILE_WORDS + bit / 64u;
-    ref.mask = (uint64_t)1 << (bit % 64u);
+    ref.word = info->base_word + (group << info->stride_shift) + (bit >> 6);
+    ref.mask = (uint64_t)1 << (bit & 63u);
     return ref;
 }
 
@@ -132,41 +140,30 @@ static inline bool node_test(const buddy_range *range, unsigned order, uint64_t 
     return (range_words_const(range)[ref.word + (uint64_t)kind * HALF_WORDS] & ref.mask) != 0;
 }
 
-/* True iff the summary group of the node at `ref` has no free node: the
- * group is the node's order-0 word, or its row in the tile (row 0 spans two
- * words, the second at word ^ 1 since tiles start on 8-word boundaries). */
-static inline bool group_is_empty_at(const uint64_t *words, unsigned order, node_ref ref) {
-    uint64_t word = words[ref.word];
-    if (order == 0)
-        return word == 0;
-    unsigned row = tile_row(order);
-    if (row == 0)
-        return (word | words[ref.word ^ 1u]) == 0;
-    unsigned start = row_start(row);
-    return (word & (bits_low_mask(TILE_ROW0_NODES >> row) << (start % 64u))) == 0;
+/* True iff the group of the node whose free bit is in `word` has no free node. */
+static inline bool group_is_empty_at(const uint64_t *words, const order_info *info, uint64_t word) {
+    return ((words[word] & info->row_mask) | (words[word ^ 1u] & info->second_mask)) == 0;
 }
 
-/* The summary group that holds node (order, index). */
-static inline uint64_t group_of(unsigned order, uint64_t index) {
-    return order == 0 ? index >> 6 : index >> row_shift(tile_row(order));
-}
-
-/* The free bits of a group, with `part` 0 or 1 (only row 0 of a tile has a
+/* The free bits of a group, with `part` 0 or 1 (only a tile's row 0 has a
  * second word). Bits are in node order from the group's first node. */
 static inline uint64_t group_bits(const buddy_range *range, unsigned order, uint64_t group,
                                   unsigned part) {
-    const uint64_t *words = range_words_const(range);
-    if (order == 0)
-        return part == 0 ? words[range->flat_word + group] : 0;
-    unsigned row = tile_row(order);
-    const uint64_t *half =
-        &words[range->band_word[(order - 1u) / TILE_ORDERS] + group * TILE_WORDS];
-    if (row == 0)
-        return half[part];
+    const order_info *info = &range->orders[order];
+    const uint64_t *first =
+        &range_words_const(range)[info->base_word + (group << info->stride_shift)];
     if (part != 0)
-        return 0;
-    unsigned start = row_start(row);
-    return (half[start / 64u] >> (start % 64u)) & bits_low_mask(TILE_ROW0_NODES >> row);
+        return first[1] & info->second_mask;
+    return (first[0] & info->row_mask) >> info->first_bit;
+}
+
+/* The lowest free node of group `group` of `order`, which has one. */
+static inline uint64_t group_lowest(const buddy_range *range, unsigned order, uint64_t group) {
+    const order_info *info = &range->orders[order];
+    uint64_t low = group_bits(range, order, group, 0);
+    unsigned position =
+        low != 0 ? bits_ctz(low) : 64u + bits_ctz(group_bits(range, order, group, 1));
+    return (group << info->group_shift) | position;
 }
 
 #endif /* BUDDY_LAYOUT_H */

@@ -74,24 +74,50 @@ static void summary_unmark(buddy_range *range, unsigned order, uint64_t group) {
     }
 }
 
+/* The lowest group of an order that has a free block: a ctz descent of its
+ * summary, one word per level. */
+static uint64_t summary_lowest_group(const buddy_range *range, const order_info *info) {
+    const uint64_t *words = range_words_const(range);
+    uint64_t group = 0;
+    for (unsigned level = info->summary_levels; level-- > 0;)
+        group = (group << 6) | bits_ctz(words[info->level_word[level] + group]);
+    return group;
+}
+
 /* Marks node (order, index), whose free bit is at `ref`, a free block. */
 static void free_insert_at(buddy_range *range, unsigned order, uint64_t index, node_ref ref) {
+    order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
-    bool group_was_empty = group_is_empty_at(words, order, ref);
+    if (group_is_empty_at(words, info, ref.word)) {
+        uint64_t group = index >> info->group_shift;
+        summary_mark(range, order, group);
+        if (group < info->first_group)
+            info->first_group = group;
+    }
     words[ref.word] |= ref.mask;
-    if (group_was_empty)
-        summary_mark(range, order, group_of(order, index));
-    range->orders[order].free_count++;
+    info->free_count++;
     range->nonempty_orders |= (uint64_t)1 << order;
 }
 
-/* Takes the free block (order, index), whose free bit is at `ref`, off the free bits. */
+/* Takes the free block (order, index), whose free bit is at `ref`, off the
+ * free bits. If that empties the order's first group, the next one becomes
+ * first, and its line is prefetched: the next allocation of the order reads it. */
 static void free_remove_at(buddy_range *range, unsigned order, uint64_t index, node_ref ref) {
+    order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
     words[ref.word] &= ~ref.mask;
-    if (group_is_empty_at(words, order, ref))
-        summary_unmark(range, order, group_of(order, index));
-    if (--range->orders[order].free_count == 0)
+    info->free_count--;
+    if (group_is_empty_at(words, info, ref.word)) {
+        uint64_t group = index >> info->group_shift;
+        summary_unmark(range, order, group);
+        if (group == info->first_group) {
+            group = info->free_count == 0 ? NO_GROUP : summary_lowest_group(range, info);
+            info->first_group = group;
+            if (group != NO_GROUP)
+                BUDDY_PREFETCH(&words[info->base_word + (group << info->stride_shift)]);
+        }
+    }
+    if (info->free_count == 0)
         range->nonempty_orders &= ~((uint64_t)1 << order);
 }
 
@@ -108,25 +134,15 @@ static void free_remove(buddy_range *range, unsigned order, uint64_t index) {
  * 16, ...), which holds one node, so its buddy lives in the next tile. */
 static node_ref buddy_locate(const buddy_range *range, unsigned order, uint64_t index,
                              node_ref ref) {
-    if (order != 0 && tile_row(order) == TILE_ORDERS - 1u)
+    if (range->orders[order].group_shift == 0)
         return node_locate(range, order, index ^ 1u);
     ref.mask = (index & 1u) ? ref.mask >> 1 : ref.mask << 1;
     return ref;
 }
 
-/* The lowest-indexed free node of an order that has one. */
+/* The lowest-indexed free node of an order that has one (I10 names its group). */
 static uint64_t lowest_free(const buddy_range *range, unsigned order) {
-    const order_info *info = &range->orders[order];
-    const uint64_t *words = range_words_const(range);
-    uint64_t group = 0;
-    for (unsigned level = info->summary_levels; level-- > 0;)
-        group = (group << 6) | bits_ctz(words[info->level_word[level] + group]);
-
-    uint64_t low = group_bits(range, order, group, 0);
-    unsigned position =
-        low != 0 ? bits_ctz(low) : 64u + bits_ctz(group_bits(range, order, group, 1));
-    unsigned group_shift = order == 0 ? 6u : row_shift(tile_row(order));
-    return (group << group_shift) | position;
+    return group_lowest(range, order, range->orders[order].first_group);
 }
 
 /* ---- Placement ---------------------------------------------------------- */
@@ -292,8 +308,10 @@ static unsigned ancestor_splits(const buddy_range *range, unsigned band, uint64_
 /* Finds the live block that starts at `offset`, or says why there is none.
  * The block holding min block `first` is the node just below its lowest
  * split ancestor (I3); it starts at `first` iff its order is at most
- * ctz(first). Each band's ancestors share a tile, so this reads one tile
- * for blocks below order 8, two below order 16. */
+ * ctz(first). So that ancestor is in the band of order ctz(first) + 1 or
+ * below: start there, and go down a band while the lowest ancestor of the
+ * band is split. A block below order 8 costs one tile; a larger one starts
+ * in a band above, whose few tiles stay cached. */
 static int find_live_block(const buddy_range *range, uint64_t offset, unsigned *order_out,
                            node_ref *ref_out) {
     if (offset >= range->capacity)
@@ -301,12 +319,19 @@ static int find_live_block(const buddy_range *range, uint64_t offset, unsigned *
     if ((offset & bits_low_mask(range->min_block_shift)) != 0)
         return BUDDY_EALIGN;
     uint64_t first = offset >> range->min_block_shift;
-    unsigned order = range->top_order; /* no split ancestor: the block is the root */
-    for (unsigned band = 0; band * TILE_ORDERS + 1 <= range->top_order; band++) {
-        unsigned splits = ancestor_splits(range, band, first);
-        if (splits != 0) {
+    unsigned top = range->top_order;
+    unsigned order = top; /* no split ancestor: the block is the root */
+    if (top > 0) {
+        unsigned limit = first == 0 ? top - 1u : bits_ctz(first);
+        unsigned band = (limit < top - 1u ? limit : top - 1u) / TILE_ORDERS;
+        for (;;) {
+            unsigned splits = ancestor_splits(range, band, first);
+            if (splits == 0)
+                break;
             order = band * TILE_ORDERS + bits_ctz(splits);
-            break;
+            if ((splits & 1u) == 0 || band == 0)
+                break;
+            band--;
         }
     }
     if (first != 0 && order > bits_ctz(first))
