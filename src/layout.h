@@ -127,7 +127,7 @@ static inline unsigned row_start(unsigned row) {
 static inline node_ref node_locate(const buddy_range *range, unsigned order, uint64_t index) {
     const order_info *info = &range->orders[order];
     uint64_t group = index >> info->group_shift;
-    uint64_t bit = info->first_bit + (index & bits_low_mask(info->group_shift));
+    uint64_t bit = info->first_bit + (index & (((uint64_t)1 << info->group_shift) - 1));
     node_ref ref;
     ref.word = info->base_word + (group << info->stride_shift) + (bit >> 6);
     ref.mask = (uint64_t)1 << (bit & 63u);

@@ -47,30 +47,23 @@ static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigne
     range_words(range)[ref.word + (uint64_t)kind * HALF_WORDS] |= ref.mask;
 }
 
-/* Sets the summary bit of `group`, and above it each bit whose word was 0. */
-static void summary_mark(buddy_range *range, unsigned order, uint64_t group) {
-    const order_info *info = &range->orders[order];
+/* Sets the summary bit of `group` and of each word above it. Without a
+ * branch: where a word was already non-empty, the bit above is set (I6). */
+static void summary_mark(buddy_range *range, const order_info *info, uint64_t group) {
     uint64_t *words = range_words(range);
-    for (unsigned level = 0; level < info->summary_levels; level++) {
-        uint64_t *word = &words[info->level_word[level] + (group >> 6)];
-        bool was_empty = *word == 0;
-        *word |= (uint64_t)1 << (group & 63u);
-        if (!was_empty)
-            return;
-        group >>= 6;
-    }
+    for (unsigned level = 0; level < info->summary_levels; level++, group >>= 6)
+        words[info->level_word[level] + (group >> 6)] |= (uint64_t)1 << (group & 63u);
 }
 
-/* Clears the summary bit of `group`, and above it each bit whose word became 0. */
-static void summary_unmark(buddy_range *range, unsigned order, uint64_t group) {
-    const order_info *info = &range->orders[order];
+/* Clears the summary bit of `group`, and above it each bit whose word became
+ * 0. Without a branch: `emptied` is 1 while every word below became 0. */
+static void summary_unmark(buddy_range *range, const order_info *info, uint64_t group) {
     uint64_t *words = range_words(range);
-    for (unsigned level = 0; level < info->summary_levels; level++) {
+    uint64_t emptied = 1;
+    for (unsigned level = 0; level < info->summary_levels; level++, group >>= 6) {
         uint64_t *word = &words[info->level_word[level] + (group >> 6)];
-        *word &= ~((uint64_t)1 << (group & 63u));
-        if (*word != 0)
-            return;
-        group >>= 6;
+        *word &= ~(emptied << (group & 63u));
+        emptied = *word == 0;
     }
 }
 
@@ -90,9 +83,8 @@ static void free_insert_at(buddy_range *range, unsigned order, uint64_t index, n
     uint64_t *words = range_words(range);
     if (group_is_empty_at(words, info, ref.word)) {
         uint64_t group = index >> info->group_shift;
-        summary_mark(range, order, group);
-        if (group < info->first_group)
-            info->first_group = group;
+        summary_mark(range, info, group);
+        info->first_group = group < info->first_group ? group : info->first_group;
     }
     words[ref.word] |= ref.mask;
     info->free_count++;
@@ -109,7 +101,7 @@ static void free_remove_at(buddy_range *range, unsigned order, uint64_t index, n
     info->free_count--;
     if (group_is_empty_at(words, info, ref.word)) {
         uint64_t group = index >> info->group_shift;
-        summary_unmark(range, order, group);
+        summary_unmark(range, info, group);
         if (group == info->first_group) {
             group = info->free_count == 0 ? NO_GROUP : summary_lowest_group(range, info);
             info->first_group = group;
@@ -145,29 +137,48 @@ static uint64_t lowest_free(const buddy_range *range, unsigned order) {
     return group_lowest(range, order, range->orders[order].first_group);
 }
 
+/* The order of the smallest block that holds `size` bytes, 0 counting as
+ * one min block: ceil(log2(ceil(size / 2^shift))), with u = that quotient - 1. */
+static unsigned order_for_size(uint64_t size, unsigned shift) {
+    uint64_t u = (size - (size != 0)) >> shift;
+    return bits_log2_floor(u | 1u) + (u != 0);
+}
+
 /* ---- Placement ---------------------------------------------------------- */
 
-typedef struct block {
-    unsigned order;
-    uint64_t index;
-} block;
+/* Takes the lowest free block of `order`, which has one, off the free bits
+ * and returns its index. Its group is the order's first group (I10); a
+ * tile's row 0 continues in the next word. */
+static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
+    const order_info *info = &range->orders[order];
+    const uint64_t *words = range_words_const(range);
+    uint64_t group = info->first_group;
+    node_ref ref;
+    ref.word = info->base_word + (group << info->stride_shift);
+    uint64_t bits = words[ref.word] & info->row_mask;
+    unsigned skipped = 0;
+    if (bits == 0) {
+        ref.word++;
+        bits = words[ref.word];
+        skipped = 64;
+    }
+    ref.mask = bits & (0 - bits);
+    uint64_t index = (group << info->group_shift) + skipped + bits_ctz(bits) - info->first_bit;
+    free_remove_at(range, order, index, ref);
+    return index;
+}
 
-/* A free block of order >= `order` by the range's policy; one must exist. */
-static block choose_free_block(const buddy_range *range, unsigned order) {
-    uint64_t orders = range->nonempty_orders & ~bits_low_mask(order);
-    block chosen;
-    chosen.order = bits_ctz(orders);
-    chosen.index = lowest_free(range, chosen.order);
-    if (range->policy == BUDDY_FIRST_FIT) {
-        uint64_t chosen_start = chosen.index << chosen.order;
-        for (orders &= orders - 1; orders != 0; orders &= orders - 1) {
-            unsigned candidate_order = bits_ctz(orders);
-            uint64_t index = lowest_free(range, candidate_order);
-            if ((index << candidate_order) < chosen_start) {
-                chosen.order = candidate_order;
-                chosen.index = index;
-                chosen_start = index << candidate_order;
-            }
+/* FIRST_FIT: the order whose lowest free block starts lowest, among the
+ * orders in `orders` (at least one). */
+static unsigned first_fit_order(const buddy_range *range, uint64_t orders) {
+    unsigned chosen = bits_ctz(orders);
+    uint64_t chosen_start = lowest_free(range, chosen) << chosen;
+    for (orders &= orders - 1; orders != 0; orders &= orders - 1) {
+        unsigned order = bits_ctz(orders);
+        uint64_t start = lowest_free(range, order) << order;
+        if (start < chosen_start) {
+            chosen = order;
+            chosen_start = start;
         }
     }
     return chosen;
@@ -264,22 +275,24 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
     }
-    uint64_t blocks = size == 0 ? 1 : bits_div_ceil_pow2(size, shift);
-    unsigned order = bits_log2_ceil(blocks);
-    if ((range->nonempty_orders >> order) == 0) {
+    unsigned order = order_for_size(size, shift);
+    uint64_t fitting_orders = range->nonempty_orders >> order << order;
+    if (fitting_orders == 0) {
         range->alloc_failures++;
         return BUDDY_ENOMEM;
     }
 
-    block found = choose_free_block(range, order);
-    free_remove(range, found.order, found.index);
-    shrink_in_place(range, found.order, found.index, order); /* split down to `order` */
+    /* BEST_FIT takes the smallest order that fits, FIRST_FIT the lowest start. */
+    unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
+                                                      : bits_ctz(fitting_orders);
+    uint64_t index = take_lowest_free(range, found);
+    shrink_in_place(range, found, index, order); /* split down to `order` */
 
     range->allocated_blocks += (uint64_t)1 << order;
     range->live_blocks++;
     if (range->allocated_blocks > range->peak_allocated_blocks)
         range->peak_allocated_blocks = range->allocated_blocks;
-    *offset_out = (found.index << found.order) << shift;
+    *offset_out = (index << found) << shift;
     return BUDDY_OK;
 }
 
@@ -312,11 +325,11 @@ static unsigned ancestor_splits(const buddy_range *range, unsigned band, uint64_
  * below: start there, and go down a band while the lowest ancestor of the
  * band is split. A block below order 8 costs one tile; a larger one starts
  * in a band above, whose few tiles stay cached. */
-static int find_live_block(const buddy_range *range, uint64_t offset, unsigned *order_out,
-                           node_ref *ref_out) {
+static inline int find_live_block(const buddy_range *range, uint64_t offset, unsigned *order_out,
+                                  node_ref *ref_out) {
     if (offset >= range->capacity)
         return BUDDY_ERANGE;
-    if ((offset & bits_low_mask(range->min_block_shift)) != 0)
+    if ((offset & (((uint64_t)1 << range->min_block_shift) - 1)) != 0)
         return BUDDY_EALIGN;
     uint64_t first = offset >> range->min_block_shift;
     unsigned top = range->top_order;
@@ -401,7 +414,7 @@ int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
     unsigned shift = range->min_block_shift;
     if (new_size > ((uint64_t)1 << (range->max_free_order + shift)))
         return BUDDY_ETOOBIG;
-    unsigned target = bits_log2_ceil(new_size == 0 ? 1 : bits_div_ceil_pow2(new_size, shift));
+    unsigned target = order_for_size(new_size, shift);
     uint64_t index = (offset >> shift) >> order;
     if (target < order) {
         shrink_in_place(range, order, index, target);
