@@ -88,7 +88,8 @@ static uint64_t summary_unmark_first(buddy_range *range, const order_info *info,
 }
 
 /* Marks node (order, index), whose free bit is at `ref`, a free block. */
-static void free_insert_at(buddy_range *range, unsigned order, uint64_t index, node_ref ref) {
+BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_t index,
+                                     node_ref ref) {
     order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
     if (group_is_empty_at(words, info, ref.word)) {
@@ -104,7 +105,8 @@ static void free_insert_at(buddy_range *range, unsigned order, uint64_t index, n
 /* Takes the free block (order, index), whose free bit is at `ref`, off the
  * free bits. If that empties the order's first group, the next one becomes
  * first, and its line is prefetched: the next allocation of the order reads it. */
-static void free_remove_at(buddy_range *range, unsigned order, uint64_t index, node_ref ref) {
+BUDDY_HOT_INLINE void free_remove_at(buddy_range *range, unsigned order, uint64_t index,
+                                     node_ref ref) {
     order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
     words[ref.word] &= ~ref.mask;
