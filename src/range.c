@@ -310,26 +310,38 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
     return BUDDY_OK;
 }
 
-/* The split bits of the 8 ancestors of min block `first` that one band's
- * tile holds: bit r is the ancestor of order 8 * band + r + 1. With `t` the
- * position of `first` among the tile's 256 (band-scaled) min blocks, row r's
- * ancestor is bit row_start(r) + (t >> (r + 1)) of the split half: row 0 in
- * word t >> 7, row 1 in word 2, rows 2..7 in word 3 from bits 0, 32, 48, 56,
- * 60 and 62. */
-static unsigned ancestor_splits(const buddy_range *range, unsigned band, uint64_t first) {
+/* In word 3 of a tile half (rows 2..7), the bits of the ancestors of row-2
+ * node u: row r's is bit row_start(r) - 192 + (u >> (r - 2)). */
+#define UPPER_ANCESTORS(u)                                                                         \
+    ((uint64_t)1 << (u) | (uint64_t)1 << (32u + ((u) >> 1)) | (uint64_t)1 << (48u + ((u) >> 2)) |  \
+     (uint64_t)1 << (56u + ((u) >> 3)) | (uint64_t)1 << (60u + ((u) >> 4)) | (uint64_t)1 << 62u)
+#define UPPER_ANCESTORS_4(u)                                                                       \
+    UPPER_ANCESTORS(u), UPPER_ANCESTORS(u + 1u), UPPER_ANCESTORS(u + 2u), UPPER_ANCESTORS(u + 3u)
+static const uint64_t upper_ancestors[32] = {
+    UPPER_ANCESTORS_4(0u),  UPPER_ANCESTORS_4(4u),  UPPER_ANCESTORS_4(8u),  UPPER_ANCESTORS_4(12u),
+    UPPER_ANCESTORS_4(16u), UPPER_ANCESTORS_4(20u), UPPER_ANCESTORS_4(24u), UPPER_ANCESTORS_4(28u)};
+
+/* The row of the lowest split ancestor of min block `first` in its tile of
+ * `band` (row r is order 8 * band + r + 1), or TILE_ORDERS if none is. With
+ * t the position of `first` among the tile's 256 (band-scaled) min blocks,
+ * row r's ancestor is bit row_start(r) + (t >> (r + 1)) of the split half:
+ * row 0 in word t >> 7, row 1 in word 2, rows 2..7 in word 3, where rows
+ * grow with the bit position, so the lowest set ancestor bit names the row:
+ * 2 plus the leading ones of its 6-bit position (0..31: row 2, 32..47: 3, ...). */
+static unsigned lowest_split_row(const buddy_range *range, unsigned band, uint64_t first) {
     const uint64_t *half = &range_words_const(
         range)[range->band_word[band] + (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS +
                HALF_WORDS];
     unsigned t = (unsigned)(first >> (band * TILE_ORDERS)) & 255u;
-    uint64_t rows_2_to_7 = half[3];
-    return (unsigned)((half[t >> 7] >> ((t >> 1) & 63u)) & 1u) |
-           (unsigned)((half[2] >> (t >> 2)) & 1u) << 1 |
-           (unsigned)((rows_2_to_7 >> (t >> 3)) & 1u) << 2 |
-           (unsigned)((rows_2_to_7 >> (32u + (t >> 4))) & 1u) << 3 |
-           (unsigned)((rows_2_to_7 >> (48u + (t >> 5))) & 1u) << 4 |
-           (unsigned)((rows_2_to_7 >> (56u + (t >> 6))) & 1u) << 5 |
-           (unsigned)((rows_2_to_7 >> (60u + (t >> 7))) & 1u) << 6 |
-           (unsigned)((rows_2_to_7 >> 62u) & 1u) << 7;
+    uint64_t upper = half[3] & upper_ancestors[t >> 3];
+    unsigned row = TILE_ORDERS;
+    if (upper != 0)
+        row = 2u + (63u - bits_log2_floor(~((uint64_t)bits_ctz(upper) << 58)));
+    if ((half[2] >> (t >> 2)) & 1u)
+        row = 1;
+    if ((half[t >> 7] >> ((t >> 1) & 63u)) & 1u)
+        row = 0;
+    return row;
 }
 
 /* Finds the live block that starts at `offset`, or says why there is none.
@@ -349,14 +361,15 @@ static inline int find_live_block(const buddy_range *range, uint64_t offset, uns
     unsigned top = range->top_order;
     unsigned order = top; /* no split ancestor: the block is the root */
     if (top > 0) {
-        unsigned limit = first == 0 ? top - 1u : bits_ctz(first);
-        unsigned band = (limit < top - 1u ? limit : top - 1u) / TILE_ORDERS;
+        /* min(ctz(first), top - 1), also for first == 0 */
+        unsigned limit = bits_ctz(first | (uint64_t)1 << (top - 1u));
+        unsigned band = limit / TILE_ORDERS;
         for (;;) {
-            unsigned splits = ancestor_splits(range, band, first);
-            if (splits == 0)
+            unsigned row = lowest_split_row(range, band, first);
+            if (row == TILE_ORDERS)
                 break;
-            order = band * TILE_ORDERS + bits_ctz(splits);
-            if ((splits & 1u) == 0 || band == 0)
+            order = band * TILE_ORDERS + row;
+            if (row != 0 || band == 0)
                 break;
             band--;
         }
@@ -386,7 +399,8 @@ int buddy_range_free(buddy_range *range, uint64_t offset) {
 
     uint64_t *words = range_words(range);
     uint64_t index = (offset >> range->min_block_shift) >> order;
-    while (order < range->top_order && (index ^ 1u) < range->orders[order].node_count) {
+    /* The buddy exists iff it starts below the capacity; the root has none. */
+    while ((index | 1u) < range->orders[order].node_count) {
         node_ref buddy = buddy_locate(range, order, index, ref);
         if (!(words[buddy.word] & buddy.mask))
             break;
