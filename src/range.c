@@ -67,24 +67,17 @@ static void summary_unmark(buddy_range *range, const order_info *info, uint64_t 
     }
 }
 
-/* Clears the summary bits of the order's first group, which emptied, and
- * returns the next group with a free block, or NO_GROUP. Every set bit lies
- * beyond the first group, so the lowest bit left in the first word that stays
- * non-empty leads down to the next group, one ctz per level below it. */
-static uint64_t summary_unmark_first(buddy_range *range, const order_info *info, uint64_t group) {
-    uint64_t *words = range_words(range);
-    for (unsigned level = 0; level < info->summary_levels; level++, group >>= 6) {
-        uint64_t *word = &words[info->level_word[level] + (group >> 6)];
-        uint64_t left = *word & ~((uint64_t)1 << (group & 63u));
-        *word = left;
-        if (left != 0) {
-            uint64_t next = (group & ~(uint64_t)63) | bits_ctz(left);
-            while (level-- > 0)
-                next = (next << 6) | bits_ctz(words[info->level_word[level] + next]);
-            return next;
-        }
+/* The lowest group of an order that has a free block: a ctz descent of its
+ * summary, one word per level. Without a branch: in an order that has none,
+ * it comes out as group 0, which the caller ignores. */
+static uint64_t summary_lowest_group(const buddy_range *range, const order_info *info) {
+    const uint64_t *words = range_words_const(range);
+    uint64_t group = 0;
+    for (unsigned level = info->summary_levels; level-- > 0;) {
+        uint64_t word = words[info->level_word[level] + group];
+        group = (group << 6) | bits_ctz(word | (word == 0));
     }
-    return NO_GROUP;
+    return group;
 }
 
 /* Marks node (order, index), whose free bit is at `ref`, a free block. */
@@ -113,13 +106,11 @@ BUDDY_HOT_INLINE void free_remove_at(buddy_range *range, unsigned order, uint64_
     info->free_count--;
     if (group_is_empty_at(words, info, ref.word)) {
         uint64_t group = index >> info->group_shift;
-        if (group != info->first_group) {
-            summary_unmark(range, info, group);
-        } else {
-            group = summary_unmark_first(range, info, group);
-            info->first_group = group;
-            if (group != NO_GROUP)
-                BUDDY_PREFETCH(&words[info->base_word + (group << info->stride_shift)]);
+        summary_unmark(range, info, group);
+        if (group == info->first_group) {
+            uint64_t next = summary_lowest_group(range, info);
+            BUDDY_PREFETCH(&words[info->base_word + (next << info->stride_shift)]);
+            info->first_group = info->free_count != 0 ? next : NO_GROUP;
         }
     }
     if (info->free_count == 0)
