@@ -110,11 +110,11 @@ BUDDY_HOT_INLINE void free_remove_at(buddy_range *range, unsigned order, uint64_
         if (group == info->first_group) {
             uint64_t next = summary_lowest_group(range, info);
             BUDDY_PREFETCH(&words[info->base_word + (next << info->stride_shift)]);
-            info->first_group = info->free_count != 0 ? next : NO_GROUP;
+            /* NO_GROUP (all ones) if the order has no free block left; no branch */
+            info->first_group = next | (0 - (uint64_t)(info->free_count == 0));
         }
     }
-    if (info->free_count == 0)
-        range->nonempty_orders &= ~((uint64_t)1 << order);
+    range->nonempty_orders &= ~((uint64_t)(info->free_count == 0) << order);
 }
 
 static void free_insert(buddy_range *range, unsigned order, uint64_t index) {
