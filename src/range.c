@@ -13,15 +13,20 @@
  *   2. Choose a free block of order j >= k. nonempty_orders has bit j set iff
  *      order j has a free block, so ctz(nonempty_orders >> k) is the smallest
  *      j that fits (BEST_FIT). FIRST_FIT instead takes the lowest address over
- *      every such j. The lowest free node of an order is found by descending
- *      its summary, one ctz per level, then one ctz inside the group.
+ *      every such j. Each order keeps its first group, the lowest group with
+ *      a free node, so its lowest free node is one ctz inside that group.
+ *      When that group empties, a ctz descent of the order's summary finds
+ *      the next one, whose line is prefetched for the next allocation.
  *   3. Split: while j > k, mark (j, i) split, step to its left child
  *      (j-1, 2i) and make the right child (j-1, 2i+1) a free block.
  *   4. free(offset): find the block that holds the offset: the node just
- *      below its lowest split ancestor. The ancestors of orders 1..8 share a
- *      tile, so one ctz over their 8 gathered split bits finds it. The block
- *      must start at the offset (its order is at most ctz(offset)) and be
- *      live; otherwise the free is rejected (interior, or a double free).
+ *      below its lowest split ancestor. The block must start at the offset,
+ *      so its order is at most ctz(offset) and that ancestor is in the band
+ *      of order ctz(offset) + 1 or below: start in that band's tile, whose
+ *      8 ancestors give the lowest split one in a few operations, and go
+ *      down a band only while the band's lowest ancestor is split. The block
+ *      must also be live; otherwise the free is rejected (interior, or a
+ *      double free).
  *   5. Merge: while the buddy is a free block, take it off the free bits,
  *      clear the parent's split bit and go up. Mark the last node free.
  *
@@ -31,10 +36,11 @@
  *
  * Complexity: alloc and free do O(log n) word operations at most: one step
  * per order they split or merge, a summary walk of ceil(log64 groups) words,
- * and for free one 8-bit gather per band of orders below the block. Typically they split or merge
- * almost never (0.05 times per call in the W1 benchmark), and the orders 1..8 of a block's
- * neighbourhood share one 64-byte tile, so an operation touches few cache lines. FIRST_FIT repeats
- * the summary walk for each order that has a free block, at most log n of them.
+ * and for free one tile per band from the block's alignment down. Typically
+ * they split or merge almost never (0.02 times per call in the W1 benchmark),
+ * and the orders 1..8 around a block share one 64-byte tile, so an operation
+ * touches few cache lines. FIRST_FIT reads the first group of each order that
+ * has a free block, at most log n of them.
  */
 #include <string.h>
 
