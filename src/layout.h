@@ -38,7 +38,7 @@
 #define BUDDY_HOT_INLINE static inline
 #endif
 
-#define RANGE_MAGIC UINT64_C(0x62756464795f7231) /* "buddy_r1" */
+#define RANGE_MAGIC UINT64_C(0x62756464795f7232) /* "buddy_r2": the layout with first groups */
 
 #define TILE_ORDERS 8u /* orders in one band of tiles */
 #define TILE_WORDS 8u  /* one 64-byte cache line */
