@@ -97,6 +97,7 @@ if(gcovr_program)
     -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage)
   execute_process(COMMAND ${gcovr_program} --root ${source_dir} --filter ${source_dir}/src/
       --object-directory ${build_root}/coverage --fail-under-line 100 --print-summary
+      ${build_root}/coverage # search only this build: other builds' data would be stale
     RESULT_VARIABLE failed)
   if(failed)
     message(FATAL_ERROR "==== coverage: below 100% of lines in src/")
