@@ -325,18 +325,14 @@ static const uint64_t upper_ancestors[32] = {
  * row 0 in word t >> 7, row 1 in word 2, rows 2..7 in word 3, where rows
  * grow with the bit position, so the lowest set ancestor bit names the row:
  * 2 plus the leading ones of its 6-bit position (0..31: row 2, 32..47: 3, ...). */
-static unsigned lowest_split_row(const buddy_range *range, unsigned band, uint64_t first) {
-    const uint64_t *half = &range_words_const(
-        range)[range->band_word[band] + (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS +
-               HALF_WORDS];
-    unsigned t = (unsigned)(first >> (band * TILE_ORDERS)) & 255u;
-    uint64_t upper = half[3] & upper_ancestors[t >> 3];
+static unsigned lowest_split_row(const uint64_t *split_half, unsigned t) {
+    uint64_t upper = split_half[3] & upper_ancestors[t >> 3];
     unsigned row = TILE_ORDERS;
     if (upper != 0)
         row = 2u + (63u - bits_log2_floor(~((uint64_t)bits_ctz(upper) << 58)));
-    if ((half[2] >> (t >> 2)) & 1u)
+    if ((split_half[2] >> (t >> 2)) & 1u)
         row = 1;
-    if ((half[t >> 7] >> ((t >> 1) & 63u)) & 1u)
+    if ((split_half[t >> 7] >> ((t >> 1) & 63u)) & 1u)
         row = 0;
     return row;
 }
@@ -357,23 +353,39 @@ static inline int find_live_block(const buddy_range *range, uint64_t offset, uns
     uint64_t first = offset >> range->min_block_shift;
     unsigned top = range->top_order;
     unsigned order = top; /* no split ancestor: the block is the root */
+    node_ref ref = {0, 0};
     if (top > 0) {
         /* min(ctz(first), top - 1), also for first == 0 */
         unsigned limit = bits_ctz(first | (uint64_t)1 << (top - 1u));
         unsigned band = limit / TILE_ORDERS;
+        bool descended = false;
         for (;;) {
-            unsigned row = lowest_split_row(range, band, first);
-            if (row == TILE_ORDERS)
+            uint64_t tile =
+                range->band_word[band] + (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS;
+            unsigned t = (unsigned)(first >> (band * TILE_ORDERS)) & 255u;
+            unsigned row = lowest_split_row(&range_words_const(range)[tile + HALF_WORDS], t);
+            if (row == TILE_ORDERS && !descended)
                 break;
             order = band * TILE_ORDERS + row;
-            if (row != 0 || band == 0)
-                break;
-            band--;
+            if (row == 0) {
+                if (band == 0)
+                    break; /* order 0 */
+                band--;
+                descended = true;
+                continue;
+            }
+            /* The block is this tile's node in row `row - 1`: its free bit is
+             * here, so it needs no second lookup. */
+            unsigned bit = row_start(row - 1u) + (t >> row);
+            ref.word = tile + bit / 64u;
+            ref.mask = (uint64_t)1 << (bit % 64u);
+            break;
         }
     }
     if (first != 0 && order > bits_ctz(first))
         return BUDDY_ENOTSTART; /* the block is larger and starts below `first` */
-    node_ref ref = node_locate(range, order, first >> order);
+    if (ref.mask == 0)
+        ref = node_locate(range, order, first >> order);
     if (range_words_const(range)[ref.word] & ref.mask)
         return BUDDY_ENOTLIVE;
     *order_out = order;
