@@ -313,7 +313,8 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
     ((uint64_t)1 << (u) | (uint64_t)1 << (32u + ((u) >> 1)) | (uint64_t)1 << (48u + ((u) >> 2)) |  \
      (uint64_t)1 << (56u + ((u) >> 3)) | (uint64_t)1 << (60u + ((u) >> 4)) | (uint64_t)1 << 62u)
 #define UPPER_ANCESTORS_4(u)                                                                       \
-    UPPER_ANCESTORS(u), UPPER_ANCESTORS(u + 1u), UPPER_ANCESTORS(u + 2u), UPPER_ANCESTORS(u + 3u)
+    UPPER_ANCESTORS(u), UPPER_ANCESTORS((u) + 1u), UPPER_ANCESTORS((u) + 2u),                      \
+        UPPER_ANCESTORS((u) + 3u)
 static const uint64_t upper_ancestors[32] = {
     UPPER_ANCESTORS_4(0u),  UPPER_ANCESTORS_4(4u),  UPPER_ANCESTORS_4(8u),  UPPER_ANCESTORS_4(12u),
     UPPER_ANCESTORS_4(16u), UPPER_ANCESTORS_4(20u), UPPER_ANCESTORS_4(24u), UPPER_ANCESTORS_4(28u)};
