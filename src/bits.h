@@ -44,9 +44,9 @@ static inline bool bits_is_pow2(uint64_t word) {
     return word != 0 && (word & (word - 1)) == 0;
 }
 
-/* A mask of the low `count` bits, for count in 0..64, without a branch. */
+/* A mask of the low `count` bits, for count in 0..64. */
 static inline uint64_t bits_low_mask(unsigned count) {
-    return (((uint64_t)1 << (count & 63u)) - 1) | (0 - (uint64_t)(count >> 6));
+    return count >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << count) - 1);
 }
 
 /* Ceiling of value / 2^shift without overflow, for any shift. */

@@ -164,13 +164,4 @@ static inline uint64_t group_bits(const buddy_range *range, unsigned order, uint
     return (first[0] & info->row_mask) >> info->first_bit;
 }
 
-/* The lowest free node of group `group` of `order`, which has one. */
-static inline uint64_t group_lowest(const buddy_range *range, unsigned order, uint64_t group) {
-    const order_info *info = &range->orders[order];
-    uint64_t low = group_bits(range, order, group, 0);
-    unsigned position =
-        low != 0 ? bits_ctz(low) : 64u + bits_ctz(group_bits(range, order, group, 1));
-    return (group << info->group_shift) | position;
-}
-
 #endif /* BUDDY_LAYOUT_H */

@@ -142,24 +142,10 @@ static node_ref buddy_locate(const buddy_range *range, unsigned order, uint64_t 
     return ref;
 }
 
-/* The lowest-indexed free node of an order that has one (I10 names its group). */
-static uint64_t lowest_free(const buddy_range *range, unsigned order) {
-    return group_lowest(range, order, range->orders[order].first_group);
-}
-
-/* The order of the smallest block that holds `size` bytes, 0 counting as
- * one min block: ceil(log2(ceil(size / 2^shift))), with u = that quotient - 1. */
-static unsigned order_for_size(uint64_t size, unsigned shift) {
-    uint64_t u = (size - (size != 0)) >> shift;
-    return bits_log2_floor(u | 1u) + (u != 0);
-}
-
-/* ---- Placement ---------------------------------------------------------- */
-
-/* Takes the lowest free block of `order`, which has one, off the free bits
- * and returns its index. Its group is the order's first group (I10); a
- * tile's row 0 continues in the next word. */
-static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
+/* The lowest-indexed free node of an order that has one, and where its free
+ * bit is. Its group is the order's first group (I10); a tile's row 0
+ * continues in the next word. */
+static uint64_t lowest_free(const buddy_range *range, unsigned order, node_ref *ref_out) {
     const order_info *info = &range->orders[order];
     const uint64_t *words = range_words_const(range);
     uint64_t group = info->first_group;
@@ -173,7 +159,24 @@ static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
         skipped = 64;
     }
     ref.mask = bits & (0 - bits);
-    uint64_t index = (group << info->group_shift) + skipped + bits_ctz(bits) - info->first_bit;
+    *ref_out = ref;
+    return (group << info->group_shift) + skipped + bits_ctz(bits) - info->first_bit;
+}
+
+/* The order of the smallest block that holds `size` bytes, 0 counting as
+ * one min block: ceil(log2(ceil(size / 2^shift))), with u = that quotient - 1. */
+static unsigned order_for_size(uint64_t size, unsigned shift) {
+    uint64_t u = (size - (size != 0)) >> shift;
+    return bits_log2_floor(u | 1u) + (u != 0);
+}
+
+/* ---- Placement ---------------------------------------------------------- */
+
+/* Takes the lowest free block of `order`, which has one, off the free bits
+ * and returns its index. */
+static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
+    node_ref ref;
+    uint64_t index = lowest_free(range, order, &ref);
     free_remove_at(range, order, index, ref);
     return index;
 }
@@ -182,10 +185,11 @@ static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
  * orders in `orders` (at least one). */
 static unsigned first_fit_order(const buddy_range *range, uint64_t orders) {
     unsigned chosen = bits_ctz(orders);
-    uint64_t chosen_start = lowest_free(range, chosen) << chosen;
+    node_ref unused;
+    uint64_t chosen_start = lowest_free(range, chosen, &unused) << chosen;
     for (orders &= orders - 1; orders != 0; orders &= orders - 1) {
         unsigned order = bits_ctz(orders);
-        uint64_t start = lowest_free(range, order) << order;
+        uint64_t start = lowest_free(range, order, &unused) << order;
         if (start < chosen_start) {
             chosen = order;
             chosen_start = start;
