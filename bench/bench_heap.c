@@ -77,18 +77,9 @@ static void malloc_release(void *state, uint64_t handle) {
     free((void *)(uintptr_t)handle);
 }
 
-static void malloc_teardown(void *state) {
-    (void)state;
-}
-
-static double no_bits(const workload *w) {
-    (void)w;
-    return -1.0;
-}
-
 static const allocator allocators[] = {
-    {"buddy heap", heap_setup, heap_alloc, heap_release, heap_teardown, no_bits},
-    {MALLOC_NAME " malloc", malloc_setup, malloc_alloc, malloc_release, malloc_teardown, no_bits},
+    {"buddy heap", heap_setup, heap_alloc, heap_release, heap_teardown, NULL},
+    {MALLOC_NAME " malloc", malloc_setup, malloc_alloc, malloc_release, NULL, NULL},
 };
 
 int main(int argc, char **argv) {

@@ -42,9 +42,6 @@ static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
 static void range_release(void *state, uint64_t handle) {
     buddy_range_free(state, handle);
 }
-static void range_teardown(void *state) {
-    (void)state; /* the metadata stays for the next run */
-}
 static double range_bits(const workload *w) {
     return (double)buddy_range_metadata_size(w->capacity, w->min_block_size) * 8.0 /
            (double)(w->capacity / w->min_block_size);
@@ -77,9 +74,6 @@ static int seed_alloc(void *state, uint64_t size, uint64_t *handle) {
 static void seed_release(void *state, uint64_t handle) {
     seed_tree_free(&((seed_state *)state)->tree, (uint32_t)handle);
 }
-static void seed_teardown(void *state) {
-    (void)state;
-}
 static double seed_bits(const workload *w) {
     (void)w;
     return 2.0 * 32.0; /* two nodes per leaf, 32 bits each */
@@ -100,13 +94,6 @@ static int libc_alloc(void *state, uint64_t size, uint64_t *handle) {
 static void libc_release(void *state, uint64_t handle) {
     (void)state;
     free((void *)(uintptr_t)handle);
-}
-static void libc_teardown(void *state) {
-    (void)state;
-}
-static double libc_bits(const workload *w) {
-    (void)w;
-    return -1.0;
 }
 
 /* ---- The harness alone ---- */
@@ -132,11 +119,12 @@ static void harness_release(void *state, uint64_t handle) {
 }
 
 static const allocator allocators[] = {
-    {"buddy best-fit", best_fit_setup, range_alloc, range_release, range_teardown, range_bits},
-    {"buddy first-fit", first_fit_setup, range_alloc, range_release, range_teardown, range_bits},
-    {"seed algorithm", seed_setup, seed_alloc, seed_release, seed_teardown, seed_bits},
-    {"glibc malloc", libc_setup, libc_alloc, libc_release, libc_teardown, libc_bits},
-    {"(harness alone)", harness_setup, harness_alloc, harness_release, libc_teardown, libc_bits},
+    /* The range's and the seed's memory stays mapped for the next run. */
+    {"buddy best-fit", best_fit_setup, range_alloc, range_release, NULL, range_bits},
+    {"buddy first-fit", first_fit_setup, range_alloc, range_release, NULL, range_bits},
+    {"seed algorithm", seed_setup, seed_alloc, seed_release, NULL, seed_bits},
+    {"glibc malloc", libc_setup, libc_alloc, libc_release, NULL, NULL},
+    {"(harness alone)", harness_setup, harness_alloc, harness_release, NULL, NULL},
 };
 #define ALLOCATOR_COUNT (sizeof allocators / sizeof allocators[0])
 

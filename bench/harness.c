@@ -61,7 +61,8 @@ static measurement run_once(const allocator *a, const workload *w, uint64_t *han
             if (handles[slot] != NO_HANDLE)
                 a->release(state, handles[slot]);
     }
-    a->teardown(state);
+    if (a->teardown != NULL)
+        a->teardown(state);
     m.ns_per_op = elapsed / ((double)(w->op_count - w->timed_from) * w->repeat);
     return m;
 }
@@ -96,10 +97,9 @@ void bench_compare(const allocator *allocators, size_t count, const workload *w,
         medians[a] = samples[a][runs / 2];
     }
     for (size_t a = 0; a < count; a++) {
-        double bits = allocators[a].bits_per_min_block(w);
         char bits_text[16] = "-";
-        if (bits >= 0)
-            snprintf(bits_text, sizeof bits_text, "%.3f", bits);
+        if (allocators[a].bits_per_min_block != NULL)
+            snprintf(bits_text, sizeof bits_text, "%.3f", allocators[a].bits_per_min_block(w));
         printf("  %-16s %10.1f %8.1f..%-8.1f %9llu %10s %11.2fx\n", allocators[a].name, medians[a],
                samples[a][0], samples[a][runs - 1], (unsigned long long)failures[a], bits_text,
                medians[baseline] / medians[a]);

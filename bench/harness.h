@@ -21,8 +21,8 @@ typedef struct allocator {
     void *(*setup)(const workload *w);
     int (*alloc)(void *state, uint64_t size, uint64_t *handle); /* 0 on success */
     void (*release)(void *state, uint64_t handle);
-    void (*teardown)(void *state);
-    double (*bits_per_min_block)(const workload *w); /* < 0: not applicable */
+    void (*teardown)(void *state);                   /* NULL: nothing to undo */
+    double (*bits_per_min_block)(const workload *w); /* NULL: not applicable */
 } allocator;
 
 /* Memory an allocator under test keeps for the whole process: mapped on first
