@@ -53,20 +53,46 @@ static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigne
     range_words(range)[ref.word + (uint64_t)kind * HALF_WORDS] |= ref.mask;
 }
 
+/* The summary walks take the level count as an argument so that the compiler
+ * unrolls them: SUMMARY_UNROLLED runs `statement` with LEVELS a constant for
+ * the usual counts (all orders of a range have the same count, so the switch
+ * predicts well). */
+#define SUMMARY_UNROLLED(levels, statement)                                                        \
+    do {                                                                                           \
+        switch (levels) {                                                                          \
+        case 2: {                                                                                  \
+            enum { LEVELS = 2 };                                                                   \
+            statement;                                                                             \
+        } break;                                                                                   \
+        case 3: {                                                                                  \
+            enum { LEVELS = 3 };                                                                   \
+            statement;                                                                             \
+        } break;                                                                                   \
+        case 4: {                                                                                  \
+            enum { LEVELS = 4 };                                                                   \
+            statement;                                                                             \
+        } break;                                                                                   \
+        default: {                                                                                 \
+            unsigned LEVELS = (levels);                                                            \
+            statement;                                                                             \
+        } break;                                                                                   \
+        }                                                                                          \
+    } while (0)
+
 /* Sets the summary bit of `group` and of each word above it. Without a
  * branch: where a word was already non-empty, the bit above is set (I6). */
-static void summary_mark(buddy_range *range, const order_info *info, uint64_t group) {
-    uint64_t *words = range_words(range);
-    for (unsigned level = 0; level < info->summary_levels; level++, group >>= 6)
+BUDDY_HOT_INLINE void summary_mark_walk(uint64_t *words, const order_info *info, uint64_t group,
+                                        unsigned levels) {
+    for (unsigned level = 0; level < levels; level++, group >>= 6)
         words[info->level_word[level] + (group >> 6)] |= (uint64_t)1 << (group & 63u);
 }
 
 /* Clears the summary bit of `group`, and above it each bit whose word became
  * 0. Without a branch: `emptied` is 1 while every word below became 0. */
-static void summary_unmark(buddy_range *range, const order_info *info, uint64_t group) {
-    uint64_t *words = range_words(range);
+BUDDY_HOT_INLINE void summary_unmark_walk(uint64_t *words, const order_info *info, uint64_t group,
+                                          unsigned levels) {
     uint64_t emptied = 1;
-    for (unsigned level = 0; level < info->summary_levels; level++, group >>= 6) {
+    for (unsigned level = 0; level < levels; level++, group >>= 6) {
         uint64_t *word = &words[info->level_word[level] + (group >> 6)];
         *word &= ~(emptied << (group & 63u));
         emptied = *word == 0;
@@ -74,15 +100,29 @@ static void summary_unmark(buddy_range *range, const order_info *info, uint64_t 
 }
 
 /* The lowest group of an order that has a free block: a ctz descent of its
- * summary, one word per level. Without a branch: in an order that has none,
- * it comes out as group 0, which the caller ignores. */
-static uint64_t summary_lowest_group(const buddy_range *range, const order_info *info) {
-    const uint64_t *words = range_words_const(range);
+ * summary, one word per level, each of them non-zero (I6). */
+BUDDY_HOT_INLINE uint64_t summary_lowest_walk(const uint64_t *words, const order_info *info,
+                                              unsigned levels) {
     uint64_t group = 0;
-    for (unsigned level = info->summary_levels; level-- > 0;) {
-        uint64_t word = words[info->level_word[level] + group];
-        group = (group << 6) | bits_ctz(word | (word == 0));
-    }
+    for (unsigned level = levels; level-- > 0;)
+        group = (group << 6) | bits_ctz(words[info->level_word[level] + group]);
+    return group;
+}
+
+BUDDY_HOT_INLINE void summary_mark(buddy_range *range, const order_info *info, uint64_t group) {
+    SUMMARY_UNROLLED(info->summary_levels,
+                     summary_mark_walk(range_words(range), info, group, LEVELS));
+}
+
+BUDDY_HOT_INLINE void summary_unmark(buddy_range *range, const order_info *info, uint64_t group) {
+    SUMMARY_UNROLLED(info->summary_levels,
+                     summary_unmark_walk(range_words(range), info, group, LEVELS));
+}
+
+BUDDY_HOT_INLINE uint64_t summary_lowest_group(const buddy_range *range, const order_info *info) {
+    uint64_t group = 0;
+    SUMMARY_UNROLLED(info->summary_levels,
+                     group = summary_lowest_walk(range_words_const(range), info, LEVELS));
     return group;
 }
 
@@ -114,10 +154,12 @@ BUDDY_HOT_INLINE void free_remove_at(buddy_range *range, unsigned order, uint64_
         uint64_t group = index >> info->group_shift;
         summary_unmark(range, info, group);
         if (group == info->first_group) {
-            uint64_t next = summary_lowest_group(range, info);
-            BUDDY_PREFETCH(&words[info->base_word + (next << info->stride_shift)]);
-            /* NO_GROUP (all ones) if the order has no free block left; no branch */
-            info->first_group = next | (0 - (uint64_t)(info->free_count == 0));
+            uint64_t next = NO_GROUP;
+            if (info->free_count != 0) {
+                next = summary_lowest_group(range, info);
+                BUDDY_PREFETCH(&words[info->base_word + (next << info->stride_shift)]);
+            }
+            info->first_group = next;
         }
     }
     range->nonempty_orders &= ~((uint64_t)(info->free_count == 0) << order);
