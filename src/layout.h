@@ -38,6 +38,13 @@
 #define BUDDY_HOT_INLINE static inline
 #endif
 
+/* For rare paths, which would otherwise take registers from the hot ones. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BUDDY_NOINLINE __attribute__((noinline))
+#else
+#define BUDDY_NOINLINE
+#endif
+
 #define RANGE_MAGIC UINT64_C(0x62756464795f7232) /* "buddy_r2": the layout with first groups */
 
 #define TILE_ORDERS 8u /* orders in one band of tiles */

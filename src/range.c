@@ -225,7 +225,7 @@ static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
 
 /* FIRST_FIT: the order whose lowest free block starts lowest, among the
  * orders in `orders` (at least one). */
-static unsigned first_fit_order(const buddy_range *range, uint64_t orders) {
+static BUDDY_NOINLINE unsigned first_fit_order(const buddy_range *range, uint64_t orders) {
     unsigned chosen = bits_ctz(orders);
     node_ref unused;
     uint64_t chosen_start = lowest_free(range, chosen, &unused) << chosen;
@@ -242,7 +242,8 @@ static unsigned first_fit_order(const buddy_range *range, uint64_t orders) {
 
 /* Splits live block (order, index) down to `target`, freeing the upper halves;
  * each freed half's buddy is the live lower half, so nothing merges. */
-static void shrink_in_place(buddy_range *range, unsigned order, uint64_t index, unsigned target) {
+static BUDDY_NOINLINE void shrink_in_place(buddy_range *range, unsigned order, uint64_t index,
+                                           unsigned target) {
     for (; order > target; order--, index <<= 1) {
         node_set(range, order, index, SPLIT_BIT);
         free_insert(range, order - 1, (index << 1) | 1u);
@@ -342,7 +343,8 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
     unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
                                                       : bits_ctz(fitting_orders);
     uint64_t index = take_lowest_free(range, found);
-    shrink_in_place(range, found, index, order); /* split down to `order` */
+    if (found != order)
+        shrink_in_place(range, found, index, order); /* split down to `order` */
 
     uint64_t allocated = range->allocated_blocks + ((uint64_t)1 << order);
     range->allocated_blocks = allocated;
