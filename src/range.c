@@ -141,28 +141,36 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
     range->nonempty_orders |= (uint64_t)1 << order;
 }
 
-/* Takes the free block (order, index), whose free bit is at `ref`, off the
- * free bits. If that empties the order's first group, the next one becomes
- * first, and its line is prefetched: the next allocation of the order reads it. */
-BUDDY_HOT_INLINE void free_remove_at(buddy_range *range, unsigned order, uint64_t index,
-                                     node_ref ref) {
+/* Counts node (order, index) off its order's free blocks once its free bit
+ * is cleared; `group_emptied` says that this left its group without one. If
+ * it was the order's first group, the next one becomes first, and its line is
+ * prefetched: the next allocation of the order reads it. */
+BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_t index,
+                                     bool group_emptied) {
     order_info *info = &range->orders[order];
-    uint64_t *words = range_words(range);
-    words[ref.word] &= ~ref.mask;
     info->free_count--;
-    if (group_is_empty_at(words, info, ref.word)) {
+    if (group_emptied) {
         uint64_t group = index >> info->group_shift;
         summary_unmark(range, info, group);
         if (group == info->first_group) {
             uint64_t next = NO_GROUP;
             if (info->free_count != 0) {
                 next = summary_lowest_group(range, info);
-                BUDDY_PREFETCH(&words[info->base_word + (next << info->stride_shift)]);
+                BUDDY_PREFETCH(&range_words(range)[info->base_word + (next << info->stride_shift)]);
             }
             info->first_group = next;
         }
     }
     range->nonempty_orders &= ~((uint64_t)(info->free_count == 0) << order);
+}
+
+/* Takes the free block (order, index), whose free bit is at `ref`, off the
+ * free bits. */
+BUDDY_HOT_INLINE void free_remove_at(buddy_range *range, unsigned order, uint64_t index,
+                                     node_ref ref) {
+    uint64_t *words = range_words(range);
+    words[ref.word] &= ~ref.mask;
+    free_count_off(range, order, index, group_is_empty_at(words, &range->orders[order], ref.word));
 }
 
 static void free_insert(buddy_range *range, unsigned order, uint64_t index) {
@@ -184,24 +192,29 @@ static node_ref buddy_locate(const buddy_range *range, unsigned order, uint64_t 
     return ref;
 }
 
-/* The lowest-indexed free node of an order that has one, and where its free
- * bit is. Its group is the order's first group (I10); a tile's row 0
- * continues in the next word. */
-static uint64_t lowest_free(const buddy_range *range, unsigned order, node_ref *ref_out) {
+/* The lowest-indexed free node of an order that has one, where its free bit
+ * is, and whether its group has other free nodes (`others` non-zero). Its
+ * group is the order's first group (I10); a tile's row 0 continues in the
+ * next word. */
+static uint64_t lowest_free(const buddy_range *range, unsigned order, node_ref *ref_out,
+                            uint64_t *others_out) {
     const order_info *info = &range->orders[order];
     const uint64_t *words = range_words_const(range);
     uint64_t group = info->first_group;
     node_ref ref;
     ref.word = info->base_word + (group << info->stride_shift);
     uint64_t bits = words[ref.word] & info->row_mask;
+    uint64_t rest = words[ref.word ^ 1u] & info->second_mask;
     unsigned skipped = 0;
     if (bits == 0) {
         ref.word++;
-        bits = words[ref.word];
+        bits = rest;
+        rest = 0;
         skipped = 64;
     }
     ref.mask = bits & (0 - bits);
     *ref_out = ref;
+    *others_out = (bits ^ ref.mask) | rest;
     return (group << info->group_shift) + skipped + bits_ctz(bits) - info->first_bit;
 }
 
@@ -218,8 +231,10 @@ static unsigned order_for_size(uint64_t size, unsigned shift) {
  * and returns its index. */
 static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
     node_ref ref;
-    uint64_t index = lowest_free(range, order, &ref);
-    free_remove_at(range, order, index, ref);
+    uint64_t others;
+    uint64_t index = lowest_free(range, order, &ref, &others);
+    range_words(range)[ref.word] &= ~ref.mask;
+    free_count_off(range, order, index, others == 0);
     return index;
 }
 
@@ -228,10 +243,11 @@ static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
 static BUDDY_NOINLINE unsigned first_fit_order(const buddy_range *range, uint64_t orders) {
     unsigned chosen = bits_ctz(orders);
     node_ref unused;
-    uint64_t chosen_start = lowest_free(range, chosen, &unused) << chosen;
+    uint64_t others;
+    uint64_t chosen_start = lowest_free(range, chosen, &unused, &others) << chosen;
     for (orders &= orders - 1; orders != 0; orders &= orders - 1) {
         unsigned order = bits_ctz(orders);
-        uint64_t start = lowest_free(range, order, &unused) << order;
+        uint64_t start = lowest_free(range, order, &unused, &others) << order;
         if (start < chosen_start) {
             chosen = order;
             chosen_start = start;
