@@ -57,7 +57,7 @@ static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigne
  * unrolls them: SUMMARY_UNROLLED runs `statement` with LEVELS a constant for
  * the usual counts (all orders of a range have the same count, so the switch
  * predicts well). */
-#define SUMMARY_UNROLLED(levels, statement)                                                        \
+#define SUMMARY_UNROLLED(levels, statement, general)                                               \
     do {                                                                                           \
         switch (levels) {                                                                          \
         case 2: {                                                                                  \
@@ -72,10 +72,9 @@ static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigne
             enum { LEVELS = 4 };                                                                   \
             statement;                                                                             \
         } break;                                                                                   \
-        default: {                                                                                 \
-            unsigned LEVELS = (levels);                                                            \
-            statement;                                                                             \
-        } break;                                                                                   \
+        default:                                                                                   \
+            general;                                                                               \
+            break;                                                                                 \
         }                                                                                          \
     } while (0)
 
@@ -109,20 +108,36 @@ BUDDY_HOT_INLINE uint64_t summary_lowest_walk(const uint64_t *words, const order
     return group;
 }
 
+static BUDDY_NOINLINE void summary_mark_general(uint64_t *words, const order_info *info,
+                                                uint64_t group) {
+    summary_mark_walk(words, info, group, info->summary_levels);
+}
+static BUDDY_NOINLINE void summary_unmark_general(uint64_t *words, const order_info *info,
+                                                  uint64_t group) {
+    summary_unmark_walk(words, info, group, info->summary_levels);
+}
+static BUDDY_NOINLINE uint64_t summary_lowest_general(const uint64_t *words,
+                                                      const order_info *info) {
+    return summary_lowest_walk(words, info, info->summary_levels);
+}
+
 BUDDY_HOT_INLINE void summary_mark(buddy_range *range, const order_info *info, uint64_t group) {
-    SUMMARY_UNROLLED(info->summary_levels,
-                     summary_mark_walk(range_words(range), info, group, LEVELS));
+    uint64_t *words = range_words(range);
+    SUMMARY_UNROLLED(info->summary_levels, summary_mark_walk(words, info, group, LEVELS),
+                     summary_mark_general(words, info, group));
 }
 
 BUDDY_HOT_INLINE void summary_unmark(buddy_range *range, const order_info *info, uint64_t group) {
-    SUMMARY_UNROLLED(info->summary_levels,
-                     summary_unmark_walk(range_words(range), info, group, LEVELS));
+    uint64_t *words = range_words(range);
+    SUMMARY_UNROLLED(info->summary_levels, summary_unmark_walk(words, info, group, LEVELS),
+                     summary_unmark_general(words, info, group));
 }
 
 BUDDY_HOT_INLINE uint64_t summary_lowest_group(const buddy_range *range, const order_info *info) {
+    const uint64_t *words = range_words_const(range);
     uint64_t group = 0;
-    SUMMARY_UNROLLED(info->summary_levels,
-                     group = summary_lowest_walk(range_words_const(range), info, LEVELS));
+    SUMMARY_UNROLLED(info->summary_levels, group = summary_lowest_walk(words, info, LEVELS),
+                     group = summary_lowest_general(words, info));
     return group;
 }
 
