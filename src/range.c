@@ -153,7 +153,11 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
     }
     words[ref.word] |= ref.mask;
     info->free_count++;
-    range->nonempty_orders |= (uint64_t)1 << order;
+    /* nonempty_orders is stored only when it changes: the next allocation
+     * starts from it, and an unconditional store would make it wait for the
+     * loads this block's order came from (in free, a tile's cache miss). */
+    if (!((range->nonempty_orders >> order) & 1u))
+        range->nonempty_orders |= (uint64_t)1 << order;
 }
 
 /* Counts node (order, index) off its order's free blocks once its free bit
@@ -176,7 +180,8 @@ BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_
             info->first_group = next;
         }
     }
-    range->nonempty_orders &= ~((uint64_t)(info->free_count == 0) << order);
+    if (info->free_count == 0) /* stored only on a change, as in free_insert_at */
+        range->nonempty_orders &= ~((uint64_t)1 << order);
 }
 
 /* Takes the free block (order, index), whose free bit is at `ref`, off the
