@@ -24,13 +24,6 @@
 #include "bits.h"
 #include "buddy.h"
 
-/* A hint to start loading a line that an operation soon to come will read. */
-#if defined(__GNUC__) || defined(__clang__)
-#define BUDDY_PREFETCH(address) __builtin_prefetch(address)
-#else
-#define BUDDY_PREFETCH(address) ((void)(address))
-#endif
-
 /* For the few helpers on the alloc and free paths whose call overhead shows. */
 #if defined(__GNUC__) || defined(__clang__)
 #define BUDDY_HOT_INLINE static inline __attribute__((always_inline))

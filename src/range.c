@@ -16,7 +16,7 @@
  *      every such j. Each order keeps its first group, the lowest group with
  *      a free node, so its lowest free node is one ctz inside that group.
  *      When that group empties, a ctz descent of the order's summary finds
- *      the next one, whose line is prefetched for the next allocation.
+ *      the next one.
  *   3. Split: while j > k, mark (j, i) split, step to its left child
  *      (j-1, 2i) and make the right child (j-1, 2i+1) a free block.
  *   4. free(offset): find the block that holds the offset: the node just
@@ -162,8 +162,7 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
 
 /* Counts node (order, index) off its order's free blocks once its free bit
  * is cleared; `group_emptied` says that this left its group without one. If
- * it was the order's first group, the next one becomes first, and its line is
- * prefetched: the next allocation of the order reads it. */
+ * it was the order's first group, the next one becomes first. */
 BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_t index,
                                      bool group_emptied) {
     order_info *info = &range->orders[order];
@@ -172,12 +171,8 @@ BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_
         uint64_t group = index >> info->group_shift;
         summary_unmark(range, info, group);
         if (group == info->first_group) {
-            uint64_t next = NO_GROUP;
-            if (info->free_count != 0) {
-                next = summary_lowest_group(range, info);
-                BUDDY_PREFETCH(&range_words(range)[info->base_word + (next << info->stride_shift)]);
-            }
-            info->first_group = next;
+            info->first_group =
+                info->free_count != 0 ? summary_lowest_group(range, info) : NO_GROUP;
         }
     }
     if (info->free_count == 0) /* stored only on a change, as in free_insert_at */
