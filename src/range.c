@@ -93,7 +93,7 @@ BUDDY_HOT_INLINE void summary_unmark_walk(uint64_t *words, const order_info *inf
     uint64_t emptied = 1;
     for (unsigned level = 0; level < levels; level++, group >>= 6) {
         uint64_t *word = &words[info->level_word[level] + (group >> 6)];
-        *word &= ~(emptied << (group & 63u));
+        *word ^= emptied << (group & 63u); /* the bit is set where emptied is 1 */
         emptied = *word == 0;
     }
 }
