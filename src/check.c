@@ -39,6 +39,7 @@ static int check_header(const buddy_range *range) {
     REQUIRE(plan.top_order == range->top_order && plan.max_free_order == range->max_free_order);
     REQUIRE(plan.flat_word == range->flat_word);
     REQUIRE(memcmp(plan.band_word, range->band_word, sizeof plan.band_word) == 0);
+    REQUIRE(memcmp(plan.level_word, range->level_word, sizeof plan.level_word) == 0);
     const uint64_t *words = range_words_const(range);
     for (size_t word = sizeof(struct buddy_range) / 8u; word < HEADER_WORDS; word++)
         REQUIRE(words[word] == 0); /* the header's padding */
@@ -98,7 +99,7 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
  * by check_nodes must be every bit of the flat bitmap and the tiles. */
 static int check_no_stray_bits(const buddy_range *range, uint64_t bits_seen) {
     const uint64_t *words = range_words_const(range);
-    uint64_t end = range->orders[0].level_word[0]; /* summaries follow the tiles */
+    uint64_t end = range->level_word[0][0]; /* summaries follow the tiles */
     uint64_t bits_stored = 0;
     for (uint64_t word = range->flat_word; word < end; word++)
         bits_stored += popcount64(words[word]);
@@ -118,7 +119,7 @@ static int check_summaries(const buddy_range *range) {
             if ((group_bits(range, order, group, 0) | group_bits(range, order, group, 1)) != 0)
                 first_group = group;
         REQUIRE(info->first_group == first_group); /* I10 */
-        const uint64_t *level_word = info->level_word;
+        const uint64_t *level_word = range->level_word[order];
         uint64_t bits = info->group_count;
         for (unsigned level = 0; level < info->summary_levels; level++) {
             uint64_t word_count = bits_div_ceil_pow2(bits, 6);

@@ -10,15 +10,16 @@
 #include "layout.h"
 
 /* Lays out a 64-ary summary tree over info->group_count bits from word
- * `first`, level 1 first, up to a level of one word and at least `levels`
+ * `first`, level 1 first (offsets into level_word), up to a level of one word and at least `levels`
  * levels; returns the next word. Giving every order the same number of levels
  * (one-word levels on top) makes the summary loops run the same count for
  * every order, so their exits are predicted. */
-static uint64_t plan_summary(order_info *info, uint64_t first, unsigned levels) {
+static uint64_t plan_summary(order_info *info, uint64_t *level_word, uint64_t first,
+                             unsigned levels) {
     uint64_t bits = info->group_count;
     info->summary_levels = 0;
     do {
-        info->level_word[info->summary_levels++] = first;
+        level_word[info->summary_levels++] = first;
         bits = bits_div_ceil_pow2(bits, 6);
         first += bits;
     } while (bits > 1 || info->summary_levels < levels);
@@ -78,7 +79,7 @@ uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t
             info->second_mask = row == 0 ? ~(uint64_t)0 : 0;
         }
         /* Order 0 has the most groups, hence the most levels. */
-        words = plan_summary(info, words, plan->orders[0].summary_levels);
+        words = plan_summary(info, plan->level_word[order], words, plan->orders[0].summary_levels);
     }
     return words;
 }

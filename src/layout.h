@@ -19,6 +19,7 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bits.h"
@@ -38,7 +39,7 @@
 #define BUDDY_NOINLINE
 #endif
 
-#define RANGE_MAGIC UINT64_C(0x62756464795f7232) /* "buddy_r2": the layout with first groups */
+#define RANGE_MAGIC UINT64_C(0x62756464795f7233) /* "buddy_r3": line-sized order_info */
 
 #define TILE_ORDERS 8u /* orders in one band of tiles */
 #define TILE_WORDS 8u  /* one 64-byte cache line */
@@ -67,8 +68,7 @@ typedef struct order_info {
     uint8_t first_bit;
     uint8_t unused;
     uint32_t summary_levels;
-    uint64_t level_word[MAX_SUMMARY_LEVELS]; /* word offset of each level, level 1 first */
-} order_info;
+} order_info; /* one cache line: an operation reads one order's line */
 
 struct buddy_range {
     /* Geometry, fixed at init. */
@@ -82,6 +82,8 @@ struct buddy_range {
     uint32_t policy;
     uint64_t flat_word; /* word offset of the order-0 bitmap */
     uint64_t band_word[MAX_BANDS];
+    uint64_t level_word[BUDDY_MAX_ORDER + 1][MAX_SUMMARY_LEVELS]; /* each order's summary
+                                                                   levels, level 1 first */
     /* State. */
     uint64_t nonempty_orders; /* bit k set iff orders[k].free_count > 0 */
     uint64_t allocated_blocks;
@@ -96,8 +98,9 @@ struct buddy_range {
 /* The header occupies whole tiles so that tiles stay line-aligned. */
 #define HEADER_WORDS (((sizeof(struct buddy_range) + 63u) / 64u) * 8u)
 
-static_assert(sizeof(order_info) == sizeof(uint64_t) * (8 + MAX_SUMMARY_LEVELS),
-              "order_info has no padding");
+static_assert(sizeof(order_info) == 64, "order_info is one cache line");
+static_assert(offsetof(struct buddy_range, orders) % 64 == 0,
+              "order_info lines are aligned in 64-byte aligned metadata");
 static_assert(BUDDY_MAX_ORDER < TILE_ORDERS * MAX_BANDS, "bands cover every order");
 
 /* Plans the layout of a geometry into a zeroed header (geometry fields and word

@@ -80,19 +80,19 @@ static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigne
 
 /* Sets the summary bit of `group` and of each word above it. Without a
  * branch: where a word was already non-empty, the bit above is set (I6). */
-BUDDY_HOT_INLINE void summary_mark_walk(uint64_t *words, const order_info *info, uint64_t group,
+BUDDY_HOT_INLINE void summary_mark_walk(uint64_t *words, const uint64_t *level_word, uint64_t group,
                                         unsigned levels) {
     for (unsigned level = 0; level < levels; level++, group >>= 6)
-        words[info->level_word[level] + (group >> 6)] |= (uint64_t)1 << (group & 63u);
+        words[level_word[level] + (group >> 6)] |= (uint64_t)1 << (group & 63u);
 }
 
 /* Clears the summary bit of `group`, and above it each bit whose word became
  * 0. Without a branch: `emptied` is 1 while every word below became 0. */
-BUDDY_HOT_INLINE void summary_unmark_walk(uint64_t *words, const order_info *info, uint64_t group,
-                                          unsigned levels) {
+BUDDY_HOT_INLINE void summary_unmark_walk(uint64_t *words, const uint64_t *level_word,
+                                          uint64_t group, unsigned levels) {
     uint64_t emptied = 1;
     for (unsigned level = 0; level < levels; level++, group >>= 6) {
-        uint64_t *word = &words[info->level_word[level] + (group >> 6)];
+        uint64_t *word = &words[level_word[level] + (group >> 6)];
         *word ^= emptied << (group & 63u); /* the bit is set where emptied is 1 */
         emptied = *word == 0;
     }
@@ -100,44 +100,50 @@ BUDDY_HOT_INLINE void summary_unmark_walk(uint64_t *words, const order_info *inf
 
 /* The lowest group of an order that has a free block: a ctz descent of its
  * summary, one word per level, each of them non-zero (I6). */
-BUDDY_HOT_INLINE uint64_t summary_lowest_walk(const uint64_t *words, const order_info *info,
+BUDDY_HOT_INLINE uint64_t summary_lowest_walk(const uint64_t *words, const uint64_t *level_word,
                                               unsigned levels) {
     uint64_t group = 0;
     for (unsigned level = levels; level-- > 0;)
-        group = (group << 6) | bits_ctz(words[info->level_word[level] + group]);
+        group = (group << 6) | bits_ctz(words[level_word[level] + group]);
     return group;
 }
 
-static BUDDY_NOINLINE void summary_mark_general(uint64_t *words, const order_info *info,
-                                                uint64_t group) {
-    summary_mark_walk(words, info, group, info->summary_levels);
+static BUDDY_NOINLINE void summary_mark_general(uint64_t *words, const uint64_t *level_word,
+                                                uint64_t group, unsigned levels) {
+    summary_mark_walk(words, level_word, group, levels);
 }
-static BUDDY_NOINLINE void summary_unmark_general(uint64_t *words, const order_info *info,
-                                                  uint64_t group) {
-    summary_unmark_walk(words, info, group, info->summary_levels);
+static BUDDY_NOINLINE void summary_unmark_general(uint64_t *words, const uint64_t *level_word,
+                                                  uint64_t group, unsigned levels) {
+    summary_unmark_walk(words, level_word, group, levels);
 }
 static BUDDY_NOINLINE uint64_t summary_lowest_general(const uint64_t *words,
-                                                      const order_info *info) {
-    return summary_lowest_walk(words, info, info->summary_levels);
+                                                      const uint64_t *level_word, unsigned levels) {
+    return summary_lowest_walk(words, level_word, levels);
 }
 
-BUDDY_HOT_INLINE void summary_mark(buddy_range *range, const order_info *info, uint64_t group) {
+BUDDY_HOT_INLINE void summary_mark(buddy_range *range, unsigned order, uint64_t group) {
     uint64_t *words = range_words(range);
-    SUMMARY_UNROLLED(info->summary_levels, summary_mark_walk(words, info, group, LEVELS),
-                     summary_mark_general(words, info, group));
+    const uint64_t *level_word = range->level_word[order];
+    unsigned levels = range->orders[order].summary_levels;
+    SUMMARY_UNROLLED(levels, summary_mark_walk(words, level_word, group, LEVELS),
+                     summary_mark_general(words, level_word, group, levels));
 }
 
-BUDDY_HOT_INLINE void summary_unmark(buddy_range *range, const order_info *info, uint64_t group) {
+BUDDY_HOT_INLINE void summary_unmark(buddy_range *range, unsigned order, uint64_t group) {
     uint64_t *words = range_words(range);
-    SUMMARY_UNROLLED(info->summary_levels, summary_unmark_walk(words, info, group, LEVELS),
-                     summary_unmark_general(words, info, group));
+    const uint64_t *level_word = range->level_word[order];
+    unsigned levels = range->orders[order].summary_levels;
+    SUMMARY_UNROLLED(levels, summary_unmark_walk(words, level_word, group, LEVELS),
+                     summary_unmark_general(words, level_word, group, levels));
 }
 
-BUDDY_HOT_INLINE uint64_t summary_lowest_group(const buddy_range *range, const order_info *info) {
+BUDDY_HOT_INLINE uint64_t summary_lowest_group(const buddy_range *range, unsigned order) {
     const uint64_t *words = range_words_const(range);
+    const uint64_t *level_word = range->level_word[order];
+    unsigned levels = range->orders[order].summary_levels;
     uint64_t group = 0;
-    SUMMARY_UNROLLED(info->summary_levels, group = summary_lowest_walk(words, info, LEVELS),
-                     group = summary_lowest_general(words, info));
+    SUMMARY_UNROLLED(levels, group = summary_lowest_walk(words, level_word, LEVELS),
+                     group = summary_lowest_general(words, level_word, levels));
     return group;
 }
 
@@ -148,7 +154,7 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
     uint64_t *words = range_words(range);
     if (group_is_empty_at(words, info, ref.word)) {
         uint64_t group = index >> info->group_shift;
-        summary_mark(range, info, group);
+        summary_mark(range, order, group);
         info->first_group = group < info->first_group ? group : info->first_group;
     }
     words[ref.word] |= ref.mask;
@@ -169,10 +175,10 @@ BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_
     info->free_count--;
     if (group_emptied) {
         uint64_t group = index >> info->group_shift;
-        summary_unmark(range, info, group);
+        summary_unmark(range, order, group);
         if (group == info->first_group) {
             info->first_group =
-                info->free_count != 0 ? summary_lowest_group(range, info) : NO_GROUP;
+                info->free_count != 0 ? summary_lowest_group(range, order) : NO_GROUP;
         }
     }
     if (info->free_count == 0) /* stored only on a change, as in free_insert_at */
