@@ -44,248 +44,8 @@
  */
 #include <string.h>
 
-#include "layout.h"
-
-/* ---- Bits and summaries -------------------------------------------------- */
-
-static void node_set(buddy_range *range, unsigned order, uint64_t index, unsigned kind) {
-    node_ref ref = node_locate(range, order, index);
-    range_words(range)[ref.word + (uint64_t)kind * HALF_WORDS] |= ref.mask;
-}
-
-/* The summary walks take the level count as an argument so that the compiler
- * unrolls them: SUMMARY_UNROLLED runs `statement` with LEVELS a constant for
- * the usual counts (all orders of a range have the same count, so the switch
- * predicts well). */
-#define SUMMARY_UNROLLED(levels, statement, general)                                               \
-    do {                                                                                           \
-        switch (levels) {                                                                          \
-        case 2: {                                                                                  \
-            enum { LEVELS = 2 };                                                                   \
-            statement;                                                                             \
-        } break;                                                                                   \
-        case 3: {                                                                                  \
-            enum { LEVELS = 3 };                                                                   \
-            statement;                                                                             \
-        } break;                                                                                   \
-        case 4: {                                                                                  \
-            enum { LEVELS = 4 };                                                                   \
-            statement;                                                                             \
-        } break;                                                                                   \
-        default:                                                                                   \
-            general;                                                                               \
-            break;                                                                                 \
-        }                                                                                          \
-    } while (0)
-
-/* Sets the summary bit of `group` and of each word above it. Without a
- * branch: where a word was already non-empty, the bit above is set (I6). */
-BUDDY_HOT_INLINE void summary_mark_walk(uint64_t *words, const uint64_t *level_word, uint64_t group,
-                                        unsigned levels) {
-    for (unsigned level = 0; level < levels; level++, group >>= 6)
-        words[level_word[level] + (group >> 6)] |= (uint64_t)1 << (group & 63u);
-}
-
-/* Clears the summary bit of `group`, and above it each bit whose word became
- * 0. Without a branch: `emptied` is 1 while every word below became 0. */
-BUDDY_HOT_INLINE void summary_unmark_walk(uint64_t *words, const uint64_t *level_word,
-                                          uint64_t group, unsigned levels) {
-    uint64_t emptied = 1;
-    for (unsigned level = 0; level < levels; level++, group >>= 6) {
-        uint64_t *word = &words[level_word[level] + (group >> 6)];
-        *word ^= emptied << (group & 63u); /* the bit is set where emptied is 1 */
-        emptied = *word == 0;
-    }
-}
-
-/* The lowest group of an order that has a free block: a ctz descent of its
- * summary, one word per level, each of them non-zero (I6). */
-BUDDY_HOT_INLINE uint64_t summary_lowest_walk(const uint64_t *words, const uint64_t *level_word,
-                                              unsigned levels) {
-    uint64_t group = 0;
-    for (unsigned level = levels; level-- > 0;)
-        group = (group << 6) | bits_ctz(words[level_word[level] + group]);
-    return group;
-}
-
-static BUDDY_NOINLINE void summary_mark_general(uint64_t *words, const uint64_t *level_word,
-                                                uint64_t group, unsigned levels) {
-    summary_mark_walk(words, level_word, group, levels);
-}
-static BUDDY_NOINLINE void summary_unmark_general(uint64_t *words, const uint64_t *level_word,
-                                                  uint64_t group, unsigned levels) {
-    summary_unmark_walk(words, level_word, group, levels);
-}
-static BUDDY_NOINLINE uint64_t summary_lowest_general(const uint64_t *words,
-                                                      const uint64_t *level_word, unsigned levels) {
-    return summary_lowest_walk(words, level_word, levels);
-}
-
-BUDDY_HOT_INLINE void summary_mark(buddy_range *range, unsigned order, uint64_t group) {
-    uint64_t *words = range_words(range);
-    const uint64_t *level_word = range->level_word[order];
-    unsigned levels = range->orders[order].summary_levels;
-    SUMMARY_UNROLLED(levels, summary_mark_walk(words, level_word, group, LEVELS),
-                     summary_mark_general(words, level_word, group, levels));
-}
-
-BUDDY_HOT_INLINE void summary_unmark(buddy_range *range, unsigned order, uint64_t group) {
-    uint64_t *words = range_words(range);
-    const uint64_t *level_word = range->level_word[order];
-    unsigned levels = range->orders[order].summary_levels;
-    SUMMARY_UNROLLED(levels, summary_unmark_walk(words, level_word, group, LEVELS),
-                     summary_unmark_general(words, level_word, group, levels));
-}
-
-BUDDY_HOT_INLINE uint64_t summary_lowest_group(const buddy_range *range, unsigned order) {
-    const uint64_t *words = range_words_const(range);
-    const uint64_t *level_word = range->level_word[order];
-    unsigned levels = range->orders[order].summary_levels;
-    uint64_t group = 0;
-    SUMMARY_UNROLLED(levels, group = summary_lowest_walk(words, level_word, LEVELS),
-                     group = summary_lowest_general(words, level_word, levels));
-    return group;
-}
-
-/* Marks node (order, index), whose free bit is at `ref`, a free block. */
-BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_t index,
-                                     node_ref ref) {
-    order_info *info = &range->orders[order];
-    uint64_t *words = range_words(range);
-    if (group_is_empty_at(words, info, ref.word)) {
-        uint64_t group = index >> info->group_shift;
-        summary_mark(range, order, group);
-        info->first_group = group < info->first_group ? group : info->first_group;
-    }
-    words[ref.word] |= ref.mask;
-    info->free_count++;
-    /* nonempty_orders is stored only when it changes: the next allocation
-     * starts from it, and an unconditional store would make it wait for the
-     * loads this block's order came from (in free, a tile's cache miss). */
-    if (!((range->nonempty_orders >> order) & 1u))
-        range->nonempty_orders |= (uint64_t)1 << order;
-}
-
-/* Counts node (order, index) off its order's free blocks once its free bit
- * is cleared; `group_emptied` says that this left its group without one. If
- * it was the order's first group, the next one becomes first. */
-BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_t index,
-                                     bool group_emptied) {
-    order_info *info = &range->orders[order];
-    info->free_count--;
-    if (group_emptied) {
-        uint64_t group = index >> info->group_shift;
-        summary_unmark(range, order, group);
-        if (group == info->first_group) {
-            info->first_group =
-                info->free_count != 0 ? summary_lowest_group(range, order) : NO_GROUP;
-        }
-    }
-    if (info->free_count == 0) /* stored only on a change, as in free_insert_at */
-        range->nonempty_orders &= ~((uint64_t)1 << order);
-}
-
-/* Takes the free block (order, index), whose free bit is at `ref`, off the
- * free bits. */
-BUDDY_HOT_INLINE void free_remove_at(buddy_range *range, unsigned order, uint64_t index,
-                                     node_ref ref) {
-    uint64_t *words = range_words(range);
-    words[ref.word] &= ~ref.mask;
-    free_count_off(range, order, index, group_is_empty_at(words, &range->orders[order], ref.word));
-}
-
-static void free_insert(buddy_range *range, unsigned order, uint64_t index) {
-    free_insert_at(range, order, index, node_locate(range, order, index));
-}
-
-static void free_remove(buddy_range *range, unsigned order, uint64_t index) {
-    free_remove_at(range, order, index, node_locate(range, order, index));
-}
-
-/* The free bit of the buddy of node (order, index) whose bit is at `ref`: the
- * neighbouring bit of the same word, except in a tile's top row (orders 8,
- * 16, ...), which holds one node, so its buddy lives in the next tile. */
-static node_ref buddy_locate(const buddy_range *range, unsigned order, uint64_t index,
-                             node_ref ref) {
-    if (range->orders[order].group_shift == 0)
-        return node_locate(range, order, index ^ 1u);
-    ref.mask = (index & 1u) ? ref.mask >> 1 : ref.mask << 1;
-    return ref;
-}
-
-/* The lowest-indexed free node of an order that has one, where its free bit
- * is, and whether its group has other free nodes (`others` non-zero). Its
- * group is the order's first group (I10); a tile's row 0 continues in the
- * next word. */
-static uint64_t lowest_free(const buddy_range *range, unsigned order, node_ref *ref_out,
-                            uint64_t *others_out) {
-    const order_info *info = &range->orders[order];
-    const uint64_t *words = range_words_const(range);
-    uint64_t group = info->first_group;
-    node_ref ref;
-    ref.word = info->base_word + (group << info->stride_shift);
-    uint64_t bits = words[ref.word] & info->row_mask;
-    uint64_t rest = words[ref.word ^ 1u] & info->second_mask;
-    unsigned skipped = 0;
-    if (bits == 0) {
-        ref.word++;
-        bits = rest;
-        rest = 0;
-        skipped = 64;
-    }
-    ref.mask = bits & (0 - bits);
-    *ref_out = ref;
-    *others_out = (bits ^ ref.mask) | rest;
-    return (group << info->group_shift) + skipped + bits_ctz(bits) - info->first_bit;
-}
-
-/* The order of the smallest block that holds `size` bytes, 0 counting as
- * one min block: ceil(log2(ceil(size / 2^shift))), with u = that quotient - 1. */
-static unsigned order_for_size(uint64_t size, unsigned shift) {
-    uint64_t u = (size - (size != 0)) >> shift;
-    return bits_log2_floor(u | 1u) + (u != 0);
-}
-
-/* ---- Placement ---------------------------------------------------------- */
-
-/* Takes the lowest free block of `order`, which has one, off the free bits
- * and returns its index. */
-static uint64_t take_lowest_free(buddy_range *range, unsigned order) {
-    node_ref ref;
-    uint64_t others;
-    uint64_t index = lowest_free(range, order, &ref, &others);
-    range_words(range)[ref.word] &= ~ref.mask;
-    free_count_off(range, order, index, others == 0);
-    return index;
-}
-
-/* FIRST_FIT: the order whose lowest free block starts lowest, among the
- * orders in `orders` (at least one). */
-static BUDDY_NOINLINE unsigned first_fit_order(const buddy_range *range, uint64_t orders) {
-    unsigned chosen = bits_ctz(orders);
-    node_ref unused;
-    uint64_t others;
-    uint64_t chosen_start = lowest_free(range, chosen, &unused, &others) << chosen;
-    for (orders &= orders - 1; orders != 0; orders &= orders - 1) {
-        unsigned order = bits_ctz(orders);
-        uint64_t start = lowest_free(range, order, &unused, &others) << order;
-        if (start < chosen_start) {
-            chosen = order;
-            chosen_start = start;
-        }
-    }
-    return chosen;
-}
-
-/* Splits live block (order, index) down to `target`, freeing the upper halves;
- * each freed half's buddy is the live lower half, so nothing merges. */
-static BUDDY_NOINLINE void shrink_in_place(buddy_range *range, unsigned order, uint64_t index,
-                                           unsigned target) {
-    for (; order > target; order--, index <<= 1) {
-        node_set(range, order, index, SPLIT_BIT);
-        free_insert(range, order - 1, (index << 1) | 1u);
-    }
-}
+#include "dispatch.h"
+#include "range_core.h"
 
 /* ---- Public API --------------------------------------------------------- */
 
@@ -360,155 +120,61 @@ int buddy_range_reset(buddy_range *range) {
     return BUDDY_OK;
 }
 
+#if BUDDY_HAVE_X86_64_V3
+#include <cpuid.h>
+
+bool buddy_cpu_has_x86_64_v3;
+
+/* x86-64-v3 as the compilers define it: AVX, AVX2, BMI1, BMI2, F16C, FMA,
+ * LZCNT and MOVBE on top of v2, and an OS that saves the AVX registers. */
+static bool cpu_has_x86_64_v3(void) {
+    unsigned a, b, c, d;
+    const unsigned leaf1_ecx = bit_SSE3 | bit_SSSE3 | bit_FMA | bit_CMPXCHG16B | bit_SSE4_1 |
+                               bit_SSE4_2 | bit_MOVBE | bit_POPCNT | bit_OSXSAVE | bit_AVX |
+                               bit_F16C;
+    const unsigned leaf7_ebx = bit_AVX2 | bit_BMI | bit_BMI2;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || (c & leaf1_ecx) != leaf1_ecx)
+        return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || (b & leaf7_ebx) != leaf7_ebx)
+        return false;
+    if (!__get_cpuid(0x80000001u, &a, &b, &c, &d) || !(c & bit_LZCNT))
+        return false;
+    unsigned xcr0_low, xcr0_high;
+    __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+    (void)xcr0_high;
+    return (xcr0_low & 6u) == 6u; /* the OS saves SSE and AVX state */
+}
+
+__attribute__((constructor)) static void detect_cpu(void) {
+    buddy_cpu_has_x86_64_v3 = cpu_has_x86_64_v3();
+}
+#endif
+
+/* The portable copies, out of line so that the dispatching functions below
+ * stay two instructions and a jump, with no registers to save. */
+static BUDDY_NOINLINE int range_alloc_portable(buddy_range *range, uint64_t size,
+                                               uint64_t *offset_out) {
+    return range_alloc(range, size, offset_out);
+}
+
+static BUDDY_NOINLINE int range_free_portable(buddy_range *range, uint64_t offset) {
+    return range_free(range, offset);
+}
+
 int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
-    if (range == NULL || offset_out == NULL)
-        return BUDDY_EINVAL;
-    unsigned shift = range->min_block_shift;
-    /* Reject before rounding: 2^(max_free_order + shift) <= capacity fits. */
-    if (size > ((uint64_t)1 << (range->max_free_order + shift))) {
-        range->alloc_failures++;
-        return BUDDY_ETOOBIG;
-    }
-    unsigned order = order_for_size(size, shift);
-    uint64_t fitting_orders = range->nonempty_orders >> order << order;
-    if (fitting_orders == 0) {
-        range->alloc_failures++;
-        return BUDDY_ENOMEM;
-    }
-
-    /* BEST_FIT takes the smallest order that fits, FIRST_FIT the lowest start. */
-    unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
-                                                      : bits_ctz(fitting_orders);
-    range->live_blocks++; /* apart from allocated_blocks, as in free */
-    uint64_t index = take_lowest_free(range, found);
-    if (found != order)
-        shrink_in_place(range, found, index, order); /* split down to `order` */
-
-    uint64_t allocated = range->allocated_blocks + ((uint64_t)1 << order);
-    range->allocated_blocks = allocated;
-    range->peak_allocated_blocks =
-        allocated > range->peak_allocated_blocks ? allocated : range->peak_allocated_blocks;
-    *offset_out = (index << found) << shift;
-    return BUDDY_OK;
-}
-
-/* In word 3 of a tile half (rows 2..7), the bits of the ancestors of row-2
- * node u: row r's is bit row_start(r) - 192 + (u >> (r - 2)). */
-#define UPPER_ANCESTORS(u)                                                                         \
-    ((uint64_t)1 << (u) | (uint64_t)1 << (32u + ((u) >> 1)) | (uint64_t)1 << (48u + ((u) >> 2)) |  \
-     (uint64_t)1 << (56u + ((u) >> 3)) | (uint64_t)1 << (60u + ((u) >> 4)) | (uint64_t)1 << 62u)
-#define UPPER_ANCESTORS_4(u)                                                                       \
-    UPPER_ANCESTORS(u), UPPER_ANCESTORS((u) + 1u), UPPER_ANCESTORS((u) + 2u),                      \
-        UPPER_ANCESTORS((u) + 3u)
-static const uint64_t upper_ancestors[32] = {
-    UPPER_ANCESTORS_4(0u),  UPPER_ANCESTORS_4(4u),  UPPER_ANCESTORS_4(8u),  UPPER_ANCESTORS_4(12u),
-    UPPER_ANCESTORS_4(16u), UPPER_ANCESTORS_4(20u), UPPER_ANCESTORS_4(24u), UPPER_ANCESTORS_4(28u)};
-
-/* The row of the lowest split ancestor of min block `first` in its tile of
- * `band` (row r is order 8 * band + r + 1), or TILE_ORDERS if none is. With
- * t the position of `first` among the tile's 256 (band-scaled) min blocks,
- * row r's ancestor is bit row_start(r) + (t >> (r + 1)) of the split half:
- * row 0 in word t >> 7, row 1 in word 2, rows 2..7 in word 3, where rows
- * grow with the bit position, so the lowest set ancestor bit names the row:
- * 2 plus the leading ones of its 6-bit position (0..31: row 2, 32..47: 3, ...). */
-static unsigned lowest_split_row(const uint64_t *split_half, unsigned t) {
-    uint64_t upper = split_half[3] & upper_ancestors[t >> 3];
-    unsigned row = TILE_ORDERS;
-    if (upper != 0)
-        row = 2u + (63u - bits_log2_floor(~((uint64_t)bits_ctz(upper) << 58)));
-    if ((split_half[2] >> (t >> 2)) & 1u)
-        row = 1;
-    if ((split_half[t >> 7] >> ((t >> 1) & 63u)) & 1u)
-        row = 0;
-    return row;
-}
-
-/* Finds the live block that starts at `offset`, or says why there is none.
- * The block holding min block `first` is the node just below its lowest
- * split ancestor (I3); it starts at `first` iff its order is at most
- * ctz(first). So that ancestor is in the band of order ctz(first) + 1 or
- * below: start there, and go down a band while the lowest ancestor of the
- * band is split. A block below order 8 costs one tile; a larger one starts
- * in a band above, whose few tiles stay cached. */
-static inline int find_live_block(const buddy_range *range, uint64_t offset, unsigned *order_out,
-                                  node_ref *ref_out) {
-    if (offset >= range->capacity)
-        return BUDDY_ERANGE;
-    if ((offset & (((uint64_t)1 << range->min_block_shift) - 1)) != 0)
-        return BUDDY_EALIGN;
-    uint64_t first = offset >> range->min_block_shift;
-    unsigned top = range->top_order;
-    unsigned order = top; /* no split ancestor: the block is the root */
-    node_ref ref = {0, 0};
-    if (top > 0) {
-        /* min(ctz(first), top - 1), also for first == 0 */
-        unsigned limit = bits_ctz(first | (uint64_t)1 << (top - 1u));
-        unsigned band = limit / TILE_ORDERS;
-        bool descended = false;
-        for (;;) {
-            uint64_t tile =
-                range->band_word[band] + (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS;
-            unsigned t = (unsigned)(first >> (band * TILE_ORDERS)) & 255u;
-            unsigned row = lowest_split_row(&range_words_const(range)[tile + HALF_WORDS], t);
-            if (row == TILE_ORDERS && !descended)
-                break;
-            order = band * TILE_ORDERS + row;
-            if (row == 0) {
-                if (band == 0)
-                    break; /* order 0 */
-                band--;
-                descended = true;
-                continue;
-            }
-            /* The block is this tile's node in row `row - 1`: its free bit is
-             * here, so it needs no second lookup. */
-            unsigned bit = row_start(row - 1u) + (t >> row);
-            ref.word = tile + bit / 64u;
-            ref.mask = (uint64_t)1 << (bit % 64u);
-            break;
-        }
-    }
-    if (first != 0 && order > bits_ctz(first))
-        return BUDDY_ENOTSTART; /* the block is larger and starts below `first` */
-    if (ref.mask == 0)
-        ref = node_locate(range, order, first >> order);
-    if (range_words_const(range)[ref.word] & ref.mask)
-        return BUDDY_ENOTLIVE;
-    *order_out = order;
-    *ref_out = ref;
-    return BUDDY_OK;
+#if BUDDY_HAVE_X86_64_V3
+    if (buddy_cpu_has_x86_64_v3)
+        return buddy_range_alloc_x86_64_v3(range, size, offset_out);
+#endif
+    return range_alloc_portable(range, size, offset_out);
 }
 
 int buddy_range_free(buddy_range *range, uint64_t offset) {
-    if (range == NULL)
-        return BUDDY_EINVAL;
-    unsigned order = 0;
-    node_ref ref;
-    int status = find_live_block(range, offset, &order, &ref);
-    if (status != BUDDY_OK) {
-        range->rejected_frees++;
-        return status;
-    }
-    range->allocated_blocks -= (uint64_t)1 << order;
-
-    uint64_t *words = range_words(range);
-    uint64_t index = (offset >> range->min_block_shift) >> order;
-    /* The buddy exists iff it starts below the capacity; the root has none. */
-    while ((index | 1u) < range->orders[order].node_count) {
-        node_ref buddy = buddy_locate(range, order, index, ref);
-        if (!(words[buddy.word] & buddy.mask))
-            break;
-        free_remove_at(range, order, index ^ 1u, buddy);
-        index >>= 1;
-        order++;
-        ref = node_locate(range, order, index);
-        words[ref.word + HALF_WORDS] &= ~ref.mask; /* the parent is no longer split */
-    }
-    free_insert_at(range, order, index, ref);
-    /* Apart from allocated_blocks, which the compiler would otherwise update
-     * with it as one 16-byte vector, a slower chain from call to call. */
-    range->live_blocks--;
-    return BUDDY_OK;
+#if BUDDY_HAVE_X86_64_V3
+    if (buddy_cpu_has_x86_64_v3)
+        return buddy_range_free_x86_64_v3(range, offset);
+#endif
+    return range_free_portable(range, offset);
 }
 
 /* Grows live block (order, index) to `target` by absorbing its free buddies:
