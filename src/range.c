@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The buddy range allocator: init, alloc, free, size, reset and statistics
- * over the metadata that layout.c plans.
+ * over the metadata that layout.c plans. The code of alloc and free, and of
+ * the helpers they share, is in range_core.h (dispatch.h says why).
  *
  * The algorithm. The range has n min blocks. A block of order k is 2^k min
  * blocks, aligned to its own size; node (k, i) is the block that starts at min
