@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* A known allocation pattern for the `buddy record` test: 100 mallocs, 50
- * reallocs, an aligned allocation, then every block freed. Every block is
+ * reallocs, an aligned allocation, a valloc and a pvalloc, then every block
+ * freed. Every block is
  * written through a volatile pointer, so no compiler elides a malloc/free pair. */
+#define _DEFAULT_SOURCE /* valloc */
+#include <malloc.h>     /* pvalloc */
 #include <stdlib.h>
 
 int main(void) {
@@ -17,6 +20,12 @@ int main(void) {
     volatile char *page = aligned_alloc(4096, 4096);
     page[0] = 3;
     free((void *)page);
+    volatile char *paged = valloc(3000);
+    volatile char *pages = pvalloc(5000); /* two 4 KiB pages, or one larger page */
+    paged[0] = 4;
+    pages[0] = 5;
+    free((void *)paged);
+    free((void *)pages);
     for (int i = 0; i < 100; i++)
         free(blocks[i]);
     return 0;

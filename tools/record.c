@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libbuddy_record.so: an LD_PRELOAD interposer that writes a program's
- * malloc, calloc, realloc, free, aligned_alloc, posix_memalign and memalign
- * calls as a trace (tools/trace.h) to the file named by BUDDY_TRACE, for
+ * malloc, calloc, realloc, free, aligned_alloc, posix_memalign, memalign,
+ * valloc and pvalloc calls as a trace (tools/trace.h) to the file named by BUDDY_TRACE, for
  * `buddy record`. IDs are the program's pointers in hexadecimal.
  *
  * One lock covers each real call and its line, so the trace's order is the
@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <malloc.h> /* pvalloc */
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -32,6 +33,8 @@ static void *(*real_realloc)(void *, size_t);
 static void *(*real_aligned_alloc)(size_t, size_t);
 static int (*real_posix_memalign)(void **, size_t, size_t);
 static void *(*real_memalign)(size_t, size_t);
+static void *(*real_valloc)(size_t);
+static void *(*real_pvalloc)(size_t);
 
 static int trace_fd = -1;
 static atomic_flag lock = ATOMIC_FLAG_INIT;
@@ -63,6 +66,8 @@ static void resolve(void) {
     real_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
     real_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
     real_memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+    real_valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+    real_pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
     const char *path = getenv("BUDDY_TRACE");
     if (path != NULL) {
         trace_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -216,4 +221,26 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
         record('a', *out, size, alignment, NULL);
     leave();
     return status;
+}
+
+/* valloc and pvalloc align to the page; pvalloc also rounds the size up to
+ * whole pages (0 to one page), and the trace gets the size it hands out. */
+EXPORT void *valloc(size_t size) {
+    enter();
+    void *pointer = real_valloc(size);
+    if (pointer != NULL)
+        record('a', pointer, size, (uint64_t)sysconf(_SC_PAGESIZE), NULL);
+    leave();
+    return pointer;
+}
+
+EXPORT void *pvalloc(size_t size) {
+    enter();
+    void *pointer = real_pvalloc(size);
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t pages = size == 0 ? 1 : ((uint64_t)size + page - 1) / page;
+    if (pointer != NULL)
+        record('a', pointer, pages * page, page, NULL);
+    leave();
+    return pointer;
 }
