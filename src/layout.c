@@ -10,10 +10,11 @@
 #include "layout.h"
 
 /* Lays out a 64-ary summary tree over info->group_count bits from word
- * `first`, level 1 first (offsets into level_word), up to a level of one word and at least `levels`
- * levels; returns the next word. Giving every order the same number of levels
- * (one-word levels on top) makes the summary loops run the same count for
- * every order, so their exits are predicted. */
+ * `first`, level 1 first (offsets into level_word), up to a level of one word
+ * and at least `levels` levels; returns the next word. Giving every order the
+ * same number of levels (one-word levels on top) lets the summary walks take
+ * the same unrolled copy for every order, so the switch that picks it is
+ * predicted. */
 static uint64_t plan_summary(order_info *info, uint64_t *level_word, uint64_t first,
                              unsigned levels) {
     uint64_t bits = info->group_count;

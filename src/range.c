@@ -151,14 +151,21 @@ __attribute__((constructor)) static void detect_cpu(void) {
 }
 #endif
 
-/* The portable copies, out of line so that the dispatching functions below
- * stay two instructions and a jump, with no registers to save. */
-static BUDDY_NOINLINE int range_alloc_portable(buddy_range *range, uint64_t size,
-                                               uint64_t *offset_out) {
+/* The portable copies. With dispatch they stay out of line, so that the public
+ * functions below are a compare and a jump with no registers to save; without
+ * it, they are inlined there. */
+#if BUDDY_HAVE_X86_64_V3
+#define PORTABLE_COPY BUDDY_NOINLINE
+#else
+#define PORTABLE_COPY inline
+#endif
+
+static PORTABLE_COPY int range_alloc_portable(buddy_range *range, uint64_t size,
+                                              uint64_t *offset_out) {
     return range_alloc(range, size, offset_out);
 }
 
-static BUDDY_NOINLINE int range_free_portable(buddy_range *range, uint64_t offset) {
+static PORTABLE_COPY int range_free_portable(buddy_range *range, uint64_t offset) {
     return range_free(range, offset);
 }
 

@@ -251,7 +251,7 @@ static BUDDY_NOINLINE void shrink_in_place(buddy_range *range, unsigned order, u
     }
 }
 
-/* buddy_range_alloc */
+/* The body of buddy_range_alloc (range.c picks the copy that runs). */
 static inline int range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
     if (range == NULL || offset_out == NULL)
         return BUDDY_EINVAL;
@@ -371,7 +371,7 @@ static inline int find_live_block(const buddy_range *range, uint64_t offset, uns
     return BUDDY_OK;
 }
 
-/* buddy_range_free */
+/* The body of buddy_range_free (range.c picks the copy that runs). */
 static inline int range_free(buddy_range *range, uint64_t offset) {
     if (range == NULL)
         return BUDDY_EINVAL;

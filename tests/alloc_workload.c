@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A known allocation pattern for the `buddy record` test: 100 mallocs, 50
  * reallocs, an aligned allocation, a valloc and a pvalloc, then every block
- * freed. Every block is
- * written through a volatile pointer, so no compiler elides a malloc/free pair. */
+ * freed. Every block is written through a volatile pointer, so no compiler
+ * elides a malloc/free pair. */
 #define _DEFAULT_SOURCE /* valloc */
 #include <malloc.h>     /* pvalloc */
 #include <stdlib.h>

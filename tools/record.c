@@ -2,8 +2,9 @@
 /*
  * libbuddy_record.so: an LD_PRELOAD interposer that writes a program's
  * malloc, calloc, realloc, free, aligned_alloc, posix_memalign, memalign,
- * valloc and pvalloc calls as a trace (tools/trace.h) to the file named by BUDDY_TRACE, for
- * `buddy record`. IDs are the program's pointers in hexadecimal.
+ * valloc and pvalloc calls as a trace (tools/trace.h) to the file named by
+ * BUDDY_TRACE, for `buddy record`. IDs are the program's pointers in
+ * hexadecimal.
  *
  * One lock covers each real call and its line, so the trace's order is the
  * order in which blocks really changed hands between threads. Lines are
