@@ -18,9 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static FILE *quiet;
     if (quiet == NULL)
         quiet = fopen("/dev/null", "w"); /* bad lines are reported there */
-    replay_options options = {
-        4096, 16,   (data[0] & 1) ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT, (data[0] & 2) != 0, false,
-        64,   quiet};
+    replay_options options = {4096,
+                              16,
+                              (data[0] & 1) ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT,
+                              (data[0] & 2) != 0,
+                              false,
+                              64,
+                              quiet,
+                              false};
     FILE *input = fmemopen((void *)(data + 1), size - 1, "r");
     if (input == NULL)
         return 0;

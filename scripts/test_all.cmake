@@ -1,10 +1,14 @@
 # Builds and runs every test in every configuration the project promises. CMake only:
 #
 #   cmake -P scripts/test_all.cmake       (from the repository root)
+#   cmake -DJOBS=1 -P scripts/test_all.cmake   (build and test with 1 job; the
+#                                              default is every core)
 #
 # Always: Debug, Release (-DNDEBUG) and ASan+UBSan with gcc. When the tools are
 # installed (CI installs them): clang, the whole suite under Valgrind memcheck,
-# a 32-bit build (gcc-multilib; run through qemu-i386 if the kernel cannot),
+# a 32-bit build (gcc-multilib; natively where the kernel runs 32-bit programs,
+# else through qemu-i386; its Valgrind checks run only where Valgrind can start
+# a 32-bit program, which needs libc6-dbg:i386),
 # and line coverage of src/ gated at 100% (gcovr). A configuration whose tools
 # are missing is skipped with a message; any that runs must pass.
 # Warnings are errors when CI=true (or -DBUDDY_WERROR=ON before -P).
@@ -18,7 +22,17 @@ if(NOT DEFINED BUDDY_WERROR)
     set(BUDDY_WERROR OFF)
   endif()
 endif()
-cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+if(DEFINED JOBS)
+  set(jobs ${JOBS})
+elseif(DEFINED ENV{CMAKE_BUILD_PARALLEL_LEVEL})
+  set(jobs $ENV{CMAKE_BUILD_PARALLEL_LEVEL})
+else()
+  cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+endif()
+if(NOT jobs MATCHES "^[1-9][0-9]*$")
+  message(FATAL_ERROR "JOBS: '${jobs}' is not a job count (a whole number from 1)")
+endif()
+message(STATUS "==== ${jobs} parallel jobs (-DJOBS=N to change)")
 set(build_root "${source_dir}/build-test")
 file(MAKE_DIRECTORY "${build_root}")
 
@@ -77,9 +91,11 @@ if(no_m32)
 else()
   execute_process(COMMAND "${probe}" RESULT_VARIABLE no_native OUTPUT_QUIET ERROR_QUIET)
   if(NOT no_native)
+    message(STATUS "==== m32: this kernel runs 32-bit programs natively")
     run_configuration(m32 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32
       -DBUDDY_PYTHON_TESTS=OFF)
   elseif(qemu_i386)
+    message(STATUS "==== m32: this kernel runs no 32-bit programs: through ${qemu_i386}")
     run_configuration(m32 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32
       -DBUDDY_PYTHON_TESTS=OFF -DBUDDY_TEST_EMULATOR=${qemu_i386})
   else()

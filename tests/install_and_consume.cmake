@@ -18,3 +18,28 @@ if(pkg_config)
   set(ENV{LD_LIBRARY_PATH} "${prefix}/lib")
   execute_process(COMMAND ${BUILD}/install-test/pc-consumer COMMAND_ERROR_IS_FATAL ANY)
 endif()
+
+# The installed command: the demo, then a recording through the interposer in
+# its private folder (never the public libdir), replayed; and the man page.
+set(bin "${prefix}/bin/buddy")
+set(work "${BUILD}/install-test")
+if(EXISTS "${prefix}/lib/libbuddy_record.so")
+  message(FATAL_ERROR "libbuddy_record.so went to the public libdir")
+endif()
+file(GLOB_RECURSE record_library "${prefix}/libbuddy_record.so")
+file(GLOB_RECURSE man_page "${prefix}/buddy.1")
+if(NOT record_library MATCHES "/lib[^/]*/buddy/libbuddy_record.so$" OR NOT man_page MATCHES "/man1/")
+  message(FATAL_ERROR "missing from the install: lib*/buddy/libbuddy_record.so or man1/buddy.1")
+endif()
+execute_process(COMMAND ${bin} demo --out ${work}/demo.svg OUTPUT_VARIABLE demo
+  COMMAND_ERROR_IS_FATAL ANY)
+if(NOT demo MATCHES "invariant check: BUDDY_OK")
+  message(FATAL_ERROR "the installed buddy demo printed:\n${demo}")
+endif()
+execute_process(COMMAND ${bin} record --output ${work}/true.trace -- /usr/bin/true
+  COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND ${bin} replay ${work}/true.trace OUTPUT_VARIABLE replay
+  COMMAND_ERROR_IS_FATAL ANY)
+if(NOT replay MATCHES "failed allocations 0")
+  message(FATAL_ERROR "the installed buddy replay printed:\n${replay}")
+endif()

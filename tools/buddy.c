@@ -25,12 +25,14 @@ static void usage(FILE *out) {
     fprintf(out, "usage: buddy COMMAND [ARGS]   (buddy COMMAND --help for more)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nexit codes: 0 success, 1 the work failed, 2 bad usage, 3 a malformed trace\n");
+    fprintf(out, "\nexit codes: 0 success, 1 the work failed, 2 bad usage, 3 a malformed trace;\n"
+                 "buddy record exits with the recorded program's own code\n");
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "buddy: COMMAND is missing (commands: demo, sizes, replay, draw, record)\n"
+                        "Try 'buddy --help' for more.\n");
         return TOOL_USAGE;
     }
     if (tool_is_help(argv[1])) {
@@ -44,7 +46,9 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "buddy: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr,
+            "buddy: unknown command '%s' (commands: demo, sizes, replay, draw, record)\n"
+            "Try 'buddy --help' for more.\n",
+            argv[1]);
     return TOOL_USAGE;
 }

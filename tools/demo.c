@@ -3,7 +3,9 @@
  * `buddy demo`: cloudwu's sequence on a 32-unit seed manager with the tree
  * after every call, then a seeded churn on a larger range and its statistics.
  */
+#define _DEFAULT_SOURCE /* realpath */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +63,7 @@ static uint64_t next_random(uint64_t *state) {
 
 void tool_print_stats(const buddy_range_stats *stats) {
     printf("   capacity %" PRIu64 ", min block %" PRIu64 ", policy %s\n", stats->capacity,
-           stats->min_block_size, stats->policy == BUDDY_FIRST_FIT ? "first-fit" : "best-fit");
+           stats->min_block_size, tool_policy_name(stats->policy));
     printf(
         "   live blocks %" PRIu64 ", allocated %" PRIu64 ", free %" PRIu64 ", peak %" PRIu64 "\n",
         stats->live_blocks, stats->allocated_bytes, stats->free_bytes, stats->peak_allocated_bytes);
@@ -115,19 +117,23 @@ static int run_churn(const char *picture) {
     }
     write_churn_trace(trace, capacity, steps, seed);
     rewind(trace);
-    replay_options options = {capacity, min_block, BUDDY_DEFAULT_POLICY, false, false, 1000, NULL};
+    replay_options options = {capacity, min_block, BUDDY_DEFAULT_POLICY, false, false, 1000,
+                              NULL,     false};
     replay_result result;
     int status = replay_run(trace, "churn", &options, &result);
     fclose(trace);
     if (status == TOOL_OK) {
         tool_print_stats(&result.end);
+        tool_print_summary(&result, 0);
         size_t metadata = buddy_range_metadata_size(capacity, min_block);
         printf("   metadata %zu bytes (%.2f bits per min block); invariant check: %s\n", metadata,
                (double)metadata * 8.0 / (double)(capacity / min_block),
                buddy_status_str(result.check_status));
         status = tool_write_picture(picture, "buddy demo: the churn on 1 MiB", &result);
+        char where[PATH_MAX];
         if (status == TOOL_OK)
-            printf("\n3. picture: %s (memory map at the end, blocks over time)\n", picture);
+            printf("\n3. picture: %s (memory map at the end, blocks over time)\n",
+                   realpath(picture, where) != NULL ? where : picture);
     }
     replay_result_free(&result);
     return status;
@@ -136,16 +142,24 @@ static int run_churn(const char *picture) {
 int tool_demo(int argc, char **argv) {
     static const char *const usage_text =
         "usage: buddy demo [--out FILE.svg]\n\nRuns cloudwu's sequence with the tree after each "
-        "call, then a churn with its\nstatistics, and draws the churn (default buddy-demo.svg).\n";
+        "call, then a churn with its\nstatistics, and draws the churn (default buddy-demo.svg "
+        "in the current folder).\n";
     const char *picture = "buddy-demo.svg";
     if (argc == 2 && tool_is_help(argv[1])) {
         fputs(usage_text, stdout);
         return TOOL_OK;
     }
-    if (argc == 3 && strcmp(argv[1], "--out") == 0)
-        picture = argv[2];
-    else if (argc != 1)
-        return tool_usage_error("demo", usage_text);
+    tool_args args = {"demo", argc, argv, 1, NULL, NULL, TOOL_OK};
+    while (args.status == TOOL_OK && tool_args_next(&args)) {
+        if (tool_args_is(&args, "--out", true)) {
+            if (args.value != NULL)
+                picture = args.value;
+        } else {
+            tool_args_unknown(&args, "--out");
+        }
+    }
+    if (args.status != TOOL_OK)
+        return args.status;
     printf("buddy %s demo\n\n", buddy_version());
     int status = run_cloudwu_sequence();
     return status != 0 ? status : run_churn(picture);

@@ -5,6 +5,7 @@
  * so its allocations become a trace, then says how to replay it.
  */
 #define _DEFAULT_SOURCE /* setenv, readlink */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,69 +20,92 @@
 static const char *const usage_text =
     "usage: buddy record [--output FILE] -- PROGRAM [ARGS...]\n\n"
     "Runs PROGRAM with libbuddy_record.so preloaded and writes its malloc, calloc,\n"
-    "realloc, free, aligned_alloc, posix_memalign and memalign calls as a trace\n"
-    "(default buddy.trace) for buddy replay and buddy draw. Only PROGRAM's own process\n"
-    "records, not its children. The exit code is PROGRAM's (1 if it could not start).\n";
+    "realloc, free, aligned_alloc, posix_memalign, memalign, valloc and pvalloc calls\n"
+    "as a trace (default buddy.trace) for buddy replay and buddy draw, then prints a\n"
+    "summary on stderr. Only PROGRAM's own process records: not the programs it\n"
+    "starts, nor the processes it forks.\n\n"
+    "exit codes: PROGRAM's own; 1 if it could not be started or recorded, 2 bad usage\n";
 
-/* The recording library: next to this program's executable. */
+/* The recording library: next to this program's executable (a build tree),
+ * else in the private folder the install puts it in, BUDDY_RECORD_FROM_BIN
+ * relative to the executable's folder. */
 static bool find_library(char *path, size_t size) {
     ssize_t length = readlink("/proc/self/exe", path, size - 1);
     if (length <= 0)
         return false;
     path[length] = '\0';
     char *slash = strrchr(path, '/');
-    if (slash == NULL || (size_t)(slash - path) + sizeof "/libbuddy_record.so" > size)
+    if (slash == NULL)
         return false;
-    strcpy(slash, "/libbuddy_record.so");
-    return access(path, R_OK) == 0;
+    size_t folder = (size_t)(slash - path);
+    static const char *const places[] = {"/libbuddy_record.so",
+                                         "/" BUDDY_RECORD_FROM_BIN "/libbuddy_record.so"};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        if (folder + strlen(places[i]) + 1 > size)
+            return false;
+        strcpy(path + folder, places[i]);
+        if (access(path, R_OK) == 0)
+            return true;
+    }
+    return false;
 }
 
-/* Counts the operations and the peak of live bytes, for the replay hint. */
+/* Counts the operations and the bytes allocated, for the replay hint. */
 static void summarize(const char *path) {
     FILE *trace = fopen(path, "r");
     if (trace == NULL)
         return;
     char line[1024], error[128];
-    uint64_t ops = 0, live = 0, peak = 0;
+    uint64_t ops = 0, allocated = 0;
     while (fgets(line, sizeof line, trace)) {
         trace_op op;
-        if (trace_parse_line(line, &op, error, sizeof error) == 1)
-            ops++;
-        if (op.kind == 'a' && (live += op.size) > peak) /* frees are not sized: an upper bound */
-            peak = live;
+        if (trace_parse_line(line, &op, error, sizeof error) != 1)
+            continue;
+        ops++;
+        if (op.kind == 'a' && allocated <= UINT64_MAX - op.size)
+            allocated += op.size;
     }
     fclose(trace);
-    printf("buddy record: %" PRIu64 " operations in %s (at most %" PRIu64 " bytes requested\n"
-           "in total); replay with: buddy replay --capacity SIZE %s\n",
-           ops, path, peak, path);
+    fprintf(stderr,
+            "buddy record: %" PRIu64 " operations in %s (%" PRIu64 " bytes allocated in all);\n"
+            "replay with: buddy replay --capacity SIZE %s\n",
+            ops, path, allocated, path);
 }
 
 int tool_record(int argc, char **argv) {
     const char *output = "buddy.trace";
     int program = 0;
-    for (int i = 1; i < argc && program == 0; i++) {
-        if (tool_is_help(argv[i])) {
+    tool_args args = {"record", argc, argv, 1, NULL, NULL, TOOL_OK};
+    while (program == 0 && args.status == TOOL_OK && tool_args_next(&args)) {
+        if (tool_is_help(args.arg)) {
             fputs(usage_text, stdout);
             return TOOL_OK;
         }
-        if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
-            output = argv[++i];
-        else if (strcmp(argv[i], "--") == 0 && i + 1 < argc)
-            program = i + 1;
-        else
-            return tool_usage_error("record", usage_text);
+        if (tool_args_is(&args, "--output", true)) {
+            if (args.value != NULL)
+                output = args.value;
+        } else if (strcmp(args.arg, "--") == 0) {
+            program = args.next;
+        } else {
+            tool_args_unknown(&args, "--output, then -- PROGRAM");
+        }
     }
+    if (args.status != TOOL_OK)
+        return args.status;
+    if (program == 0 || program >= argc)
+        return tool_args_error(&args, "PROGRAM is missing (buddy record [--output FILE] -- "
+                                      "PROGRAM [ARGS...])");
     char library[PATH_MAX], trace[PATH_MAX];
-    if (program == 0)
-        return tool_usage_error("record", usage_text);
     if (!find_library(library, sizeof library)) {
-        fprintf(stderr, "buddy record: libbuddy_record.so is not next to the buddy program\n");
+        fprintf(stderr, "buddy record: libbuddy_record.so is neither next to the buddy program nor "
+                        "in " BUDDY_RECORD_FROM_BIN " from its folder\n");
         return TOOL_FAILED;
     }
     FILE *truncate = fopen(output, "w");
     if (truncate == NULL || realpath(output, trace) == NULL) {
-        perror(output);
-        return TOOL_FAILED;
+        if (truncate != NULL)
+            fclose(truncate);
+        return tool_args_error(&args, "--output '%s': %s", output, strerror(errno));
     }
     fclose(truncate);
     pid_t child = fork();

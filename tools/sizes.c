@@ -11,30 +11,37 @@
 #include "tool.h"
 
 static const char *const usage_text =
-    "usage: buddy sizes [--capacity BYTES]... [--min-block BYTES]...\n\n"
+    "usage: buddy sizes [--capacity SIZE]... [--min-block SIZE]...\n\n"
     "Prints the range metadata for each capacity and min block size: bytes and bits\n"
-    "per min block, header included. Sizes take K, M, G, T suffixes (powers of 1024).\n"
+    "per min block, header included. SIZE: a decimal number with an optional unit,\n"
+    "any case: K or KiB (1024), KB (1000), M, MiB, MB, G, GiB, GB, T, TiB, TB.\n"
     "Without options: capacities 1K 1M 64M 1G 64G 1T, min blocks 1 16 64 4096.\n";
 
 int tool_sizes(int argc, char **argv) {
     uint64_t capacities[32], min_blocks[32];
     size_t capacity_count = 0, min_block_count = 0;
-    for (int i = 1; i < argc; i++) {
-        bool is_capacity = strcmp(argv[i], "--capacity") == 0;
-        if (tool_is_help(argv[i])) {
+    tool_args args = {"sizes", argc, argv, 1, NULL, NULL, TOOL_OK};
+    while (args.status == TOOL_OK && tool_args_next(&args)) {
+        if (tool_is_help(args.arg)) {
             fputs(usage_text, stdout);
             return TOOL_OK;
         }
-        if ((!is_capacity && strcmp(argv[i], "--min-block") != 0) || i + 1 == argc)
-            return tool_usage_error("sizes", usage_text);
-        uint64_t value = 0;
-        if (!tool_parse_size(argv[++i], &value))
-            return tool_usage_error("sizes", usage_text);
-        if (is_capacity && capacity_count < 32)
-            capacities[capacity_count++] = value;
-        else if (!is_capacity && min_block_count < 32)
-            min_blocks[min_block_count++] = value;
+        bool is_capacity = tool_args_is(&args, "--capacity", true);
+        if (!is_capacity && !tool_args_is(&args, "--min-block", true)) {
+            tool_args_unknown(&args, "--capacity, --min-block");
+            break;
+        }
+        size_t *count = is_capacity ? &capacity_count : &min_block_count;
+        if (args.status == TOOL_OK && *count == 32)
+            return tool_args_error(&args, "at most 32 values of %s",
+                                   is_capacity ? "--capacity" : "--min-block");
+        if (args.status == TOOL_OK)
+            tool_args_size(&args, is_capacity ? "--capacity" : "--min-block",
+                           is_capacity ? &capacities[*count] : &min_blocks[*count]);
+        *count += args.status == TOOL_OK;
     }
+    if (args.status != TOOL_OK)
+        return args.status;
     static const uint64_t default_capacities[] = {UINT64_C(1) << 10, UINT64_C(1) << 20,
                                                   UINT64_C(1) << 26, UINT64_C(1) << 30,
                                                   UINT64_C(1) << 36, UINT64_C(1) << 40};

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buddy.h"
 
@@ -18,11 +19,51 @@ bool tool_is_help(const char *argument);
 /* Prints "buddy WHAT: <status name>" on stderr; returns TOOL_FAILED. */
 int tool_fail(const char *what, int status);
 void tool_print_stats(const buddy_range_stats *stats);
+/* "512 B", "18.3 MiB": a short reading of a count of bytes. */
+void tool_format_size(char *out, size_t size, uint64_t bytes);
+/* Writes `text` as a JSON string: quotes, escapes, and U+FFFD for bytes that
+ * are not UTF-8. */
+void tool_print_json_string(FILE *out, const char *text);
 
-/* Prints "buddy WHAT: bad usage" and the usage on stderr; returns TOOL_USAGE. */
-int tool_usage_error(const char *what, const char *usage);
-/* Parses a size with an optional K, M, G or T suffix (powers of 1024). */
-bool tool_parse_size(const char *text, uint64_t *value_out);
+/* ---- Words of the command line (options.c) ---- */
+
+/* A decimal number, no sign, no other base; false if there is no digit or it
+ * is above 2^64 - 1. *end is set to the first character after the digits. */
+bool tool_parse_decimal(const char *text, const char **end, uint64_t *value_out);
+/* A decimal size with an optional unit, any case: K, KiB (1024), KB (1000), M,
+ * MiB, MB, G, GiB, GB, T, TiB, TB, B. NULL on success, else why it is not one. */
+const char *tool_parse_size(const char *text, uint64_t *value_out);
+/* best_fit or first_fit; best, first, best-fit and first-fit are aliases. */
+bool tool_parse_policy(const char *text, buddy_policy *policy_out);
+/* The policy's one spelling in every output: "best_fit" or "first_fit". */
+const char *tool_policy_name(buddy_policy policy);
+
+/* Reads one command's arguments left to right. */
+typedef struct tool_args {
+    const char *command; /* "replay": names the command in messages */
+    int argc;
+    char **argv;
+    int next;          /* the index of the next argument */
+    const char *arg;   /* the current argument */
+    const char *value; /* the current option's value, or NULL */
+    int status;        /* TOOL_OK, or TOOL_USAGE once an error is printed */
+} tool_args;
+
+/* Prints "buddy COMMAND: <message>" and a line pointing to --help on stderr;
+ * returns TOOL_USAGE. */
+int tool_args_error(const tool_args *args, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Moves to the next argument; false when there is none. */
+bool tool_args_next(tool_args *args);
+/* True iff the current argument is the option `name` (as --name, or
+ * --name=value); takes its value from after '=' or from the next argument.
+ * A missing or unexpected value sets status (with a message). */
+bool tool_args_is(tool_args *args, const char *name, bool takes_value);
+/* Reads the option's value as a size or a policy; a bad one sets status. */
+void tool_args_size(tool_args *args, const char *name, uint64_t *value_out);
+void tool_args_policy(tool_args *args, buddy_policy *policy_out);
+/* Reports the current argument as unknown (options: `accepted`); sets status. */
+void tool_args_unknown(tool_args *args, const char *accepted);
 
 int tool_demo(int argc, char **argv);
 int tool_sizes(int argc, char **argv);
@@ -33,13 +74,17 @@ int tool_record(int argc, char **argv);
 /* Writes the SVG picture of a replay to `path`; TOOL_OK or TOOL_FAILED. */
 int tool_write_picture(const char *path, const char *title, const struct replay_result *result);
 
-/* The options `replay` and `draw` share (draw adds --out); returns the index
- * of the trace argument, or 0 for bad usage. */
-/* Replays the trace at `path` ('-': standard input) as replay_run does;
- * TOOL_FAILED (after perror) if it cannot be opened. */
-int tool_replay_file(const char *path, const struct replay_options *options,
-                     struct replay_result *result);
-int tool_parse_replay_options(int argc, char **argv, struct replay_options *options, bool *json,
-                              const char **out_path);
+/* Replays the trace at `path` ('-': standard input) as replay_run does and,
+ * if allocations failed, finds the smallest capacity that serves it (else 0).
+ * TOOL_USAGE (after a message) if the file cannot be opened. */
+int tool_replay_file(const tool_args *args, const char *path, const struct replay_options *options,
+                     struct replay_result *result, uint64_t *smallest_capacity);
+/* The lines replay and draw both print: requested against block bytes (peak
+ * and end), the rounding waste, the failures and the smallest capacity. */
+void tool_print_summary(const struct replay_result *result, uint64_t smallest_capacity);
+/* The options `replay` and `draw` share (draw adds --out): TOOL_OK with the
+ * trace's path in *trace_out, or TOOL_USAGE after a message. */
+int tool_parse_replay_options(tool_args *args, struct replay_options *options, bool *json,
+                              const char **out_path, const char **trace_out);
 
 #endif

@@ -4,6 +4,7 @@
  * from trace IDs to live blocks, samples the statistics as it goes, and
  * records each block's life for the time-vs-address picture.
  */
+#define _POSIX_C_SOURCE 200809L /* getline */
 #include "trace.h"
 
 #include <stdlib.h>
@@ -13,52 +14,87 @@
 
 /* ---- Parsing -------------------------------------------------------------- */
 
-static bool parse_number(const char *word, uint64_t *value) {
-    char *end = NULL;
-    if (word == NULL || word[0] < '0' || word[0] > '9')
+static const char *const expected_forms =
+    "expected 'a ID SIZE [ALIGN]', 'f ID' or 'r ID SIZE [NEWID]'";
+
+/* Splits `line` (up to its newline or a '#') into at most `most` words; returns
+ * the count, or most + 1 if there are more. */
+static int split_words(const char *line, const char *words[], size_t lengths[], int most) {
+    int count = 0;
+    for (const char *at = line; *at != '\0' && *at != '\n' && *at != '#';) {
+        size_t blanks = strspn(at, " \t\r");
+        at += blanks;
+        size_t length = strcspn(at, " \t\r\n#");
+        if (length == 0)
+            continue;
+        if (count == most)
+            return most + 1;
+        words[count] = at;
+        lengths[count++] = length;
+        at += length;
+    }
+    return count;
+}
+
+/* Reads a decimal number that is a whole word; false with a message if not. */
+static bool parse_number(const char *word, size_t length, const char *what, uint64_t *value,
+                         char *error, size_t error_size) {
+    const char *end = NULL;
+    if (tool_parse_decimal(word, &end, value) && end == word + length)
+        return true;
+    snprintf(error, error_size, "%s '%.*s' is not a decimal number from 0 to 2^64-1", what,
+             (int)(length > 40 ? 40 : length), word);
+    return false;
+}
+
+static bool copy_id(char *id, const char *word, size_t length, char *error, size_t error_size) {
+    if (length >= TRACE_ID_SIZE) {
+        snprintf(error, error_size, "an ID has at most %d characters ('%.20s...' has %zu)",
+                 TRACE_ID_SIZE - 1, word, length);
         return false;
-    *value = strtoull(word, &end, 0);
-    return *end == '\0';
+    }
+    memcpy(id, word, length);
+    id[length] = '\0';
+    return true;
 }
 
 int trace_parse_line(const char *line, trace_op *op, char *error, size_t error_size) {
-    char copy[512];
-    size_t length = strcspn(line, "\r\n");
-    if (length >= sizeof copy) {
-        snprintf(error, error_size, "a line of at most %zu characters", sizeof copy - 1);
-        return -1;
-    }
-    memcpy(copy, line, length);
-    copy[length] = '\0';
-    char *words[5] = {0};
-    int count = 0;
-    for (char *word = strtok(copy, " \t"); word != NULL; word = strtok(NULL, " \t"))
-        if (count < 5)
-            words[count++] = word;
-        else
-            count = 6;
-    if (count == 0 || words[0][0] == '#')
+    const char *words[4];
+    size_t lengths[4];
+    int count = split_words(line, words, lengths, 4);
+    if (count == 0)
         return 0;
     op->kind = words[0][0];
     op->size = op->alignment = 0;
     op->new_id[0] = '\0';
-    bool known = words[0][1] == '\0' && strchr("afr", op->kind) != NULL;
-    int needed = op->kind == 'f' ? 2 : 3;
-    int allowed = op->kind == 'f' ? 2 : 4;
-    bool fourth_ok = count < 4 || (op->kind == 'a' ? parse_number(words[3], &op->alignment) &&
-                                                         op->alignment != 0 &&
-                                                         (op->alignment & (op->alignment - 1)) == 0
-                                                   : strlen(words[3]) < sizeof op->new_id);
-    if (!known || count < needed || count > allowed || strlen(words[1]) >= sizeof op->id ||
-        (needed == 3 && !parse_number(words[2], &op->size)) || !fourth_ok) {
-        snprintf(error, error_size,
-                 "expected 'a ID SIZE [ALIGN]', 'f ID' or 'r ID SIZE [NEWID]' "
-                 "(ALIGN a power of two)");
+    if (lengths[0] != 1 || strchr("afr", op->kind) == NULL) {
+        snprintf(error, error_size, "'%.*s' is not an operation: %s",
+                 (int)(lengths[0] > 20 ? 20 : lengths[0]), words[0], expected_forms);
         return -1;
     }
-    strcpy(op->id, words[1]);
+    int needed = op->kind == 'f' ? 2 : 3, allowed = op->kind == 'f' ? 2 : 4;
+    if (count < needed || count > allowed) {
+        snprintf(error, error_size, "%s",
+                 op->kind == 'a'   ? "expected 'a ID SIZE [ALIGN]'"
+                 : op->kind == 'f' ? "expected 'f ID'"
+                                   : "expected 'r ID SIZE [NEWID]'");
+        return -1;
+    }
+    if (!copy_id(op->id, words[1], lengths[1], error, error_size))
+        return -1;
+    if (needed == 3 && !parse_number(words[2], lengths[2], "SIZE", &op->size, error, error_size))
+        return -1;
     if (count == 4 && op->kind == 'r')
-        strcpy(op->new_id, words[3]);
+        return copy_id(op->new_id, words[3], lengths[3], error, error_size) ? 1 : -1;
+    if (count == 4) {
+        if (!parse_number(words[3], lengths[3], "ALIGN", &op->alignment, error, error_size))
+            return -1;
+        if (op->alignment == 0 || (op->alignment & (op->alignment - 1)) != 0) {
+            snprintf(error, error_size, "ALIGN %llu is not a power of two",
+                     (unsigned long long)op->alignment);
+            return -1;
+        }
+    }
     return 1;
 }
 
@@ -66,12 +102,19 @@ int trace_parse_line(const char *line, trace_op *op, char *error, size_t error_s
 
 enum slot_state { SLOT_EMPTY, SLOT_LIVE, SLOT_FAILED, SLOT_FREED };
 
+/* SLOT_LIVE and SLOT_FAILED are both live in the trace's own terms, so whether
+ * a trace is consistent never depends on the capacity it is replayed at. */
 typedef struct slot {
-    char id[64];
+    char id[TRACE_ID_SIZE];
     uint8_t state;
-    uint64_t handle; /* the offset, or the pointer in heap mode */
-    size_t life;     /* index into result->lives */
+    uint64_t handle;    /* the offset, or the pointer in heap mode */
+    uint64_t requested; /* the size the trace asked for */
+    size_t life;        /* index into result->lives */
 } slot;
+
+static bool is_live_in_trace(const slot *s) {
+    return s->state == SLOT_LIVE || s->state == SLOT_FAILED;
+}
 
 typedef struct table {
     slot *slots;
@@ -126,7 +169,7 @@ typedef struct engine {
     buddy_heap *heap;
     unsigned char *region;
     void *heap_metadata;
-    size_t lives_capacity, samples_capacity;
+    size_t lives_capacity, samples_capacity, failures_capacity;
 } engine;
 
 static bool push(void **array, size_t *count, size_t *capacity, size_t size) {
@@ -152,6 +195,9 @@ static void get_stats(const engine *e, buddy_range_stats *stats) {
 static void describe_failure(engine *e, uint64_t line, const trace_op *op, int status) {
     replay_result *r = e->result;
     r->failures++;
+    if (!e->options->counts_only && push((void **)&r->failure_ops, &r->failure_count,
+                                         &e->failures_capacity, sizeof *r->failure_ops))
+        r->failure_ops[r->failure_count - 1] = r->ops;
     if (r->first_failure_line != 0)
         return;
     r->first_failure_line = line;
@@ -211,19 +257,34 @@ static void release(engine *e, uint64_t handle) {
         buddy_range_free(e->range, handle);
 }
 
-static bool begin_life(engine *e, slot *s, uint64_t offset, uint64_t size) {
+/* Counts `requested` as live for slot s (now LIVE), and keeps its block's life. */
+static bool begin_life(engine *e, slot *s, uint64_t offset, uint64_t size, uint64_t requested) {
     replay_result *r = e->result;
+    s->state = SLOT_LIVE;
+    s->requested = requested;
+    r->requested_live += requested;
+    if (r->requested_live > r->requested_peak)
+        r->requested_peak = r->requested_live;
+    if (e->options->counts_only)
+        return true;
     if (!push((void **)&r->lives, &r->life_count, &e->lives_capacity, sizeof *r->lives))
         return false;
     s->life = r->life_count - 1;
-    r->lives[s->life] = (replay_life){offset, size, r->ops, UINT64_MAX};
+    r->lives[s->life] = (replay_life){offset, size, r->ops, UINT64_MAX, requested};
     return true;
+}
+
+/* Ends the life of live slot s (its block was freed or moved). */
+static void end_life(engine *e, slot *s) {
+    e->result->requested_live -= s->requested;
+    if (!e->options->counts_only)
+        e->result->lives[s->life].died = e->result->ops;
 }
 
 /* Resizes a live slot: in place if the allocator can, else allocate, copy, free. */
 static bool resize(engine *e, slot *s, const trace_op *op, uint64_t line) {
     replay_result *r = e->result;
-    uint64_t offset = r->lives[s->life].offset, block_size = 0, handle = s->handle;
+    uint64_t offset = 0, block_size = 0, handle = s->handle;
     bool in_place;
     if (e->heap != NULL) {
         void *moved = op->size > SIZE_MAX ? NULL
@@ -235,11 +296,12 @@ static bool resize(engine *e, slot *s, const trace_op *op, uint64_t line) {
         }
         in_place = moved == (void *)(uintptr_t)handle;
         handle = (uint64_t)(uintptr_t)moved;
-        offset = moved ? (uint64_t)((unsigned char *)moved - e->region) : offset;
+        offset = moved ? (uint64_t)((unsigned char *)moved - e->region) : 0;
         block_size = moved ? buddy_heap_usable_size(e->heap, moved) : 0;
     } else {
         in_place = buddy_range_resize(e->range, handle, op->size) == BUDDY_OK;
         if (in_place) {
+            offset = handle;
             buddy_range_size(e->range, handle, &block_size);
         } else {
             int status = allocate(e, op, op->size, &handle, &offset, &block_size);
@@ -251,32 +313,31 @@ static bool resize(engine *e, slot *s, const trace_op *op, uint64_t line) {
         }
     }
     r->resized_in_place += in_place;
-    r->lives[s->life].died = r->ops;
+    end_life(e, s);
     s->handle = handle;
     if (block_size == 0) { /* the heap's realloc(p, 0) freed it */
         s->state = SLOT_FREED;
         return true;
     }
-    return begin_life(e, s, offset, block_size);
+    return begin_life(e, s, offset, block_size, op->size);
 }
 
 /* A resized block goes by `new_id` from now on (a recorded realloc that
- * moved). If the resize failed here, the new ID keeps the old block. */
-static bool rename_slot(table *t, slot *old, const char *new_id, char *error, size_t error_size) {
-    char old_id[64];
-    strcpy(old_id, old->id);
-    slot *renamed = table_find(t, new_id); /* may grow the table and move `old` */
-    if (renamed == NULL || (renamed->state == SLOT_LIVE && strcmp(new_id, old_id) != 0)) {
+ * moved): whether its resize (or, for an ID whose allocation had failed, its
+ * allocation) worked here or not, the new ID takes the old one's place. */
+static bool rename_slot(table *t, const slot *old, const char *new_id, char *error,
+                        size_t error_size) {
+    slot moved = *old; /* `old` moves if the table grows */
+    if (strcmp(new_id, moved.id) == 0)
+        return true;
+    slot *renamed = table_find(t, new_id); /* may grow the table */
+    if (renamed == NULL || is_live_in_trace(renamed)) {
         snprintf(error, error_size, "'%s' is already live: free it first", new_id);
         return false;
     }
-    old = table_find(t, old_id); /* known: found where it is now, nothing grows */
-    if (renamed == old)
-        return true;
-    renamed->state = old->state;
-    renamed->handle = old->handle;
-    renamed->life = old->life;
-    old->state = SLOT_FREED;
+    table_find(t, moved.id)->state = SLOT_FREED; /* known: found in place, nothing grows */
+    strcpy(moved.id, new_id);
+    *renamed = moved;
     return true;
 }
 
@@ -289,11 +350,11 @@ static bool apply(engine *e, table *t, const trace_op *op, uint64_t line, char *
         snprintf(error, error_size, "out of memory for the ID table");
         return false;
     }
-    if (op->kind == 'a' && s->state == SLOT_LIVE) {
+    if (op->kind == 'a' && is_live_in_trace(s)) {
         snprintf(error, error_size, "'%s' is already live: free it first", op->id);
         return false;
     }
-    if (op->kind != 'a' && s->state == SLOT_FREED) {
+    if (op->kind != 'a' && !is_live_in_trace(s)) {
         snprintf(error, error_size, "'%s' is not live", op->id);
         return false;
     }
@@ -302,7 +363,7 @@ static bool apply(engine *e, table *t, const trace_op *op, uint64_t line, char *
         r->frees++;
         if (s->state == SLOT_LIVE) {
             release(e, s->handle);
-            r->lives[s->life].died = r->ops;
+            end_life(e, s);
         }
         s->state = SLOT_FREED;
         return true;
@@ -311,18 +372,19 @@ static bool apply(engine *e, table *t, const trace_op *op, uint64_t line, char *
         r->resizes++;
         if (!resize(e, s, op, line))
             return false;
-        return op->new_id[0] == '\0' || rename_slot(t, s, op->new_id, error, error_size);
+    } else { /* 'a', or 'r' of an ID whose allocation had failed */
+        r->allocs++;
+        uint64_t offset = 0, block_size = 0;
+        int status = allocate(e, op, op->size, &s->handle, &offset, &block_size);
+        if (status != BUDDY_OK) {
+            describe_failure(e, line, op, status);
+            s->state = SLOT_FAILED;
+        } else if (!begin_life(e, s, offset, block_size, op->size)) {
+            return false;
+        }
     }
-    r->allocs++; /* 'a', or 'r' of an ID whose allocation had failed */
-    uint64_t offset = 0, block_size = 0;
-    int status = allocate(e, op, op->size, &s->handle, &offset, &block_size);
-    if (status != BUDDY_OK) {
-        describe_failure(e, line, op, status);
-        s->state = SLOT_FAILED;
-        return true;
-    }
-    s->state = SLOT_LIVE;
-    return begin_life(e, s, offset, block_size);
+    return op->kind != 'r' || op->new_id[0] == '\0' ||
+           rename_slot(t, s, op->new_id, error, error_size);
 }
 
 static bool take_sample(engine *e) {
@@ -346,8 +408,32 @@ static bool add_block(block_list *list, uint64_t offset, uint64_t size, bool is_
     replay_result *r = list->result;
     if (!push((void **)&r->blocks, &r->block_count, &list->capacity, sizeof *r->blocks))
         return false;
-    r->blocks[r->block_count - 1] = (replay_block){offset, size, is_live};
+    r->blocks[r->block_count - 1] = (replay_block){offset, size, 0, is_live};
     return true;
+}
+
+static int by_offset(const void *a, const void *b) {
+    uint64_t left = ((const replay_life *)a)->offset, right = ((const replay_life *)b)->offset;
+    return (left > right) - (left < right);
+}
+
+/* Gives each live block of the final state what the trace asked for, from the
+ * lives that have not ended (both lists in address order). */
+static void add_requested(replay_result *r) {
+    replay_life *live = malloc((r->life_count ? r->life_count : 1) * sizeof *live);
+    if (live == NULL)
+        return;
+    size_t count = 0;
+    for (size_t i = 0; i < r->life_count; i++)
+        if (r->lives[i].died == UINT64_MAX)
+            live[count++] = r->lives[i];
+    qsort(live, count, sizeof *live, by_offset);
+    size_t next = 0;
+    for (size_t i = 0; i < r->block_count && next < count; i++) {
+        if (r->blocks[i].is_live && r->blocks[i].offset == live[next].offset)
+            r->blocks[i].requested = live[next++].requested;
+    }
+    free(live);
 }
 
 static int add_range_block(uint64_t offset, uint64_t size, bool is_live, void *user) {
@@ -370,6 +456,7 @@ static void keep_final_state(engine *e) {
         buddy_range_walk(e->range, add_range_block, &list);
         e->result->check_status = buddy_range_check(e->range);
     }
+    add_requested(e->result);
 }
 
 static int set_up(engine *e) {
@@ -406,18 +493,24 @@ static void print_step(const engine *e, const trace_op *op) {
 int replay_run(FILE *input, const char *name, const replay_options *options,
                replay_result *result) {
     memset(result, 0, sizeof *result);
-    engine e = {options, result, NULL, NULL, NULL, NULL, 0, 0};
+    engine e = {options, result, NULL, NULL, NULL, NULL, 0, 0, 0};
     int status = set_up(&e);
     if (status != BUDDY_OK) {
         tear_down(&e);
-        return tool_fail("replay", status);
+        return options->counts_only ? TOOL_FAILED : tool_fail("replay", status);
     }
     table ids = {NULL, 0, 0};
-    char line[1024], error[256];
+    char *line = NULL, error[256];
+    size_t line_capacity = 0;
+    ssize_t length = 0;
     int outcome = TOOL_OK;
-    for (uint64_t number = 1; outcome == TOOL_OK && fgets(line, sizeof line, input); number++) {
+    for (uint64_t number = 1; (length = getline(&line, &line_capacity, input)) >= 0; number++) {
         trace_op op;
-        int parsed = trace_parse_line(line, &op, error, sizeof error);
+        int parsed = -1;
+        if (memchr(line, '\0', (size_t)length) != NULL)
+            snprintf(error, sizeof error, "a NUL byte in the line");
+        else
+            parsed = trace_parse_line(line, &op, error, sizeof error);
         if (parsed == 0)
             continue;
         if (parsed < 0 || !apply(&e, &ids, &op, number, error, sizeof error)) {
@@ -426,21 +519,76 @@ int replay_run(FILE *input, const char *name, const replay_options *options,
             outcome = TOOL_BAD_TRACE;
             break;
         }
+        if (options->counts_only) {
+            if (result->failures != 0)
+                break;
+            continue;
+        }
         if (options->step)
             print_step(&e, &op);
-        if (result->ops % options->sample_every == 0 && !take_sample(&e))
+        if (result->ops % options->sample_every == 0 && !take_sample(&e)) {
             outcome = TOOL_FAILED;
+            break;
+        }
     }
-    if (outcome == TOOL_OK && !take_sample(&e))
+    if (outcome == TOOL_OK && ferror(input)) {
+        fprintf(stderr, "buddy: %s: a read error\n", name);
+        outcome = TOOL_FAILED;
+    }
+    free(line);
+    if (outcome == TOOL_OK && !options->counts_only && !take_sample(&e))
         outcome = TOOL_FAILED;
     get_stats(&e, &result->end);
-    keep_final_state(&e);
+    if (!options->counts_only)
+        keep_final_state(&e);
     free(ids.slots);
     tear_down(&e);
     return outcome;
 }
 
+/* Replays the whole trace at `capacity`: 1 if it served every allocation, 0 if
+ * not (or the allocator could not be set up), or -TOOL_BAD_TRACE. */
+static int serves(FILE *input, const replay_options *options, uint64_t capacity) {
+    replay_options quiet = *options;
+    quiet.capacity = capacity;
+    quiet.counts_only = true;
+    quiet.step = false;
+    replay_result result;
+    rewind(input);
+    int status = replay_run(input, "trace", &quiet, &result);
+    replay_result_free(&result);
+    if (status == TOOL_BAD_TRACE)
+        return -TOOL_BAD_TRACE;
+    return status == TOOL_OK && result.failures == 0;
+}
+
+int replay_smallest_capacity(FILE *input, const replay_options *options, uint64_t *capacity_out) {
+    const uint64_t limit = UINT64_C(1) << 40, unit = options->min_block_size;
+    uint64_t failing = options->capacity / unit, serving = failing; /* in min blocks */
+    int result = 0;
+    *capacity_out = 0;
+    if (unit == 0 || failing == 0)
+        return TOOL_FAILED;
+    do { /* double until it serves */
+        failing = serving;
+        serving = failing * 2;
+        if (serving > limit / unit)
+            return TOOL_OK;
+        result = serves(input, options, serving * unit);
+    } while (result == 0);
+    while (result >= 0 && serving - failing > 1) {
+        uint64_t middle = failing + (serving - failing) / 2;
+        result = serves(input, options, middle * unit);
+        *(result > 0 ? &serving : &failing) = middle;
+    }
+    if (result < 0)
+        return -result;
+    *capacity_out = serving * unit;
+    return TOOL_OK;
+}
+
 void replay_result_free(replay_result *result) {
+    free(result->failure_ops);
     free(result->samples);
     free(result->lives);
     free(result->blocks);

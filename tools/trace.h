@@ -3,7 +3,8 @@
  * Allocation traces: the line format, its parser, and a replay engine that
  * runs a trace on a range or a heap and keeps what `replay` and `draw` show.
  *
- * The format, one operation per line (blank lines and '#' comments ignored):
+ * The format, one operation per line ('#' starts a comment that runs to the end
+ * of the line; blank lines are ignored):
  *
  *   a ID SIZE [ALIGN]   allocate SIZE units for ID (ALIGN: a power of two)
  *   f ID                free ID
@@ -11,8 +12,9 @@
  *                       moved); NEWID: the name it goes by afterwards (a recorded
  *                       realloc that moved)
  *
- * ID is any word of up to 63 characters without spaces (a recorded trace uses
- * the program's pointers). Numbers are decimal or 0x-hexadecimal.
+ * ID is any word of up to 63 characters without blanks or '#' (a recorded trace
+ * uses the program's pointers). Numbers are decimal, 0 to 2^64-1. Lines may be
+ * of any length; a NUL byte in a line is an error.
  */
 #ifndef BUDDY_TOOL_TRACE_H
 #define BUDDY_TOOL_TRACE_H
@@ -24,10 +26,12 @@
 
 #include "buddy.h"
 
+#define TRACE_ID_SIZE 64 /* an ID's characters, with the NUL */
+
 typedef struct trace_op {
     char kind; /* 'a', 'f' or 'r' */
-    char id[64];
-    char new_id[64]; /* 'r' only: the ID afterwards, or "" */
+    char id[TRACE_ID_SIZE];
+    char new_id[TRACE_ID_SIZE]; /* 'r' only: the ID afterwards, or "" */
     uint64_t size, alignment;
 } trace_op;
 
@@ -42,11 +46,13 @@ typedef struct replay_sample {
 /* A block's life, for the time-vs-address picture. */
 typedef struct replay_life {
     uint64_t offset, size, born, died; /* died: UINT64_MAX while live */
+    uint64_t requested;                /* of size, what the trace asked for */
 } replay_life;
 
 /* A block of the final state, in address order. */
 typedef struct replay_block {
     uint64_t offset, size;
+    uint64_t requested; /* live blocks: what the trace asked for; free: 0 */
     bool is_live;
 } replay_block;
 
@@ -57,12 +63,16 @@ typedef struct replay_options { /* also declared in tool.h */
     bool step;             /* print the tree after every operation (small ranges) */
     uint64_t sample_every; /* operations between samples */
     FILE *errors;          /* where bad lines are reported; NULL means stderr */
+    bool counts_only;      /* keep no samples, lives or blocks; stop at the first failure */
 } replay_options;
 
 typedef struct replay_result {
     uint64_t ops, allocs, frees, resizes, resized_in_place, failures;
     uint64_t first_failure_line;
     char first_failure[256];
+    uint64_t requested_live, requested_peak; /* bytes the trace asked for: now, highest */
+    uint64_t *failure_ops;                   /* the operation of each failed allocation */
+    size_t failure_count;
     buddy_range_stats end;
     replay_sample *samples;
     size_t sample_count;
@@ -78,5 +88,13 @@ typedef struct replay_result {
  * TOOL_FAILED if the allocator cannot be set up. */
 int replay_run(FILE *input, const char *name, const replay_options *options, replay_result *result);
 void replay_result_free(replay_result *result);
+
+/* The smallest capacity, a multiple of the min block size, at which the trace
+ * (a seekable file) replays without a failed allocation, found by doubling the
+ * capacity in `options` and then a binary search; the capacity below it was
+ * seen to fail. Placement makes failure not strictly monotone in capacity, so
+ * this is the search's answer. Returns TOOL_OK and *capacity_out (0 if no
+ * capacity up to 2^40 serves the trace), TOOL_FAILED or TOOL_BAD_TRACE. */
+int replay_smallest_capacity(FILE *input, const replay_options *options, uint64_t *capacity_out);
 
 #endif /* BUDDY_TOOL_TRACE_H */

@@ -1,0 +1,16 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# valgrind_reports.sh VALGRIND PROBE PROGRAM [VALGRIND OPTIONS...]
+# Runs PROGRAM under VALGRIND (its report is the test's output, which CTest
+# matches). First it runs PROBE, a clean program of the same build: where
+# Valgrind cannot run that cleanly (a 32-bit program without libc6-dbg:i386,
+# say), the check cannot run on this machine, and the script says why and
+# exits 77, which CTest counts as skipped.
+valgrind=$1 probe=$2 program=$3
+shift 3
+if ! why=$("$valgrind" -q --error-exitcode=9 "$probe" 2>&1); then
+    echo "skipped: valgrind cannot run a program of this build on this machine:"
+    echo "$why" | grep -m 3 -v '^==[0-9]*== *$'
+    exit 77
+fi
+exec "$valgrind" "$@" "$program"
