@@ -10,12 +10,16 @@
  * order in which blocks really changed hands between threads. Lines are
  * formatted by hand and written with write(2): nothing here allocates.
  * Only the process that `buddy record` started records: BUDDY_TRACE is
- * removed from the environment once the file is open, so children do not.
+ * removed from the environment once the file is open, so programs it starts
+ * do not, and a forked child closes its copy of the file, so its calls never
+ * mix into the parent's trace. Fork takes the lock first (pthread_atfork), so
+ * a child never starts with the lock held by a thread it does not have.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h> /* pvalloc */
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -58,8 +62,18 @@ static void *bootstrap_alloc(size_t size) {
     return bootstrap + bootstrap_used - size; /* static, so already zero */
 }
 
+static void enter(void);
+static void leave(void);
+
+static void leave_in_child(void) {
+    if (trace_fd >= 0)
+        close(trace_fd);
+    trace_fd = -1;
+    leave();
+}
+
 static void resolve(void) {
-    resolving = true;
+    resolving = true; /* pthread_atfork and dlsym may allocate: from the bootstrap */
     real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
     real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
     real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
@@ -74,6 +88,7 @@ static void resolve(void) {
         trace_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         unsetenv("BUDDY_TRACE"); /* children of the program do not record */
     }
+    pthread_atfork(enter, leave, leave_in_child);
     resolving = false;
 }
 

@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: MIT
+"""Table-driven test of the buddy command's arguments, exit codes and messages.
+
+Usage: test_cli.py BUDDY [LAUNCHER...]. Each row runs the command in a scratch
+folder and checks its exit code and a pattern in its output; an argument error
+must be one line naming the argument and its value, then one line pointing to
+--help. Every exit code must be one of the documented ones (0, 1, 2, 3).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+CLOUDWU = "a m1 4\na m2 9\na m3 3\na m4 7\nf m3\nf m1\nf m4\nf m2\n"
+FILES = {
+    "cloudwu.trace": CLOUDWU,
+    # A realloc of an ID whose allocation failed takes its new name (capacity 128, min block 64).
+    "failed_realloc.trace": "a x 100\na y 10\nf x\nr y 20 z\nf z\n",
+    "control.trace": "a \x01\x7f\xff 5000\n",
+    "decimal.trace": "a one 010\nf one\n",
+    "not_decimal.trace": "a one 08\n",
+    "hex.trace": "a one 0x10\n",
+    "huge.trace": "a one 18446744073709551616\n",
+    "max.trace": "a one 18446744073709551615\n",
+    "nul.trace": "a one 10\x00 ignored\n",
+    "comment.trace": "a one 10 # a comment after the operation\nf one#another\n",
+    "long.trace": "a one 10" + " " * 600 + "\n# " + "c" * 5000 + "\nf one\n",
+    "long_id.trace": "a " + "i" * 64 + " 10\n",
+    "bad_align.trace": "a one 10 3\n",
+}
+USAGE_TAIL = r"\nTry 'buddy( \w+)? --help' for more\.\n$"
+
+# (arguments, exit code, pattern that stdout + stderr must match, what it checks)
+ROWS = [
+    (["replay", "--capacity", "32MiB", "cloudwu.trace"], 0, r"capacity 33554432,", "MiB"),
+    (["replay", "--capacity", "100MB", "cloudwu.trace"], 0, r"capacity 100000000,", "MB is 10^6"),
+    (["replay", "--capacity", "32m", "cloudwu.trace"], 0, r"capacity 33554432,", "any case"),
+    (["replay", "--capacity=32M", "cloudwu.trace"], 0, r"capacity 33554432,", "--name=value"),
+    (["replay", "--capacity", "1KB", "--min-block", "8", "cloudwu.trace"], 0, r"capacity 1000,", "KB"),
+    (["replay", "--capacity", "0100", "--min-block", "1", "cloudwu.trace"], 0, r"capacity 100,",
+     "never octal"),
+    (["replay", "--policy", "best-fit", "cloudwu.trace"], 0, r"best_fit", "policy alias"),
+    (["replay", "--policy", "best_fit", "cloudwu.trace"], 0, r"best_fit", "policy spelling"),
+    (["replay", "--policy=first", "cloudwu.trace"], 0, r"first_fit", "policy alias"),
+    (["replay", "--capacity", "32Q", "cloudwu.trace"], 2, r"^buddy replay: --capacity '32Q' has an unknown unit",
+     "bad unit"),
+    (["replay", "--capacity", "0x10", "cloudwu.trace"], 2, r"^buddy replay: --capacity '0x10' has an unknown unit",
+     "no hexadecimal"),
+    (["replay", "--capacity", "18446744073709551616", "cloudwu.trace"], 2,
+     r"^buddy replay: --capacity '18446744073709551616' is above 2\^64-1", "no clamping"),
+    (["replay", "--capacity", "17179869184G", "cloudwu.trace"], 2, r"is above 2\^64-1", "unit overflow"),
+    (["replay", "--capacity", "-5", "cloudwu.trace"], 2, r"--capacity '-5' is not a size", "sign"),
+    (["replay", "--policy", "worst", "cloudwu.trace"], 2,
+     r"^buddy replay: --policy 'worst' is not a policy \(expected best_fit or first_fit", "bad policy"),
+    (["replay", "--frob", "cloudwu.trace"], 2, r"^buddy replay: unknown option '--frob' \(options: --capacity",
+     "unknown option"),
+    (["replay", "cloudwu.trace", "--capacity"], 2, r"^buddy replay: --capacity needs a value", "missing value"),
+    (["replay", "--heap=yes", "cloudwu.trace"], 2, r"^buddy replay: --heap takes no value \(got 'yes'\)", "flag value"),
+    (["replay"], 2, r"^buddy replay: TRACE is missing", "no trace"),
+    (["replay", "a.trace", "b.trace"], 2, r"^buddy replay: unexpected argument 'b.trace'", "two traces"),
+    (["replay", "--min-block", "3", "cloudwu.trace"], 2, r"^buddy replay: --min-block 3 is not a power of two",
+     "min block"),
+    (["replay", "--capacity", "8", "cloudwu.trace"], 2, r"^buddy replay: --capacity 8 is below the min block",
+     "tiny capacity"),
+    (["replay", "--every", "0", "cloudwu.trace"], 2, r"--every '0' must be at least 1", "every"),
+    (["replay", "--step", "cloudwu.trace"], 2, r"--step needs a range", "step on a large range"),
+    (["replay", "no_such.trace"], 2, r"^buddy replay: TRACE 'no_such.trace': No such file", "missing file"),
+    (["replay", "."], 2, r"^buddy replay: TRACE '.': Is a directory", "a directory"),
+    (["draw", "."], 2, r"^buddy draw: TRACE '.': Is a directory", "a directory"),
+    (["draw", "--json", "cloudwu.trace"], 2, r"^buddy draw: unknown option '--json'", "draw has no json"),
+    (["replay", "--capacity", "128", "--min-block", "64", "failed_realloc.trace"], 0,
+     r"failed allocations 1\n.*first failure at line 2: 'a y 10'.*\n.*smallest capacity that serves the trace: 192",
+     "realloc of a failed ID"),
+    (["replay", "decimal.trace"], 0, r"requested by the trace +10 B", "010 is ten"),
+    (["replay", "not_decimal.trace"], 0, r"requested by the trace +8 B", "08 is eight"),
+    (["replay", "hex.trace"], 3, r"hex.trace:1: SIZE '0x10' is not a decimal number", "no hex in traces"),
+    (["replay", "huge.trace"], 3, r"huge.trace:1: SIZE '18446744073709551616' is not a decimal number from 0 to 2\^64-1",
+     "no clamping in traces"),
+    (["replay", "max.trace"], 0, r"failed allocations 1\n.*larger than the largest block", "2^64-1 is a size"),
+    (["replay", "nul.trace"], 3, r"nul.trace:1: a NUL byte in the line", "NUL"),
+    (["replay", "comment.trace"], 0, r"operations 2:", "comment after an operation"),
+    (["replay", "long.trace"], 0, r"operations 2:", "long lines"),
+    (["replay", "long_id.trace"], 3, r"long_id.trace:1: an ID has at most 63 characters", "long ID"),
+    (["replay", "bad_align.trace"], 3, r"bad_align.trace:1: ALIGN 3 is not a power of two", "alignment"),
+    (["replay", "--help"], 0, r"r ID SIZE \[NEWID\]", "help names NEWID"),
+    (["record", "--help"], 0, r"valloc and pvalloc", "record help"),
+    (["record"], 2, r"^buddy record: PROGRAM is missing", "record without a program"),
+    (["record", "--output"], 2, r"^buddy record: --output needs a value", "record --output"),
+    (["record", "--output", "no/such/folder/t", "--", "true"], 2, r"^buddy record: --output 'no/such/folder/t': ",
+     "record output"),
+    (["sizes", "--capacity", "1GiB", "--min-block", "64"], 0, r"1073741824 +64 +16777216", "sizes units"),
+    (["sizes", "--capacity", "1e9"], 2, r"^buddy sizes: --capacity '1e9' has an unknown unit", "sizes"),
+    (["sizes", "--capacity", "99999999999999999999"], 2, r"is above 2\^64-1", "sizes overflow"),
+    (["sizes", "--frob"], 2, r"^buddy sizes: unknown option '--frob' \(options: --capacity, --min-block\)",
+     "sizes option"),
+    (["demo", "--out"], 2, r"^buddy demo: --out needs a value", "demo"),
+    (["demo", "extra"], 2, r"^buddy demo: unexpected argument 'extra'", "demo argument"),
+    (["frob"], 2, r"^buddy: unknown command 'frob' \(commands: demo", "unknown command"),
+    ([], 2, r"^buddy: COMMAND is missing", "no command"),
+    (["--version"], 0, r"^buddy \d+\.\d+\.\d+\n$", "version"),
+]
+
+
+def run(command, arguments, folder):
+    done = subprocess.run(command + arguments, cwd=folder, capture_output=True, timeout=120)
+    return done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+
+
+def check_json(command, folder):
+    """--json escapes every string: a trace with control and non-UTF-8 bytes."""
+    code, out, err = run(command, ["replay", "--json", "--capacity", "4096", "--min-block", "1",
+                                   "control.trace"], folder)
+    report = json.loads(out)
+    assert code == 0, err
+    assert report["schema"] == "buddy-replay/1", report
+    assert report["first_failure"]["what"].startswith("'a \x01\x7f\ufffd 5000'"), report
+    assert report["failed_allocations"] == 1 and report["smallest_capacity"] == 8192, report
+    assert report["requested"] == {"peak": 0, "end": 0}, report
+
+
+def main():
+    command = sys.argv[2:] + [os.path.abspath(sys.argv[1])]
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in FILES.items():
+            with open(os.path.join(folder, name), "wb") as f:
+                f.write(text.encode("latin-1"))
+        for arguments, code, pattern, what in ROWS:
+            got, out, err = run(command, arguments, folder)
+            problems = []
+            if got != code:
+                problems.append(f"exit {got}, expected {code}")
+            if got not in (0, 1, 2, 3):
+                problems.append(f"exit {got} is not a documented exit code")
+            if not re.search(pattern, out + err if code != 2 else err, re.S | re.M):
+                problems.append(f"no match for {pattern!r}")
+            if code == 2 and not re.search(r"^[^\n]*" + USAGE_TAIL, err):
+                problems.append("a usage error is not one line plus a pointer to --help")
+            if problems:
+                failed += 1
+                print(f"FAIL {what}: buddy {' '.join(arguments)}: {'; '.join(problems)}\n"
+                      f"  stdout: {out[:300]!r}\n  stderr: {err[:300]!r}")
+            else:
+                passed += 1
+        try:
+            check_json(command, folder)
+            passed += 1
+        except (AssertionError, ValueError, KeyError, TypeError) as error:
+            failed += 1
+            print(f"FAIL json escaping: {error!r}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
