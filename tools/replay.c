@@ -131,7 +131,9 @@ void tool_print_summary(const replay_result *r, uint64_t smallest_capacity) {
         printf("  smallest capacity that serves the trace: %" PRIu64 " (%s; binary search)\n",
                smallest_capacity, smallest);
     else
-        printf("  no capacity up to 2^40 serves the trace\n");
+        printf("  no capacity up to %" PRIu64 " serves the trace (the search stops at 2^28 min "
+               "blocks)\n",
+               replay_search_limit(r->end.min_block_size));
 }
 
 static void print_text(const char *name, const replay_options *o, const replay_result *r,

@@ -562,8 +562,15 @@ static int serves(FILE *input, const replay_options *options, uint64_t capacity)
     return status == TOOL_OK && result.failures == 0;
 }
 
+uint64_t replay_search_limit(uint64_t min_block_size) {
+    const unsigned most = 28; /* 2^28 min blocks */
+    if (min_block_size > (UINT64_MAX >> most))
+        return UINT64_MAX / min_block_size * min_block_size;
+    return min_block_size << most;
+}
+
 int replay_smallest_capacity(FILE *input, const replay_options *options, uint64_t *capacity_out) {
-    const uint64_t limit = UINT64_C(1) << 40, unit = options->min_block_size;
+    const uint64_t limit = replay_search_limit(options->min_block_size), unit = options->min_block_size;
     uint64_t failing = options->capacity / unit, serving = failing; /* in min blocks */
     int result = 0;
     *capacity_out = 0;

@@ -94,7 +94,11 @@ void replay_result_free(replay_result *result);
  * capacity in `options` and then a binary search; the capacity below it was
  * seen to fail. Placement makes failure not strictly monotone in capacity, so
  * this is the search's answer. Returns TOOL_OK and *capacity_out (0 if no
- * capacity up to 2^40 serves the trace), TOOL_FAILED or TOOL_BAD_TRACE. */
+ * capacity up to replay_search_limit serves the trace), TOOL_FAILED or
+ * TOOL_BAD_TRACE. Each step replays until the first failure. */
 int replay_smallest_capacity(FILE *input, const replay_options *options, uint64_t *capacity_out);
+/* The largest capacity the search tries: 2^28 min blocks (about 100 MB of
+ * metadata, so no step takes long). */
+uint64_t replay_search_limit(uint64_t min_block_size);
 
 #endif /* BUDDY_TOOL_TRACE_H */
