@@ -25,6 +25,8 @@ void tool_format_size(char *out, size_t size, uint64_t bytes) {
     }
     if (unit == 0)
         snprintf(out, size, "%llu B", (unsigned long long)bytes);
+    else if (value == (double)(uint64_t)value)
+        snprintf(out, size, "%.0f %s", value, units[unit]);
     else
         snprintf(out, size, "%.1f %s", value, units[unit]);
 }

@@ -19,7 +19,7 @@ bool tool_is_help(const char *argument);
 /* Prints "buddy WHAT: <status name>" on stderr; returns TOOL_FAILED. */
 int tool_fail(const char *what, int status);
 void tool_print_stats(const buddy_range_stats *stats);
-/* "512 B", "18.3 MiB": a short reading of a count of bytes. */
+/* "512 B", "256 KiB", "18.3 MiB": a short reading of a count of bytes. */
 void tool_format_size(char *out, size_t size, uint64_t bytes);
 /* Writes `text` as a JSON string: quotes, escapes, and U+FFFD for bytes that
  * are not UTF-8. */

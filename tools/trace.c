@@ -570,7 +570,8 @@ uint64_t replay_search_limit(uint64_t min_block_size) {
 }
 
 int replay_smallest_capacity(FILE *input, const replay_options *options, uint64_t *capacity_out) {
-    const uint64_t limit = replay_search_limit(options->min_block_size), unit = options->min_block_size;
+    const uint64_t limit = replay_search_limit(options->min_block_size),
+                   unit = options->min_block_size;
     uint64_t failing = options->capacity / unit, serving = failing; /* in min blocks */
     int result = 0;
     *capacity_out = 0;
