@@ -1,28 +1,36 @@
 # SPDX-License-Identifier: MIT
 """Python binding of the buddy library (ctypes, standard library only).
 
-Two faces:
+Three faces:
 
 * ``BuddyMemoryManager(size)`` behaves exactly like the educational seed:
   ``malloc`` returns an offset or -1, ``free`` returns a bool, ``size``
   returns a size or -1, and ``str()`` renders the block tree.
-* ``Range(capacity, min_block_size=1, policy="best_fit")`` is the whole range
-  API with exceptions for errors.
+* ``Range(capacity, min_block_size=1, policy="best_fit")`` is the range API
+  (an offset allocator) with exceptions for errors.
+* ``Heap(region)`` is malloc's family over a writable buffer (a bytearray or
+  an mmap), with offsets into it.
+
+``Range`` and ``Heap`` are context managers; ``stats()`` returns ``Stats``.
+Every error is a ``BuddyError``; the state is unchanged after one.
 
 The shared library is found through ``BUDDY_LIBRARY``, then next to this
-package, then in the repository's ``build/`` folder, then on the system.
+package (where ``pip install`` puts it), then in the repository's ``build/``
+folder, then on the system.
 """
 from __future__ import annotations
 
+import copy as _copy
 import ctypes
 import ctypes.util
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Iterator, List, Optional, Tuple, Union
 
 __all__ = [
-    "BuddyError", "OutOfSpaceError", "InvalidOffsetError", "BuddyMemoryManager", "Range",
-    "metadata_size", "library_path",
+    "BuddyError", "OutOfSpaceError", "InvalidOffsetError", "GeometryError", "BuddyMemoryManager",
+    "Range", "Heap", "Stats", "Block", "metadata_size", "library_path", "__version__",
 ]
 
 _NAMES = ("libbuddy.so", "libbuddy.dylib", "buddy.dll")
@@ -46,8 +54,8 @@ def _load() -> ctypes.CDLL:
     for path in tried:
         if path.name == str(path) or path.exists():  # bare names come from find_library
             return ctypes.CDLL(str(path))
-    raise ImportError("libbuddy not found; build it (see README) or set BUDDY_LIBRARY. Tried: "
-                      + ", ".join(str(p) for p in tried))
+    raise ImportError("libbuddy not found; pip install the package, build it (see README) or set "
+                      "BUDDY_LIBRARY. Tried: " + ", ".join(str(p) for p in tried))
 
 
 _lib = _load()
@@ -74,35 +82,71 @@ def _declare(name, result, *arguments):
     return function
 
 
+_P = ctypes.POINTER
 _status_str = _declare("buddy_status_str", ctypes.c_char_p, _int)
+_version = _declare("buddy_version", ctypes.c_char_p)
 _metadata_size = _declare("buddy_range_metadata_size", _size, _u64, _u64)
-_create = _declare("buddy_range_create", _int, ctypes.POINTER(_handle), _u64, _u64, _int)
-_destroy = _declare("buddy_range_destroy", None, _handle)
-_alloc = _declare("buddy_range_alloc", _int, _handle, _u64, ctypes.POINTER(_u64))
+_init = _declare("buddy_range_init", _int, _P(_handle), _handle, _size, _u64, _u64, _int)
+_attach = _declare("buddy_range_attach", _int, _P(_handle), _handle, _size)
+_alloc = _declare("buddy_range_alloc", _int, _handle, _u64, _P(_u64))
 _free = _declare("buddy_range_free", _int, _handle, _u64)
-_block_size = _declare("buddy_range_size", _int, _handle, _u64, ctypes.POINTER(_u64))
+_block_size = _declare("buddy_range_size", _int, _handle, _u64, _P(_u64))
+_resize = _declare("buddy_range_resize", _int, _handle, _u64, _u64)
 _reset = _declare("buddy_range_reset", _int, _handle)
-_stats = _declare("buddy_range_get_stats", _int, _handle, ctypes.POINTER(_Stats))
+_stats = _declare("buddy_range_get_stats", _int, _handle, _P(_Stats))
 _check = _declare("buddy_range_check", _int, _handle)
 _format = _declare("buddy_range_format", _size, _handle, ctypes.c_char_p, _size)
-_seed_create = _declare("buddy_seed_create", _int, ctypes.POINTER(_handle), _u64)
 _seed_malloc = _declare("buddy_seed_malloc", _i64, _handle, _i64)
 _seed_free = _declare("buddy_seed_free", ctypes.c_bool, _handle, _i64)
 _seed_size = _declare("buddy_seed_size", _i64, _handle, _i64)
+
+
+class _HeapConfig(ctypes.Structure):
+    _fields_ = [("min_block_size", _size), ("max_alignment", _size), ("policy", _int),
+                ("flags", ctypes.c_uint), ("lock", _handle), ("unlock", _handle),
+                ("lock_context", _handle)]
+
+
+class _HeapFailure(ctypes.Structure):
+    _fields_ = [("reason", _int), ("requested", _size), ("free_bytes", _size),
+                ("largest_free_block", _size)]
+
+
+_HEAP_VISITOR = ctypes.CFUNCTYPE(_int, _handle, _size, ctypes.c_bool, _handle)
+_heap_metadata_size = _declare("buddy_heap_metadata_size", _size, _size, _P(_HeapConfig))
+_heap_init = _declare("buddy_heap_init_external", _int, _P(_handle), _handle, _size, _handle,
+                      _size, _P(_HeapConfig))
+_heap_fini = _declare("buddy_heap_fini", _int, _handle)
+_heap_malloc = _declare("buddy_heap_malloc", _handle, _handle, _size)
+_heap_calloc = _declare("buddy_heap_calloc", _handle, _handle, _size, _size)
+_heap_realloc = _declare("buddy_heap_realloc", _handle, _handle, _handle, _size)
+_heap_aligned = _declare("buddy_heap_aligned_alloc", _handle, _handle, _size, _size)
+_heap_free = _declare("buddy_heap_free", _int, _handle, _handle)
+_heap_usable = _declare("buddy_heap_usable_size", _size, _handle, _handle)
+_heap_reset = _declare("buddy_heap_reset", _int, _handle)
+_heap_walk = _declare("buddy_heap_walk", _int, _handle, _HEAP_VISITOR, _handle)
+_heap_failure = _declare("buddy_heap_last_failure", _int, _handle, _P(_HeapFailure))
+_heap_stats = _declare("buddy_heap_get_stats", _int, _handle, _P(_Stats))
+_heap_check = _declare("buddy_heap_check", _int, _handle)
+
+__version__: str = _version().decode()
 
 _STATUS = {name: -code for code, name in enumerate((
     "OK", "EINVAL", "EGEOMETRY", "ESMALL", "ETOOBIG", "ENOMEM", "ERANGE", "EALIGN",
     "ENOTSTART", "ENOTLIVE", "ECORRUPT"))}
 _POLICIES = {"best_fit": 0, "first_fit": 1}
+_POLICY_ALIASES = {"best": "best_fit", "best-fit": "best_fit", "first": "first_fit",
+                   "first-fit": "first_fit"}
 _U64_MAX = (1 << 64) - 1
 
 
 class BuddyError(Exception):
     """A call the library rejected; ``status`` is the BUDDY_E* code."""
 
-    def __init__(self, status: int):
+    def __init__(self, status: int, detail: str = ""):
         self.status = status
-        super().__init__(_status_str(status).decode())
+        message = _status_str(status).decode()
+        super().__init__(f"{message} ({detail})" if detail else message)
 
 
 class OutOfSpaceError(BuddyError, MemoryError):
@@ -113,148 +157,418 @@ class InvalidOffsetError(BuddyError, ValueError):
     """The offset is not the start of a live block (ERANGE, EALIGN, ENOTSTART, ENOTLIVE)."""
 
 
-def _raise_for(status: int) -> None:
+class GeometryError(BuddyError, ValueError):
+    """Capacity and min block size make no range the library can build (BUDDY_EGEOMETRY)."""
+
+
+def _raise_for(status: int, detail: str = "") -> None:
     if status == 0:
         return
     if status in (_STATUS["ENOMEM"], _STATUS["ETOOBIG"]):
-        raise OutOfSpaceError(status)
+        raise OutOfSpaceError(status, detail)
     if status in (_STATUS[n] for n in ("ERANGE", "EALIGN", "ENOTSTART", "ENOTLIVE")):
-        raise InvalidOffsetError(status)
-    raise BuddyError(status)
+        raise InvalidOffsetError(status, detail)
+    if status == _STATUS["EGEOMETRY"]:
+        raise GeometryError(status, detail)
+    raise BuddyError(status, detail)
 
 
-def _integer(value, what: str) -> int:
-    if not isinstance(value, int):
+def _integer(value: object, what: str, low: int = 0, high: int = _U64_MAX) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be from {low} to {high}, not {value}")
     return value
+
+
+def _policy(policy: str) -> str:
+    name = _POLICY_ALIASES.get(policy, policy)
+    if name not in _POLICIES:
+        raise ValueError(f"policy must be 'best_fit' or 'first_fit', not {policy!r}")
+    return name
 
 
 def metadata_size(capacity: int, min_block_size: int = 1) -> int:
     """Bytes of metadata a range of this geometry needs (0 if impossible)."""
-    capacity = _integer(capacity, "capacity")
-    min_block_size = _integer(min_block_size, "min_block_size")
-    if not (0 <= capacity <= _U64_MAX and 0 <= min_block_size <= _U64_MAX):
-        return 0
+    capacity = _integer(capacity, "capacity", 0, _U64_MAX)
+    min_block_size = _integer(min_block_size, "min_block_size", 0, _U64_MAX)
     return _metadata_size(capacity, min_block_size)
 
 
-class _Owned:
-    """Owns one range handle from the C library."""
+@dataclass(frozen=True)
+class Stats:
+    """The statistics of a range or a heap (in its units; a heap's are bytes)."""
 
-    _handle = None
+    capacity: int
+    min_block_size: int
+    free_bytes: int
+    allocated_bytes: int
+    largest_free_block: int
+    live_blocks: int
+    peak_allocated_bytes: int
+    alloc_failures: int
+    rejected_frees: int
+    policy: str
+    free_blocks: Tuple[int, ...]  # free blocks of each order, 0 to the largest
+
+    @classmethod
+    def _from(cls, raw: _Stats) -> "Stats":
+        names = [name for name, _ in _Stats._fields_ if name not in ("policy", "max_order",
+                                                                      "free_blocks")]
+        return cls(**{name: getattr(raw, name) for name in names},
+                   policy="first_fit" if raw.policy == 1 else "best_fit",
+                   free_blocks=tuple(raw.free_blocks[: raw.max_order + 1]))
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a walk: where it starts, its size, and whether it is live."""
+
+    offset: int
+    size: int
+    is_live: bool
+
+
+def _aligned_buffer(size: int, alignment: int = 64) -> Tuple[ctypes.Array, int]:
+    """A zeroed buffer with `size` bytes at an `alignment`-aligned address."""
+    try:
+        raw = (ctypes.c_char * (size + alignment))()
+    except (MemoryError, OverflowError, ValueError):
+        raise OutOfSpaceError(_STATUS["ENOMEM"], f"no memory for {size} bytes of metadata") from None
+    address = ctypes.addressof(raw)
+    return raw, address + (-address % alignment)
+
+
+class _Owned:
+    """A range whose metadata is a buffer this object owns; copies are independent."""
+
+    _buffer: Optional[ctypes.Array] = None
+    _handle: Optional[int] = None
+    _metadata_bytes = 0
+
+    def _build(self, capacity: int, min_block_size: int, policy: int) -> None:
+        needed = _metadata_size(capacity, min_block_size)
+        if needed == 0:
+            raise GeometryError(_STATUS["EGEOMETRY"], f"capacity {capacity}, min block "
+                                f"{min_block_size}: a power-of-two min block, at most 2^62 min blocks")
+        buffer, address = _aligned_buffer(needed)
+        handle = _handle()
+        _raise_for(_init(ctypes.byref(handle), address, needed, capacity, min_block_size, policy))
+        self._buffer, self._handle, self._metadata_bytes = buffer, handle.value, needed
+
+    def _live(self) -> int:
+        if self._handle is None:
+            raise ValueError(f"this {type(self).__name__} is closed")
+        return self._handle
 
     def _render(self) -> str:
-        length = _format(self._handle, None, 0)
+        handle = self._live()
+        length = _format(handle, None, 0)
         text = ctypes.create_string_buffer(length + 1)
-        _format(self._handle, text, length + 1)
+        _format(handle, text, length + 1)
         return text.value.decode()
 
-    def __del__(self):
-        if self._handle:
-            _destroy(self._handle)
-            self._handle = None
+    def _raw_stats(self) -> _Stats:
+        raw = _Stats()
+        _raise_for(_stats(self._live(), ctypes.byref(raw)))
+        return raw
+
+    def __copy__(self):
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        buffer, address = _aligned_buffer(self._metadata_bytes)
+        ctypes.memmove(address, self._live(), self._metadata_bytes)
+        handle = _handle()
+        _raise_for(_attach(ctypes.byref(handle), address, self._metadata_bytes))
+        twin._buffer, twin._handle = buffer, handle.value
+        return twin
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
 
 
 class BuddyMemoryManager(_Owned):
     """The seed's contract: ``size`` units, a power of two >= 1, first fit."""
 
     def __init__(self, size: int):
-        size = _integer(size, "size")
-        if size < 1 or size & (size - 1) or size > _U64_MAX:
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise TypeError(f"size must be an int, not {type(size).__name__}")
+        if size < 1 or size & (size - 1):
             raise ValueError(f"size must be a power of two >= 1, not {size}")
-        handle = _handle()
-        _raise_for(_seed_create(ctypes.byref(handle), size))
-        self._handle = handle
+        if size > 1 << 62:
+            raise OutOfSpaceError(_STATUS["ENOMEM"], f"{size} units: at most 2^62")
+        self._build(size, 1, _POLICIES["first_fit"])
         self._size = size
 
     def malloc(self, size: int) -> int:
         """The start of a block of at least ``size`` units, or -1."""
-        size = _integer(size, "size")
-        if size < 0:
-            raise ValueError(f"size must be >= 0, not {size}")
+        size = _integer(size, "size", 0, 1 << 200)
         if size > self._size:
             return -1
-        return _seed_malloc(self._handle, size)
+        return _seed_malloc(self._live(), size)
 
     def free(self, start: int) -> bool:
         """True iff ``start`` began a live block, which is now freed."""
-        start = _integer(start, "start")
-        return 0 <= start < self._size and bool(_seed_free(self._handle, start))
+        start = _integer(start, "start", -(1 << 200), 1 << 200)
+        return 0 <= start < self._size and bool(_seed_free(self._live(), start))
 
     def size(self, start: int) -> int:
         """The size of the live block that starts at ``start``, or -1."""
-        start = _integer(start, "start")
+        start = _integer(start, "start", -(1 << 200), 1 << 200)
         if not 0 <= start < self._size:
             return -1
-        return _seed_size(self._handle, start)
+        return _seed_size(self._live(), start)
 
     def _largest_free_block(self) -> int:
         """What the seed's tests read from its tree: the largest free block."""
-        raw = _Stats()
-        _raise_for(_stats(self._handle, ctypes.byref(raw)))
-        return raw.largest_free_block
+        return self._raw_stats().largest_free_block
 
     def __str__(self) -> str:
         return self._render()
 
+    def __repr__(self) -> str:
+        return f"BuddyMemoryManager({self._size})"
+
 
 class Range(_Owned):
-    """A buddy range allocator over ``capacity`` units; errors raise BuddyError."""
+    """A buddy range allocator over ``capacity`` units; errors raise BuddyError.
+
+    Use it as a context manager, or call ``close()``, to release its metadata
+    at once; ``copy.copy`` gives an independent range in the same state.
+    """
 
     def __init__(self, capacity: int, min_block_size: int = 1, policy: str = "best_fit"):
         capacity = _integer(capacity, "capacity")
         min_block_size = _integer(min_block_size, "min_block_size")
-        if policy not in _POLICIES:
-            raise ValueError(f"policy must be one of {sorted(_POLICIES)}, not {policy!r}")
-        if not (0 <= capacity <= _U64_MAX and 0 <= min_block_size <= _U64_MAX):
-            raise ValueError("capacity and min_block_size must fit in 64 bits")
-        handle = _handle()
-        _raise_for(_create(ctypes.byref(handle), capacity, min_block_size, _POLICIES[policy]))
-        self._handle = handle
-        self.policy = policy
+        self.policy = _policy(policy)
+        self._build(capacity, min_block_size, _POLICIES[self.policy])
 
     def alloc(self, size: int) -> int:
         """Allocates a block of at least ``size`` units; returns its offset."""
-        size = _integer(size, "size")
-        if size < 0:
-            raise ValueError(f"size must be >= 0, not {size}")
+        size = _integer(size, "size", 0, 1 << 200)
         offset = _u64()
-        _raise_for(_alloc(self._handle, min(size, _U64_MAX), ctypes.byref(offset)))
+        _raise_for(_alloc(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
         return offset.value
 
     def free(self, offset: int) -> None:
         """Frees the live block that starts at ``offset``."""
-        offset = _integer(offset, "offset")
+        offset = _integer(offset, "offset", -(1 << 200), 1 << 200)
         if not 0 <= offset <= _U64_MAX:
             raise InvalidOffsetError(_STATUS["ERANGE"])
-        _raise_for(_free(self._handle, offset))
+        _raise_for(_free(self._live(), offset))
 
     def size(self, offset: int) -> int:
         """The size of the live block that starts at ``offset``."""
-        offset = _integer(offset, "offset")
+        offset = _integer(offset, "offset", -(1 << 200), 1 << 200)
         if not 0 <= offset <= _U64_MAX:
             raise InvalidOffsetError(_STATUS["ERANGE"])
         size = _u64()
-        _raise_for(_block_size(self._handle, offset, ctypes.byref(size)))
+        _raise_for(_block_size(self._live(), offset, ctypes.byref(size)))
         return size.value
+
+    def resize(self, offset: int, size: int) -> None:
+        """Resizes the live block at ``offset`` in place (it never moves)."""
+        offset = _integer(offset, "offset")
+        size = _integer(size, "size")
+        _raise_for(_resize(self._live(), offset, size))
 
     def reset(self) -> None:
         """Frees every block at once."""
-        _raise_for(_reset(self._handle))
+        _raise_for(_reset(self._live()))
 
     def check(self) -> None:
         """Raises BuddyError if any invariant is broken."""
-        _raise_for(_check(self._handle))
+        _raise_for(_check(self._live()))
 
-    def stats(self) -> Dict[str, object]:
-        """Capacity, free and allocated bytes, largest free block, counters, free blocks per order."""
-        raw = _Stats()
-        _raise_for(_stats(self._handle, ctypes.byref(raw)))
-        result: Dict[str, object] = {name: getattr(raw, name) for name, _ in _Stats._fields_
-                                     if name not in ("free_blocks", "policy")}
-        result["policy"] = self.policy
-        result["free_blocks"] = list(raw.free_blocks[: raw.max_order + 1])
-        return result
+    def stats(self) -> Stats:
+        """Capacity, free and allocated units, largest free block, counters, free blocks per order."""
+        return Stats._from(self._raw_stats())
+
+    def close(self) -> None:
+        """Releases the metadata; the range is unusable afterwards. Closing twice is fine."""
+        self._handle, self._buffer = None, None
+
+    def __enter__(self) -> "Range":
+        self._live()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def __str__(self) -> str:
         return self._render()
+
+    def __repr__(self) -> str:
+        if self._handle is None:
+            return "<Range closed>"
+        s = self.stats()
+        return (f"<Range capacity={s.capacity} min_block_size={s.min_block_size} "
+                f"policy={s.policy!r} live_blocks={s.live_blocks} free_bytes={s.free_bytes}>")
+
+
+_Region = Union[bytearray, memoryview, "mmap.mmap", ctypes.Array]  # noqa: F821 (mmap: only named)
+
+
+class Heap:
+    """malloc's family over a writable buffer (a bytearray, an mmap, ...).
+
+    Results are offsets into ``region``; ``view(offset)`` is a memoryview of a
+    block. The buffer is pinned while the heap is open (a bytearray cannot be
+    resized, an mmap cannot be closed); ``close()`` or the ``with`` statement
+    releases it. Allocation failures raise OutOfSpaceError (why, in its
+    message); bad frees raise InvalidOffsetError and change nothing.
+    """
+
+    def __init__(self, region: _Region, min_block_size: int = 16, max_alignment: int = 4096,
+                 policy: str = "best_fit", thread_safe: bool = False):
+        try:
+            view = memoryview(region)
+        except TypeError:
+            raise TypeError(f"region must be a writable buffer, not {type(region).__name__}") from None
+        if view.readonly:
+            raise TypeError("region must be writable (a bytearray or an mmap, not bytes)")
+        size = view.nbytes
+        view.release()
+        self.policy = _policy(policy)
+        self._config = _HeapConfig(_integer(min_block_size, "min_block_size"),
+                                   _integer(max_alignment, "max_alignment"),
+                                   _POLICIES[self.policy], 2 if thread_safe else 0)
+        needed = _heap_metadata_size(size, ctypes.byref(self._config))
+        if needed == 0:
+            raise BuddyError(_STATUS["ESMALL"], f"a region of {size} bytes holds no heap")
+        self._pinned = (ctypes.c_char * size).from_buffer(region)
+        self._base = ctypes.addressof(self._pinned)
+        self._metadata, address = _aligned_buffer(needed)
+        handle = _handle()
+        _raise_for(_heap_init(ctypes.byref(handle), self._base, size, address, needed,
+                              ctypes.byref(self._config)))
+        self._handle: Optional[int] = handle.value
+        self._region = region
+
+    def _live(self) -> int:
+        if self._handle is None:
+            raise ValueError("this Heap is closed")
+        return self._handle
+
+    def _offset(self, pointer: Optional[int], what: str) -> int:
+        if not pointer:
+            failure = _HeapFailure()
+            _heap_failure(self._live(), ctypes.byref(failure))
+            reasons = {1: "a bad request", 2: "larger than the largest block",
+                       3: "not enough free bytes",
+                       4: f"fragmented: the largest free block is {failure.largest_free_block}"}
+            raise OutOfSpaceError(_STATUS["ENOMEM"], f"{what}: {reasons.get(failure.reason, '')}")
+        return pointer - self._base
+
+    def _pointer(self, offset: int) -> int:
+        offset = _integer(offset, "offset", -(1 << 200), 1 << 200)
+        if not 0 <= offset < len(self._pinned):
+            raise InvalidOffsetError(_STATUS["ERANGE"], f"offset {offset} is outside the region")
+        return self._base + offset
+
+    def malloc(self, size: int) -> int:
+        """A block of at least ``size`` bytes; returns its offset in the region."""
+        size = _integer(size, "size", 0, ctypes.c_size_t(-1).value)
+        return self._offset(_heap_malloc(self._live(), size), f"malloc({size})")
+
+    def calloc(self, count: int, size: int) -> int:
+        """A zeroed block of ``count * size`` bytes; returns its offset."""
+        count = _integer(count, "count", 0, ctypes.c_size_t(-1).value)
+        size = _integer(size, "size", 0, ctypes.c_size_t(-1).value)
+        return self._offset(_heap_calloc(self._live(), count, size), f"calloc({count}, {size})")
+
+    def aligned_alloc(self, alignment: int, size: int) -> int:
+        """A block whose address is a multiple of ``alignment`` (up to max_alignment)."""
+        alignment = _integer(alignment, "alignment", 1, ctypes.c_size_t(-1).value)
+        size = _integer(size, "size", 0, ctypes.c_size_t(-1).value)
+        return self._offset(_heap_aligned(self._live(), alignment, size),
+                            f"aligned_alloc({alignment}, {size})")
+
+    def realloc(self, offset: Optional[int], size: int) -> Optional[int]:
+        """Resizes the block at ``offset`` (in place when it can, else it moves and
+        keeps its bytes); returns the new offset. ``realloc(None, n)`` is
+        ``malloc(n)``; ``realloc(offset, 0)`` frees the block and returns None.
+        On failure the block is unchanged."""
+        size = _integer(size, "size", 0, ctypes.c_size_t(-1).value)
+        if offset is None:
+            return self.malloc(size)
+        self.usable_size(offset)  # a bad offset raises here, before anything changes
+        moved = _heap_realloc(self._live(), self._pointer(offset), size)
+        if size == 0:
+            return None
+        return self._offset(moved, f"realloc({offset}, {size})")
+
+    def free(self, offset: Optional[int]) -> None:
+        """Frees the live block at ``offset`` (None is fine)."""
+        if offset is None:
+            return
+        _raise_for(_heap_free(self._live(), self._pointer(offset)), f"offset {offset}")
+
+    def usable_size(self, offset: int) -> int:
+        """The bytes usable at the live block that starts at ``offset``."""
+        usable = _heap_usable(self._live(), self._pointer(offset))
+        if usable == 0:
+            raise InvalidOffsetError(_STATUS["ENOTLIVE"], f"no live block starts at {offset}")
+        return usable
+
+    def view(self, offset: int) -> memoryview:
+        """The usable bytes of the live block at ``offset``, as a memoryview."""
+        return memoryview(self._pinned).cast("B")[offset:offset + self.usable_size(offset)]
+
+    def blocks(self) -> Iterator[Block]:
+        """Every block, free and live, in address order."""
+        found: List[Block] = []
+
+        def visit(pointer, size, is_live, user):
+            found.append(Block(pointer - self._base, size, bool(is_live)))
+            return 0
+
+        _raise_for(_heap_walk(self._live(), _HEAP_VISITOR(visit), None))
+        return iter(found)
+
+    def reset(self) -> None:
+        """Frees every block at once."""
+        _raise_for(_heap_reset(self._live()))
+
+    def check(self) -> None:
+        """Raises BuddyError if the heap or its range breaks an invariant."""
+        _raise_for(_heap_check(self._live()))
+
+    def stats(self) -> Stats:
+        """The heap's statistics, in bytes."""
+        raw = _Stats()
+        _raise_for(_heap_stats(self._live(), ctypes.byref(raw)))
+        return Stats._from(raw)
+
+    def close(self) -> None:
+        """Ends the heap and releases the region. Closing twice is fine."""
+        if self._handle is not None:
+            _heap_fini(self._handle)
+        self._handle = None
+        self._pinned = None  # the region may be resized or closed again
+        self._region = None
+
+    def __enter__(self) -> "Heap":
+        self._live()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            self.close()
+
+    def __copy__(self):
+        raise TypeError("a Heap cannot be copied: it lives in its region; copy the region's "
+                        "bytes and build another Heap over them instead")
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
+    def __repr__(self) -> str:
+        if self._handle is None:
+            return "<Heap closed>"
+        s = self.stats()
+        return (f"<Heap capacity={s.capacity} min_block_size={s.min_block_size} "
+                f"policy={s.policy!r} live_blocks={s.live_blocks} free_bytes={s.free_bytes}>")

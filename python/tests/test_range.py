@@ -15,14 +15,14 @@ class RangeBasics(unittest.TestCase):
         self.assertEqual(r.alloc(100), 0)
         self.assertEqual(r.size(0), 128)
         stats = r.stats()
-        self.assertEqual(stats["capacity"], 1000)
-        self.assertEqual(stats["allocated_bytes"], 128)
-        self.assertEqual(stats["free_bytes"], 872)
-        self.assertEqual(stats["live_blocks"], 1)
-        self.assertEqual(stats["policy"], "first_fit")
+        self.assertEqual(stats.capacity, 1000)
+        self.assertEqual(stats.allocated_bytes, 128)
+        self.assertEqual(stats.free_bytes, 872)
+        self.assertEqual(stats.live_blocks, 1)
+        self.assertEqual(stats.policy, "first_fit")
         r.free(0)
         r.check()
-        self.assertEqual(r.stats()["free_blocks"], [0, 0, 0, 1, 0, 1, 1, 1, 1, 1])
+        self.assertEqual(r.stats().free_blocks, (0, 0, 0, 1, 0, 1, 1, 1, 1, 1))
 
     def test_errors_raise_and_change_nothing(self):
         r = Range(4096, 16)
@@ -43,8 +43,8 @@ class RangeBasics(unittest.TestCase):
         with self.assertRaises(TypeError):
             r.free(None)
         self.assertEqual(str(r), before)
-        self.assertEqual(r.stats()["rejected_frees"], 3)
-        self.assertEqual(r.stats()["alloc_failures"], 1)
+        self.assertEqual(r.stats().rejected_frees, 3)
+        self.assertEqual(r.stats().alloc_failures, 1)
 
     def test_bad_geometry_and_policy(self):
         with self.assertRaises(BuddyError) as caught:
