@@ -34,7 +34,8 @@ static unsigned order_of(uint64_t size, uint64_t min_block_size) {
 
 /* The block size's hue; the solid shade for what was asked, the pale one for waste. */
 static void colour_of(char *out, size_t size, unsigned order, bool waste) {
-    snprintf(out, size, "hsl(%u,%s)", (order * 37u) % 360u, waste ? "60%,86%" : "55%,50%");
+    /* The golden angle apart: blocks of neighbouring sizes get distant hues. */
+    snprintf(out, size, "hsl(%u,%s)", (order * 137u) % 360u, waste ? "60%,86%" : "55%,50%");
 }
 
 static void rect(FILE *out, double x, double y, double w, double h, const char *fill,
