@@ -120,6 +120,20 @@ def check_json(command, folder):
     assert report["requested"] == {"peak": 0, "end": 0}, report
 
 
+def check_picture(command, folder):
+    """draw: a legend in block sizes, axes with units, failures marked, waste drawn pale."""
+    code, out, err = run(command, ["draw", "--capacity", "128", "--min-block", "64",
+                                   "failed_realloc.trace", "--out", "p.svg"], folder)
+    assert code == 0, err
+    assert "failed allocations 1" in out and "smallest capacity that serves the trace: 192" in out, out
+    with open(os.path.join(folder, "p.svg"), encoding="utf-8") as f:
+        svg = f.read()
+    for expected in ("Colour = block size", ">64 B<", ">128 B<", "free block", "address (units)",
+                     "time (operations of the trace)", "rounding waste 21.9%", "1 allocations failed",
+                     'stroke="#d62728"', "60%,86%"):
+        assert expected in svg, expected
+
+
 def main():
     command = sys.argv[2:] + [os.path.abspath(sys.argv[1])]
     passed = failed = 0
@@ -144,12 +158,13 @@ def main():
                       f"  stdout: {out[:300]!r}\n  stderr: {err[:300]!r}")
             else:
                 passed += 1
-        try:
-            check_json(command, folder)
-            passed += 1
-        except (AssertionError, ValueError, KeyError, TypeError) as error:
-            failed += 1
-            print(f"FAIL json escaping: {error!r}")
+        for check in (check_json, check_picture):
+            try:
+                check(command, folder)
+                passed += 1
+            except (AssertionError, ValueError, KeyError, TypeError, OSError) as error:
+                failed += 1
+                print(f"FAIL {check.__doc__.split(':')[0]}: {error!r}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
