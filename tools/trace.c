@@ -322,6 +322,11 @@ static bool resize(engine *e, slot *s, const trace_op *op, uint64_t line) {
     return begin_life(e, s, offset, block_size, op->size);
 }
 
+static bool out_of_memory(char *error, size_t error_size) {
+    snprintf(error, error_size, "out of memory for the replay's records");
+    return false;
+}
+
 /* A resized block goes by `new_id` from now on (a recorded realloc that
  * moved): whether its resize (or, for an ID whose allocation had failed, its
  * allocation) worked here or not, the new ID takes the old one's place. */
@@ -331,7 +336,9 @@ static bool rename_slot(table *t, const slot *old, const char *new_id, char *err
     if (strcmp(new_id, moved.id) == 0)
         return true;
     slot *renamed = table_find(t, new_id); /* may grow the table */
-    if (renamed == NULL || is_live_in_trace(renamed)) {
+    if (renamed == NULL)
+        return out_of_memory(error, error_size);
+    if (is_live_in_trace(renamed)) {
         snprintf(error, error_size, "'%s' is already live: free it first", new_id);
         return false;
     }
@@ -346,10 +353,8 @@ static bool apply(engine *e, table *t, const trace_op *op, uint64_t line, char *
                   size_t error_size) {
     replay_result *r = e->result;
     slot *s = table_find(t, op->id);
-    if (s == NULL) {
-        snprintf(error, error_size, "out of memory for the ID table");
-        return false;
-    }
+    if (s == NULL)
+        return out_of_memory(error, error_size);
     if (op->kind == 'a' && is_live_in_trace(s)) {
         snprintf(error, error_size, "'%s' is already live: free it first", op->id);
         return false;
@@ -371,7 +376,7 @@ static bool apply(engine *e, table *t, const trace_op *op, uint64_t line, char *
     if (op->kind == 'r' && s->state == SLOT_LIVE) {
         r->resizes++;
         if (!resize(e, s, op, line))
-            return false;
+            return out_of_memory(error, error_size);
     } else { /* 'a', or 'r' of an ID whose allocation had failed */
         r->allocs++;
         uint64_t offset = 0, block_size = 0;
@@ -380,7 +385,7 @@ static bool apply(engine *e, table *t, const trace_op *op, uint64_t line, char *
             describe_failure(e, line, op, status);
             s->state = SLOT_FAILED;
         } else if (!begin_life(e, s, offset, block_size, op->size)) {
-            return false;
+            return out_of_memory(error, error_size);
         }
     }
     return op->kind != 'r' || op->new_id[0] == '\0' ||
