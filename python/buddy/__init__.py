@@ -20,7 +20,6 @@ folder, then on the system.
 """
 from __future__ import annotations
 
-import copy as _copy
 import ctypes
 import ctypes.util
 import os
@@ -239,11 +238,47 @@ def _aligned_buffer(size: int, alignment: int = 64) -> Tuple[ctypes.Array, int]:
     return raw, address + (-address % alignment)
 
 
-class _Owned:
+class _Handle:
+    """An object over a C handle, which is None once the object is closed."""
+
+    _handle: Optional[int] = None
+
+    def _live(self) -> int:
+        if self._handle is None:
+            raise ValueError(f"this {type(self).__name__} is closed")
+        return self._handle
+
+
+class _Session(_Handle):
+    """What Range and Heap share: a context manager (close() at the end) and a repr
+    with the live statistics."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def stats(self) -> "Stats":
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._live()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if self._handle is None:
+            return f"<{name} closed>"
+        s = self.stats()
+        return (f"<{name} capacity={s.capacity} min_block_size={s.min_block_size} "
+                f"policy={s.policy!r} live_blocks={s.live_blocks} free_bytes={s.free_bytes}>")
+
+
+class _Owned(_Handle):
     """A range whose metadata is a buffer this object owns; copies are independent."""
 
     _buffer: Optional[ctypes.Array] = None
-    _handle: Optional[int] = None
     _metadata_bytes = 0
 
     def _build(self, capacity: int, min_block_size: int, policy: int) -> None:
@@ -255,11 +290,6 @@ class _Owned:
         handle = _handle()
         _raise_for(_init(ctypes.byref(handle), address, needed, capacity, min_block_size, policy))
         self._buffer, self._handle, self._metadata_bytes = buffer, handle.value, needed
-
-    def _live(self) -> int:
-        if self._handle is None:
-            raise ValueError(f"this {type(self).__name__} is closed")
-        return self._handle
 
     def _render(self) -> str:
         handle = self._live()
@@ -330,7 +360,7 @@ class BuddyMemoryManager(_Owned):
         return f"BuddyMemoryManager({self._size})"
 
 
-class Range(_Owned):
+class Range(_Owned, _Session):
     """A buddy range allocator over ``capacity`` units; errors raise BuddyError.
 
     Use it as a context manager, or call ``close()``, to release its metadata
@@ -388,28 +418,14 @@ class Range(_Owned):
         """Releases the metadata; the range is unusable afterwards. Closing twice is fine."""
         self._handle, self._buffer = None, None
 
-    def __enter__(self) -> "Range":
-        self._live()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
     def __str__(self) -> str:
         return self._render()
-
-    def __repr__(self) -> str:
-        if self._handle is None:
-            return "<Range closed>"
-        s = self.stats()
-        return (f"<Range capacity={s.capacity} min_block_size={s.min_block_size} "
-                f"policy={s.policy!r} live_blocks={s.live_blocks} free_bytes={s.free_bytes}>")
 
 
 _Region = Union[bytearray, memoryview, "mmap.mmap", ctypes.Array]  # noqa: F821 (mmap: only named)
 
 
-class Heap:
+class Heap(_Session):
     """malloc's family over a writable buffer (a bytearray, an mmap, ...).
 
     Results are offsets into ``region``; ``view(offset)`` is a memoryview of a
@@ -442,13 +458,8 @@ class Heap:
         handle = _handle()
         _raise_for(_heap_init(ctypes.byref(handle), self._base, size, address, needed,
                               ctypes.byref(self._config)))
-        self._handle: Optional[int] = handle.value
+        self._handle = handle.value
         self._region = region
-
-    def _live(self) -> int:
-        if self._handle is None:
-            raise ValueError("this Heap is closed")
-        return self._handle
 
     def _offset(self, pointer: Optional[int], what: str) -> int:
         if not pointer:
@@ -548,13 +559,6 @@ class Heap:
         self._pinned = None  # the region may be resized or closed again
         self._region = None
 
-    def __enter__(self) -> "Heap":
-        self._live()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
     def __del__(self) -> None:
         if getattr(self, "_handle", None) is not None:
             self.close()
@@ -565,10 +569,3 @@ class Heap:
 
     def __deepcopy__(self, memo):
         return self.__copy__()
-
-    def __repr__(self) -> str:
-        if self._handle is None:
-            return "<Heap closed>"
-        s = self.stats()
-        return (f"<Heap capacity={s.capacity} min_block_size={s.min_block_size} "
-                f"policy={s.policy!r} live_blocks={s.live_blocks} free_bytes={s.free_bytes}>")
