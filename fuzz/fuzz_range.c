@@ -49,16 +49,20 @@ static void forget_live(session *s, uint64_t offset) {
         }
 }
 
-static void do_alloc(session *s, uint64_t size) {
+/* alloc, or alloc_aligned when `alignment` is not 0 (it may be invalid). */
+static void do_alloc(session *s, uint64_t size, uint64_t alignment) {
     uint64_t got = 0, want = 0;
     snapshot(s);
-    int status = buddy_range_alloc(s->range, size, &got);
-    FUZZ_REQUIRE(status == model_alloc(&s->reference, size, &want));
+    int status = alignment == 0 ? buddy_range_alloc(s->range, size, &got)
+                                : buddy_range_alloc_aligned(s->range, size, alignment, &got);
+    FUZZ_REQUIRE(status == (alignment == 0
+                                ? model_alloc(&s->reference, size, &want)
+                                : model_alloc_aligned(&s->reference, size, alignment, &want)));
     if (status != BUDDY_OK) {
         require_unchanged(s);
         return;
     }
-    FUZZ_REQUIRE(got == want);
+    FUZZ_REQUIRE(got == want && (alignment == 0 || got % alignment == 0));
     if (s->live_count < MAX_LIVE)
         s->live[s->live_count++] = got;
     else
@@ -101,9 +105,13 @@ static void run_program(session *s, fuzz_input *in) {
         uint8_t op = read_u8(in);
         switch (op % 8) {
         case 0:
-        case 1:
-            do_alloc(s, read_size(in));
+            do_alloc(s, read_size(in), 0);
             break;
+        case 1: { /* an alignment of 2^0..2^63, or (op bit 3) 3 << that: not a power of two */
+            uint64_t alignment = (uint64_t)((op & 8u) ? 3u : 1u) << (read_u8(in) & 63u);
+            do_alloc(s, read_size(in), alignment);
+            break;
+        }
         case 2:
             do_free(s, pick_live(s, in));
             break;

@@ -124,6 +124,20 @@ BUDDY_API void buddy_range_destroy(buddy_range *range);
  * block). */
 BUDDY_API int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
+/* Allocates like buddy_range_alloc, at an offset that is a multiple of
+ * `alignment` (a power of two, in units). The block has the size's rounded
+ * order, as alloc's; it is the lowest part of a free block of at least the
+ * alignment's order (capped at the largest order, whose one block starts at
+ * 0), chosen by the policy and split down, so the alignment costs no memory:
+ * the rest of that block stays free. Alignments up to the block's own size
+ * are free of charge, as every block is aligned to its size. Fails with
+ * BUDDY_EINVAL iff range or offset_out is NULL or alignment is not a power of
+ * two; BUDDY_ETOOBIG iff size exceeds the largest block; BUDDY_ENOMEM iff no
+ * free block of at least that order exists now (a smaller free block that
+ * happens to be aligned is not searched for). O(log capacity). */
+BUDDY_API int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                        uint64_t *offset_out);
+
 /* Frees the live block that starts at `offset` and merges it with its buddy
  * while the buddy is free. Fails, changing nothing, with BUDDY_EINVAL iff range
  * is NULL; BUDDY_ERANGE iff offset >= capacity; BUDDY_EALIGN iff offset is not

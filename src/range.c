@@ -185,6 +185,37 @@ int buddy_range_free(buddy_range *range, uint64_t offset) {
     return range_free_portable(range, offset);
 }
 
+int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                              uint64_t *offset_out) {
+    if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
+        return BUDDY_EINVAL;
+    unsigned shift = range->min_block_shift;
+    if (size > ((uint64_t)1 << (range->max_free_order + shift))) {
+        range->alloc_failures++;
+        return BUDDY_ETOOBIG;
+    }
+    unsigned order = order_for_size(size, shift);
+    unsigned least = order_for_size(alignment, shift); /* 0 for alignments up to a min block */
+    least = least > order ? least : order;
+    least = least < range->max_free_order ? least : range->max_free_order;
+    uint64_t fitting_orders = range->nonempty_orders >> least << least;
+    if (fitting_orders == 0) {
+        range->alloc_failures++;
+        return BUDDY_ENOMEM;
+    }
+    unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
+                                                      : bits_ctz(fitting_orders);
+    uint64_t index = take_lowest_free(range, found);
+    if (found != order)
+        shrink_in_place(range, found, index, order); /* keeps the lowest, aligned part */
+    range->live_blocks++;
+    range->allocated_blocks += (uint64_t)1 << order;
+    if (range->allocated_blocks > range->peak_allocated_blocks)
+        range->peak_allocated_blocks = range->allocated_blocks;
+    *offset_out = (index << found) << shift;
+    return BUDDY_OK;
+}
+
 /* Grows live block (order, index) to `target` by absorbing its free buddies:
  * possible iff at each order below `target` the block is a lower half whose
  * buddy is a free block. Checks everything before it changes anything. */

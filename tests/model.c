@@ -66,12 +66,26 @@ static void split_down(model *m, uint64_t start, unsigned order) {
 }
 
 int model_alloc(model *m, uint64_t size, uint64_t *offset_out) {
+    return model_alloc_aligned(m, size, 1, offset_out);
+}
+
+/* The contract of buddy_range_alloc_aligned, plainly: a free block of an order
+ * at least that of the size and that of the alignment (capped at the largest
+ * order, whose only block starts at 0), chosen by the policy, split down to
+ * the size's order, keeping its lowest part. */
+int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *offset_out) {
     unsigned order = 0;
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+        return BUDDY_EINVAL;
     if (!order_for(m, size, &order))
         return BUDDY_ETOOBIG;
+    unsigned least = order;
+    while (least < floor_log2(m->block_count) &&
+           ((uint64_t)1 << (least + m->min_block_shift)) < alignment)
+        least++;
     int64_t chosen = -1;
     for (uint64_t i = 0; i < m->block_count; i++) {
-        if (m->order_at[i] < 0 || !m->free_at[i] || (unsigned)m->order_at[i] < order)
+        if (m->order_at[i] < 0 || !m->free_at[i] || (unsigned)m->order_at[i] < least)
             continue;
         if (chosen < 0 || (m->policy == BUDDY_BEST_FIT && m->order_at[i] < m->order_at[chosen]))
             chosen = (int64_t)i;

@@ -26,6 +26,7 @@ bool model_init(model *m, uint64_t capacity, uint64_t min_block_size, buddy_poli
 void model_destroy(model *m);
 /* Same contract as buddy_range_alloc / _free / _size (statuses included). */
 int model_alloc(model *m, uint64_t size, uint64_t *offset_out);
+int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *offset_out);
 int model_free(model *m, uint64_t offset);
 int model_size(const model *m, uint64_t offset, uint64_t *size_out);
 int model_resize(model *m, uint64_t offset, uint64_t new_size);

@@ -5,6 +5,7 @@
  * After every step the statuses, offsets, statistics and the invariant
  * checker must agree; every few steps, size() of every offset is compared.
  */
+#include "bits.h"
 #include "buddy.h"
 #include "check.h"
 #include "model.h"
@@ -80,9 +81,23 @@ static void one_step(run *r, uint64_t *seed, const buddy_range_stats *stats) {
     if (choice < 50 && r->live_count < MAX_LIVE) {
         uint64_t size = random_size(seed, stats->capacity);
         uint64_t got = 0, want = 0;
-        snprintf(r->last_step, sizeof r->last_step, "alloc(%llu)", (unsigned long long)size);
-        int status = buddy_range_alloc(r->range, size, &got);
-        CHECK_STATUS(status, model_alloc(&r->reference, size, &want));
+        int status = 0;
+        if (choice < 35) {
+            snprintf(r->last_step, sizeof r->last_step, "alloc(%llu)", (unsigned long long)size);
+            status = buddy_range_alloc(r->range, size, &got);
+            CHECK_STATUS(status, model_alloc(&r->reference, size, &want));
+        } else { /* a power of two up to twice the capacity, or now and then not one */
+            uint64_t alignment =
+                choice == 49 ? check_below(seed, 4) * 3 : random_size(seed, 2 * stats->capacity);
+            if (choice != 49)
+                alignment = alignment == 0 ? 1 : (uint64_t)1 << bits_log2_floor(alignment);
+            snprintf(r->last_step, sizeof r->last_step, "alloc_aligned(%llu, %llu)",
+                     (unsigned long long)size, (unsigned long long)alignment);
+            status = buddy_range_alloc_aligned(r->range, size, alignment, &got);
+            CHECK_STATUS(status, model_alloc_aligned(&r->reference, size, alignment, &want));
+            if (status == BUDDY_OK)
+                CHECK_EQ_U64(got % alignment, 0);
+        }
         if (status == BUDDY_OK) {
             CHECK_EQ_U64(got, want);
             r->live[r->live_count++] = got;

@@ -211,9 +211,8 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
         if (failure.reason == BUDDY_FAILURE_NOT_ENOUGH_FREE)
             reason = "not enough free bytes";
     } else if (status == BUDDY_ENOMEM) {
-        uint64_t request = op->size > op->alignment ? op->size : op->alignment;
         uint64_t rounded = stats.min_block_size; /* the block the request rounds up to */
-        while (rounded < request)
+        while (rounded < op->size)
             rounded <<= 1;
         if (stats.free_bytes < rounded)
             reason = "not enough free bytes";
@@ -229,9 +228,10 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
 /* Allocates for `op`; on success stores the handle and the block's offset and size. */
 static int allocate(engine *e, const trace_op *op, uint64_t size, uint64_t *handle,
                     uint64_t *offset, uint64_t *block_size) {
-    uint64_t request = size > op->alignment ? size : op->alignment;
     if (e->heap == NULL) {
-        int status = buddy_range_alloc(e->range, request, offset);
+        int status = op->alignment != 0
+                         ? buddy_range_alloc_aligned(e->range, size, op->alignment, offset)
+                         : buddy_range_alloc(e->range, size, offset);
         if (status == BUDDY_OK)
             buddy_range_size(e->range, *offset, block_size);
         *handle = *offset;

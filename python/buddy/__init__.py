@@ -88,6 +88,7 @@ _metadata_size = _declare("buddy_range_metadata_size", _size, _u64, _u64)
 _init = _declare("buddy_range_init", _int, _P(_handle), _handle, _size, _u64, _u64, _int)
 _attach = _declare("buddy_range_attach", _int, _P(_handle), _handle, _size)
 _alloc = _declare("buddy_range_alloc", _int, _handle, _u64, _P(_u64))
+_alloc_aligned = _declare("buddy_range_alloc_aligned", _int, _handle, _u64, _u64, _P(_u64))
 _free = _declare("buddy_range_free", _int, _handle, _u64)
 _block_size = _declare("buddy_range_size", _int, _handle, _u64, _P(_u64))
 _resize = _declare("buddy_range_resize", _int, _handle, _u64, _u64)
@@ -373,11 +374,19 @@ class Range(_Owned, _Session):
         self.policy = _policy(policy)
         self._build(capacity, min_block_size, _POLICIES[self.policy])
 
-    def alloc(self, size: int) -> int:
-        """Allocates a block of at least ``size`` units; returns its offset."""
+    def alloc(self, size: int, alignment: int = 1) -> int:
+        """Allocates a block of at least ``size`` units at an offset that is a
+        multiple of ``alignment`` (a power of two); returns its offset."""
         size = _integer(size, "size", 0, 1 << 200)
+        alignment = _integer(alignment, "alignment", 1, _U64_MAX)
+        if alignment & (alignment - 1):
+            raise ValueError(f"alignment must be a power of two, not {alignment}")
         offset = _u64()
-        _raise_for(_alloc(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
+        if alignment == 1:
+            _raise_for(_alloc(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
+        else:
+            _raise_for(_alloc_aligned(self._live(), min(size, _U64_MAX), alignment,
+                                      ctypes.byref(offset)))
         return offset.value
 
     def free(self, offset: int) -> None:

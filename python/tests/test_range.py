@@ -55,6 +55,17 @@ class RangeBasics(unittest.TestCase):
         self.assertEqual(buddy.metadata_size(1024, 3), 0)
         self.assertGreater(buddy.metadata_size(1 << 30, 64), 0)
 
+    def test_aligned_alloc_costs_no_memory(self):
+        r = Range(8192, 16)
+        self.assertEqual(r.alloc(16, alignment=4096), 0)
+        self.assertEqual(r.alloc(16, alignment=4096), 4096)
+        self.assertEqual(r.stats().allocated_bytes, 32)
+        with self.assertRaises(ValueError):
+            r.alloc(16, alignment=3)
+        with self.assertRaises(OutOfSpaceError):
+            r.alloc(16, alignment=4096)
+        r.check()
+
     def test_out_of_space_is_a_memory_error(self):
         r = Range(64, 1)
         r.alloc(64)
