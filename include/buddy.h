@@ -138,6 +138,19 @@ BUDDY_API int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *off
 BUDDY_API int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                         uint64_t *offset_out);
 
+/* Allocates an exact run: ceil(size / min block) min blocks (0 counts as one;
+ * a count that is 3 mod 4 takes one more, see docs/design.md), as the binary
+ * decomposition of that count laid out from the offset: buddy blocks of
+ * decreasing size, one after the other, carved from the start of a free block
+ * of the count's power-of-two order (chosen by the policy); the rest of that
+ * block stays free for others. The offset is a multiple of the largest piece.
+ * A power-of-two count gives exactly what buddy_range_alloc gives. Free,
+ * size and resize take the run by its offset alone; buddy_range_size gives its
+ * exact size. Fails with BUDDY_EINVAL iff range or offset_out is NULL;
+ * BUDDY_ETOOBIG iff size exceeds the largest block; BUDDY_ENOMEM iff no free
+ * block of the count's order exists now. O(log capacity). */
+BUDDY_API int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out);
+
 /* Frees the live block that starts at `offset` and merges it with its buddy
  * while the buddy is free. Fails, changing nothing, with BUDDY_EINVAL iff range
  * is NULL; BUDDY_ERANGE iff offset >= capacity; BUDDY_EALIGN iff offset is not

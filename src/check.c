@@ -54,29 +54,72 @@ static int check_header(const buddy_range *range) {
     return BUDDY_OK;
 }
 
-/* I2..I5, I7..I9: every node classified from its parent; counts rebuilt. */
+static bool split_bit(const buddy_range *range, unsigned order, uint64_t index) {
+    return order > 0 && node_test(range, order, index, SPLIT_BIT);
+}
+
+/* A node is in the tree iff it is the root or its parent is a real split node:
+ * split, with a split parent (or the root). A split node whose parent is not
+ * split is a mark (I11); whatever lies below a mark must be blank, which the
+ * check of that node itself verifies, so one level up is enough. */
+static bool in_tree(const buddy_range *range, unsigned order, uint64_t index) {
+    unsigned parent = order + 1;
+    return order == range->top_order ||
+           (split_bit(range, parent, index >> 1) &&
+            (parent == range->top_order || split_bit(range, parent + 1, index >> 2)));
+}
+
+/* I11: a live block of an order below `below` starts at min block `first`. */
+static bool live_piece_at(const buddy_range *range, uint64_t first, unsigned below) {
+    for (unsigned order = below; order-- > 0;) {
+        uint64_t index = first >> order;
+        if ((index << order) != first || index >= range->orders[order].node_count)
+            continue;
+        if (in_tree(range, order, index) && !split_bit(range, order, index))
+            return !node_test(range, order, index, FREE_BIT);
+    }
+    return false;
+}
+
+/* I3 and I11 for a node outside the tree: blank, or a mark, the split bit of
+ * the right child of a live piece that a live piece of lower order follows. */
+static bool blank_or_mark(const buddy_range *range, unsigned order, uint64_t index, bool is_free,
+                          bool is_split) {
+    if (!is_free && !is_split)
+        return true;
+    unsigned parent = order + 1;
+    uint64_t up = index >> 1;
+    return !is_free && (index & 1u) && order < range->top_order && in_tree(range, parent, up) &&
+           !split_bit(range, parent, up) && !node_test(range, parent, up, FREE_BIT) &&
+           live_piece_at(range, (up + 1) << parent, parent);
+}
+
+/* I2..I5, I7..I9, I11: every node classified from its parent; counts rebuilt. */
 static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
     uint64_t bits_seen = 0;
-    uint64_t live_blocks = 0;
+    uint64_t live_pieces = 0, marks = 0;
     uint64_t allocated_blocks = 0;
     uint64_t free_blocks = 0;
     uint64_t nonempty_orders = 0;
     for (unsigned order = range->top_order + 1; order-- > 0;) {
         uint64_t free_count = 0;
         for (uint64_t index = 0; index < range->orders[order].node_count; index++) {
-            bool in_tree =
-                order == range->top_order || node_test(range, order + 1, index >> 1, SPLIT_BIT);
             bool is_free = node_test(range, order, index, FREE_BIT);
-            bool is_split = order > 0 && node_test(range, order, index, SPLIT_BIT);
+            bool is_split = split_bit(range, order, index);
             bool straddles = ((index + 1) << order) > range->block_count;
-            REQUIRE(!(is_free && is_split));               /* I2 */
-            REQUIRE(in_tree || (!is_free && !is_split));   /* I3 */
-            REQUIRE(!(in_tree && straddles && !is_split)); /* I4 */
+            REQUIRE(!(is_free && is_split)); /* I2 */
+            if (!in_tree(range, order, index)) {
+                REQUIRE(blank_or_mark(range, order, index, is_free, is_split)); /* I3, I11 */
+                marks += is_split;
+                bits_seen += is_split;
+                continue;
+            }
+            REQUIRE(!(straddles && !is_split)); /* I4 */
             if (is_split && 2 * index + 1 < range->orders[order - 1].node_count)
                 REQUIRE(!(node_test(range, order - 1, 2 * index, FREE_BIT) &&
                           node_test(range, order - 1, 2 * index + 1, FREE_BIT))); /* I5 */
-            if (in_tree && !is_free && !is_split) {
-                live_blocks++;
+            if (!is_free && !is_split) {
+                live_pieces++;
                 allocated_blocks += (uint64_t)1 << order;
             }
             free_count += is_free;
@@ -87,10 +130,11 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
         nonempty_orders |= (uint64_t)(free_count != 0) << order;
     }
     REQUIRE(nonempty_orders == range->nonempty_orders);            /* I7 */
-    REQUIRE(live_blocks == range->live_blocks);                    /* I8 */
+    REQUIRE(marks == range->run_marks);                            /* I11 */
+    REQUIRE(live_pieces - marks == range->live_blocks);            /* I8: a run is one */
     REQUIRE(allocated_blocks == range->allocated_blocks);          /* I8 */
     REQUIRE(allocated_blocks + free_blocks == range->block_count); /* I8 */
-    REQUIRE(range->peak_allocated_blocks >= allocated_blocks);     /* I8 */
+    REQUIRE(range->peak_allocated_blocks >= allocated_blocks);     /* I9 */
     *bits_seen_out = bits_seen;
     return BUDDY_OK;
 }

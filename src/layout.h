@@ -39,7 +39,7 @@
 #define BUDDY_NOINLINE
 #endif
 
-#define RANGE_MAGIC UINT64_C(0x62756464795f7233) /* "buddy_r3": line-sized order_info */
+#define RANGE_MAGIC UINT64_C(0x62756464795f7234) /* "buddy_r4": exact runs (run_marks) */
 
 #define TILE_ORDERS 8u /* orders in one band of tiles */
 #define TILE_WORDS 8u  /* one 64-byte cache line */
@@ -93,6 +93,9 @@ struct buddy_range {
     /* Diagnostics: the only bytes a rejected call changes. */
     uint64_t alloc_failures;
     uint64_t rejected_frees;
+    /* Exact runs (run.c): the marks set, one per piece that has a successor.
+     * While it is 0 no run exists, and free, size and resize skip run checks. */
+    uint64_t run_marks;
 };
 
 /* The header occupies whole tiles so that tiles stay line-aligned. */

@@ -239,11 +239,16 @@ int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
     unsigned order = 0;
     node_ref ref;
     int status = find_live_block(range, offset, &order, &ref);
+    uint64_t blocks = (uint64_t)1 << order;
+    if (status == BUDDY_OK && range->run_marks != 0)
+        status = buddy_run_check_start(range, offset, order, &blocks);
     if (status != BUDDY_OK)
         return status;
     unsigned shift = range->min_block_shift;
     if (new_size > ((uint64_t)1 << (range->max_free_order + shift)))
         return BUDDY_ETOOBIG;
+    if (blocks != (uint64_t)1 << order) /* a run: not resized in place yet */
+        return BUDDY_ENOMEM;
     unsigned target = order_for_size(new_size, shift);
     uint64_t index = (offset >> shift) >> order;
     if (target < order) {
@@ -264,9 +269,13 @@ int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_o
         return BUDDY_EINVAL;
     unsigned order = 0;
     node_ref ref;
+    uint64_t blocks = 0;
     int status = find_live_block(range, offset, &order, &ref);
+    blocks = (uint64_t)1 << order;
+    if (status == BUDDY_OK && range->run_marks != 0)
+        status = buddy_run_check_start(range, offset, order, &blocks);
     if (status == BUDDY_OK)
-        *size_out = (uint64_t)1 << (order + range->min_block_shift);
+        *size_out = blocks << range->min_block_shift;
     return status;
 }
 

@@ -371,21 +371,11 @@ static inline int find_live_block(const buddy_range *range, uint64_t offset, uns
     return BUDDY_OK;
 }
 
-/* The body of buddy_range_free (range.c picks the copy that runs). */
-static inline int range_free(buddy_range *range, uint64_t offset) {
-    if (range == NULL)
-        return BUDDY_EINVAL;
-    unsigned order = 0;
-    node_ref ref;
-    int status = find_live_block(range, offset, &order, &ref);
-    if (status != BUDDY_OK) {
-        range->rejected_frees++;
-        return status;
-    }
-    range->allocated_blocks -= (uint64_t)1 << order;
-
+/* Frees live block (order, index), whose free bit is at `ref`, and merges it
+ * with its buddy while the buddy is free. The caller has counted it off. */
+BUDDY_HOT_INLINE void release_block(buddy_range *range, unsigned order, uint64_t index,
+                                    node_ref ref) {
     uint64_t *words = range_words(range);
-    uint64_t index = (offset >> range->min_block_shift) >> order;
     /* The buddy exists iff it starts below the capacity; the root has none. */
     while ((index | 1u) < range->orders[order].node_count) {
         node_ref buddy = buddy_locate(range, order, index, ref);
@@ -398,6 +388,34 @@ static inline int range_free(buddy_range *range, uint64_t offset) {
         words[ref.word + HALF_WORDS] &= ~ref.mask; /* the parent is no longer split */
     }
     free_insert_at(range, order, index, ref);
+}
+
+/* Exact runs (run.c), called only while range->run_marks != 0: frees the
+ * block or run that find_live_block found at `offset` once it has checked
+ * that the offset starts an allocation (not a later piece of a run, nor a
+ * place inside a piece), and counts it; or rejects it, counting that. */
+int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref ref);
+/* For size and resize: BUDDY_OK and the min blocks of the allocation that
+ * starts at `offset` (the block find_live_block found, or its whole run), or
+ * BUDDY_ENOTSTART for a later piece of a run or a place inside a piece. */
+int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned order,
+                          uint64_t *blocks_out);
+
+/* The body of buddy_range_free (range.c picks the copy that runs). */
+static inline int range_free(buddy_range *range, uint64_t offset) {
+    if (range == NULL)
+        return BUDDY_EINVAL;
+    unsigned order = 0;
+    node_ref ref;
+    int status = find_live_block(range, offset, &order, &ref);
+    if (status == BUDDY_OK && range->run_marks != 0)
+        return buddy_run_free(range, offset, order, ref); /* checks, counts and frees */
+    if (status != BUDDY_OK) {
+        range->rejected_frees++;
+        return status;
+    }
+    range->allocated_blocks -= (uint64_t)1 << order;
+    release_block(range, order, (offset >> range->min_block_shift) >> order, ref);
     /* Apart from allocated_blocks, which the compiler would otherwise update
      * with it as one 16-byte vector, a slower chain from call to call. */
     range->live_blocks--;

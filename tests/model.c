@@ -20,11 +20,13 @@ bool model_init(model *m, uint64_t capacity, uint64_t min_block_size, buddy_poli
     m->policy = policy;
     m->order_at = malloc((size_t)m->block_count);
     m->free_at = malloc((size_t)m->block_count * sizeof(bool));
-    if (m->order_at == NULL || m->free_at == NULL)
+    m->continues = malloc((size_t)m->block_count * sizeof(bool));
+    if (m->order_at == NULL || m->free_at == NULL || m->continues == NULL)
         abort();
     for (uint64_t i = 0; i < m->block_count; i++) {
         m->order_at[i] = -1;
         m->free_at[i] = false;
+        m->continues[i] = false;
     }
     /* The binary decomposition, largest block first. */
     uint64_t start = 0;
@@ -41,6 +43,7 @@ bool model_init(model *m, uint64_t capacity, uint64_t min_block_size, buddy_poli
 void model_destroy(model *m) {
     free(m->order_at);
     free(m->free_at);
+    free(m->continues);
 }
 
 /* The order a request rounds up to; false if it exceeds the largest block. */
@@ -99,6 +102,47 @@ int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *o
     return BUDDY_OK;
 }
 
+/* The contract of buddy_range_alloc_exact: the count of min blocks (one more
+ * when it is 3 mod 4), carved from the start of a free block of the count's
+ * power-of-two order chosen as alloc chooses: each half the remaining count
+ * exceeds is a piece that continues; a half it does not reach is freed. */
+int model_alloc_exact(model *m, uint64_t size, uint64_t *offset_out) {
+    unsigned order = 0;
+    if (!order_for(m, size, &order))
+        return BUDDY_ETOOBIG;
+    uint64_t count = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
+    count += (count % 4 == 3);
+    uint64_t offset = 0;
+    int status = model_alloc(m, count << m->min_block_shift, &offset);
+    if (status != BUDDY_OK)
+        return status;
+    uint64_t at = offset >> m->min_block_shift, remaining = count;
+    for (unsigned have = (unsigned)m->order_at[at]; remaining != (uint64_t)1 << have;) {
+        /* model_alloc took a block of this order; cut it again. */
+        have--;
+        uint64_t half = (uint64_t)1 << have;
+        m->order_at[at] = (signed char)have;
+        m->order_at[at + half] = (signed char)have;
+        if (remaining > half) {
+            m->continues[at] = true;
+            remaining -= half;
+            at += half;
+        } else {
+            m->free_at[at + half] = true;
+        }
+    }
+    *offset_out = offset;
+    return BUDDY_OK;
+}
+
+/* A later piece of a run: the block that ends at `first` continues into it. */
+static bool is_later_piece(const model *m, uint64_t first) {
+    for (uint64_t before = first; before-- > 0;)
+        if (m->order_at[before] >= 0)
+            return m->continues[before] && before + ((uint64_t)1 << m->order_at[before]) == first;
+    return false;
+}
+
 /* Status of a lookup of the live block starting at `offset`. */
 static int model_find(const model *m, uint64_t offset, uint64_t *first_out) {
     if ((offset >> m->min_block_shift) >= m->block_count)
@@ -110,15 +154,14 @@ static int model_find(const model *m, uint64_t offset, uint64_t *first_out) {
         return BUDDY_ENOTSTART;
     if (m->free_at[first])
         return BUDDY_ENOTLIVE;
+    if (is_later_piece(m, first))
+        return BUDDY_ENOTSTART;
     *first_out = first;
     return BUDDY_OK;
 }
 
-int model_free(model *m, uint64_t offset) {
-    uint64_t start = 0;
-    int status = model_find(m, offset, &start);
-    if (status != BUDDY_OK)
-        return status;
+/* Frees the block at `start` and merges it with its free buddies. */
+static void free_block(model *m, uint64_t start) {
     m->free_at[start] = true;
     for (;;) {
         unsigned order = (unsigned)m->order_at[start];
@@ -133,15 +176,35 @@ int model_free(model *m, uint64_t offset) {
         m->order_at[low] = (signed char)(order + 1);
         start = low;
     }
+}
+
+int model_free(model *m, uint64_t offset) {
+    uint64_t start = 0;
+    int status = model_find(m, offset, &start);
+    if (status != BUDDY_OK)
+        return status;
+    for (bool more = true; more;) { /* the block, or every piece of its run */
+        uint64_t next = start + ((uint64_t)1 << m->order_at[start]);
+        more = m->continues[start];
+        m->continues[start] = false;
+        free_block(m, start);
+        start = next;
+    }
     return BUDDY_OK;
 }
 
 int model_size(const model *m, uint64_t offset, uint64_t *size_out) {
     uint64_t start = 0;
     int status = model_find(m, offset, &start);
-    if (status == BUDDY_OK)
-        *size_out = (uint64_t)1 << (m->order_at[start] + (int)m->min_block_shift);
-    return status;
+    if (status != BUDDY_OK)
+        return status;
+    uint64_t blocks = 0;
+    for (bool more = true; more; start += (uint64_t)1 << m->order_at[start]) {
+        blocks += (uint64_t)1 << m->order_at[start];
+        more = m->continues[start];
+    }
+    *size_out = blocks << m->min_block_shift;
+    return BUDDY_OK;
 }
 
 int model_resize(model *m, uint64_t offset, uint64_t new_size) {
@@ -152,6 +215,8 @@ int model_resize(model *m, uint64_t offset, uint64_t new_size) {
     unsigned target = 0;
     if (!order_for(m, new_size, &target))
         return BUDDY_ETOOBIG;
+    if (m->continues[start])
+        return BUDDY_ENOMEM; /* a run is not resized in place yet */
     unsigned order = (unsigned)m->order_at[start];
     if (target <= order) {
         split_down(m, start, target);

@@ -19,6 +19,7 @@ typedef struct model {
     buddy_policy policy;
     signed char *order_at; /* order of the block starting at a min block, or -1 */
     bool *free_at;         /* that block is free */
+    bool *continues;       /* that live block is a piece of a run followed by another */
 } model;
 
 /* Builds the model of an empty range; false iff the geometry is impossible. */
@@ -27,6 +28,7 @@ void model_destroy(model *m);
 /* Same contract as buddy_range_alloc / _free / _size (statuses included). */
 int model_alloc(model *m, uint64_t size, uint64_t *offset_out);
 int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *offset_out);
+int model_alloc_exact(model *m, uint64_t size, uint64_t *offset_out);
 int model_free(model *m, uint64_t offset);
 int model_size(const model *m, uint64_t offset, uint64_t *size_out);
 int model_resize(model *m, uint64_t offset, uint64_t new_size);

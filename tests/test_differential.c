@@ -82,10 +82,15 @@ static void one_step(run *r, uint64_t *seed, const buddy_range_stats *stats) {
         uint64_t size = random_size(seed, stats->capacity);
         uint64_t got = 0, want = 0;
         int status = 0;
-        if (choice < 35) {
+        if (choice < 30) {
             snprintf(r->last_step, sizeof r->last_step, "alloc(%llu)", (unsigned long long)size);
             status = buddy_range_alloc(r->range, size, &got);
             CHECK_STATUS(status, model_alloc(&r->reference, size, &want));
+        } else if (choice < 40) {
+            snprintf(r->last_step, sizeof r->last_step, "alloc_exact(%llu)",
+                     (unsigned long long)size);
+            status = buddy_range_alloc_exact(r->range, size, &got);
+            CHECK_STATUS(status, model_alloc_exact(&r->reference, size, &want));
         } else { /* a power of two up to twice the capacity, or now and then not one */
             uint64_t alignment =
                 choice == 49 ? check_below(seed, 4) * 3 : random_size(seed, 2 * stats->capacity);

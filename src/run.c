@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exact runs: buddy_range_alloc_exact and what free, size and resize do with
+ * the runs it makes.
+ *
+ * A run of c min blocks is the binary decomposition of c laid out from an
+ * offset aligned to its largest piece: pieces of strictly decreasing order,
+ * each a live block of the tree as any other, one after the other. Whatever
+ * else of the block it was carved from stays free. Only the links are new:
+ * a piece that has a successor is *marked* by the split bit of its right
+ * child. Under a live block those bits are otherwise blank (I3), so a mark
+ * costs no metadata. A piece of order 1 has no split bit below it (its
+ * children are order-0 bits), so a run may not continue after one: a count
+ * whose decomposition ends in 2 + 1 (c = 3 mod 4) takes one min block more.
+ *
+ * Worked example: c = 13 = 8 + 4 + 1 at min block 16 (min blocks 16..28).
+ * Pieces (3, 2) [16, 24), (2, 6) [24, 28) and (0, 28) [28, 29). (3, 2) is
+ * marked at (2, 5), the right child, and (2, 6) at (1, 13); (0, 28) ends the
+ * run. Free(16) frees the three; free(24) and free(28) are rejected, as the
+ * start of a later piece; free(20), inside (3, 2), is rejected too.
+ *
+ * What the marks change for the other calls, all while run_marks != 0 only:
+ *   - find_live_block reads the lowest split ancestor of a min block. Inside
+ *     the right half of a marked piece that ancestor is the mark, a split
+ *     node whose parent is not split; such an offset is inside a piece.
+ *   - A piece is a later piece of a run iff a marked piece ends where it
+ *     starts: a node (j, first / 2^j - 1) for j from the piece's order + 1 to
+ *     ctz(first), with both bits clear and its right child's split bit set.
+ * Each costs O(log n) node tests; alloc_exact and the free of a run do
+ * O(log n) word operations (a split or a merge per order, a lookup per
+ * piece).
+ */
+#include "range_core.h"
+
+static bool piece_is_marked(const buddy_range *range, unsigned order, uint64_t index) {
+    return order >= 2 && node_test(range, order - 1, (index << 1) | 1u, SPLIT_BIT);
+}
+
+static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
+    node_ref ref = node_locate(range, order - 1, (index << 1) | 1u);
+    uint64_t *word = &range_words(range)[ref.word + HALF_WORDS];
+    *word = on ? *word | ref.mask : *word & ~ref.mask;
+    range->run_marks += on ? 1 : (uint64_t)-1;
+}
+
+/* BUDDY_OK iff the live block of `order` that find_live_block found at min
+ * block `first` starts an allocation: it is not under a mark (inside the
+ * right half of a marked piece), nor a later piece of a run. */
+static int check_starts_allocation(const buddy_range *range, uint64_t first, unsigned order) {
+    unsigned top = range->top_order;
+    if (order + 2 <= top && !node_test(range, order + 2, first >> (order + 2), SPLIT_BIT))
+        return BUDDY_ENOTSTART; /* the split node above it is a mark, inside a piece */
+    if (first == 0)
+        return BUDDY_OK;
+    unsigned highest = bits_ctz(first) < top ? bits_ctz(first) : top;
+    for (unsigned j = order + 1 > 2 ? order + 1 : 2; j <= highest; j++) {
+        uint64_t before = (first >> j) - 1;
+        if (!node_test(range, j, before, FREE_BIT) && !node_test(range, j, before, SPLIT_BIT) &&
+            piece_is_marked(range, j, before))
+            return BUDDY_ENOTSTART; /* a marked piece ends here: a later piece */
+    }
+    return BUDDY_OK;
+}
+
+/* The order of the live piece that starts at min block `first` (the next
+ * piece of a run). */
+static unsigned piece_order(const buddy_range *range, uint64_t first, node_ref *ref_out) {
+    unsigned order = 0;
+    int status = find_live_block(range, first << range->min_block_shift, &order, ref_out);
+    assert(status == BUDDY_OK);
+    (void)status;
+    return order;
+}
+
+int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref ref) {
+    uint64_t first = offset >> range->min_block_shift;
+    int status = check_starts_allocation(range, first, order);
+    if (status != BUDDY_OK) {
+        range->rejected_frees++;
+        return status;
+    }
+    for (;;) {
+        uint64_t index = first >> order;
+        bool marked = piece_is_marked(range, order, index);
+        if (marked)
+            set_mark(range, order, index, false);
+        range->allocated_blocks -= (uint64_t)1 << order;
+        release_block(range, order, index, ref); /* a later piece is still live: no merge
+                                                    reaches it */
+        if (!marked)
+            break;
+        first += (uint64_t)1 << order;
+        order = piece_order(range, first, &ref);
+    }
+    range->live_blocks--;
+    return BUDDY_OK;
+}
+
+int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned order,
+                          uint64_t *blocks_out) {
+    uint64_t first = offset >> range->min_block_shift;
+    int status = check_starts_allocation(range, first, order);
+    if (status != BUDDY_OK)
+        return status;
+    uint64_t blocks = 0;
+    for (;;) {
+        bool marked = piece_is_marked(range, order, first >> order);
+        blocks += (uint64_t)1 << order;
+        if (!marked)
+            break;
+        node_ref unused;
+        first += (uint64_t)1 << order;
+        order = piece_order(range, first, &unused);
+    }
+    *blocks_out = blocks;
+    return BUDDY_OK;
+}
+
+/* The min blocks a run of `size` units takes: ceil(size / min block), 0
+ * counting as one, plus one when that count is 3 mod 4 (see above). */
+static uint64_t run_blocks(uint64_t size, unsigned shift) {
+    uint64_t count = size == 0 ? 1 : ((size - 1) >> shift) + 1;
+    return (count & 3u) == 3u ? count + 1 : count;
+}
+
+/* Carves a run of `count` min blocks from the start of free block (order,
+ * index), already taken off the free bits: while the remaining count is not
+ * the whole node, split it; a left half that the count covers is a piece (and
+ * the run goes on in the right half), else the right half is freed and the
+ * run goes on in the left. Each freed half's buddy is live or split, so
+ * nothing merges. */
+static void carve_run(buddy_range *range, unsigned order, uint64_t index, uint64_t count) {
+    uint64_t remaining = count;
+    while (remaining != (uint64_t)1 << order) {
+        node_set(range, order, index, SPLIT_BIT);
+        order--;
+        index <<= 1;
+        if (remaining > (uint64_t)1 << order) { /* the left half is a piece, not the last */
+            assert(order >= 2);
+            set_mark(range, order, index, true);
+            remaining -= (uint64_t)1 << order;
+            index |= 1u;
+        } else {
+            free_insert(range, order, index | 1u);
+        }
+    }
+}
+
+int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out) {
+    if (range == NULL || offset_out == NULL)
+        return BUDDY_EINVAL;
+    unsigned shift = range->min_block_shift;
+    if (size > ((uint64_t)1 << (range->max_free_order + shift))) {
+        range->alloc_failures++;
+        return BUDDY_ETOOBIG;
+    }
+    uint64_t count = run_blocks(size, shift);
+    unsigned order = bits_log2_floor(count) + !bits_is_pow2(count); /* the block carved from */
+    uint64_t fitting_orders = range->nonempty_orders >> order << order;
+    if (fitting_orders == 0) {
+        range->alloc_failures++;
+        return BUDDY_ENOMEM;
+    }
+    unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
+                                                      : bits_ctz(fitting_orders);
+    uint64_t index = take_lowest_free(range, found);
+    carve_run(range, found, index, count);
+    range->live_blocks++;
+    range->allocated_blocks += count;
+    if (range->allocated_blocks > range->peak_allocated_blocks)
+        range->peak_allocated_blocks = range->allocated_blocks;
+    *offset_out = (index << found) << shift;
+    return BUDDY_OK;
+}
