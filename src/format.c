@@ -9,6 +9,7 @@
 #include "walk.h"
 
 typedef struct output {
+    bool in_run; /* the leaf before was a piece of a run that goes on */
     char *buffer;
     size_t size;                            /* bytes the buffer holds, NUL included */
     size_t length;                          /* bytes of the whole rendering so far */
@@ -38,11 +39,15 @@ static void open_split(void *context, unsigned depth) {
     put_char(out, '(');
 }
 
-/* "(s:n)" free, "[s:n]" live, "<s:n>" beyond the capacity. */
+/* "(s:n)" free, "[s:n]" live, "<s:n>" beyond the capacity; a later piece of
+ * an exact run is "[+s:n]". */
 static bool put_leaf(void *context, uint64_t start, uint64_t size, leaf_kind kind) {
-    static const char brackets[][2] = {{'(', ')'}, {'[', ']'}, {'<', '>'}};
+    static const char brackets[][2] = {{'(', ')'}, {'[', ']'}, {'<', '>'}, {'[', ']'}};
     output *out = context;
     put_char(out, brackets[kind][0]);
+    if (out->in_run)
+        put_char(out, '+');
+    out->in_run = kind == LEAF_RUN_PIECE;
     put_number(out, start);
     put_char(out, ':');
     put_number(out, size);
@@ -61,6 +66,7 @@ size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_
     if (range == NULL || (buffer == NULL && buffer_size > 0))
         return 0;
     output out;
+    out.in_run = false;
     out.buffer = buffer;
     out.size = buffer_size;
     out.length = 0;

@@ -27,8 +27,12 @@ void buddy_tree_visit(const buddy_range *range, const tree_visitor *visitor, voi
             order--;
             index <<= 1;
             continue;
+        } else if (node_test(range, order, index, FREE_BIT)) {
+            kind = LEAF_FREE;
         } else {
-            kind = node_test(range, order, index, FREE_BIT) ? LEAF_FREE : LEAF_LIVE;
+            bool marked = range->run_marks != 0 && order >= 2 &&
+                          node_test(range, order - 1, (index << 1) | 1u, SPLIT_BIT);
+            kind = marked ? LEAF_RUN_PIECE : LEAF_LIVE;
         }
         free_leaves += kind == LEAF_FREE;
         if (!visitor->leaf(context, start, size, kind))
@@ -51,20 +55,29 @@ typedef struct walk_context {
     buddy_range_visitor visitor;
     void *user;
     unsigned min_block_shift;
+    uint64_t run_start, run_size; /* the pieces of a run seen so far (size 0: none) */
 } walk_context;
 
+/* Reports each block, and each exact run as one live block of its size. */
 static bool walk_leaf(void *context, uint64_t start, uint64_t size, leaf_kind kind) {
-    const walk_context *walk = context;
+    walk_context *walk = context;
     if (kind == LEAF_BEYOND)
         return true;
-    return walk->visitor(start << walk->min_block_shift, size << walk->min_block_shift,
+    if (walk->run_size == 0)
+        walk->run_start = start;
+    walk->run_size += size;
+    if (kind == LEAF_RUN_PIECE)
+        return true;
+    uint64_t run_start = walk->run_start, run_size = walk->run_size;
+    walk->run_size = 0;
+    return walk->visitor(run_start << walk->min_block_shift, run_size << walk->min_block_shift,
                          kind == LEAF_LIVE, walk->user) == 0;
 }
 
 int buddy_range_walk(const buddy_range *range, buddy_range_visitor visitor, void *user) {
     if (range == NULL || visitor == NULL)
         return BUDDY_EINVAL;
-    walk_context walk = {visitor, user, range->min_block_shift};
+    walk_context walk = {visitor, user, range->min_block_shift, 0, 0};
     const tree_visitor leaves_only = {NULL, walk_leaf, NULL};
     buddy_tree_visit(range, &leaves_only, &walk);
     return BUDDY_OK;

@@ -11,7 +11,8 @@
 
 #include "buddy.h"
 
-typedef enum leaf_kind { LEAF_FREE, LEAF_LIVE, LEAF_BEYOND } leaf_kind;
+/* LEAF_RUN_PIECE: a live piece of an exact run that another piece follows. */
+typedef enum leaf_kind { LEAF_FREE, LEAF_LIVE, LEAF_BEYOND, LEAF_RUN_PIECE } leaf_kind;
 
 typedef struct tree_visitor {
     /* A split node opens; `depth` counts the split nodes above it. */

@@ -36,14 +36,20 @@ typedef struct walk_check {
     unsigned mismatches;
 } walk_check;
 
-/* Each block the walk reports must be the model's block at that offset. */
+/* Each block the walk reports must be the model's block at that offset, or
+ * the model's whole run there. */
 static int check_walked_block(uint64_t offset, uint64_t size, bool is_live, void *user) {
     walk_check *walk = user;
     const model *m = walk->reference;
-    uint64_t first = offset >> m->min_block_shift;
+    uint64_t first = offset >> m->min_block_shift, blocks = 0;
     bool same = offset == walk->next && first < m->block_count && m->order_at[first] >= 0 &&
-                (size >> m->min_block_shift) == ((uint64_t)1 << m->order_at[first]) &&
                 is_live == !m->free_at[first];
+    for (uint64_t at = first; same; at += (uint64_t)1 << m->order_at[at]) {
+        blocks += (uint64_t)1 << m->order_at[at];
+        if (!m->continues[at])
+            break;
+    }
+    same = same && (size >> m->min_block_shift) == blocks;
     walk->mismatches += !same;
     walk->next = offset + size;
     return 0;

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exact runs (buddy_range_alloc_exact), by hand: the worked example of
+ * src/run.c, the rounding of counts that are 3 mod 4, power-of-two counts
+ * that match buddy_range_alloc, the free remainder, and a rejected free of
+ * every offset of a run other than its start, each leaving every metadata byte
+ * but the rejection counter as it was.
+ */
+#include <string.h>
+
+#include "buddy.h"
+#include "check.h"
+#include "layout.h"
+
+static _Alignas(64) unsigned char memory[1 << 15], before[1 << 15];
+
+static buddy_range *make(uint64_t capacity, uint64_t min_block, buddy_policy policy) {
+    buddy_range *range = NULL;
+    size_t size = buddy_range_metadata_size(capacity, min_block);
+    CHECK(size != 0 && size <= sizeof memory);
+    CHECK_STATUS(buddy_range_init(&range, memory, size, capacity, min_block, policy), BUDDY_OK);
+    return range;
+}
+
+static void format_is(const buddy_range *range, const char *expected) {
+    char tree[512];
+    buddy_range_format(range, tree, sizeof tree);
+    CHECK_EQ_STR(tree, expected);
+}
+
+/* 13 min blocks of 16 units at min block 16: pieces 8 + 4 + 1. */
+static void the_worked_example(void) {
+    buddy_range *range = make(64 * 16, 16, BUDDY_BEST_FIT);
+    uint64_t head = 0, size = 0;
+    CHECK_STATUS(buddy_range_alloc(range, 16 * 16, &head), BUDDY_OK); /* takes [0, 16) */
+    uint64_t run = 0;
+    CHECK_STATUS(buddy_range_alloc_exact(range, 13 * 16 - 5, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 16 * 16); /* the lowest free block of order 4 */
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 13 * 16);
+    format_is(range, "(([0:16]([16:8]([+24:4](([+28:1](29:1))(30:2)))))(32:32))");
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_range_get_stats(range, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.live_blocks, 2);
+    CHECK_EQ_U64(stats.allocated_bytes, (16 + 13) * 16);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+
+    /* Every offset of the run but its start: rejected, nothing else changes. */
+    size_t bytes = (size_t)range->metadata_size;
+    size_t counter = offsetof(struct buddy_range, rejected_frees);
+    for (uint64_t offset = run + 1; offset < run + 13 * 16; offset++) {
+        memcpy(before, memory, bytes);
+        int status = buddy_range_free(range, offset);
+        CHECK(status == BUDDY_ENOTSTART || status == BUDDY_EALIGN);
+        CHECK_EQ_INT(memcmp(before, memory, counter), 0);
+        CHECK_EQ_INT(memcmp(before + counter + 8, memory + counter + 8, bytes - counter - 8), 0);
+        CHECK_STATUS(buddy_range_size(range, offset, &size), status);
+    }
+    CHECK_STATUS(buddy_range_free(range, run + 8 * 16), BUDDY_ENOTSTART);  /* the second piece */
+    CHECK_STATUS(buddy_range_free(range, run + 12 * 16), BUDDY_ENOTSTART); /* the third */
+    CHECK_STATUS(buddy_range_resize(range, run + 8 * 16, 16), BUDDY_ENOTSTART);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+
+    CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, run), BUDDY_ENOTLIVE); /* a double free */
+    format_is(range, "(([0:16](16:16))(32:32))");
+    CHECK_STATUS(buddy_range_free(range, head), BUDDY_OK);
+    format_is(range, "(0:64)");
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
+/* A count of 3 mod 4 would end in a piece of 2 and one of 1, and a piece of 2
+ * has no split bit below it for a mark: it takes one min block more. */
+static void counts_of_three_mod_four_take_one_more(void) {
+    static const uint64_t counts[][2] = {{3, 4}, {7, 8}, {11, 12}, {5, 5}, {6, 6}, {9, 9}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        buddy_range *range = make(32, 1, BUDDY_FIRST_FIT);
+        uint64_t offset = 0, size = 0;
+        CHECK_STATUS(buddy_range_alloc_exact(range, counts[i][0], &offset), BUDDY_OK);
+        CHECK_STATUS(buddy_range_size(range, offset, &size), BUDDY_OK);
+        CHECK_EQ_U64(size, counts[i][1]);
+        CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    }
+}
+
+/* Power-of-two counts are plain blocks, exactly where alloc puts them. */
+static void power_of_two_counts_match_alloc(void) {
+    for (uint64_t size = 0; size <= 64; size++) {
+        buddy_range *range = make(100, 1, BUDDY_BEST_FIT);
+        uint64_t a = 0, b = 0, exact = 0, plain = 0;
+        CHECK_STATUS(buddy_range_alloc(range, 3, &a), BUDDY_OK); /* something to place around */
+        CHECK_STATUS(buddy_range_alloc(range, 10, &b), BUDDY_OK);
+        uint64_t count = size == 0 ? 1 : size;
+        if ((count & (count - 1)) != 0)
+            continue;
+        CHECK_STATUS(buddy_range_alloc_exact(range, size, &exact), BUDDY_OK);
+        CHECK_STATUS(buddy_range_free(range, exact), BUDDY_OK);
+        CHECK_STATUS(buddy_range_alloc(range, size, &plain), BUDDY_OK);
+        CHECK_EQ_U64(exact, plain);
+    }
+}
+
+/* The rest of the carved block stays free for others: 5 of 8. */
+static void the_remainder_is_free(void) {
+    buddy_range *range = make(16, 1, BUDDY_BEST_FIT);
+    uint64_t run = 0, one = 0, two = 0;
+    CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK);
+    format_is(range, "(([0:4](([+4:1](5:1))(6:2)))(8:8))");
+    CHECK_STATUS(buddy_range_alloc(range, 1, &one), BUDDY_OK);
+    CHECK_EQ_U64(one, 5);
+    CHECK_STATUS(buddy_range_alloc(range, 2, &two), BUDDY_OK);
+    CHECK_EQ_U64(two, 6);
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_range_get_stats(range, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.allocated_bytes, 8);
+    CHECK_EQ_U64(stats.live_blocks, 3);
+    CHECK_STATUS(buddy_range_resize(range, run, 4), BUDDY_ENOMEM); /* not in place yet */
+    CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, one), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, two), BUDDY_OK);
+    format_is(range, "(0:16)");
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
+int main(void) {
+    the_worked_example();
+    counts_of_three_mod_four_take_one_more();
+    power_of_two_counts_match_alloc();
+    the_remainder_is_free();
+    return check_exit_code("range_runs");
+}
