@@ -49,15 +49,26 @@ static void forget_live(session *s, uint64_t offset) {
         }
 }
 
-/* alloc, or alloc_aligned when `alignment` is not 0 (it may be invalid). */
+#define EXACT_RUN UINT64_MAX /* do_alloc's `alignment` for buddy_range_alloc_exact */
+
+/* alloc; alloc_aligned when `alignment` is not 0 (it may be invalid); an exact
+ * run when it is EXACT_RUN. */
 static void do_alloc(session *s, uint64_t size, uint64_t alignment) {
     uint64_t got = 0, want = 0;
     snapshot(s);
-    int status = alignment == 0 ? buddy_range_alloc(s->range, size, &got)
-                                : buddy_range_alloc_aligned(s->range, size, alignment, &got);
-    FUZZ_REQUIRE(status == (alignment == 0
-                                ? model_alloc(&s->reference, size, &want)
-                                : model_alloc_aligned(&s->reference, size, alignment, &want)));
+    int status, expected;
+    if (alignment == 0) {
+        status = buddy_range_alloc(s->range, size, &got);
+        expected = model_alloc(&s->reference, size, &want);
+    } else if (alignment == EXACT_RUN) {
+        status = buddy_range_alloc_exact(s->range, size, &got);
+        expected = model_alloc_exact(&s->reference, size, &want);
+        alignment = 0;
+    } else {
+        status = buddy_range_alloc_aligned(s->range, size, alignment, &got);
+        expected = model_alloc_aligned(&s->reference, size, alignment, &want);
+    }
+    FUZZ_REQUIRE(status == expected);
     if (status != BUDDY_OK) {
         require_unchanged(s);
         return;
@@ -104,8 +115,8 @@ static void run_program(session *s, fuzz_input *in) {
     while (in->size > 0) {
         uint8_t op = read_u8(in);
         switch (op % 8) {
-        case 0:
-            do_alloc(s, read_size(in), 0);
+        case 0: /* op bit 3: an exact run */
+            do_alloc(s, read_size(in), (op & 8u) ? EXACT_RUN : 0);
             break;
         case 1: { /* an alignment of 2^0..2^63, or (op bit 3) 3 << that: not a power of two */
             uint64_t alignment = (uint64_t)((op & 8u) ? 3u : 1u) << (read_u8(in) & 63u);

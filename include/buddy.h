@@ -151,16 +151,17 @@ BUDDY_API int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint6
  * block of the count's order exists now. O(log capacity). */
 BUDDY_API int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
-/* Frees the live block that starts at `offset` and merges it with its buddy
- * while the buddy is free. Fails, changing nothing, with BUDDY_EINVAL iff range
- * is NULL; BUDDY_ERANGE iff offset >= capacity; BUDDY_EALIGN iff offset is not
- * a multiple of the min block size; BUDDY_ENOTSTART iff offset lies inside a
- * block (live or free); BUDDY_ENOTLIVE iff offset starts a free block. O(log
- * capacity), typically O(1). */
+/* Frees the live block (or the whole exact run) that starts at `offset` and
+ * merges each freed block with its buddy while the buddy is free. Fails,
+ * changing nothing, with BUDDY_EINVAL iff range is NULL; BUDDY_ERANGE iff
+ * offset >= capacity; BUDDY_EALIGN iff offset is not a multiple of the min
+ * block size; BUDDY_ENOTSTART iff offset lies inside a block (live or free) or
+ * starts a later block of a run; BUDDY_ENOTLIVE iff offset starts a free
+ * block. O(log capacity), typically O(1). */
 BUDDY_API int buddy_range_free(buddy_range *range, uint64_t offset);
 
-/* Stores in *size_out the size of the live block that starts at `offset`.
- * Fails with the codes of buddy_range_free, for the same offsets, and with
+/* Stores in *size_out the size of the live block (or exact run) that starts at
+ * `offset`. Fails with the codes of buddy_range_free, for the same offsets, and with
  * BUDDY_EINVAL iff size_out is NULL. O(log capacity), typically O(1). */
 BUDDY_API int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_out);
 
@@ -169,7 +170,8 @@ BUDDY_API int buddy_range_size(const buddy_range *range, uint64_t offset, uint64
  * buddies. The offset never changes. Fails, changing nothing, with the codes
  * of buddy_range_free for a bad offset; BUDDY_ETOOBIG iff new_size exceeds
  * the largest block; BUDDY_ENOMEM iff growing needs a buddy that is not free
- * (or the block is an upper half at some order). Failures are not counted.
+ * (or the block is an upper half at some order), and for any size change of
+ * an exact run, which is not resized in place yet. Failures are not counted.
  * O(log capacity). */
 BUDDY_API int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
 
@@ -177,7 +179,8 @@ BUDDY_API int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t n
  * return stops the walk. */
 typedef int (*buddy_range_visitor)(uint64_t offset, uint64_t size, bool is_live, void *user);
 
-/* Visits every free and live block in address order. Fails with BUDDY_EINVAL
+/* Visits every free and live block in address order; an exact run is one live
+ * block of its whole size. Fails with BUDDY_EINVAL
  * iff range or visitor is NULL. O(number of blocks). */
 BUDDY_API int buddy_range_walk(const buddy_range *range, buddy_range_visitor visitor, void *user);
 
@@ -208,13 +211,14 @@ typedef struct buddy_range_stats {
  * argument is NULL. O(1): every figure is kept up to date by alloc and free. */
 BUDDY_API int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out);
 
-/* Checks every invariant of docs/design.md (I1..I10) over the whole metadata.
+/* Checks every invariant of docs/design.md (I1..I11) over the whole metadata.
  * Returns BUDDY_OK, BUDDY_EINVAL iff range is NULL, or BUDDY_ECORRUPT. For
  * tests and debugging: O(metadata size). */
 BUDDY_API int buddy_range_check(const buddy_range *range);
 
 /* Renders the block tree in the seed's notation, in min-block units and prefix
- * order: "(s:n)" a free block of n min blocks at s, "[s:n]" a live block,
+ * order: "(s:n)" a free block of n min blocks at s, "[s:n]" a live block (the
+ * later blocks of an exact run as "[+s:n]"),
  * "(" left right ")" a split block with free space below it, "{" left right "}"
  * one with none. Beyond a capacity that is not a power of two, the tree's tail
  * renders as "<s:n>" (not managed). Works like snprintf: writes at most

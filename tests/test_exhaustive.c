@@ -10,7 +10,8 @@
  * state reachable in fewer than DEPTH steps, expanding a state again only if
  * it is reached with more steps left than before; this covers all
  * |alphabet|^1 + ... + |alphabet|^DEPTH sequences. The alphabet: alloc of 0,
- * 1, 2, 4, ... up to the largest block, and one unit more; free at every
+ * 1, 2, 4, ... up to the largest block, and one unit more; exact runs of 5,
+ * 6, 11 and 13 units where they fit (4+1, 4+2, 8+2+1 taking 12, 8+4+1); free at every
  * offset 0..n (n is out of range); resize of offsets 0 and 1 to 1 unit and to
  * the largest block. DEPTH is BUDDY_EXHAUSTIVE_DEPTH, 8 by default.
  */
@@ -27,7 +28,7 @@
 #define MEMO_SLOTS (1u << 22)
 
 typedef struct operation {
-    enum { ALLOC, FREE, RESIZE } kind;
+    enum { ALLOC, EXACT, FREE, RESIZE } kind;
     uint64_t offset, size;
 } operation;
 
@@ -43,11 +44,16 @@ typedef struct search {
 } search;
 
 /* A state as 64 bits: per min block, the order + 1 of a block starting there
- * (0: none) in 3 bits and its free bit. */
+ * (0: none) in 3 bits and its free bit; a piece of a run that goes on (order 2
+ * or 3 in 16 min blocks, and live) is order + 4 instead: 6 or 7. */
 static uint64_t state_key(const model *m) {
     uint64_t key = 0;
-    for (uint64_t i = 0; i < m->block_count; i++)
-        key |= (uint64_t)((m->order_at[i] + 1) | (m->free_at[i] ? 8 : 0)) << (4 * i);
+    for (uint64_t i = 0; i < m->block_count; i++) {
+        uint64_t value = m->continues[i]
+                             ? (uint64_t)m->order_at[i] + 4
+                             : (uint64_t)((m->order_at[i] + 1) | (m->free_at[i] ? 8 : 0));
+        key |= value << (4 * i);
+    }
     return key;
 }
 
@@ -77,6 +83,10 @@ static void build_alphabet(search *s, uint64_t blocks) {
     for (uint64_t size = 1; size <= largest; size *= 2)
         s->ops[s->op_count++] = (operation){ALLOC, 0, size};
     s->ops[s->op_count++] = (operation){ALLOC, 0, largest + 1};
+    static const uint64_t exact_sizes[] = {5, 6, 11, 13}; /* 4+1, 4+2, 8+2+1 (takes 12), 8+4+1 */
+    for (size_t i = 0; i < sizeof exact_sizes / sizeof exact_sizes[0]; i++)
+        if (exact_sizes[i] <= largest)
+            s->ops[s->op_count++] = (operation){EXACT, 0, exact_sizes[i]};
     for (uint64_t offset = 0; offset <= blocks; offset++)
         s->ops[s->op_count++] = (operation){FREE, offset, 0};
     for (uint64_t offset = 0; offset < 2; offset++) {
@@ -92,6 +102,11 @@ static bool apply(search *s, const operation *op, const unsigned char *before) {
     if (op->kind == ALLOC) {
         got = buddy_range_alloc(s->range, op->size, &offset);
         want = model_alloc(&s->reference, op->size, &expected);
+        if (got == BUDDY_OK && offset != expected)
+            return false;
+    } else if (op->kind == EXACT) {
+        got = buddy_range_alloc_exact(s->range, op->size, &offset);
+        want = model_alloc_exact(&s->reference, op->size, &expected);
         if (got == BUDDY_OK && offset != expected)
             return false;
     } else if (op->kind == FREE) {
@@ -117,11 +132,12 @@ static bool apply(search *s, const operation *op, const unsigned char *before) {
 static bool explore(search *s, unsigned left) {
     unsigned char before[16384];
     signed char orders[MAX_BLOCKS];
-    bool frees[MAX_BLOCKS];
+    bool frees[MAX_BLOCKS], continues[MAX_BLOCKS];
     memcpy(before, s->range, s->metadata_size);
     size_t count = (size_t)s->reference.block_count;
     memcpy(orders, s->reference.order_at, count);
     memcpy(frees, s->reference.free_at, count * sizeof(bool));
+    memcpy(continues, s->reference.continues, count * sizeof(bool));
     for (unsigned i = 0; i < s->op_count; i++) {
         s->transitions++;
         if (!apply(s, &s->ops[i], before)) {
@@ -136,6 +152,7 @@ static bool explore(search *s, unsigned left) {
         memcpy(s->range, before, s->metadata_size);
         memcpy(s->reference.order_at, orders, count);
         memcpy(s->reference.free_at, frees, count * sizeof(bool));
+        memcpy(s->reference.continues, continues, count * sizeof(bool));
     }
     return true;
 }
