@@ -69,13 +69,13 @@ static bool in_tree(const buddy_range *range, unsigned order, uint64_t index) {
             (parent == range->top_order || split_bit(range, parent + 1, index >> 2)));
 }
 
-/* I11: a live block of an order below `below` starts at min block `first`. */
+/* I11: a live block of an order below `below` starts at min block `first`, a
+ * multiple of 2^below (the end of a block of that order). */
 static bool live_piece_at(const buddy_range *range, uint64_t first, unsigned below) {
     for (unsigned order = below; order-- > 0;) {
         uint64_t index = first >> order;
-        if ((index << order) != first || index >= range->orders[order].node_count)
-            continue;
-        if (in_tree(range, order, index) && !split_bit(range, order, index))
+        if (index < range->orders[order].node_count && in_tree(range, order, index) &&
+            !split_bit(range, order, index))
             return !node_test(range, order, index, FREE_BIT);
     }
     return false;

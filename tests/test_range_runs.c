@@ -122,10 +122,47 @@ static void the_remainder_is_free(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 
+/* With runs in the range, the checker still notices a flip of any bit of the
+ * metadata but the history (failure counters, peak): marks, pieces, counts. */
+static void corruption_with_runs_is_detected(void) {
+    buddy_range *range = make(64, 1, BUDDY_BEST_FIT);
+    uint64_t offset = 0;
+    static const uint64_t sizes[] = {13, 5, 6, 2, 9};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        CHECK_STATUS(buddy_range_alloc_exact(range, sizes[i], &offset), BUDDY_OK);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    size_t words = (size_t)range->metadata_size / 8;
+    size_t counters = offsetof(struct buddy_range, alloc_failures) / 8;
+    size_t peak = offsetof(struct buddy_range, peak_allocated_blocks) / 8;
+    unsigned missed = 0;
+    for (size_t word = 0; word < words; word++) {
+        if (word == counters || word == counters + 1 || word == peak)
+            continue;
+        for (unsigned bit = 0; bit < 64; bit += 7) {
+            uint64_t *target = (uint64_t *)(void *)range + word;
+            *target ^= UINT64_C(1) << bit;
+            missed += buddy_range_check(range) != BUDDY_ECORRUPT;
+            *target ^= UINT64_C(1) << bit;
+        }
+    }
+    CHECK_EQ_INT(missed, 0);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+
+    /* A mark on the last piece of a run (nothing live follows it), with the
+     * count of marks kept right: I11 alone catches it. */
+    range = make(16, 1, BUDDY_BEST_FIT);
+    CHECK_STATUS(buddy_range_alloc_exact(range, 12, &offset), BUDDY_OK); /* 8 + 4, [12, 16) free */
+    node_ref mark = node_locate(range, 1, 5); /* the right child of the piece (2, 2) */
+    range_words(range)[mark.word + HALF_WORDS] |= mark.mask;
+    range->run_marks++;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+}
+
 int main(void) {
     the_worked_example();
     counts_of_three_mod_four_take_one_more();
     power_of_two_counts_match_alloc();
     the_remainder_is_free();
+    corruption_with_runs_is_detected();
     return check_exit_code("range_runs");
 }
