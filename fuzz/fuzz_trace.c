@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target for the `buddy` command's trace parser and replay engine: the
- * input is a trace (the first byte picks range or heap and the policy). A
- * malformed or inconsistent trace must be reported, never crash; a trace that
- * replays must leave the allocator's invariants intact.
+ * input is a trace (the first byte picks range or heap and the policy, exact
+ * runs included). A malformed or inconsistent trace must be reported, never
+ * crash; a trace that replays must leave the allocator's invariants intact.
  */
 #define _POSIX_C_SOURCE 200809L /* fmemopen */
 #include <stdio.h>
@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                               false,
                               64,
                               quiet,
-                              false};
+                              false,
+                              (data[0] & 6) == 4}; /* exact runs on a range */
     FILE *input = fmemopen((void *)(data + 1), size - 1, "r");
     if (input == NULL)
         return 0;

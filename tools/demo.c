@@ -63,7 +63,7 @@ static uint64_t next_random(uint64_t *state) {
 
 void tool_print_stats(const buddy_range_stats *stats) {
     printf("   capacity %" PRIu64 ", min block %" PRIu64 ", policy %s\n", stats->capacity,
-           stats->min_block_size, tool_policy_name(stats->policy));
+           stats->min_block_size, tool_policy_name(stats->policy, false));
     printf(
         "   live blocks %" PRIu64 ", allocated %" PRIu64 ", free %" PRIu64 ", peak %" PRIu64 "\n",
         stats->live_blocks, stats->allocated_bytes, stats->free_bytes, stats->peak_allocated_bytes);
@@ -117,8 +117,8 @@ static int run_churn(const char *picture) {
     }
     write_churn_trace(trace, capacity, steps, seed);
     rewind(trace);
-    replay_options options = {capacity, min_block, BUDDY_DEFAULT_POLICY, false, false, 1000,
-                              NULL,     false};
+    replay_options options = {capacity, min_block, BUDDY_DEFAULT_POLICY, false, false, 1000, NULL,
+                              false,    false};
     replay_result result;
     int status = replay_run(trace, "churn", &options, &result);
     fclose(trace);

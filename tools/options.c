@@ -67,7 +67,12 @@ const char *tool_parse_size(const char *text, uint64_t *value_out) {
            "K and KiB are 1024, KB is 1000)";
 }
 
-bool tool_parse_policy(const char *text, buddy_policy *policy_out) {
+bool tool_parse_policy(const char *text, buddy_policy *policy_out, bool *exact_out) {
+    if (strcasecmp(text, "exact") == 0) {
+        *policy_out = BUDDY_BEST_FIT;
+        *exact_out = true;
+        return true;
+    }
     static const struct {
         const char *name;
         buddy_policy policy;
@@ -77,14 +82,15 @@ bool tool_parse_policy(const char *text, buddy_policy *policy_out) {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcasecmp(text, names[i].name) == 0) {
             *policy_out = names[i].policy;
+            *exact_out = false;
             return true;
         }
     }
     return false;
 }
 
-const char *tool_policy_name(buddy_policy policy) {
-    return policy == BUDDY_FIRST_FIT ? "first_fit" : "best_fit";
+const char *tool_policy_name(buddy_policy policy, bool exact) {
+    return exact ? "exact" : policy == BUDDY_FIRST_FIT ? "first_fit" : "best_fit";
 }
 
 int tool_args_error(const tool_args *args, const char *format, ...) {
@@ -129,13 +135,14 @@ void tool_args_size(tool_args *args, const char *name, uint64_t *value_out) {
         args->status = tool_args_error(args, "%s '%s' %s", name, args->value, why);
 }
 
-void tool_args_policy(tool_args *args, buddy_policy *policy_out) {
-    if (args->value == NULL || tool_parse_policy(args->value, policy_out))
+void tool_args_policy(tool_args *args, buddy_policy *policy_out, bool *exact_out) {
+    if (args->value == NULL || tool_parse_policy(args->value, policy_out, exact_out))
         return;
-    args->status = tool_args_error(args,
-                                   "--policy '%s' is not a policy (expected best_fit or first_fit; "
-                                   "best, first, best-fit and first-fit also work)",
-                                   args->value);
+    args->status =
+        tool_args_error(args,
+                        "--policy '%s' is not a policy (expected best_fit, first_fit or exact; "
+                        "best, first, best-fit and first-fit also work)",
+                        args->value);
 }
 
 void tool_args_unknown(tool_args *args, const char *accepted) {

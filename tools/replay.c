@@ -31,7 +31,8 @@ static const char *const usage_text =
     "options (--name VALUE or --name=VALUE):\n"
     "  --capacity SIZE     units to manage (default 1M)\n"
     "  --min-block SIZE    the min block size, a power of two (default 16)\n"
-    "  --policy POLICY     best_fit (default) or first_fit\n"
+    "  --policy POLICY     best_fit (default), first_fit, or exact (a range of exact\n"
+    "                      runs: buddy_range_alloc_exact, no rounding to a power of two)\n"
     "  --heap              replay through buddy_heap (pointers) instead of a range\n"
     "  --every N           sample the statistics every N operations (default 1000)\n"
     "  --step              print the tree after every operation (at most 1024 min blocks)\n"
@@ -47,8 +48,8 @@ static const char *const replay_option_names =
 
 int tool_parse_replay_options(tool_args *args, replay_options *options, bool *json,
                               const char **out_path, const char **trace_out) {
-    *options =
-        (replay_options){UINT64_C(1) << 20, 16, BUDDY_BEST_FIT, false, false, 1000, NULL, false};
+    *options = (replay_options){
+        UINT64_C(1) << 20, 16, BUDDY_BEST_FIT, false, false, 1000, NULL, false, false};
     if (json != NULL)
         *json = false;
     *trace_out = NULL;
@@ -66,7 +67,7 @@ int tool_parse_replay_options(tool_args *args, replay_options *options, bool *js
                 args->status =
                     tool_args_error(args, "--every '%s' must be at least 1", args->value);
         } else if (tool_args_is(args, "--policy", true)) {
-            tool_args_policy(args, &options->policy);
+            tool_args_policy(args, &options->policy, &options->exact);
         } else if (tool_args_is(args, "--heap", false)) {
             options->heap = true;
         } else if (tool_args_is(args, "--step", false)) {
@@ -91,6 +92,8 @@ int tool_parse_replay_options(tool_args *args, replay_options *options, bool *js
     if (options->capacity < min_block)
         return tool_args_error(args, "--capacity %" PRIu64 " is below the min block (%" PRIu64 ")",
                                options->capacity, min_block);
+    if (options->exact && options->heap)
+        return tool_args_error(args, "--policy exact works on a range, not yet with --heap");
     if (buddy_range_metadata_size(options->capacity, min_block) == 0 ||
         (options->heap && options->capacity > SIZE_MAX / 2))
         return tool_args_error(args,
@@ -140,7 +143,7 @@ static void print_text(const char *name, const replay_options *o, const replay_r
                        uint64_t smallest_capacity) {
     printf("buddy replay %s: %s, capacity %" PRIu64 ", min block %" PRIu64 ", %s\n", name,
            o->heap ? "heap" : "range", r->end.capacity, r->end.min_block_size,
-           tool_policy_name(o->policy));
+           tool_policy_name(o->policy, o->exact));
     printf("  operations %" PRIu64 ": allocations %" PRIu64 ", frees %" PRIu64 ", resizes %" PRIu64
            " (%" PRIu64 " in place)\n",
            r->ops, r->allocs, r->frees, r->resizes, r->resized_in_place);
@@ -168,7 +171,7 @@ static void print_json(const char *name, const replay_options *o, const replay_r
     tool_print_json_string(stdout, name);
     printf(", \"mode\": \"%s\", \"policy\": \"%s\", \"capacity\": %" PRIu64
            ", \"min_block_size\": %" PRIu64 ",\n",
-           o->heap ? "heap" : "range", tool_policy_name(o->policy), r->end.capacity,
+           o->heap ? "heap" : "range", tool_policy_name(o->policy, o->exact), r->end.capacity,
            r->end.min_block_size);
     printf(" \"operations\": %" PRIu64 ", \"allocations\": %" PRIu64 ", \"frees\": %" PRIu64
            ", \"resizes\": %" PRIu64 ", \"resized_in_place\": %" PRIu64

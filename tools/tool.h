@@ -33,10 +33,11 @@ bool tool_parse_decimal(const char *text, const char **end, uint64_t *value_out)
 /* A decimal size with an optional unit, any case: K, KiB (1024), KB (1000), M,
  * MiB, MB, G, GiB, GB, T, TiB, TB, B. NULL on success, else why it is not one. */
 const char *tool_parse_size(const char *text, uint64_t *value_out);
-/* best_fit or first_fit; best, first, best-fit and first-fit are aliases. */
-bool tool_parse_policy(const char *text, buddy_policy *policy_out);
-/* The policy's one spelling in every output: "best_fit" or "first_fit". */
-const char *tool_policy_name(buddy_policy policy);
+/* best_fit or first_fit (best, first, best-fit and first-fit are aliases), or
+ * exact: best fit with exact runs (buddy_range_alloc_exact), *exact_out true. */
+bool tool_parse_policy(const char *text, buddy_policy *policy_out, bool *exact_out);
+/* The policy's one spelling in every output: "best_fit", "first_fit", "exact". */
+const char *tool_policy_name(buddy_policy policy, bool exact);
 
 /* Reads one command's arguments left to right. */
 typedef struct tool_args {
@@ -61,7 +62,7 @@ bool tool_args_next(tool_args *args);
 bool tool_args_is(tool_args *args, const char *name, bool takes_value);
 /* Reads the option's value as a size or a policy; a bad one sets status. */
 void tool_args_size(tool_args *args, const char *name, uint64_t *value_out);
-void tool_args_policy(tool_args *args, buddy_policy *policy_out);
+void tool_args_policy(tool_args *args, buddy_policy *policy_out, bool *exact_out);
 /* Reports the current argument as unknown (options: `accepted`); sets status. */
 void tool_args_unknown(tool_args *args, const char *accepted);
 

@@ -231,7 +231,8 @@ static int allocate(engine *e, const trace_op *op, uint64_t size, uint64_t *hand
     if (e->heap == NULL) {
         int status = op->alignment != 0
                          ? buddy_range_alloc_aligned(e->range, size, op->alignment, offset)
-                         : buddy_range_alloc(e->range, size, offset);
+                     : e->options->exact ? buddy_range_alloc_exact(e->range, size, offset)
+                                         : buddy_range_alloc(e->range, size, offset);
         if (status == BUDDY_OK)
             buddy_range_size(e->range, *offset, block_size);
         *handle = *offset;

@@ -64,6 +64,7 @@ typedef struct replay_options { /* also declared in tool.h */
     uint64_t sample_every; /* operations between samples */
     FILE *errors;          /* where bad lines are reported; NULL means stderr */
     bool counts_only;      /* keep no samples, lives or blocks; stop at the first failure */
+    bool exact;            /* range: allocate exact runs (buddy_range_alloc_exact) */
 } replay_options;
 
 typedef struct replay_result {

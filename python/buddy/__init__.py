@@ -88,6 +88,7 @@ _metadata_size = _declare("buddy_range_metadata_size", _size, _u64, _u64)
 _init = _declare("buddy_range_init", _int, _P(_handle), _handle, _size, _u64, _u64, _int)
 _attach = _declare("buddy_range_attach", _int, _P(_handle), _handle, _size)
 _alloc = _declare("buddy_range_alloc", _int, _handle, _u64, _P(_u64))
+_alloc_exact = _declare("buddy_range_alloc_exact", _int, _handle, _u64, _P(_u64))
 _alloc_aligned = _declare("buddy_range_alloc_aligned", _int, _handle, _u64, _u64, _P(_u64))
 _free = _declare("buddy_range_free", _int, _handle, _u64)
 _block_size = _declare("buddy_range_size", _int, _handle, _u64, _P(_u64))
@@ -389,8 +390,17 @@ class Range(_Owned, _Session):
                                       ctypes.byref(offset)))
         return offset.value
 
+    def alloc_exact(self, size: int) -> int:
+        """Allocates an exact run of ceil(size / min block) min blocks (one more when
+        that count is 3 mod 4); returns its offset. ``free`` and ``size`` take it by
+        its offset like any block."""
+        size = _integer(size, "size", 0, 1 << 200)
+        offset = _u64()
+        _raise_for(_alloc_exact(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
+        return offset.value
+
     def free(self, offset: int) -> None:
-        """Frees the live block that starts at ``offset``."""
+        """Frees the live block (or exact run) that starts at ``offset``."""
         offset = _integer(offset, "offset", -(1 << 200), 1 << 200)
         if not 0 <= offset <= _U64_MAX:
             raise InvalidOffsetError(_STATUS["ERANGE"])

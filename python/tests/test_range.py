@@ -66,6 +66,19 @@ class RangeBasics(unittest.TestCase):
             r.alloc(16, alignment=4096)
         r.check()
 
+    def test_exact_runs_take_what_they_ask(self):
+        r = Range(1 << 20, 16)
+        offset = r.alloc_exact(1033)           # 65 min blocks: 64 + 1
+        self.assertEqual(r.size(offset), 1040)
+        with self.assertRaises(InvalidOffsetError):
+            r.free(offset + 1024)              # the run's later piece
+        small = Range(8, 1)
+        small.alloc_exact(5)                   # 4 + 1, the rest free
+        self.assertEqual(str(small), "([0:4](([+4:1](5:1))(6:2)))")
+        r.free(offset)
+        self.assertEqual(r.stats().free_bytes, 1 << 20)
+        r.check()
+
     def test_out_of_space_is_a_memory_error(self):
         r = Range(64, 1)
         r.alloc(64)
