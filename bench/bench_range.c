@@ -5,10 +5,13 @@
  * malloc, side by side, and the harness alone (its own cost is in every row).
  * One warm-up, then `runs` measurements; prints the
  * median ns/op, the spread, failed allocations and metadata bits per min
- * block. `--frag` instead compares the policies' fragmentation.
+ * block. Then W3: the live fraction at the first failed allocation, for
+ * each mode, exact runs included. `--frag` instead compares the policies'
+ * fragmentation.
  *
  *   build/bench/bench_range [--ops N] [--runs N] [--frag]
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,9 @@ static void *first_fit_setup(const workload *w) {
 }
 static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
     return buddy_range_alloc(state, size, handle);
+}
+static int range_alloc_exact(void *state, uint64_t size, uint64_t *handle) {
+    return buddy_range_alloc_exact(state, size, handle);
 }
 static void range_release(void *state, uint64_t handle) {
     buddy_range_free(state, handle);
@@ -122,6 +128,7 @@ static const allocator allocators[] = {
     /* The range's and the seed's memory stays mapped for the next run. */
     {"buddy best-fit", best_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"buddy first-fit", first_fit_setup, range_alloc, range_release, NULL, range_bits},
+    {"buddy exact", best_fit_setup, range_alloc_exact, range_release, NULL, range_bits},
     {"seed algorithm", seed_setup, seed_alloc, seed_release, NULL, seed_bits},
     {"glibc malloc", libc_setup, libc_alloc, libc_release, NULL, NULL},
     {"(harness alone)", harness_setup, harness_alloc, harness_release, NULL, NULL},
@@ -174,6 +181,57 @@ static void compare_fragmentation(size_t op_count) {
     }
 }
 
+/* W3: on a 1 GiB range of 64 B min blocks, allocate log-uniform sizes of 64 B
+ * to 64 KiB (not rounded) until the first failure, freeing a random live
+ * block with probability 0.5 after each allocation. Returns the requested
+ * live bytes then, as a fraction of the capacity. */
+static double w3_live_fraction(const allocator *a, uint64_t seed) {
+    workload w = {"W3", UINT64_C(1) << 30, 64, NULL, 0, 0, 0, 1};
+    void *state = a->setup(&w);
+    size_t capacity = 1u << 20, count = 0;
+    uint64_t *handles = malloc(capacity * sizeof *handles), *sizes = malloc(capacity * 8);
+    uint64_t live = 0;
+    for (;;) {
+        double unit = (double)(workload_random(&seed) >> 11) / 9007199254740992.0;
+        uint64_t size = (uint64_t)(64.0 * pow(1024.0, unit)); /* 64 B .. 64 KiB */
+        if (count == capacity || a->alloc(state, size, &handles[count]) != 0)
+            break;
+        sizes[count++] = size;
+        live += size;
+        if (workload_random(&seed) & 1u) {
+            size_t victim = (size_t)(workload_random(&seed) % count);
+            a->release(state, handles[victim]);
+            live -= sizes[victim];
+            handles[victim] = handles[--count];
+            sizes[victim] = sizes[count];
+        }
+    }
+    for (size_t i = 0; i < count; i++)
+        a->release(state, handles[i]);
+    free(handles);
+    free(sizes);
+    return (double)live / (double)w.capacity;
+}
+
+static void compare_w3(unsigned runs) {
+    printf("\nW3: live fraction at the first failure, 1 GiB, 64 B min blocks, log-uniform "
+           "64 B..64 KiB, free half (median of %u seeds)\n",
+           runs);
+    for (size_t a = 0; a < 3; a++) { /* the range's three modes */
+        double fractions[31];
+        for (unsigned run = 0; run < runs; run++)
+            fractions[run] = w3_live_fraction(&allocators[a], 1000 + run);
+        for (unsigned i = 1; i < runs; i++) /* insertion sort: runs <= 31 */
+            for (unsigned j = i; j > 0 && fractions[j - 1] > fractions[j]; j--) {
+                double swap = fractions[j];
+                fractions[j] = fractions[j - 1];
+                fractions[j - 1] = swap;
+            }
+        printf("  %-18s %8.4f   (%.4f..%.4f)\n", allocators[a].name, fractions[runs / 2],
+               fractions[0], fractions[runs - 1]);
+    }
+}
+
 int main(int argc, char **argv) {
     size_t ops = 10000000;
     unsigned runs = 5;
@@ -185,7 +243,7 @@ int main(int argc, char **argv) {
         compare_fragmentation(ops);
         return 0;
     }
-    enum { SEED_BASELINE = 2 };
+    enum { SEED_BASELINE = 3 };
     workload w;
     workload_churn(&w, UINT64_C(1) << 30, 64, 0.5, ops, 1);
     bench_compare(allocators, ALLOCATOR_COUNT, &w, runs, SEED_BASELINE, "seed / this");
@@ -196,5 +254,6 @@ int main(int argc, char **argv) {
     workload_seed_fuzz(&w, 3, 100);
     bench_compare(allocators, ALLOCATOR_COUNT, &w, runs, SEED_BASELINE, "seed / this");
     workload_destroy(&w);
+    compare_w3(runs);
     return 0;
 }
