@@ -170,9 +170,11 @@ BUDDY_API int buddy_range_size(const buddy_range *range, uint64_t offset, uint64
  * buddies. The offset never changes. Fails, changing nothing, with the codes
  * of buddy_range_free for a bad offset; BUDDY_ETOOBIG iff new_size exceeds
  * the largest block; BUDDY_ENOMEM iff growing needs a buddy that is not free
- * (or the block is an upper half at some order), and for any size change of
- * an exact run, which is not resized in place yet. Failures are not counted.
- * O(log capacity). */
+ * (or the block is an upper half at some order). An exact run stays an exact
+ * run of new_size (buddy_range_alloc_exact's count): it shrinks by giving back
+ * its tail, and grows iff the min blocks after it are free and the offset is
+ * a multiple of its new largest piece (else BUDDY_ENOMEM). Failures are not
+ * counted. O(log capacity). */
 BUDDY_API int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
 
 /* Called once per block in address order by buddy_range_walk; a nonzero

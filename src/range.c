@@ -247,8 +247,8 @@ int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
     unsigned shift = range->min_block_shift;
     if (new_size > ((uint64_t)1 << (range->max_free_order + shift)))
         return BUDDY_ETOOBIG;
-    if (blocks != (uint64_t)1 << order) /* a run: not resized in place yet */
-        return BUDDY_ENOMEM;
+    if (blocks != (uint64_t)1 << order) /* a run stays a run of the exact new size */
+        return buddy_run_resize(range, offset, blocks, new_size);
     unsigned target = order_for_size(new_size, shift);
     uint64_t index = (offset >> shift) >> order;
     if (target < order) {

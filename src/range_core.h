@@ -400,6 +400,11 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
  * BUDDY_ENOTSTART for a later piece of a run or a place inside a piece. */
 int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned order,
                           uint64_t *blocks_out);
+/* Resizes the run of `blocks` min blocks at `offset` in place to the run of
+ * new_size (which the largest block holds): BUDDY_OK, or BUDDY_ENOMEM if it
+ * must grow over min blocks that are not free, or its new largest piece would
+ * not be aligned at the offset. Changes nothing on failure. */
+int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint64_t new_size);
 
 /* The body of buddy_range_free (range.c picks the copy that runs). */
 static inline int range_free(buddy_range *range, uint64_t offset) {

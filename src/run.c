@@ -146,6 +146,83 @@ static void carve_run(buddy_range *range, unsigned order, uint64_t index, uint64
     }
 }
 
+/* The free block that holds min block `first`, searched from the root: its
+ * order, or -1 if a live block holds it. */
+static int free_block_holding(const buddy_range *range, uint64_t first, uint64_t *index_out) {
+    for (unsigned order = range->top_order;; order--) {
+        uint64_t index = first >> order;
+        if (node_test(range, order, index, FREE_BIT)) {
+            *index_out = index;
+            return (int)order;
+        }
+        if (order == 0 || !node_test(range, order, index, SPLIT_BIT))
+            return -1; /* live (or a piece) */
+    }
+}
+
+/* True iff min blocks [first, end) are all free (and below the capacity). */
+static bool all_free(const buddy_range *range, uint64_t first, uint64_t end) {
+    while (first < end) {
+        uint64_t index = 0;
+        if (first >= range->block_count)
+            return false;
+        int order = free_block_holding(range, first, &index);
+        if (order < 0)
+            return false;
+        first = (index + 1) << order;
+    }
+    return true;
+}
+
+/* Makes free min blocks [first, first + count) a run: each piece is cut out of
+ * the free block that holds it (split down, the halves off its path freed),
+ * and every piece but the last is marked. `first` is a multiple of the largest
+ * piece, so the pieces decrease. */
+static void carve_region(buddy_range *range, uint64_t first, uint64_t count) {
+    while (count != 0) {
+        unsigned piece = bits_log2_floor(count);
+        uint64_t index = 0;
+        int order = free_block_holding(range, first, &index);
+        assert(order >= (int)piece);
+        free_remove(range, (unsigned)order, index);
+        for (unsigned level = (unsigned)order; level > piece; level--) {
+            node_set(range, level, index, SPLIT_BIT);
+            uint64_t child = first >> (level - 1); /* the half on the way to the piece */
+            free_insert(range, level - 1, child ^ 1u);
+            index = child;
+        }
+        count -= (uint64_t)1 << piece;
+        if (count != 0) {
+            assert(piece >= 2);
+            set_mark(range, piece, index, true);
+        }
+        first += (uint64_t)1 << piece;
+    }
+}
+
+int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint64_t new_size) {
+    unsigned shift = range->min_block_shift;
+    uint64_t first = offset >> shift, count = run_blocks(new_size, shift);
+    if (count == blocks)
+        return BUDDY_OK;
+    /* The pieces of [first, first + count) decrease only if first is a
+     * multiple of the largest; a grow needs the min blocks after the run free. */
+    if ((first & (((uint64_t)1 << bits_log2_floor(count)) - 1)) != 0 ||
+        (count > blocks && !all_free(range, first + blocks, first + count)))
+        return BUDDY_ENOMEM;
+    node_ref ref;
+    unsigned order = piece_order(range, first, &ref);
+    int status = buddy_run_free(range, offset, order, ref); /* merges: all of it is free */
+    assert(status == BUDDY_OK);
+    (void)status;
+    carve_region(range, first, count);
+    range->live_blocks++;
+    range->allocated_blocks += count;
+    if (range->allocated_blocks > range->peak_allocated_blocks)
+        range->peak_allocated_blocks = range->allocated_blocks;
+    return BUDDY_OK;
+}
+
 int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out) {
     if (range == NULL || offset_out == NULL)
         return BUDDY_EINVAL;

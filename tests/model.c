@@ -207,6 +207,55 @@ int model_size(const model *m, uint64_t offset, uint64_t *size_out) {
     return BUDDY_OK;
 }
 
+/* The start of the block that holds min block `at`. */
+static uint64_t block_holding(const model *m, uint64_t at) {
+    uint64_t start = at;
+    while (m->order_at[start] < 0)
+        start--;
+    return start;
+}
+
+/* Makes free min blocks [first, first + count) a run: each piece, the
+ * largest that fits, is cut out of the free block holding it by halving. */
+static void carve(model *m, uint64_t first, uint64_t count) {
+    while (count != 0) {
+        unsigned piece = floor_log2(count);
+        uint64_t start = block_holding(m, first);
+        while (start != first || (unsigned)m->order_at[start] != piece) {
+            signed char half = (signed char)(m->order_at[start] - 1);
+            uint64_t upper = start + ((uint64_t)1 << half);
+            m->order_at[start] = m->order_at[upper] = half;
+            m->free_at[upper] = true;
+            start = first >= upper ? upper : start;
+        }
+        m->free_at[first] = false;
+        count -= (uint64_t)1 << piece;
+        m->continues[first] = count != 0;
+        first += (uint64_t)1 << piece;
+    }
+}
+
+/* A run resized in place to the run of new_size: its pieces are those of
+ * [start, start + count), which must decrease (start a multiple of the largest)
+ * and, for a grow, cover only free min blocks after the run. */
+static int resize_run(model *m, uint64_t start, uint64_t new_size) {
+    uint64_t count = new_size == 0 ? 1 : ((new_size - 1) >> m->min_block_shift) + 1;
+    count += (count % 4 == 3);
+    uint64_t blocks = 0, size = 0;
+    model_size(m, start << m->min_block_shift, &size);
+    blocks = size >> m->min_block_shift;
+    if (count == blocks)
+        return BUDDY_OK;
+    if (start % ((uint64_t)1 << floor_log2(count)) != 0)
+        return BUDDY_ENOMEM;
+    for (uint64_t at = start + blocks; at < start + count; at++)
+        if (at >= m->block_count || !m->free_at[block_holding(m, at)])
+            return BUDDY_ENOMEM;
+    model_free(m, start << m->min_block_shift);
+    carve(m, start, count);
+    return BUDDY_OK;
+}
+
 int model_resize(model *m, uint64_t offset, uint64_t new_size) {
     uint64_t start = 0;
     int status = model_find(m, offset, &start);
@@ -216,7 +265,7 @@ int model_resize(model *m, uint64_t offset, uint64_t new_size) {
     if (!order_for(m, new_size, &target))
         return BUDDY_ETOOBIG;
     if (m->continues[start])
-        return BUDDY_ENOMEM; /* a run is not resized in place yet */
+        return resize_run(m, start, new_size);
     unsigned order = (unsigned)m->order_at[start];
     if (target <= order) {
         split_down(m, start, target);

@@ -114,7 +114,7 @@ static void the_remainder_is_free(void) {
     CHECK_STATUS(buddy_range_get_stats(range, &stats), BUDDY_OK);
     CHECK_EQ_U64(stats.allocated_bytes, 8);
     CHECK_EQ_U64(stats.live_blocks, 3);
-    CHECK_STATUS(buddy_range_resize(range, run, 4), BUDDY_ENOMEM); /* not in place yet */
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
     CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
     CHECK_STATUS(buddy_range_free(range, one), BUDDY_OK);
     CHECK_STATUS(buddy_range_free(range, two), BUDDY_OK);
@@ -158,11 +158,41 @@ static void corruption_with_runs_is_detected(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
 }
 
+/* In place, a run grows over free min blocks after it and shrinks by giving
+ * back its tail, staying a run of the new exact size; a failed grow changes
+ * nothing. */
+static void runs_resize_in_place(void) {
+    buddy_range *range = make(16, 1, BUDDY_BEST_FIT);
+    uint64_t run = 0, one = 0, size = 0;
+    CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK); /* [0, 4) [4, 5) */
+    CHECK_STATUS(buddy_range_alloc(range, 1, &one), BUDDY_OK);
+    CHECK_EQ_U64(one, 5);
+    size_t bytes = (size_t)range->metadata_size;
+    memcpy(before, memory, bytes);
+    CHECK_STATUS(buddy_range_resize(range, run, 6), BUDDY_ENOMEM); /* 5 is live */
+    CHECK_EQ_INT(memcmp(before, memory, bytes), 0);
+    CHECK_STATUS(buddy_range_free(range, one), BUDDY_OK);
+    CHECK_STATUS(buddy_range_resize(range, run, 6), BUDDY_OK);
+    format_is(range, "(([0:4]([+4:2](6:2)))(8:8))");
+    CHECK_STATUS(buddy_range_resize(range, run, 13), BUDDY_OK);
+    format_is(range, "([0:8]([+8:4](([+12:1](13:1))(14:2))))");
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 13);
+    CHECK_STATUS(buddy_range_resize(range, run, 5), BUDDY_OK);
+    format_is(range, "(([0:4](([+4:1](5:1))(6:2)))(8:8))");
+    CHECK_STATUS(buddy_range_resize(range, run, 3), BUDDY_OK); /* 3 takes 4: a plain block */
+    format_is(range, "(([0:4](4:4))(8:8))");
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
+    format_is(range, "(0:16)");
+}
+
 int main(void) {
     the_worked_example();
     counts_of_three_mod_four_take_one_more();
     power_of_two_counts_match_alloc();
     the_remainder_is_free();
+    runs_resize_in_place();
     corruption_with_runs_is_detected();
     return check_exit_code("range_runs");
 }
