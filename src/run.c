@@ -146,17 +146,19 @@ static void carve_run(buddy_range *range, unsigned order, uint64_t index, uint64
     }
 }
 
-/* The free block that holds min block `first`, searched from the root: its
- * order, or -1 if a live block holds it. */
-static int free_block_holding(const buddy_range *range, uint64_t first, uint64_t *index_out) {
+/* The free block that holds min block `first`, searched from the root: true
+ * and its order and index, or false if a live block holds it. */
+static bool free_block_holding(const buddy_range *range, uint64_t first, unsigned *order_out,
+                               uint64_t *index_out) {
     for (unsigned order = range->top_order;; order--) {
         uint64_t index = first >> order;
         if (node_test(range, order, index, FREE_BIT)) {
+            *order_out = order;
             *index_out = index;
-            return (int)order;
+            return true;
         }
         if (order == 0 || !node_test(range, order, index, SPLIT_BIT))
-            return -1; /* live (or a piece) */
+            return false; /* live (or a piece) */
     }
 }
 
@@ -164,10 +166,8 @@ static int free_block_holding(const buddy_range *range, uint64_t first, uint64_t
 static bool all_free(const buddy_range *range, uint64_t first, uint64_t end) {
     while (first < end) {
         uint64_t index = 0;
-        if (first >= range->block_count)
-            return false;
-        int order = free_block_holding(range, first, &index);
-        if (order < 0)
+        unsigned order = 0;
+        if (first >= range->block_count || !free_block_holding(range, first, &order, &index))
             return false;
         first = (index + 1) << order;
     }
@@ -180,12 +180,15 @@ static bool all_free(const buddy_range *range, uint64_t first, uint64_t end) {
  * piece, so the pieces decrease. */
 static void carve_region(buddy_range *range, uint64_t first, uint64_t count) {
     while (count != 0) {
-        unsigned piece = bits_log2_floor(count);
+        unsigned piece = 0, order = 0;
+        while ((count >> piece) > 1) /* floor(log2 count), in a form the analyzer bounds */
+            piece++;
         uint64_t index = 0;
-        int order = free_block_holding(range, first, &index);
-        assert(order >= (int)piece);
-        free_remove(range, (unsigned)order, index);
-        for (unsigned level = (unsigned)order; level > piece; level--) {
+        bool found = free_block_holding(range, first, &order, &index);
+        assert(found && order >= piece);
+        (void)found;
+        free_remove(range, order, index);
+        for (unsigned level = order; level > piece; level--) {
             node_set(range, level, index, SPLIT_BIT);
             uint64_t child = first >> (level - 1); /* the half on the way to the piece */
             free_insert(range, level - 1, child ^ 1u);
@@ -210,7 +213,7 @@ int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint6
     if ((first & (((uint64_t)1 << bits_log2_floor(count)) - 1)) != 0 ||
         (count > blocks && !all_free(range, first + blocks, first + count)))
         return BUDDY_ENOMEM;
-    node_ref ref;
+    node_ref ref = {0, 0};
     unsigned order = piece_order(range, first, &ref);
     int status = buddy_run_free(range, offset, order, ref); /* merges: all of it is free */
     assert(status == BUDDY_OK);
