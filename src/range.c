@@ -198,20 +198,13 @@ int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignm
     unsigned least = order_for_size(alignment, shift); /* 0 for alignments up to a min block */
     least = least > order ? least : order;
     least = least < range->max_free_order ? least : range->max_free_order;
-    uint64_t fitting_orders = range->nonempty_orders >> least << least;
-    if (fitting_orders == 0) {
-        range->alloc_failures++;
+    unsigned found = 0;
+    uint64_t index = 0;
+    if (!take_fitting_block(range, least, &found, &index))
         return BUDDY_ENOMEM;
-    }
-    unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
-                                                      : bits_ctz(fitting_orders);
-    uint64_t index = take_lowest_free(range, found);
     if (found != order)
         shrink_in_place(range, found, index, order); /* keeps the lowest, aligned part */
-    range->live_blocks++;
-    range->allocated_blocks += (uint64_t)1 << order;
-    if (range->allocated_blocks > range->peak_allocated_blocks)
-        range->peak_allocated_blocks = range->allocated_blocks;
+    count_allocation(range, (uint64_t)1 << order);
     *offset_out = (index << found) << shift;
     return BUDDY_OK;
 }

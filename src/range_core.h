@@ -241,6 +241,31 @@ static BUDDY_NOINLINE unsigned first_fit_order(const buddy_range *range, uint64_
     return chosen;
 }
 
+/* For the allocations off the hot path (aligned, exact): takes the free block
+ * that the policy picks among the orders from `least` up and stores its order
+ * and index; false (counting the failure) if none of those orders has one. */
+static inline bool take_fitting_block(buddy_range *range, unsigned least, unsigned *order_out,
+                                      uint64_t *index_out) {
+    uint64_t fitting_orders = range->nonempty_orders >> least << least;
+    if (fitting_orders == 0) {
+        range->alloc_failures++;
+        return false;
+    }
+    unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
+                                                      : bits_ctz(fitting_orders);
+    *order_out = found;
+    *index_out = take_lowest_free(range, found);
+    return true;
+}
+
+/* Counts a new allocation of `blocks` min blocks: live, allocated, peak. */
+static inline void count_allocation(buddy_range *range, uint64_t blocks) {
+    range->live_blocks++;
+    range->allocated_blocks += blocks;
+    if (range->allocated_blocks > range->peak_allocated_blocks)
+        range->peak_allocated_blocks = range->allocated_blocks;
+}
+
 /* Splits live block (order, index) down to `target`, freeing the upper halves;
  * each freed half's buddy is the live lower half, so nothing merges. */
 static BUDDY_NOINLINE void shrink_in_place(buddy_range *range, unsigned order, uint64_t index,

@@ -219,10 +219,7 @@ int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint6
     assert(status == BUDDY_OK);
     (void)status;
     carve_region(range, first, count);
-    range->live_blocks++;
-    range->allocated_blocks += count;
-    if (range->allocated_blocks > range->peak_allocated_blocks)
-        range->peak_allocated_blocks = range->allocated_blocks;
+    count_allocation(range, count);
     return BUDDY_OK;
 }
 
@@ -235,20 +232,12 @@ int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_
         return BUDDY_ETOOBIG;
     }
     uint64_t count = run_blocks(size, shift);
-    unsigned order = bits_log2_floor(count) + !bits_is_pow2(count); /* the block carved from */
-    uint64_t fitting_orders = range->nonempty_orders >> order << order;
-    if (fitting_orders == 0) {
-        range->alloc_failures++;
-        return BUDDY_ENOMEM;
-    }
-    unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
-                                                      : bits_ctz(fitting_orders);
-    uint64_t index = take_lowest_free(range, found);
+    unsigned found = 0;
+    uint64_t index = 0;
+    if (!take_fitting_block(range, bits_log2_floor(count) + !bits_is_pow2(count), &found, &index))
+        return BUDDY_ENOMEM; /* no block of the count's power-of-two order */
     carve_run(range, found, index, count);
-    range->live_blocks++;
-    range->allocated_blocks += count;
-    if (range->allocated_blocks > range->peak_allocated_blocks)
-        range->peak_allocated_blocks = range->allocated_blocks;
+    count_allocation(range, count);
     *offset_out = (index << found) << shift;
     return BUDDY_OK;
 }
