@@ -214,6 +214,9 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
         uint64_t rounded = stats.min_block_size; /* the block the request rounds up to */
         while (rounded < op->size)
             rounded <<= 1;
+        if (e->options->exact) /* a run: whole min blocks, not a power of two of them */
+            rounded =
+                (op->size + stats.min_block_size - 1) / stats.min_block_size * stats.min_block_size;
         if (stats.free_bytes < rounded)
             reason = "not enough free bytes";
     }
