@@ -153,6 +153,13 @@ static inline bool node_test(const buddy_range *range, unsigned order, uint64_t 
     return (range_words_const(range)[ref.word + (uint64_t)kind * HALF_WORDS] & ref.mask) != 0;
 }
 
+/* True iff live block (order, index) is a piece of an exact run that another
+ * piece follows: its right child's split bit, blank under any other live
+ * block, is set (a mark, src/run.c). Orders 0 and 1 have no room for one. */
+static inline bool piece_is_marked(const buddy_range *range, unsigned order, uint64_t index) {
+    return order >= 2 && node_test(range, order - 1, (index << 1) | 1u, SPLIT_BIT);
+}
+
 /* True iff the group of the node whose free bit is in `word` has no free node. */
 static inline bool group_is_empty_at(const uint64_t *words, const order_info *info, uint64_t word) {
     return ((words[word] & info->row_mask) | (words[word ^ 1u] & info->second_mask)) == 0;

@@ -190,7 +190,7 @@ int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignm
     if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
-    if (size > ((uint64_t)1 << (range->max_free_order + shift))) {
+    if (exceeds_largest_block(range, size)) {
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
     }
@@ -226,19 +226,28 @@ static bool grow_in_place(buddy_range *range, unsigned order, uint64_t index, un
     return true;
 }
 
+/* The allocation that starts at `offset`: the order of its (first) block and
+ * its min blocks (a run's whole count), or the status of free for that offset. */
+static int find_allocation(const buddy_range *range, uint64_t offset, unsigned *order_out,
+                           uint64_t *blocks_out) {
+    node_ref ref;
+    int status = find_live_block(range, offset, order_out, &ref);
+    *blocks_out = (uint64_t)1 << *order_out;
+    if (status == BUDDY_OK && range->run_marks != 0)
+        status = buddy_run_check_start(range, offset, *order_out, blocks_out);
+    return status;
+}
+
 int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
     if (range == NULL)
         return BUDDY_EINVAL;
     unsigned order = 0;
-    node_ref ref;
-    int status = find_live_block(range, offset, &order, &ref);
-    uint64_t blocks = (uint64_t)1 << order;
-    if (status == BUDDY_OK && range->run_marks != 0)
-        status = buddy_run_check_start(range, offset, order, &blocks);
+    uint64_t blocks = 0;
+    int status = find_allocation(range, offset, &order, &blocks);
     if (status != BUDDY_OK)
         return status;
     unsigned shift = range->min_block_shift;
-    if (new_size > ((uint64_t)1 << (range->max_free_order + shift)))
+    if (exceeds_largest_block(range, new_size))
         return BUDDY_ETOOBIG;
     if (blocks != (uint64_t)1 << order) /* a run stays a run of the exact new size */
         return buddy_run_resize(range, offset, blocks, new_size);
@@ -261,12 +270,8 @@ int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_o
     if (range == NULL || size_out == NULL)
         return BUDDY_EINVAL;
     unsigned order = 0;
-    node_ref ref;
     uint64_t blocks = 0;
-    int status = find_live_block(range, offset, &order, &ref);
-    blocks = (uint64_t)1 << order;
-    if (status == BUDDY_OK && range->run_marks != 0)
-        status = buddy_run_check_start(range, offset, order, &blocks);
+    int status = find_allocation(range, offset, &order, &blocks);
     if (status == BUDDY_OK)
         *size_out = blocks << range->min_block_shift;
     return status;

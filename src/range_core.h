@@ -210,6 +210,12 @@ static inline unsigned order_for_size(uint64_t size, unsigned shift) {
     return bits_log2_floor(u | 1u) + (u != 0);
 }
 
+/* True iff `size` units exceed the largest block the range has; checked
+ * before any rounding (2^(max_free_order + shift) <= capacity fits). */
+static inline bool exceeds_largest_block(const buddy_range *range, uint64_t size) {
+    return size > ((uint64_t)1 << (range->max_free_order + range->min_block_shift));
+}
+
 /* ---- Placement ---------------------------------------------------------- */
 
 /* Takes the lowest free block of `order`, which has one, off the free bits
@@ -281,8 +287,7 @@ static inline int range_alloc(buddy_range *range, uint64_t size, uint64_t *offse
     if (range == NULL || offset_out == NULL)
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
-    /* Reject before rounding: 2^(max_free_order + shift) <= capacity fits. */
-    if (size > ((uint64_t)1 << (range->max_free_order + shift))) {
+    if (exceeds_largest_block(range, size)) {
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
     }

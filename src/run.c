@@ -32,10 +32,6 @@
  */
 #include "range_core.h"
 
-static bool piece_is_marked(const buddy_range *range, unsigned order, uint64_t index) {
-    return order >= 2 && node_test(range, order - 1, (index << 1) | 1u, SPLIT_BIT);
-}
-
 static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
     node_ref ref = node_locate(range, order - 1, (index << 1) | 1u);
     uint64_t *word = &range_words(range)[ref.word + HALF_WORDS];
@@ -227,7 +223,7 @@ int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_
     if (range == NULL || offset_out == NULL)
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
-    if (size > ((uint64_t)1 << (range->max_free_order + shift))) {
+    if (exceeds_largest_block(range, size)) {
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
     }

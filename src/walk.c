@@ -30,8 +30,7 @@ void buddy_tree_visit(const buddy_range *range, const tree_visitor *visitor, voi
         } else if (node_test(range, order, index, FREE_BIT)) {
             kind = LEAF_FREE;
         } else {
-            bool marked = range->run_marks != 0 && order >= 2 &&
-                          node_test(range, order - 1, (index << 1) | 1u, SPLIT_BIT);
+            bool marked = range->run_marks != 0 && piece_is_marked(range, order, index);
             kind = marked ? LEAF_RUN_PIECE : LEAF_LIVE;
         }
         free_leaves += kind == LEAF_FREE;
