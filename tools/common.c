@@ -33,31 +33,20 @@ void tool_format_size(char *out, size_t size, uint64_t bytes) {
 
 /* The length of the UTF-8 sequence at `text` (1 to 4), or 0 if it is not one. */
 static size_t utf8_length(const unsigned char *text) {
-    static const struct {
-        unsigned char lead_mask, lead, second_low, second_high;
-        size_t length;
-    } forms[] = {
-        {0xe0, 0xc0, 0x80, 0xbf, 2}, /* C2..DF: C0 and C1 are excluded below */
-        {0xf0, 0xe0, 0x80, 0xbf, 3}, /* overlongs and surrogates excluded below */
-        {0xf8, 0xf0, 0x80, 0xbf, 4},
-    };
     if (text[0] < 0x80)
         return 1;
-    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
-        if ((text[0] & forms[f].lead_mask) != forms[f].lead)
-            continue;
-        for (size_t i = 1; i < forms[f].length; i++)
-            if (text[i] < forms[f].second_low || text[i] > forms[f].second_high)
-                return 0;
-        unsigned point = text[0] & (0x7fu >> forms[f].length);
-        for (size_t i = 1; i < forms[f].length; i++)
-            point = (point << 6) | (text[i] & 0x3fu);
-        static const unsigned least[] = {0, 0, 0x80, 0x800, 0x10000};
-        bool surrogate = point >= 0xd800 && point <= 0xdfff;
-        return point >= least[forms[f].length] && point <= 0x10ffff && !surrogate ? forms[f].length
-                                                                                  : 0;
+    size_t length = text[0] >= 0xf0 ? 4 : text[0] >= 0xe0 ? 3 : text[0] >= 0xc0 ? 2 : 0;
+    if (length == 0 || text[0] >= 0xf8)
+        return 0; /* a continuation byte, or no lead byte at all */
+    unsigned point = text[0] & (0x7fu >> length);
+    for (size_t i = 1; i < length; i++) {
+        if ((text[i] & 0xc0u) != 0x80u) /* also stops at the NUL */
+            return 0;
+        point = (point << 6) | (text[i] & 0x3fu);
     }
-    return 0;
+    static const unsigned least[] = {0, 0, 0x80, 0x800, 0x10000}; /* no overlong forms */
+    bool surrogate = point >= 0xd800 && point <= 0xdfff;
+    return point >= least[length] && point <= 0x10ffff && !surrogate ? length : 0;
 }
 
 void tool_print_json_string(FILE *out, const char *text) {

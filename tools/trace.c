@@ -211,12 +211,13 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
         if (failure.reason == BUDDY_FAILURE_NOT_ENOUGH_FREE)
             reason = "not enough free bytes";
     } else if (status == BUDDY_ENOMEM) {
-        uint64_t rounded = stats.min_block_size; /* the block the request rounds up to */
-        while (rounded < op->size)
-            rounded <<= 1;
-        if (e->options->exact) /* a run: whole min blocks, not a power of two of them */
-            rounded =
-                (op->size + stats.min_block_size - 1) / stats.min_block_size * stats.min_block_size;
+        /* What the request takes: whole min blocks for a run, else a power of two. */
+        uint64_t rounded = stats.min_block_size;
+        if (e->options->exact)
+            rounded *= op->size == 0 ? 1 : (op->size - 1) / stats.min_block_size + 1;
+        else
+            while (rounded < op->size)
+                rounded <<= 1;
         if (stats.free_bytes < rounded)
             reason = "not enough free bytes";
     }
