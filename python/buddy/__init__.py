@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -441,7 +442,7 @@ class Range(_Owned, _Session):
         return self._render()
 
 
-_Region = Union[bytearray, memoryview, "mmap.mmap", ctypes.Array]  # noqa: F821 (mmap: only named)
+_Region = Union[bytearray, memoryview, mmap.mmap, ctypes.Array]
 
 
 class Heap(_Session):
