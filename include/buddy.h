@@ -57,7 +57,9 @@ typedef enum buddy_status {
     BUDDY_EALIGN = -7,    /* the offset is not a multiple of the min block size */
     BUDDY_ENOTSTART = -8, /* the offset lies inside a block, not at its start */
     BUDDY_ENOTLIVE = -9,  /* the block at the offset is free (a double free) */
-    BUDDY_ECORRUPT = -10  /* the metadata breaks an invariant (buddy_range_check) */
+    BUDDY_ECORRUPT = -10, /* the metadata breaks an invariant (buddy_range_check) */
+    BUDDY_EBUSY = -11,    /* the region is not all free (reserve, a shrinking set_capacity) */
+    BUDDY_ERESERVED = -12 /* the offset lies in a reserved region */
 } buddy_status;
 
 /* A constant, human-readable name for a status ("BUDDY_ENOMEM: ..."); an
@@ -105,10 +107,46 @@ BUDDY_API int buddy_range_init(buddy_range **range_out, void *metadata, size_t m
  * size. O(1). */
 BUDDY_API int buddy_range_attach(buddy_range **range_out, void *metadata, size_t metadata_size);
 
+/* Flags of a range (buddy_range_config.flags). */
+enum buddy_range_flags {
+    /* Keep a 64-bit value per allocation (buddy_range_set_user_data): 8 bytes
+     * of metadata per min block of max_capacity. Without it, user data costs
+     * nothing. */
+    BUDDY_RANGE_USER_DATA = 1u << 0
+};
+
+/* Everything buddy_range_init takes, and what it cannot: room to grow and
+ * user data. A zero max_capacity means capacity. */
+typedef struct buddy_range_config {
+    uint64_t capacity;       /* the units managed at first */
+    uint64_t max_capacity;   /* the most buddy_range_set_capacity can grow to */
+    uint64_t min_block_size; /* a power of two */
+    buddy_policy policy;
+    unsigned flags; /* enum buddy_range_flags */
+} buddy_range_config;
+
+/* Bytes of metadata for a range of this configuration: the layout for
+ * max_capacity, plus the user data slots if asked. Returns 0 iff config is
+ * NULL, the geometry of max_capacity is impossible (as for
+ * buddy_range_metadata_size), capacity is below one min block or above
+ * max_capacity, or a flag is unknown. Pure; O(log max_capacity). */
+BUDDY_API size_t buddy_range_metadata_size_config(const buddy_range_config *config);
+
+/* buddy_range_init for a configuration. Fails with BUDDY_EINVAL iff range_out,
+ * metadata or config is NULL, metadata is not 8-byte aligned, or the policy or
+ * a flag is unknown; BUDDY_EGEOMETRY iff buddy_range_metadata_size_config()
+ * is 0; BUDDY_ESMALL iff metadata_size is below it. O(metadata size). */
+BUDDY_API int buddy_range_init_config(buddy_range **range_out, void *metadata,
+                                      size_t metadata_size, const buddy_range_config *config);
+
 /* Convenience: buddy_range_init on metadata from malloc. Fails as init does,
  * or with BUDDY_ENOMEM iff malloc fails. Release with buddy_range_destroy. */
 BUDDY_API int buddy_range_create(buddy_range **range_out, uint64_t capacity,
                                  uint64_t min_block_size, buddy_policy policy);
+
+/* Convenience: buddy_range_init_config on metadata from malloc. Fails as
+ * init_config does, or with BUDDY_ENOMEM iff malloc fails. */
+BUDDY_API int buddy_range_create_config(buddy_range **range_out, const buddy_range_config *config);
 
 /* Frees a range made by buddy_range_create (NULL is ignored). Do not pass a
  * range made by buddy_range_init: its metadata belongs to the caller. */
@@ -151,13 +189,22 @@ BUDDY_API int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint6
  * block of the count's order exists now. O(log capacity). */
 BUDDY_API int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
+/* buddy_range_alloc_exact at an offset that is a multiple of `alignment` (a
+ * power of two, in units): the run is carved from the start of a free block
+ * of at least the alignment's order (capped at the largest order), as
+ * buddy_range_alloc_aligned takes one, so the alignment costs no memory.
+ * Fails as buddy_range_alloc_aligned does. O(log capacity). */
+BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size,
+                                              uint64_t alignment, uint64_t *offset_out);
+
 /* Frees the live block (or the whole exact run) that starts at `offset` and
  * merges each freed block with its buddy while the buddy is free. Fails,
  * changing nothing, with BUDDY_EINVAL iff range is NULL; BUDDY_ERANGE iff
  * offset >= capacity; BUDDY_EALIGN iff offset is not a multiple of the min
  * block size; BUDDY_ENOTSTART iff offset lies inside a block (live or free) or
  * starts a later block of a run; BUDDY_ENOTLIVE iff offset starts a free
- * block. O(log capacity), typically O(1). */
+ * block; BUDDY_ERESERVED iff offset lies in a reserved region (checked after
+ * ERANGE and EALIGN). O(log capacity), typically O(1). */
 BUDDY_API int buddy_range_free(buddy_range *range, uint64_t offset);
 
 /* Stores in *size_out the size of the live block (or exact run) that starts at
@@ -177,17 +224,69 @@ BUDDY_API int buddy_range_size(const buddy_range *range, uint64_t offset, uint64
  * counted. O(log capacity). */
 BUDDY_API int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
 
+/* Grows or shrinks the managed capacity to floor(new_capacity / min block)
+ * min blocks, within the max_capacity the range was made for. Growth frees
+ * the new min blocks (merging them with their free buddies); a shrink gives
+ * up free min blocks only. Fails, changing nothing, with BUDDY_EINVAL iff
+ * range is NULL; BUDDY_EGEOMETRY iff new_capacity is below one min block;
+ * BUDDY_ESMALL iff it exceeds max_capacity (the metadata has no room);
+ * BUDDY_EBUSY iff shrinking would cut off a live block, a run or a
+ * reservation. O(min blocks gained or lost + log capacity). */
+BUDDY_API int buddy_range_set_capacity(buddy_range *range, uint64_t new_capacity);
+
+/* The most reservations a range holds at once. */
+#define BUDDY_MAX_RESERVATIONS 16
+
+/* Marks [offset, offset + size), widened to whole min blocks, as used: it is
+ * cut out of the free blocks as the largest aligned blocks that tile it, and
+ * nothing allocates there until buddy_range_unreserve. Free, size, resize
+ * and the user data calls reject offsets in it with BUDDY_ERESERVED. Fails,
+ * changing nothing, with BUDDY_EINVAL iff range is NULL or size is 0;
+ * BUDDY_ERANGE iff the region ends beyond the capacity (or overflows);
+ * BUDDY_EBUSY iff any of its min blocks is not free (live, in a run or
+ * reserved); BUDDY_ENOMEM iff BUDDY_MAX_RESERVATIONS exist. O(log capacity)
+ * per block cut out: O(log^2 capacity). */
+BUDDY_API int buddy_range_reserve(buddy_range *range, uint64_t offset, uint64_t size);
+
+/* Frees a reservation made by buddy_range_reserve with the same region (the
+ * same min blocks), merging as free does. Fails, changing nothing, with
+ * BUDDY_EINVAL iff range is NULL; BUDDY_ENOTLIVE iff no reservation covers
+ * exactly those min blocks. O(log^2 capacity). */
+BUDDY_API int buddy_range_unreserve(buddy_range *range, uint64_t offset, uint64_t size);
+
+/* Attaches `value` to the allocation (block or run) that starts at `offset`,
+ * in a range made with BUDDY_RANGE_USER_DATA; it reads back until the
+ * allocation is freed (a new allocation reads 0). Fails, changing nothing,
+ * with BUDDY_EINVAL iff range is NULL or has no user data, or with the codes
+ * of buddy_range_size for an offset that starts no allocation. O(log
+ * capacity). */
+BUDDY_API int buddy_range_set_user_data(buddy_range *range, uint64_t offset, uint64_t value);
+
+/* Reads what buddy_range_set_user_data stored (0 if nothing). Fails as
+ * set_user_data does, and with BUDDY_EINVAL iff value_out is NULL. */
+BUDDY_API int buddy_range_get_user_data(const buddy_range *range, uint64_t offset,
+                                        uint64_t *value_out);
+
+/* What a block is, for buddy_range_walk. */
+typedef enum buddy_block_state {
+    BUDDY_BLOCK_FREE = 0,
+    BUDDY_BLOCK_LIVE = 1,    /* a live block or an exact run */
+    BUDDY_BLOCK_RESERVED = 2 /* a reservation (buddy_range_reserve) */
+} buddy_block_state;
+
 /* Called once per block in address order by buddy_range_walk; a nonzero
  * return stops the walk. */
-typedef int (*buddy_range_visitor)(uint64_t offset, uint64_t size, bool is_live, void *user);
+typedef int (*buddy_range_visitor)(uint64_t offset, uint64_t size, buddy_block_state state,
+                                   void *user);
 
-/* Visits every free and live block in address order; an exact run is one live
- * block of its whole size. Fails with BUDDY_EINVAL
+/* Visits every free, live and reserved block in address order; an exact run,
+ * and a reservation, is one block of its whole size. Fails with BUDDY_EINVAL
  * iff range or visitor is NULL. O(number of blocks). */
 BUDDY_API int buddy_range_walk(const buddy_range *range, buddy_range_visitor visitor, void *user);
 
-/* Frees every block at once. The diagnostic counters (peak, failures,
- * rejected frees) are kept. Fails with BUDDY_EINVAL iff range is NULL.
+/* Frees every block and reservation at once, and forgets all user data; the
+ * capacity stays. The diagnostic counters (peak, failures, rejected frees)
+ * are kept. Fails with BUDDY_EINVAL iff range is NULL.
  * O(metadata size). */
 BUDDY_API int buddy_range_reset(buddy_range *range);
 
@@ -196,9 +295,12 @@ BUDDY_API int buddy_range_reset(buddy_range *range);
 
 typedef struct buddy_range_stats {
     uint64_t capacity;             /* managed units: min blocks * min_block_size */
+    uint64_t max_capacity;         /* the most set_capacity can grow to */
     uint64_t min_block_size;       /* units per min block, a power of two */
     uint64_t free_bytes;           /* units in free blocks */
     uint64_t allocated_bytes;      /* units in live blocks (rounded sizes) */
+    uint64_t reserved_bytes;       /* units in reservations */
+    uint64_t reservations;         /* reservations held */
     uint64_t largest_free_block;   /* units in the largest free block, 0 if none */
     uint64_t live_blocks;          /* blocks allocated and not yet freed */
     uint64_t peak_allocated_bytes; /* highest allocated_bytes so far */
@@ -220,7 +322,7 @@ BUDDY_API int buddy_range_check(const buddy_range *range);
 
 /* Renders the block tree in the seed's notation, in min-block units and prefix
  * order: "(s:n)" a free block of n min blocks at s, "[s:n]" a live block (the
- * later blocks of an exact run as "[+s:n]"),
+ * later blocks of an exact run as "[+s:n]", a reserved block as "[#s:n]"),
  * "(" left right ")" a split block with free space below it, "{" left right "}"
  * one with none. Beyond a capacity that is not a power of two, the tree's tail
  * renders as "<s:n>" (not managed). Works like snprintf: writes at most
@@ -229,6 +331,21 @@ BUDDY_API int buddy_range_check(const buddy_range *range);
  * buffer is NULL with buffer_size > 0; a real rendering is never empty.
  * O(number of blocks). */
 BUDDY_API size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_size);
+
+/* Flags of buddy_range_dump_json. */
+enum buddy_dump_flags {
+    BUDDY_DUMP_BLOCKS = 1u << 0 /* add the map: every block with its offset, size, state and
+                                   user data */
+};
+
+/* Writes the range's statistics as one JSON object of schema "buddy-range/1"
+ * (docs/json.md): the totals, the free blocks per order and the largest free
+ * block; with BUDDY_DUMP_BLOCKS, every block as buddy_range_walk reports it.
+ * Works like snprintf: writes at most buffer_size bytes including the NUL and
+ * returns the length of the whole dump; 0 iff range is NULL, buffer is NULL
+ * with buffer_size > 0, or a flag is unknown. O(number of blocks). */
+BUDDY_API size_t buddy_range_dump_json(const buddy_range *range, char *buffer, size_t buffer_size,
+                                       unsigned flags);
 
 /* ---- Heap: a pointer allocator over a caller's memory region ----------- */
 

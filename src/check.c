@@ -30,12 +30,19 @@ static unsigned popcount64(uint64_t word) {
 static int check_header(const buddy_range *range) {
     REQUIRE(range->magic == RANGE_MAGIC);
     REQUIRE(range->policy == BUDDY_BEST_FIT || range->policy == BUDDY_FIRST_FIT);
-    REQUIRE(range->min_block_shift < 64);
+    REQUIRE(range->min_block_shift < 64 && range->max_block_count <= UINT64_MAX >> 1);
     struct buddy_range plan;
+    unsigned shift = range->min_block_shift;
     uint64_t planned_words =
-        buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << range->min_block_shift);
+        buddy_layout_plan(&plan, range->capacity, range->max_block_count << shift,
+                          (uint64_t)1 << shift, range->user_data_word != 0);
     REQUIRE(planned_words != 0 && planned_words * 8u == range->metadata_size);
     REQUIRE(plan.capacity == range->capacity && plan.block_count == range->block_count);
+    REQUIRE(plan.max_block_count == range->max_block_count);
+    REQUIRE(plan.user_data_word == range->user_data_word);
+    struct buddy_range slow = *range;
+    update_slow_free(&slow);
+    REQUIRE(slow.slow_free == range->slow_free);
     REQUIRE(plan.top_order == range->top_order && plan.max_free_order == range->max_free_order);
     REQUIRE(plan.flat_word == range->flat_word);
     REQUIRE(memcmp(plan.band_word, range->band_word, sizeof plan.band_word) == 0);
@@ -94,10 +101,48 @@ static bool blank_or_mark(const buddy_range *range, unsigned order, uint64_t ind
            live_piece_at(range, (up + 1) << parent, parent);
 }
 
-/* I2..I5, I7..I9, I11: every node classified from its parent; counts rebuilt. */
+/* I12: the reservations are sorted, disjoint, within the capacity and count
+ * their min blocks; the table's unused entries are zero. */
+static int check_reservations(const buddy_range *range) {
+    REQUIRE(range->reservation_count <= MAX_RESERVATIONS);
+    uint64_t reserved = 0, previous_end = 0;
+    for (unsigned i = 0; i < MAX_RESERVATIONS; i++) {
+        uint64_t first = range->reservations[i][0], end = range->reservations[i][1];
+        if (i >= range->reservation_count) {
+            REQUIRE(first == 0 && end == 0);
+            continue;
+        }
+        REQUIRE(first >= previous_end && first < end && end <= range->block_count);
+        reserved += end - first;
+        previous_end = end;
+    }
+    REQUIRE(reserved == range->reserved_blocks);
+    return BUDDY_OK;
+}
+
+/* I12 for a leaf: a free leaf lies outside every reservation; a live one lies
+ * wholly inside one (true: `reserved`) or outside all, and is not marked if
+ * inside. */
+static bool leaf_fits_reservations(const buddy_range *range, unsigned order, uint64_t index,
+                                   bool is_free, bool *reserved_out) {
+    uint64_t first = index << order, end = (index + 1) << order;
+    *reserved_out = false;
+    for (unsigned i = 0; i < range->reservation_count; i++) {
+        uint64_t low = range->reservations[i][0], high = range->reservations[i][1];
+        if (end <= low || first >= high)
+            continue;
+        if (is_free || first < low || end > high || piece_is_marked(range, order, index))
+            return false;
+        *reserved_out = true;
+    }
+    return true;
+}
+
+/* I2..I5, I7..I9, I11, I12: every node classified from its parent; counts
+ * rebuilt. */
 static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
     uint64_t bits_seen = 0;
-    uint64_t live_pieces = 0, marks = 0;
+    uint64_t live_pieces = 0, marks = 0, reserved_blocks = 0;
     uint64_t allocated_blocks = 0;
     uint64_t free_blocks = 0;
     uint64_t nonempty_orders = 0;
@@ -118,7 +163,12 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
             if (is_split && 2 * index + 1 < range->orders[order - 1].node_count)
                 REQUIRE(!(node_test(range, order - 1, 2 * index, FREE_BIT) &&
                           node_test(range, order - 1, 2 * index + 1, FREE_BIT))); /* I5 */
-            if (!is_free && !is_split) {
+            bool reserved = false;
+            if (!is_split)
+                REQUIRE(leaf_fits_reservations(range, order, index, is_free, &reserved)); /* I12 */
+            if (reserved) {
+                reserved_blocks += (uint64_t)1 << order;
+            } else if (!is_free && !is_split) {
                 live_pieces++;
                 allocated_blocks += (uint64_t)1 << order;
             }
@@ -133,7 +183,8 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
     REQUIRE(marks == range->run_marks);                            /* I11 */
     REQUIRE(live_pieces - marks == range->live_blocks);            /* I8: a run is one */
     REQUIRE(allocated_blocks == range->allocated_blocks);          /* I8 */
-    REQUIRE(allocated_blocks + free_blocks == range->block_count); /* I8 */
+    REQUIRE(reserved_blocks == range->reserved_blocks);            /* I12 */
+    REQUIRE(allocated_blocks + free_blocks + reserved_blocks == range->block_count); /* I8 */
     REQUIRE(range->peak_allocated_blocks >= allocated_blocks);     /* I9 */
     *bits_seen_out = bits_seen;
     return BUDDY_OK;
@@ -185,10 +236,29 @@ static int check_summaries(const buddy_range *range) {
     return BUDDY_OK;
 }
 
+/* I13: a user data slot is nonzero only at the start of a live allocation. */
+static int check_user_data(const buddy_range *range) {
+    if (range->user_data_word == 0)
+        return BUDDY_OK;
+    const uint64_t *slots = &range_words_const(range)[range->user_data_word];
+    for (uint64_t first = 0; first < range->max_block_count; first++) {
+        if (slots[first] == 0)
+            continue;
+        unsigned order = 0;
+        uint64_t blocks = 0;
+        REQUIRE(first < range->block_count &&
+                buddy_find_allocation(range, first << range->min_block_shift, &order, &blocks) ==
+                    BUDDY_OK);
+    }
+    return BUDDY_OK;
+}
+
 int buddy_range_check(const buddy_range *range) {
     if (range == NULL)
         return BUDDY_EINVAL;
     int status = check_header(range);
+    if (status == BUDDY_OK)
+        status = check_reservations(range);
     uint64_t bits_seen = 0;
     if (status == BUDDY_OK)
         status = check_nodes(range, &bits_seen);
@@ -196,5 +266,7 @@ int buddy_range_check(const buddy_range *range) {
         status = check_no_stray_bits(range, bits_seen);
     if (status == BUDDY_OK)
         status = check_summaries(range);
+    if (status == BUDDY_OK)
+        status = check_user_data(range);
     return status;
 }

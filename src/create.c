@@ -7,20 +7,28 @@
 
 #include "buddy.h"
 
-int buddy_range_create(buddy_range **range_out, uint64_t capacity, uint64_t min_block_size,
-                       buddy_policy policy) {
-    if (range_out == NULL)
+int buddy_range_create_config(buddy_range **range_out, const buddy_range_config *config) {
+    if (range_out == NULL || config == NULL)
         return BUDDY_EINVAL;
-    size_t size = buddy_range_metadata_size(capacity, min_block_size);
+    if ((config->policy != BUDDY_BEST_FIT && config->policy != BUDDY_FIRST_FIT) ||
+        (config->flags & ~(unsigned)BUDDY_RANGE_USER_DATA) != 0)
+        return BUDDY_EINVAL; /* as init_config says, before sizing */
+    size_t size = buddy_range_metadata_size_config(config);
     if (size == 0)
         return BUDDY_EGEOMETRY;
     void *metadata = aligned_alloc(64, (size + 63u) / 64u * 64u);
     if (metadata == NULL)
         return BUDDY_ENOMEM;
-    int status = buddy_range_init(range_out, metadata, size, capacity, min_block_size, policy);
+    int status = buddy_range_init_config(range_out, metadata, size, config);
     if (status != BUDDY_OK)
         free(metadata);
     return status;
+}
+
+int buddy_range_create(buddy_range **range_out, uint64_t capacity, uint64_t min_block_size,
+                       buddy_policy policy) {
+    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0};
+    return buddy_range_create_config(range_out, &config);
 }
 
 void buddy_range_destroy(buddy_range *range) {

@@ -6,59 +6,47 @@
  * as it closes.
  */
 #include "layout.h"
+#include "text.h"
 #include "walk.h"
 
 typedef struct output {
-    bool in_run; /* the leaf before was a piece of a run that goes on */
-    char *buffer;
-    size_t size;                            /* bytes the buffer holds, NUL included */
-    size_t length;                          /* bytes of the whole rendering so far */
+    text text;
+    bool in_run;                            /* the leaf before was a piece of a run that goes on */
     size_t bracket_at[BUDDY_MAX_ORDER + 1]; /* where each open split's "(" is */
 } output;
 
 static void put_char(output *out, char c) {
-    if (out->length + 1 < out->size)
-        out->buffer[out->length] = c;
-    out->length++;
-}
-
-static void put_number(output *out, uint64_t value) {
-    char digits[20];
-    unsigned count = 0;
-    do {
-        digits[count++] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    while (count > 0)
-        put_char(out, digits[--count]);
+    text_char(&out->text, c);
 }
 
 static void open_split(void *context, unsigned depth) {
     output *out = context;
-    out->bracket_at[depth] = out->length;
+    out->bracket_at[depth] = out->text.length;
     put_char(out, '(');
 }
 
 /* "(s:n)" free, "[s:n]" live, "<s:n>" beyond the capacity; a later piece of
- * an exact run is "[+s:n]". */
+ * an exact run is "[+s:n]", a reserved block "[#s:n]". */
 static bool put_leaf(void *context, uint64_t start, uint64_t size, leaf_kind kind) {
-    static const char brackets[][2] = {{'(', ')'}, {'[', ']'}, {'<', '>'}, {'[', ']'}};
+    static const char brackets[][2] = {{'(', ')'}, {'[', ']'}, {'<', '>'}, {'[', ']'}, {'[', ']'}};
     output *out = context;
     put_char(out, brackets[kind][0]);
     if (out->in_run)
         put_char(out, '+');
+    if (kind == LEAF_RESERVED)
+        put_char(out, '#');
     out->in_run = kind == LEAF_RUN_PIECE;
-    put_number(out, start);
+    text_number(&out->text, start);
     put_char(out, ':');
-    put_number(out, size);
+    text_number(&out->text, size);
     put_char(out, brackets[kind][1]);
     return true;
 }
 
 static void close_split(void *context, unsigned depth, bool has_free) {
     output *out = context;
-    if (!has_free && out->bracket_at[depth] + 1 < out->size)
-        out->buffer[out->bracket_at[depth]] = '{';
+    if (!has_free && out->bracket_at[depth] + 1 < out->text.size)
+        out->text.buffer[out->bracket_at[depth]] = '{';
     put_char(out, has_free ? ')' : '}');
 }
 
@@ -66,13 +54,11 @@ size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_
     if (range == NULL || (buffer == NULL && buffer_size > 0))
         return 0;
     output out;
+    out.text.buffer = buffer;
+    out.text.size = buffer_size;
+    out.text.length = 0;
     out.in_run = false;
-    out.buffer = buffer;
-    out.size = buffer_size;
-    out.length = 0;
     const tree_visitor seed_notation = {open_split, put_leaf, close_split};
     buddy_tree_visit(range, &seed_notation, &out);
-    if (out.size > 0)
-        out.buffer[out.length < out.size ? out.length : out.size - 1] = '\0';
-    return out.length;
+    return text_end(&out.text);
 }

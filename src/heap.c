@@ -496,9 +496,10 @@ typedef struct walk_adapter {
     void *user;
 } walk_adapter;
 
-static int visit_block(uint64_t offset, uint64_t size, bool is_live, void *user) {
+static int visit_block(uint64_t offset, uint64_t size, buddy_block_state state, void *user) {
     const walk_adapter *adapter = user;
-    return adapter->visitor(adapter->base + offset, (size_t)size, is_live, adapter->user);
+    return adapter->visitor(adapter->base + offset, (size_t)size, state != BUDDY_BLOCK_FREE,
+                            adapter->user);
 }
 
 int buddy_heap_walk(buddy_heap *heap, buddy_heap_visitor visitor, void *user) {

@@ -27,21 +27,28 @@ static uint64_t plan_summary(order_info *info, uint64_t *level_word, uint64_t fi
     return first;
 }
 
-uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t min_block_size) {
-    if (!bits_is_pow2(min_block_size) || capacity < min_block_size)
+void buddy_layout_set_count(struct buddy_range *range, uint64_t block_count) {
+    range->block_count = block_count;
+    range->capacity = block_count << range->min_block_shift;
+    range->max_free_order = bits_log2_floor(block_count);
+    for (unsigned order = 0; order <= range->top_order; order++)
+        range->orders[order].node_count = bits_div_ceil_pow2(block_count, order);
+}
+
+uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t max_capacity,
+                           uint64_t min_block_size, bool user_data) {
+    if (!bits_is_pow2(min_block_size) || capacity < min_block_size || max_capacity < capacity)
         return 0;
     unsigned shift = bits_log2_floor(min_block_size);
-    uint64_t block_count = capacity >> shift;
+    uint64_t block_count = max_capacity >> shift; /* the layout is the maximum's */
     if (block_count > ((uint64_t)1 << BUDDY_MAX_ORDER))
         return 0;
 
     memset(plan, 0, sizeof *plan);
     plan->magic = RANGE_MAGIC;
-    plan->block_count = block_count;
+    plan->max_block_count = block_count;
     plan->min_block_shift = shift;
-    plan->capacity = block_count << shift;
     plan->top_order = bits_log2_ceil(block_count);
-    plan->max_free_order = bits_log2_floor(block_count);
 
     uint64_t words = HEADER_WORDS;
     uint64_t flat_words = bits_div_ceil_pow2(block_count, 6);
@@ -82,13 +89,30 @@ uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t
         /* Order 0 has the most groups, hence the most levels. */
         words = plan_summary(info, plan->level_word[order], words, plan->orders[0].summary_levels);
     }
+    buddy_layout_set_count(plan, capacity >> shift);
+    if (user_data) {
+        if (block_count > UINT64_MAX / 8u - words)
+            return 0;
+        plan->user_data_word = words;
+        words += block_count;
+    }
     return words;
 }
 
-size_t buddy_range_metadata_size(uint64_t capacity, uint64_t min_block_size) {
+size_t buddy_range_metadata_size_config(const buddy_range_config *config) {
+    if (config == NULL || (config->flags & ~(unsigned)BUDDY_RANGE_USER_DATA) != 0)
+        return 0;
     struct buddy_range plan;
-    uint64_t words = buddy_layout_plan(&plan, capacity, min_block_size);
+    uint64_t max_capacity = config->max_capacity != 0 ? config->max_capacity : config->capacity;
+    uint64_t words = buddy_layout_plan(&plan, config->capacity, max_capacity,
+                                       config->min_block_size,
+                                       (config->flags & BUDDY_RANGE_USER_DATA) != 0);
     if (words == 0 || words > SIZE_MAX / sizeof(uint64_t))
         return 0;
     return (size_t)words * sizeof(uint64_t);
+}
+
+size_t buddy_range_metadata_size(uint64_t capacity, uint64_t min_block_size) {
+    buddy_range_config config = {capacity, capacity, min_block_size, BUDDY_DEFAULT_POLICY, 0};
+    return buddy_range_metadata_size_config(&config);
 }

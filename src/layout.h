@@ -39,7 +39,7 @@
 #define BUDDY_NOINLINE
 #endif
 
-#define RANGE_MAGIC UINT64_C(0x62756464795f7234) /* "buddy_r4": exact runs (run_marks) */
+#define RANGE_MAGIC UINT64_C(0x62756464795f7235) /* "buddy_r5": reservations, user data */
 
 #define TILE_ORDERS 8u /* orders in one band of tiles */
 #define TILE_WORDS 8u  /* one 64-byte cache line */
@@ -47,6 +47,7 @@
 #define TILE_ROW0_NODES 128u
 #define MAX_BANDS 8u /* bands cover orders 1..64 */
 #define MAX_SUMMARY_LEVELS 11u
+#define MAX_RESERVATIONS 16u /* reserve.c */
 
 enum node_bit_kind { FREE_BIT = 0, SPLIT_BIT = 1 };
 
@@ -71,16 +72,19 @@ typedef struct order_info {
 } order_info; /* one cache line: an operation reads one order's line */
 
 struct buddy_range {
-    /* Geometry, fixed at init. */
+    /* Geometry, fixed at init but for the managed count (set_capacity). */
     uint64_t magic;
-    uint64_t metadata_size; /* bytes, as buddy_range_metadata_size() */
+    uint64_t metadata_size; /* bytes, as buddy_range_metadata_size_config() */
     uint64_t capacity;      /* block_count << min_block_shift */
-    uint64_t block_count;   /* n: min blocks managed */
+    uint64_t block_count;   /* n: min blocks managed now */
     uint32_t min_block_shift;
-    uint32_t top_order;      /* the root's order: ceil(log2 n) */
+    uint32_t top_order;      /* the root's order: ceil(log2 max_block_count) */
     uint32_t max_free_order; /* the largest block's order: floor(log2 n) */
     uint32_t policy;
-    uint64_t flat_word; /* word offset of the order-0 bitmap */
+    /* Nonzero iff free must take the checked path: a run, a reservation or
+     * user data exists (SLOW_* bits). The hot paths test only this. */
+    uint32_t slow_free;
+    uint32_t reservation_count;
     uint64_t band_word[MAX_BANDS];
     uint64_t level_word[BUDDY_MAX_ORDER + 1][MAX_SUMMARY_LEVELS]; /* each order's summary
                                                                    levels, level 1 first */
@@ -90,13 +94,28 @@ struct buddy_range {
     uint64_t live_blocks;
     uint64_t peak_allocated_blocks;
     order_info orders[BUDDY_MAX_ORDER + 1];
+    /* Geometry off the hot paths. */
+    uint64_t flat_word;       /* word offset of the order-0 bitmap */
+    uint64_t max_block_count; /* the min blocks the layout is planned for */
+    uint64_t user_data_word;  /* word offset of one slot per min block, 0 if none */
     /* Diagnostics: the only bytes a rejected call changes. */
     uint64_t alloc_failures;
     uint64_t rejected_frees;
-    /* Exact runs (run.c): the marks set, one per piece that has a successor.
-     * While it is 0 no run exists, and free, size and resize skip run checks. */
+    /* Exact runs (run.c): the marks set, one per piece that has a successor. */
     uint64_t run_marks;
+    /* Reservations (reserve.c): [first, end) in min blocks, sorted, disjoint. */
+    uint64_t reserved_blocks;
+    uint64_t reservations[MAX_RESERVATIONS][2];
 };
+
+enum slow_free_bits { SLOW_RUNS = 1u, SLOW_RESERVATIONS = 2u, SLOW_USER_DATA = 4u };
+
+/* Keeps slow_free in step with run_marks, the reservations and user data. */
+static inline void update_slow_free(struct buddy_range *range) {
+    range->slow_free = (range->run_marks != 0 ? SLOW_RUNS : 0u) |
+                       (range->reservation_count != 0 ? SLOW_RESERVATIONS : 0u) |
+                       (range->user_data_word != 0 ? SLOW_USER_DATA : 0u);
+}
 
 /* The header occupies whole tiles so that tiles stay line-aligned. */
 #define HEADER_WORDS (((sizeof(struct buddy_range) + 63u) / 64u) * 8u)
@@ -106,10 +125,23 @@ static_assert(offsetof(struct buddy_range, orders) % 64 == 0,
               "order_info lines are aligned in 64-byte aligned metadata");
 static_assert(BUDDY_MAX_ORDER < TILE_ORDERS * MAX_BANDS, "bands cover every order");
 
-/* Plans the layout of a geometry into a zeroed header (geometry fields and word
- * offsets only). Returns the total metadata words, or 0 for an impossible
- * geometry. Pure. */
-uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t min_block_size);
+/* Plans the layout for up to `max_capacity` units into a zeroed header
+ * (geometry fields and word offsets only), managing `capacity` of them, with
+ * one user data slot per min block if `user_data`. Returns the total metadata
+ * words, or 0 for an impossible geometry (or capacity above max_capacity).
+ * Pure. */
+uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t max_capacity,
+                           uint64_t min_block_size, bool user_data);
+
+/* The allocation that starts at `offset` (range.c): the order of its (first)
+ * block and its min blocks (a run's whole count), or the status of free for
+ * that offset. */
+int buddy_find_allocation(const buddy_range *range, uint64_t offset, unsigned *order_out,
+                          uint64_t *blocks_out);
+
+/* Sets the fields that follow from the managed count n: block_count,
+ * capacity, max_free_order and each order's node_count. */
+void buddy_layout_set_count(struct buddy_range *range, uint64_t block_count);
 
 static inline uint64_t *range_words(buddy_range *range) {
     return (uint64_t *)(void *)range;
@@ -158,6 +190,14 @@ static inline bool node_test(const buddy_range *range, unsigned order, uint64_t 
  * block, is set (a mark, src/run.c). Orders 0 and 1 have no room for one. */
 static inline bool piece_is_marked(const buddy_range *range, unsigned order, uint64_t index) {
     return order >= 2 && node_test(range, order - 1, (index << 1) | 1u, SPLIT_BIT);
+}
+
+/* The reservation that holds min block `first`, or MAX_RESERVATIONS. */
+static inline unsigned reservation_holding(const buddy_range *range, uint64_t first) {
+    for (unsigned i = 0; i < range->reservation_count; i++)
+        if (first >= range->reservations[i][0] && first < range->reservations[i][1])
+            return i;
+    return MAX_RESERVATIONS;
 }
 
 /* True iff the group of the node whose free bit is in `word` has no free node. */

@@ -50,16 +50,12 @@
 
 /* ---- Public API --------------------------------------------------------- */
 
-/* Frees the binary decomposition of n: the nodes that straddle n are split
- * and the left child of each straddling node that lies wholly below n is free. */
-static void free_everything(buddy_range *range) {
-    uint64_t count = range->block_count;
-    unsigned top = range->top_order;
-    if (bits_is_pow2(count)) {
-        free_insert(range, top, 0);
+void buddy_free_below(buddy_range *range, uint64_t count, unsigned from) {
+    if (count == (uint64_t)1 << from) {
+        free_insert(range, from, 0);
         return;
     }
-    for (unsigned order = top; order >= 1; order--) {
+    for (unsigned order = from; order >= 1; order--) {
         if ((count & bits_low_mask(order)) == 0)
             continue; /* the node at n starts at n: it is beyond the capacity */
         node_set(range, order, count >> order, SPLIT_BIT);
@@ -68,27 +64,38 @@ static void free_everything(buddy_range *range) {
     }
 }
 
-int buddy_range_init(buddy_range **range_out, void *metadata, size_t metadata_size,
-                     uint64_t capacity, uint64_t min_block_size, buddy_policy policy) {
-    if (range_out == NULL || metadata == NULL || (uintptr_t)metadata % sizeof(uint64_t) != 0 ||
-        (policy != BUDDY_BEST_FIT && policy != BUDDY_FIRST_FIT))
+int buddy_range_init_config(buddy_range **range_out, void *metadata, size_t metadata_size,
+                            const buddy_range_config *config) {
+    if (range_out == NULL || metadata == NULL || config == NULL ||
+        (uintptr_t)metadata % sizeof(uint64_t) != 0 ||
+        (config->policy != BUDDY_BEST_FIT && config->policy != BUDDY_FIRST_FIT) ||
+        (config->flags & ~(unsigned)BUDDY_RANGE_USER_DATA) != 0)
         return BUDDY_EINVAL;
-    struct buddy_range plan;
-    size_t needed = buddy_range_metadata_size(capacity, min_block_size);
+    size_t needed = buddy_range_metadata_size_config(config);
     if (needed == 0)
         return BUDDY_EGEOMETRY;
     if (metadata_size < needed)
         return BUDDY_ESMALL;
-    (void)buddy_layout_plan(&plan, capacity, min_block_size);
+    struct buddy_range plan;
+    (void)buddy_layout_plan(&plan, config->capacity,
+                            config->max_capacity != 0 ? config->max_capacity : config->capacity,
+                            config->min_block_size, (config->flags & BUDDY_RANGE_USER_DATA) != 0);
     plan.metadata_size = needed;
-    plan.policy = (uint32_t)policy;
+    plan.policy = (uint32_t)config->policy;
+    update_slow_free(&plan);
 
     memset(metadata, 0, needed);
     buddy_range *range = (buddy_range *)metadata;
     *range = plan;
-    free_everything(range);
+    buddy_free_below(range, range->block_count, range->top_order);
     *range_out = range;
     return BUDDY_OK;
+}
+
+int buddy_range_init(buddy_range **range_out, void *metadata, size_t metadata_size,
+                     uint64_t capacity, uint64_t min_block_size, buddy_policy policy) {
+    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0};
+    return buddy_range_init_config(range_out, metadata, metadata_size, &config);
 }
 
 int buddy_range_attach(buddy_range **range_out, void *metadata, size_t metadata_size) {
@@ -98,11 +105,14 @@ int buddy_range_attach(buddy_range **range_out, void *metadata, size_t metadata_
         return BUDDY_ECORRUPT;
     const buddy_range *range = (const buddy_range *)metadata;
     struct buddy_range plan;
-    uint64_t words =
-        buddy_layout_plan(&plan, range->capacity, (uint64_t)1 << (range->min_block_shift & 63u));
+    unsigned shift = range->min_block_shift & 63u;
+    uint64_t words = buddy_layout_plan(&plan, range->capacity, range->max_block_count << shift,
+                                       (uint64_t)1 << shift, range->user_data_word != 0);
     if (range->magic != RANGE_MAGIC || words == 0 || range->metadata_size != words * 8u ||
         range->metadata_size > metadata_size || range->block_count != plan.block_count ||
-        range->policy > BUDDY_FIRST_FIT)
+        range->max_block_count != plan.max_block_count ||
+        range->user_data_word != plan.user_data_word || range->policy > BUDDY_FIRST_FIT ||
+        range->reservation_count > MAX_RESERVATIONS)
         return BUDDY_ECORRUPT;
     *range_out = (buddy_range *)metadata;
     return BUDDY_OK;
@@ -113,8 +123,11 @@ int buddy_range_reset(buddy_range *range) {
         return BUDDY_EINVAL;
     struct buddy_range kept = *range;
     buddy_range *rebuilt = NULL;
-    (void)buddy_range_init(&rebuilt, range, (size_t)kept.metadata_size, kept.capacity,
-                           (uint64_t)1 << kept.min_block_shift, (buddy_policy)kept.policy);
+    unsigned shift = kept.min_block_shift;
+    buddy_range_config config = {kept.capacity, kept.max_block_count << shift,
+                                 (uint64_t)1 << shift, (buddy_policy)kept.policy,
+                                 kept.user_data_word != 0 ? BUDDY_RANGE_USER_DATA : 0u};
+    (void)buddy_range_init_config(&rebuilt, range, (size_t)kept.metadata_size, &config);
     range->peak_allocated_blocks = kept.peak_allocated_blocks;
     range->alloc_failures = kept.alloc_failures;
     range->rejected_frees = kept.rejected_frees;
@@ -195,9 +208,7 @@ int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignm
         return BUDDY_ETOOBIG;
     }
     unsigned order = order_for_size(size, shift);
-    unsigned least = order_for_size(alignment, shift); /* 0 for alignments up to a min block */
-    least = least > order ? least : order;
-    least = least < range->max_free_order ? least : range->max_free_order;
+    unsigned least = buddy_aligned_order(range, order, alignment);
     unsigned found = 0;
     uint64_t index = 0;
     if (!take_fitting_block(range, least, &found, &index))
@@ -226,13 +237,13 @@ static bool grow_in_place(buddy_range *range, unsigned order, uint64_t index, un
     return true;
 }
 
-/* The allocation that starts at `offset`: the order of its (first) block and
- * its min blocks (a run's whole count), or the status of free for that offset. */
-static int find_allocation(const buddy_range *range, uint64_t offset, unsigned *order_out,
-                           uint64_t *blocks_out) {
+int buddy_find_allocation(const buddy_range *range, uint64_t offset, unsigned *order_out,
+                          uint64_t *blocks_out) {
     node_ref ref;
     int status = find_live_block(range, offset, order_out, &ref);
     *blocks_out = (uint64_t)1 << *order_out;
+    if (range->slow_free != 0)
+        status = buddy_reservation_check(range, offset, status);
     if (status == BUDDY_OK && range->run_marks != 0)
         status = buddy_run_check_start(range, offset, *order_out, blocks_out);
     return status;
@@ -243,7 +254,7 @@ int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
         return BUDDY_EINVAL;
     unsigned order = 0;
     uint64_t blocks = 0;
-    int status = find_allocation(range, offset, &order, &blocks);
+    int status = buddy_find_allocation(range, offset, &order, &blocks);
     if (status != BUDDY_OK)
         return status;
     unsigned shift = range->min_block_shift;
@@ -271,7 +282,7 @@ int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_o
         return BUDDY_EINVAL;
     unsigned order = 0;
     uint64_t blocks = 0;
-    int status = find_allocation(range, offset, &order, &blocks);
+    int status = buddy_find_allocation(range, offset, &order, &blocks);
     if (status == BUDDY_OK)
         *size_out = blocks << range->min_block_shift;
     return status;
@@ -284,9 +295,12 @@ int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out
     buddy_range_stats stats;
     memset(&stats, 0, sizeof stats);
     stats.capacity = range->capacity;
+    stats.max_capacity = range->max_block_count << shift;
     stats.min_block_size = (uint64_t)1 << shift;
     stats.allocated_bytes = range->allocated_blocks << shift;
-    stats.free_bytes = range->capacity - stats.allocated_bytes;
+    stats.reserved_bytes = range->reserved_blocks << shift;
+    stats.reservations = range->reservation_count;
+    stats.free_bytes = range->capacity - stats.allocated_bytes - stats.reserved_bytes;
     if (range->nonempty_orders != 0)
         stats.largest_free_block = (uint64_t)1 << (bits_log2_floor(range->nonempty_orders) + shift);
     stats.live_blocks = range->live_blocks;

@@ -420,10 +420,10 @@ BUDDY_HOT_INLINE void release_block(buddy_range *range, unsigned order, uint64_t
     free_insert_at(range, order, index, ref);
 }
 
-/* Exact runs (run.c), called only while range->run_marks != 0: frees the
- * block or run that find_live_block found at `offset` once it has checked
- * that the offset starts an allocation (not a later piece of a run, nor a
- * place inside a piece), and counts it; or rejects it, counting that. */
+/* Exact runs (run.c): frees the block or run that find_live_block found at
+ * `offset` once it has checked that the offset starts an allocation (not a
+ * later piece of a run, nor a place inside a piece), and counts it; or
+ * rejects it, counting that. */
 int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref ref);
 /* For size and resize: BUDDY_OK and the min blocks of the allocation that
  * starts at `offset` (the block find_live_block found, or its whole run), or
@@ -436,6 +436,39 @@ int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned or
  * not be aligned at the offset. Changes nothing on failure. */
 int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint64_t new_size);
 
+/* The free block that holds min block `first`, searched from the root (run.c):
+ * true and its order and index, or false if a live block holds it. */
+bool buddy_free_block_holding(const buddy_range *range, uint64_t first, unsigned *order_out,
+                              uint64_t *index_out);
+/* True iff min blocks [first, end) are all free (and below the capacity). */
+bool buddy_all_free(const buddy_range *range, uint64_t first, uint64_t end);
+/* Makes node (piece, first >> piece), which lies in a free block, a blank
+ * leaf: takes the free block holding it off the free bits and splits it down
+ * to the node, freeing the halves off the path. Nothing is counted. */
+void buddy_carve_piece(buddy_range *range, uint64_t first, unsigned piece);
+
+/* The checked free (reserve.c), taken while range->slow_free != 0: given
+ * find_live_block's answer for `offset`, rejects a reserved offset, then
+ * frees as buddy_run_free and forgets the user data. Counts as free does. */
+int buddy_checked_free(buddy_range *range, uint64_t offset, int status, unsigned order,
+                       node_ref ref);
+/* BUDDY_ERESERVED if `offset` lies in a reservation and `status`, the answer
+ * of find_live_block for it, is not ERANGE or EALIGN; else `status`. */
+int buddy_reservation_check(const buddy_range *range, uint64_t offset, int status);
+/* Frees the binary decomposition of min blocks [0, count) inside node
+ * (from, 0), whose nodes that straddle count become split; the caller has
+ * made everything in it blank (range.c, for init and set_capacity). */
+void buddy_free_below(buddy_range *range, uint64_t count, unsigned from);
+
+/* The least order of the free block an aligned allocation of `order` takes:
+ * the larger of `order` and the alignment's, capped at the largest order. */
+static inline unsigned buddy_aligned_order(const buddy_range *range, unsigned order,
+                                           uint64_t alignment) {
+    unsigned least = order_for_size(alignment, range->min_block_shift); /* 0 up to a min block */
+    least = least > order ? least : order;
+    return least < range->max_free_order ? least : range->max_free_order;
+}
+
 /* The body of buddy_range_free (range.c picks the copy that runs). */
 static inline int range_free(buddy_range *range, uint64_t offset) {
     if (range == NULL)
@@ -443,8 +476,8 @@ static inline int range_free(buddy_range *range, uint64_t offset) {
     unsigned order = 0;
     node_ref ref;
     int status = find_live_block(range, offset, &order, &ref);
-    if (status == BUDDY_OK && range->run_marks != 0)
-        return buddy_run_free(range, offset, order, ref); /* checks, counts and frees */
+    if (range->slow_free != 0)
+        return buddy_checked_free(range, offset, status, order, ref); /* checks, counts, frees */
     if (status != BUDDY_OK) {
         range->rejected_frees++;
         return status;

@@ -37,6 +37,7 @@ static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on
     uint64_t *word = &range_words(range)[ref.word + HALF_WORDS];
     *word = on ? *word | ref.mask : *word & ~ref.mask;
     range->run_marks += on ? 1 : (uint64_t)-1;
+    update_slow_free(range);
 }
 
 /* BUDDY_OK iff the live block of `order` that find_live_block found at min
@@ -142,9 +143,7 @@ static void carve_run(buddy_range *range, unsigned order, uint64_t index, uint64
     }
 }
 
-/* The free block that holds min block `first`, searched from the root: true
- * and its order and index, or false if a live block holds it. */
-static bool free_block_holding(const buddy_range *range, uint64_t first, unsigned *order_out,
+bool buddy_free_block_holding(const buddy_range *range, uint64_t first, unsigned *order_out,
                                uint64_t *index_out) {
     for (unsigned order = range->top_order;; order--) {
         uint64_t index = first >> order;
@@ -158,38 +157,43 @@ static bool free_block_holding(const buddy_range *range, uint64_t first, unsigne
     }
 }
 
-/* True iff min blocks [first, end) are all free (and below the capacity). */
-static bool all_free(const buddy_range *range, uint64_t first, uint64_t end) {
+bool buddy_all_free(const buddy_range *range, uint64_t first, uint64_t end) {
     while (first < end) {
         uint64_t index = 0;
         unsigned order = 0;
-        if (first >= range->block_count || !free_block_holding(range, first, &order, &index))
+        if (first >= range->block_count ||
+            !buddy_free_block_holding(range, first, &order, &index))
             return false;
         first = (index + 1) << order;
     }
     return true;
 }
 
-/* Makes free min blocks [first, first + count) a run: each piece is cut out of
- * the free block that holds it (split down, the halves off its path freed),
- * and every piece but the last is marked. `first` is a multiple of the largest
- * piece, so the pieces decrease. */
+void buddy_carve_piece(buddy_range *range, uint64_t first, unsigned piece) {
+    unsigned order = 0;
+    uint64_t index = 0;
+    bool found = buddy_free_block_holding(range, first, &order, &index);
+    assert(found && order >= piece);
+    (void)found;
+    free_remove(range, order, index);
+    for (unsigned level = order; level > piece; level--) {
+        node_set(range, level, index, SPLIT_BIT);
+        uint64_t child = first >> (level - 1); /* the half on the way to the piece */
+        free_insert(range, level - 1, child ^ 1u);
+        index = child;
+    }
+}
+
+/* Makes free min blocks [first, first + count) a run: each piece is carved,
+ * and every piece but the last is marked. `first` is a multiple of the
+ * largest piece, so the pieces decrease. */
 static void carve_region(buddy_range *range, uint64_t first, uint64_t count) {
     while (count != 0) {
-        unsigned piece = 0, order = 0;
+        unsigned piece = 0;
         while ((count >> piece) > 1) /* floor(log2 count), in a form the analyzer bounds */
             piece++;
-        uint64_t index = 0;
-        bool found = free_block_holding(range, first, &order, &index);
-        assert(found && order >= piece);
-        (void)found;
-        free_remove(range, order, index);
-        for (unsigned level = order; level > piece; level--) {
-            node_set(range, level, index, SPLIT_BIT);
-            uint64_t child = first >> (level - 1); /* the half on the way to the piece */
-            free_insert(range, level - 1, child ^ 1u);
-            index = child;
-        }
+        buddy_carve_piece(range, first, piece);
+        uint64_t index = first >> piece;
         count -= (uint64_t)1 << piece;
         if (count != 0) {
             assert(piece >= 2);
@@ -207,7 +211,7 @@ int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint6
     /* The pieces of [first, first + count) decrease only if first is a
      * multiple of the largest; a grow needs the min blocks after the run free. */
     if ((first & (((uint64_t)1 << bits_log2_floor(count)) - 1)) != 0 ||
-        (count > blocks && !all_free(range, first + blocks, first + count)))
+        (count > blocks && !buddy_all_free(range, first + blocks, first + count)))
         return BUDDY_ENOMEM;
     node_ref ref = {0, 0};
     unsigned order = piece_order(range, first, &ref);
@@ -220,7 +224,12 @@ int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint6
 }
 
 int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out) {
-    if (range == NULL || offset_out == NULL)
+    return buddy_range_alloc_exact_aligned(range, size, 1, offset_out);
+}
+
+int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                    uint64_t *offset_out) {
+    if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
     if (exceeds_largest_block(range, size)) {
@@ -228,9 +237,10 @@ int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_
         return BUDDY_ETOOBIG;
     }
     uint64_t count = run_blocks(size, shift);
+    unsigned order = bits_log2_floor(count) + !bits_is_pow2(count);
     unsigned found = 0;
     uint64_t index = 0;
-    if (!take_fitting_block(range, bits_log2_floor(count) + !bits_is_pow2(count), &found, &index))
+    if (!take_fitting_block(range, buddy_aligned_order(range, order, alignment), &found, &index))
         return BUDDY_ENOMEM; /* no block of the count's power-of-two order */
     carve_run(range, found, index, count);
     count_allocation(range, count);

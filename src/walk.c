@@ -29,6 +29,9 @@ void buddy_tree_visit(const buddy_range *range, const tree_visitor *visitor, voi
             continue;
         } else if (node_test(range, order, index, FREE_BIT)) {
             kind = LEAF_FREE;
+        } else if (range->reservation_count != 0 &&
+                   reservation_holding(range, start) < MAX_RESERVATIONS) {
+            kind = LEAF_RESERVED;
         } else {
             bool marked = range->run_marks != 0 && piece_is_marked(range, order, index);
             kind = marked ? LEAF_RUN_PIECE : LEAF_LIVE;
@@ -51,32 +54,39 @@ void buddy_tree_visit(const buddy_range *range, const tree_visitor *visitor, voi
 }
 
 typedef struct walk_context {
+    const buddy_range *range;
     buddy_range_visitor visitor;
     void *user;
-    unsigned min_block_shift;
-    uint64_t run_start, run_size; /* the pieces of a run seen so far (size 0: none) */
+    uint64_t run_start, run_size; /* the pieces of a run or reservation so far (0: none) */
 } walk_context;
 
-/* Reports each block, and each exact run as one live block of its size. */
+/* Reports each block, and each exact run and reservation as one block of its
+ * size. */
 static bool walk_leaf(void *context, uint64_t start, uint64_t size, leaf_kind kind) {
     walk_context *walk = context;
+    const buddy_range *range = walk->range;
     if (kind == LEAF_BEYOND)
         return true;
     if (walk->run_size == 0)
         walk->run_start = start;
     walk->run_size += size;
-    if (kind == LEAF_RUN_PIECE)
+    if (kind == LEAF_RUN_PIECE ||
+        (kind == LEAF_RESERVED &&
+         range->reservations[reservation_holding(range, start)][1] > start + size))
         return true;
     uint64_t run_start = walk->run_start, run_size = walk->run_size;
     walk->run_size = 0;
-    return walk->visitor(run_start << walk->min_block_shift, run_size << walk->min_block_shift,
-                         kind == LEAF_LIVE, walk->user) == 0;
+    buddy_block_state state = kind == LEAF_FREE   ? BUDDY_BLOCK_FREE
+                              : kind == LEAF_LIVE ? BUDDY_BLOCK_LIVE
+                                                  : BUDDY_BLOCK_RESERVED;
+    unsigned shift = range->min_block_shift;
+    return walk->visitor(run_start << shift, run_size << shift, state, walk->user) == 0;
 }
 
 int buddy_range_walk(const buddy_range *range, buddy_range_visitor visitor, void *user) {
     if (range == NULL || visitor == NULL)
         return BUDDY_EINVAL;
-    walk_context walk = {visitor, user, range->min_block_shift, 0, 0};
+    walk_context walk = {range, visitor, user, 0, 0};
     const tree_visitor leaves_only = {NULL, walk_leaf, NULL};
     buddy_tree_visit(range, &leaves_only, &walk);
     return BUDDY_OK;

@@ -12,18 +12,32 @@ static unsigned floor_log2(uint64_t value) {
 }
 
 bool model_init(model *m, uint64_t capacity, uint64_t min_block_size, buddy_policy policy) {
+    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0};
+    return model_init_config(m, &config);
+}
+
+bool model_init_config(model *m, const buddy_range_config *config) {
+    uint64_t min_block_size = config->min_block_size, capacity = config->capacity;
+    uint64_t max_capacity = config->max_capacity != 0 ? config->max_capacity : capacity;
     if (min_block_size == 0 || (min_block_size & (min_block_size - 1)) != 0 ||
-        capacity < min_block_size)
+        capacity < min_block_size || max_capacity < capacity)
         return false;
     m->min_block_shift = floor_log2(min_block_size);
     m->block_count = capacity >> m->min_block_shift;
-    m->policy = policy;
-    m->order_at = malloc((size_t)m->block_count);
-    m->free_at = malloc((size_t)m->block_count * sizeof(bool));
-    m->continues = malloc((size_t)m->block_count * sizeof(bool));
-    if (m->order_at == NULL || m->free_at == NULL || m->continues == NULL)
+    m->max_block_count = max_capacity >> m->min_block_shift;
+    m->policy = config->policy;
+    size_t count = (size_t)m->max_block_count;
+    m->order_at = malloc(count);
+    m->free_at = malloc(count * sizeof(bool));
+    m->continues = malloc(count * sizeof(bool));
+    m->user_data = NULL;
+    if (config->flags & BUDDY_RANGE_USER_DATA)
+        m->user_data = calloc(count, sizeof(uint64_t));
+    m->reservation_count = 0;
+    if (m->order_at == NULL || m->free_at == NULL || m->continues == NULL ||
+        ((config->flags & BUDDY_RANGE_USER_DATA) && m->user_data == NULL))
         abort();
-    for (uint64_t i = 0; i < m->block_count; i++) {
+    for (uint64_t i = 0; i < m->max_block_count; i++) {
         m->order_at[i] = -1;
         m->free_at[i] = false;
         m->continues[i] = false;
@@ -44,6 +58,7 @@ void model_destroy(model *m) {
     free(m->order_at);
     free(m->free_at);
     free(m->continues);
+    free(m->user_data);
 }
 
 /* The order a request rounds up to; false if it exceeds the largest block. */
@@ -107,13 +122,21 @@ int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *o
  * power-of-two order chosen as alloc chooses: each half the remaining count
  * exceeds is a piece that continues; a half it does not reach is freed. */
 int model_alloc_exact(model *m, uint64_t size, uint64_t *offset_out) {
+    return model_alloc_exact_aligned(m, size, 1, offset_out);
+}
+
+/* The run is carved from the block model_alloc_aligned would take for the
+ * count's power of two. */
+int model_alloc_exact_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *offset_out) {
     unsigned order = 0;
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+        return BUDDY_EINVAL;
     if (!order_for(m, size, &order))
         return BUDDY_ETOOBIG;
     uint64_t count = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
     count += (count % 4 == 3);
     uint64_t offset = 0;
-    int status = model_alloc(m, count << m->min_block_shift, &offset);
+    int status = model_alloc_aligned(m, count << m->min_block_shift, alignment, &offset);
     if (status != BUDDY_OK)
         return status;
     uint64_t at = offset >> m->min_block_shift, remaining = count;
@@ -143,6 +166,22 @@ static bool is_later_piece(const model *m, uint64_t first) {
     return false;
 }
 
+/* The reservation that holds min block `at`, or reservation_count. */
+static unsigned reservation_holding(const model *m, uint64_t at) {
+    unsigned i = 0;
+    while (i < m->reservation_count &&
+           !(at >= m->reservations[i][0] && at < m->reservations[i][1]))
+        i++;
+    return i;
+}
+
+uint64_t model_reservation_at(const model *m, uint64_t first) {
+    unsigned i = reservation_holding(m, first);
+    if (i == m->reservation_count || m->reservations[i][0] != first)
+        return 0;
+    return m->reservations[i][1] - first;
+}
+
 /* Status of a lookup of the live block starting at `offset`. */
 static int model_find(const model *m, uint64_t offset, uint64_t *first_out) {
     if ((offset >> m->min_block_shift) >= m->block_count)
@@ -150,6 +189,8 @@ static int model_find(const model *m, uint64_t offset, uint64_t *first_out) {
     if ((offset & (((uint64_t)1 << m->min_block_shift) - 1)) != 0)
         return BUDDY_EALIGN;
     uint64_t first = offset >> m->min_block_shift;
+    if (reservation_holding(m, first) < m->reservation_count)
+        return BUDDY_ERESERVED;
     if (m->order_at[first] < 0)
         return BUDDY_ENOTSTART;
     if (m->free_at[first])
@@ -183,6 +224,8 @@ int model_free(model *m, uint64_t offset) {
     int status = model_find(m, offset, &start);
     if (status != BUDDY_OK)
         return status;
+    if (m->user_data != NULL)
+        m->user_data[start] = 0;
     for (bool more = true; more;) { /* the block, or every piece of its run */
         uint64_t next = start + ((uint64_t)1 << m->order_at[start]);
         more = m->continues[start];
@@ -251,8 +294,11 @@ static int resize_run(model *m, uint64_t start, uint64_t new_size) {
     for (uint64_t at = start + blocks; at < start + count; at++)
         if (at >= m->block_count || !m->free_at[block_holding(m, at)])
             return BUDDY_ENOMEM;
+    uint64_t kept = m->user_data != NULL ? m->user_data[start] : 0;
     model_free(m, start << m->min_block_shift);
     carve(m, start, count);
+    if (m->user_data != NULL)
+        m->user_data[start] = kept; /* the allocation stays where it was */
     return BUDDY_OK;
 }
 
@@ -298,4 +344,124 @@ uint64_t model_largest_free(const model *m) {
         if (m->order_at[i] >= 0 && m->free_at[i] && ((uint64_t)1 << m->order_at[i]) > largest)
             largest = (uint64_t)1 << m->order_at[i];
     return largest << m->min_block_shift;
+}
+
+/* True iff every min block of [first, end) is in a free block. */
+static bool all_free(const model *m, uint64_t first, uint64_t end) {
+    for (uint64_t at = first; at < end; at++)
+        if (!m->free_at[block_holding(m, at)])
+            return false;
+    return true;
+}
+
+/* The contract of buddy_range_set_capacity: a grow frees each new min block
+ * (merging as free does); a shrink splits the free block that straddles the
+ * new end until a block starts there, and forgets everything from there on. */
+int model_set_capacity(model *m, uint64_t new_capacity) {
+    uint64_t count = new_capacity >> m->min_block_shift;
+    if (count == 0)
+        return BUDDY_EGEOMETRY;
+    if (count > m->max_block_count)
+        return BUDDY_ESMALL;
+    if (count < m->block_count) {
+        if (!all_free(m, count, m->block_count))
+            return BUDDY_EBUSY;
+        uint64_t start = block_holding(m, count);
+        while (start != count) {
+            signed char half = (signed char)(m->order_at[start] - 1);
+            uint64_t upper = start + ((uint64_t)1 << half);
+            m->order_at[start] = m->order_at[upper] = half;
+            m->free_at[upper] = true;
+            start = count >= upper ? upper : start;
+        }
+        for (uint64_t at = count; at < m->block_count; at++) {
+            m->order_at[at] = -1;
+            m->free_at[at] = false;
+        }
+        m->block_count = count;
+    } else {
+        uint64_t old = m->block_count;
+        m->block_count = count;
+        for (uint64_t at = old; at < count; at++) {
+            m->order_at[at] = 0;
+            free_block(m, at);
+        }
+    }
+    return BUDDY_OK;
+}
+
+/* The min blocks of units [offset, offset + size), or false beyond the capacity. */
+static bool region_of(const model *m, uint64_t offset, uint64_t size, uint64_t *first,
+                      uint64_t *end) {
+    uint64_t capacity = m->block_count << m->min_block_shift;
+    if (offset >= capacity || size > capacity - offset)
+        return false;
+    *first = offset >> m->min_block_shift;
+    *end = ((offset + size - 1) >> m->min_block_shift) + 1;
+    return true;
+}
+
+/* The order of the largest block aligned at `first` that ends by `end`. */
+static unsigned piece_at(uint64_t first, uint64_t end) {
+    unsigned piece = 0;
+    while (first % ((uint64_t)2 << piece) == 0 && ((uint64_t)2 << piece) <= end - first)
+        piece++;
+    return piece;
+}
+
+int model_reserve(model *m, uint64_t offset, uint64_t size) {
+    uint64_t first = 0, end = 0;
+    if (size == 0)
+        return BUDDY_EINVAL;
+    if (!region_of(m, offset, size, &first, &end))
+        return BUDDY_ERANGE;
+    if (m->reservation_count == BUDDY_MAX_RESERVATIONS)
+        return BUDDY_ENOMEM;
+    if (!all_free(m, first, end))
+        return BUDDY_EBUSY;
+    for (uint64_t at = first; at < end; at += (uint64_t)1 << piece_at(at, end)) {
+        carve(m, at, (uint64_t)1 << piece_at(at, end)); /* a run of one piece */
+    }
+    m->reservations[m->reservation_count][0] = first;
+    m->reservations[m->reservation_count][1] = end;
+    m->reservation_count++;
+    return BUDDY_OK;
+}
+
+int model_unreserve(model *m, uint64_t offset, uint64_t size) {
+    uint64_t first = 0, end = 0;
+    if (size == 0)
+        return BUDDY_EINVAL;
+    if (!region_of(m, offset, size, &first, &end) || model_reservation_at(m, first) != end - first)
+        return BUDDY_ENOTLIVE;
+    unsigned i = reservation_holding(m, first);
+    m->reservation_count--;
+    m->reservations[i][0] = m->reservations[m->reservation_count][0];
+    m->reservations[i][1] = m->reservations[m->reservation_count][1];
+    for (uint64_t at = first; at < end;) {
+        uint64_t next = at + ((uint64_t)1 << m->order_at[at]);
+        free_block(m, at);
+        at = next;
+    }
+    return BUDDY_OK;
+}
+
+int model_set_user_data(model *m, uint64_t offset, uint64_t value) {
+    uint64_t start = 0;
+    if (m->user_data == NULL)
+        return BUDDY_EINVAL;
+    int status = model_find(m, offset, &start);
+    if (status == BUDDY_OK)
+        m->user_data[start] = value;
+    return status;
+}
+
+int model_get_user_data(const model *m, uint64_t offset, uint64_t *value_out) {
+    uint64_t start = 0;
+    if (m->user_data == NULL)
+        return BUDDY_EINVAL;
+    int status = model_find(m, offset, &start);
+    if (status == BUDDY_OK)
+        *value_out = m->user_data[start];
+    return status;
 }

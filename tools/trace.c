@@ -446,8 +446,8 @@ static void add_requested(replay_result *r) {
     free(live);
 }
 
-static int add_range_block(uint64_t offset, uint64_t size, bool is_live, void *user) {
-    return !add_block(user, offset, size, is_live);
+static int add_range_block(uint64_t offset, uint64_t size, buddy_block_state state, void *user) {
+    return !add_block(user, offset, size, state != BUDDY_BLOCK_FREE);
 }
 
 static int add_heap_block(void *pointer, size_t size, bool is_live, void *user) {

@@ -68,8 +68,9 @@ _MAX_ORDER = 62
 
 class _Stats(ctypes.Structure):
     _fields_ = [
-        ("capacity", _u64), ("min_block_size", _u64), ("free_bytes", _u64),
-        ("allocated_bytes", _u64), ("largest_free_block", _u64), ("live_blocks", _u64),
+        ("capacity", _u64), ("max_capacity", _u64), ("min_block_size", _u64),
+        ("free_bytes", _u64), ("allocated_bytes", _u64), ("reserved_bytes", _u64),
+        ("reservations", _u64), ("largest_free_block", _u64), ("live_blocks", _u64),
         ("peak_allocated_bytes", _u64), ("alloc_failures", _u64), ("rejected_frees", _u64),
         ("policy", _int), ("max_order", ctypes.c_uint), ("free_blocks", _u64 * (_MAX_ORDER + 1)),
     ]
@@ -135,7 +136,7 @@ __version__: str = _version().decode()
 
 _STATUS = {name: -code for code, name in enumerate((
     "OK", "EINVAL", "EGEOMETRY", "ESMALL", "ETOOBIG", "ENOMEM", "ERANGE", "EALIGN",
-    "ENOTSTART", "ENOTLIVE", "ECORRUPT"))}
+    "ENOTSTART", "ENOTLIVE", "ECORRUPT", "EBUSY", "ERESERVED"))}
 _POLICIES = {"best_fit": 0, "first_fit": 1}
 _POLICY_ALIASES = {"best": "best_fit", "best-fit": "best_fit", "first": "first_fit",
                    "first-fit": "first_fit"}
@@ -202,9 +203,12 @@ class Stats:
     """The statistics of a range or a heap (in its units; a heap's are bytes)."""
 
     capacity: int
+    max_capacity: int
     min_block_size: int
     free_bytes: int
     allocated_bytes: int
+    reserved_bytes: int
+    reservations: int
     largest_free_block: int
     live_blocks: int
     peak_allocated_bytes: int
