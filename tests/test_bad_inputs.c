@@ -14,6 +14,7 @@
 
 static _Alignas(4096) unsigned char region[1 << 16];
 static _Alignas(64) unsigned char range_memory[1 << 14];
+static _Alignas(64) unsigned char engine_memory[1 << 14];
 static unsigned char snapshot[1 << 14];
 static buddy_range *range;
 static buddy_heap *heap;
@@ -124,6 +125,101 @@ static void range_rows(void) {
     ROW(buddy_seed_free(range, 8), false);
     ROW((int)buddy_seed_size(range, -1), -1);
     ROW((int)buddy_seed_size(range, 32), -1);
+}
+
+/* The calls for engines, on a range of 1024 units (min block 16) that may grow
+ * to 2048, with user data: a live 64-unit block at 0, reserved [512, 576). */
+static void engine_rows(void) {
+    buddy_range *out = NULL;
+    uint64_t offset = 7, value = 7;
+    char text[8] = "x";
+    buddy_range_config config = {1024, 2048, 16, BUDDY_BEST_FIT, BUDDY_RANGE_USER_DATA};
+    buddy_range_config bad[] = {
+        {1024, 2048, 16, BUDDY_BEST_FIT, 1u << 5}, /* unknown flag */
+        {1024, 512, 16, BUDDY_BEST_FIT, 0},        /* capacity above max_capacity */
+        {8, 64, 16, BUDDY_BEST_FIT, 0},            /* capacity below a min block */
+        {1024, 2048, 24, BUDDY_BEST_FIT, 0},       /* min block not a power of two */
+    };
+    /* Sizing and building. */
+    ROW((int)buddy_range_metadata_size_config(NULL), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ROW((int)buddy_range_metadata_size_config(&bad[i]), 0);
+    ROW(buddy_range_init_config(&out, engine_memory, sizeof engine_memory, NULL), BUDDY_EINVAL);
+    ROW(buddy_range_init_config(&out, engine_memory, sizeof engine_memory, &bad[0]),
+        BUDDY_EINVAL);
+    ROW(buddy_range_init_config(&out, engine_memory, sizeof engine_memory, &bad[1]),
+        BUDDY_EGEOMETRY);
+    ROW(buddy_range_init_config(&out, engine_memory, 64, &config), BUDDY_ESMALL);
+    ROW(buddy_range_create_config(NULL, &config), BUDDY_EINVAL);
+    ROW(buddy_range_create_config(&out, NULL), BUDDY_EINVAL);
+    ROW(buddy_range_create_config(&out, &bad[0]), BUDDY_EINVAL);
+    ROW(buddy_range_create_config(&out, &bad[3]), BUDDY_EGEOMETRY);
+    CHECK(out == NULL);
+    CHECK_STATUS(buddy_range_init_config(&range, engine_memory, sizeof engine_memory, &config),
+                 BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc(range, 64, &offset), BUDDY_OK);
+    CHECK_STATUS(buddy_range_set_user_data(range, 0, 42), BUDDY_OK);
+    CHECK_STATUS(buddy_range_reserve(range, 512, 64), BUDDY_OK);
+    offset = 7;
+    /* Exact with an alignment. */
+    ROW(buddy_range_alloc_exact_aligned(NULL, 1, 16, &offset), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_exact_aligned(range, 1, 16, NULL), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_exact_aligned(range, 1, 0, &offset), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_exact_aligned(range, 1, 48, &offset), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_exact_aligned(range, 1025, 16, &offset), BUDDY_ETOOBIG);
+    /* An alignment beyond the capacity is met only at 0, which is live. */
+    ROW(buddy_range_alloc_aligned(range, 16, (uint64_t)1 << 40, &offset), BUDDY_ENOMEM);
+    ROW(buddy_range_alloc_exact_aligned(range, 48, (uint64_t)1 << 63, &offset), BUDDY_ENOMEM);
+    /* Capacity. */
+    ROW(buddy_range_set_capacity(NULL, 1024), BUDDY_EINVAL);
+    ROW(buddy_range_set_capacity(range, 0), BUDDY_EGEOMETRY);
+    ROW(buddy_range_set_capacity(range, 15), BUDDY_EGEOMETRY);
+    ROW(buddy_range_set_capacity(range, 2048 + 16), BUDDY_ESMALL); /* beyond the metadata */
+    ROW(buddy_range_set_capacity(range, UINT64_MAX), BUDDY_ESMALL);
+    ROW(buddy_range_set_capacity(range, 32), BUDDY_EBUSY);  /* below the live block */
+    ROW(buddy_range_set_capacity(range, 544), BUDDY_EBUSY); /* through the reservation */
+    /* Reservations. */
+    ROW(buddy_range_reserve(NULL, 0, 16), BUDDY_EINVAL);
+    ROW(buddy_range_reserve(range, 64, 0), BUDDY_EINVAL);
+    ROW(buddy_range_reserve(range, 1024, 16), BUDDY_ERANGE);
+    ROW(buddy_range_reserve(range, 1020, 5), BUDDY_ERANGE); /* over the end */
+    ROW(buddy_range_reserve(range, 64, UINT64_MAX), BUDDY_ERANGE);
+    ROW(buddy_range_reserve(range, 60, 10), BUDDY_EBUSY);  /* over the live block */
+    ROW(buddy_range_reserve(range, 570, 20), BUDDY_EBUSY); /* over the reservation */
+    ROW(buddy_range_unreserve(NULL, 512, 64), BUDDY_EINVAL);
+    ROW(buddy_range_unreserve(range, 512, 0), BUDDY_EINVAL);
+    ROW(buddy_range_unreserve(range, 512, 32), BUDDY_ENOTLIVE); /* a part */
+    ROW(buddy_range_unreserve(range, 496, 80), BUDDY_ENOTLIVE); /* more */
+    ROW(buddy_range_unreserve(range, 0, 64), BUDDY_ENOTLIVE);   /* a live block */
+    ROW(buddy_range_unreserve(range, 4096, 64), BUDDY_ENOTLIVE);
+    ROW(buddy_range_free(range, 512), BUDDY_ERESERVED);
+    ROW(buddy_range_free(range, 528), BUDDY_ERESERVED);
+    ROW(buddy_range_free(range, 520), BUDDY_EALIGN);
+    ROW(buddy_range_size(range, 512, &offset), BUDDY_ERESERVED);
+    ROW(buddy_range_resize(range, 512, 16), BUDDY_ERESERVED);
+    /* User data. */
+    ROW(buddy_range_set_user_data(NULL, 0, 1), BUDDY_EINVAL);
+    ROW(buddy_range_set_user_data(range, 512, 1), BUDDY_ERESERVED);
+    ROW(buddy_range_set_user_data(range, 16, 1), BUDDY_ENOTSTART);
+    ROW(buddy_range_set_user_data(range, 64, 1), BUDDY_ENOTLIVE);
+    ROW(buddy_range_set_user_data(range, 2048, 1), BUDDY_ERANGE);
+    ROW(buddy_range_get_user_data(range, 0, NULL), BUDDY_EINVAL);
+    ROW(buddy_range_get_user_data(range, 16, &value), BUDDY_ENOTSTART);
+    /* The dump. */
+    ROW((int)buddy_range_dump_json(NULL, text, sizeof text, 0), 0);
+    ROW((int)buddy_range_dump_json(range, NULL, 8, 0), 0);
+    ROW((int)buddy_range_dump_json(range, text, sizeof text, 1u << 7), 0);
+    CHECK(text[0] == 'x');
+    CHECK_EQ_U64(offset, 7);
+    CHECK_EQ_U64(value, 7);
+    /* User data calls on a range without it. */
+    buddy_range *engine = range;
+    range = (buddy_range *)(void *)range_memory;
+    ROW(buddy_range_set_user_data(range, 0, 1), BUDDY_EINVAL);
+    ROW(buddy_range_get_user_data(range, 0, &value), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_range_get_user_data(engine, 0, &value), BUDDY_OK);
+    CHECK_EQ_U64(value, 42);
+    CHECK_STATUS(buddy_range_check(engine), BUDDY_OK);
 }
 
 static void heap_rows(void) {
@@ -249,6 +345,7 @@ int main(void) {
     CHECK_EQ_U64(live, 0);
     CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, NULL), BUDDY_OK);
     range_rows();
+    engine_rows();
     heap_rows();
     buddy_heap_fini(heap);
     rejected_free_with_fill_changes_nothing();

@@ -11,9 +11,12 @@
  * it is reached with more steps left than before; this covers all
  * |alphabet|^1 + ... + |alphabet|^DEPTH sequences. The alphabet: alloc of 0,
  * 1, 2, 4, ... up to the largest block, and one unit more; exact runs of 5,
- * 6, 11 and 13 units where they fit (4+1, 4+2, 8+2+1 taking 12, 8+4+1); free at every
- * offset 0..n (n is out of range); resize of offsets 0 and 1 to 1 unit and to
- * the largest block. DEPTH is BUDDY_EXHAUSTIVE_DEPTH, 8 by default.
+ * 6, 11 and 13 units where they fit (4+1, 4+2, 8+2+1 taking 12, 8+4+1), and
+ * of 3 units aligned to 8; free at every offset 0..n (n is out of range);
+ * resize of offsets 0 and 1 to 1 unit and to the largest block; reserve and
+ * unreserve of [1, 3), [2, 7) and the whole capacity; set_capacity to half
+ * the capacity and to the maximum the range was made for (3 more min blocks,
+ * up to 16). DEPTH is BUDDY_EXHAUSTIVE_DEPTH, 8 by default.
  */
 #include <stddef.h>
 
@@ -28,9 +31,14 @@
 #define MEMO_SLOTS (1u << 22)
 
 typedef struct operation {
-    enum { ALLOC, EXACT, FREE, RESIZE } kind;
+    enum { ALLOC, EXACT, EXACT_ALIGNED, FREE, RESIZE, RESERVE, UNRESERVE, SET_CAPACITY } kind;
     uint64_t offset, size;
 } operation;
+
+/* A state, exactly: see state_key. */
+typedef struct key {
+    uint64_t blocks, extra;
+} key;
 
 typedef struct search {
     buddy_range *range;
@@ -39,31 +47,41 @@ typedef struct search {
     unsigned op_count, depth;
     size_t metadata_size;
     uint64_t transitions, states;
-    uint64_t *memo_key;       /* open addressing: state key + 1, 0 = empty */
+    key *memo_key;            /* open addressing; extra = 0 marks an empty slot */
     unsigned char *memo_left; /* the most steps left it was expanded with */
 } search;
 
-/* A state as 64 bits: per min block, the order + 1 of a block starting there
+/* A state. `blocks`: per min block, the order + 1 of a block starting there
  * (0: none) in 3 bits and its free bit; a piece of a run that goes on (order 2
- * or 3 in 16 min blocks, and live) is order + 4 instead: 6 or 7. */
-static uint64_t state_key(const model *m) {
-    uint64_t key = 0;
+ * or 3 in 16 min blocks, and live) is order + 4 instead: 6 or 7. `extra`: the
+ * capacity, then per min block whether a reservation starts there and whether
+ * one holds it; never 0. */
+static key state_key(const model *m) {
+    key k = {0, m->block_count};
     for (uint64_t i = 0; i < m->block_count; i++) {
         uint64_t value = m->continues[i]
                              ? (uint64_t)m->order_at[i] + 4
                              : (uint64_t)((m->order_at[i] + 1) | (m->free_at[i] ? 8 : 0));
-        key |= value << (4 * i);
+        k.blocks |= value << (4 * i);
     }
-    return key;
+    for (unsigned r = 0; r < m->reservation_count; r++) {
+        k.extra |= (uint64_t)1 << (8 + 2 * m->reservations[r][0]);
+        for (uint64_t i = m->reservations[r][0]; i < m->reservations[r][1]; i++)
+            k.extra |= (uint64_t)2 << (8 + 2 * i);
+    }
+    return k;
 }
 
 /* True the first time a state is reached with `left` steps or more. */
-static bool worth_expanding(search *s, uint64_t key, unsigned left) {
-    size_t slot = (size_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> 42) & (MEMO_SLOTS - 1);
-    while (s->memo_key[slot] != 0 && s->memo_key[slot] != key + 1)
+static bool worth_expanding(search *s, key k, unsigned left) {
+    uint64_t hash = (k.blocks ^ (k.extra * UINT64_C(0xff51afd7ed558ccd))) *
+                    UINT64_C(0x9e3779b97f4a7c15);
+    size_t slot = (size_t)(hash >> 42) & (MEMO_SLOTS - 1);
+    while (s->memo_key[slot].extra != 0 &&
+           (s->memo_key[slot].extra != k.extra || s->memo_key[slot].blocks != k.blocks))
         slot = (slot + 1) & (MEMO_SLOTS - 1);
-    if (s->memo_key[slot] == 0) {
-        s->memo_key[slot] = key + 1;
+    if (s->memo_key[slot].extra == 0) {
+        s->memo_key[slot] = k;
         s->memo_left[slot] = (unsigned char)left;
         s->states++;
         return true;
@@ -74,7 +92,7 @@ static bool worth_expanding(search *s, uint64_t key, unsigned left) {
     return true;
 }
 
-static void build_alphabet(search *s, uint64_t blocks) {
+static void build_alphabet(search *s, uint64_t blocks, uint64_t max_blocks) {
     uint64_t largest = 1;
     while (largest * 2 <= blocks)
         largest *= 2;
@@ -89,10 +107,18 @@ static void build_alphabet(search *s, uint64_t blocks) {
             s->ops[s->op_count++] = (operation){EXACT, 0, exact_sizes[i]};
     for (uint64_t offset = 0; offset <= blocks; offset++)
         s->ops[s->op_count++] = (operation){FREE, offset, 0};
+    s->ops[s->op_count++] = (operation){EXACT_ALIGNED, 8, 3};
     for (uint64_t offset = 0; offset < 2; offset++) {
         s->ops[s->op_count++] = (operation){RESIZE, offset, 1};
         s->ops[s->op_count++] = (operation){RESIZE, offset, largest};
     }
+    const operation regions[] = {{RESERVE, 1, 2}, {RESERVE, 2, 5}, {RESERVE, 0, blocks}};
+    for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++) {
+        s->ops[s->op_count++] = regions[i];
+        s->ops[s->op_count++] = (operation){UNRESERVE, regions[i].offset, regions[i].size};
+    }
+    s->ops[s->op_count++] = (operation){SET_CAPACITY, 0, blocks / 2};
+    s->ops[s->op_count++] = (operation){SET_CAPACITY, 0, max_blocks};
 }
 
 /* Applies one operation to both sides and compares; false on a mismatch. */
@@ -109,12 +135,26 @@ static bool apply(search *s, const operation *op, const unsigned char *before) {
         want = model_alloc_exact(&s->reference, op->size, &expected);
         if (got == BUDDY_OK && offset != expected)
             return false;
+    } else if (op->kind == EXACT_ALIGNED) {
+        got = buddy_range_alloc_exact_aligned(s->range, op->size, op->offset, &offset);
+        want = model_alloc_exact_aligned(&s->reference, op->size, op->offset, &expected);
+        if (got == BUDDY_OK && offset != expected)
+            return false;
     } else if (op->kind == FREE) {
         got = buddy_range_free(s->range, op->offset);
         want = model_free(&s->reference, op->offset);
-    } else {
+    } else if (op->kind == RESIZE) {
         got = buddy_range_resize(s->range, op->offset, op->size);
         want = model_resize(&s->reference, op->offset, op->size);
+    } else if (op->kind == RESERVE) {
+        got = buddy_range_reserve(s->range, op->offset, op->size);
+        want = model_reserve(&s->reference, op->offset, op->size);
+    } else if (op->kind == UNRESERVE) {
+        got = buddy_range_unreserve(s->range, op->offset, op->size);
+        want = model_unreserve(&s->reference, op->offset, op->size);
+    } else {
+        got = buddy_range_set_capacity(s->range, op->size);
+        want = model_set_capacity(&s->reference, op->size);
     }
     if (got != want || buddy_range_check(s->range) != BUDDY_OK)
         return false;
@@ -134,7 +174,8 @@ static bool explore(search *s, unsigned left) {
     signed char orders[MAX_BLOCKS];
     bool frees[MAX_BLOCKS], continues[MAX_BLOCKS];
     memcpy(before, s->range, s->metadata_size);
-    size_t count = (size_t)s->reference.block_count;
+    model kept = s->reference; /* the counts and the reservations */
+    size_t count = (size_t)s->reference.max_block_count;
     memcpy(orders, s->reference.order_at, count);
     memcpy(frees, s->reference.free_at, count * sizeof(bool));
     memcpy(continues, s->reference.continues, count * sizeof(bool));
@@ -150,6 +191,7 @@ static bool explore(search *s, unsigned left) {
             !explore(s, left - 1))
             return false;
         memcpy(s->range, before, s->metadata_size);
+        s->reference = kept;
         memcpy(s->reference.order_at, orders, count);
         memcpy(s->reference.free_at, frees, count * sizeof(bool));
         memcpy(s->reference.continues, continues, count * sizeof(bool));
@@ -169,15 +211,17 @@ int main(void) {
     double sequences = 0;
     uint64_t transitions = 0, states = 0;
     for (uint64_t blocks = 1; blocks <= MAX_BLOCKS && check_failures == 0; blocks++) {
-        build_alphabet(&s, blocks);
+        uint64_t max_blocks = blocks + 3 < MAX_BLOCKS ? blocks + 3 : MAX_BLOCKS;
+        build_alphabet(&s, blocks, max_blocks);
         double per_capacity = 0, power = 1;
         for (unsigned d = 1; d <= depth; d++)
             per_capacity += (power *= s.op_count);
         for (int policy = 0; policy < 2 && check_failures == 0; policy++) {
             memset(s.memo_key, 0, MEMO_SLOTS * sizeof *s.memo_key);
             s.transitions = s.states = 0;
-            CHECK_STATUS(buddy_range_create(&s.range, blocks, 1, (buddy_policy)policy), BUDDY_OK);
-            CHECK(model_init(&s.reference, blocks, 1, (buddy_policy)policy));
+            buddy_range_config config = {blocks, max_blocks, 1, (buddy_policy)policy, 0};
+            CHECK_STATUS(buddy_range_create_config(&s.range, &config), BUDDY_OK);
+            CHECK(model_init_config(&s.reference, &config));
             s.metadata_size = (size_t)s.range->metadata_size;
             CHECK(s.metadata_size <= 16384);
             if (!explore(&s, depth)) {
@@ -192,7 +236,7 @@ int main(void) {
             buddy_range_destroy(s.range);
         }
     }
-    printf("exhaustive: depth %u, capacities 1..%d, both policies: %.3g sequences covered by "
+    printf("exhaustive: depth %u, capacities 1..%d (growing 3 more), both policies: %.3g sequences covered by "
            "%llu transitions from %llu distinct states\n",
            depth, MAX_BLOCKS, sequences, (unsigned long long)transitions,
            (unsigned long long)states);
