@@ -34,6 +34,10 @@ const char *buddy_status_str(int status) {
         return "BUDDY_ENOTLIVE: the block at the offset is already free";
     case BUDDY_ECORRUPT:
         return "BUDDY_ECORRUPT: the metadata breaks an invariant";
+    case BUDDY_EBUSY:
+        return "BUDDY_EBUSY: the region is not all free";
+    case BUDDY_ERESERVED:
+        return "BUDDY_ERESERVED: the offset lies in a reserved region";
     default:
         return "unknown buddy status";
     }
