@@ -462,6 +462,10 @@ typedef struct buddy_heap_failure {
 BUDDY_API int buddy_heap_last_failure(buddy_heap *heap, buddy_heap_failure *failure_out);
 /* The statistics of the heap's range (in bytes). */
 BUDDY_API int buddy_heap_get_stats(buddy_heap *heap, buddy_range_stats *stats_out);
+/* buddy_range_dump_json of the heap's range: offsets are from the start of
+ * the usable area, sizes in bytes. */
+BUDDY_API size_t buddy_heap_dump_json(buddy_heap *heap, char *buffer, size_t buffer_size,
+                                      unsigned flags);
 /* Checks the heap header and every range invariant; BUDDY_ECORRUPT if broken. */
 BUDDY_API int buddy_heap_check(buddy_heap *heap);
 

@@ -530,6 +530,15 @@ int buddy_heap_get_stats(buddy_heap *heap, buddy_range_stats *stats_out) {
     return status;
 }
 
+size_t buddy_heap_dump_json(buddy_heap *heap, char *buffer, size_t buffer_size, unsigned flags) {
+    if (heap == NULL)
+        return 0;
+    heap_lock(heap);
+    size_t length = buddy_range_dump_json(heap->range, buffer, buffer_size, flags);
+    heap_unlock(heap);
+    return length;
+}
+
 int buddy_heap_check(buddy_heap *heap) {
     if (heap == NULL)
         return BUDDY_EINVAL;

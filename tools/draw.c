@@ -2,7 +2,8 @@
 /*
  * `buddy draw TRACE --out FILE.svg`: replays a trace like `buddy replay` and
  * draws the result: the memory map at the end, the buddy tree (small ranges)
- * and every block's life on a time-vs-address map.
+ * and every block's life on a time-vs-address map. `buddy draw --dump FILE`
+ * draws the memory map of a range's dump (buddy_range_dump_json).
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,17 +13,24 @@
 #include "trace.h"
 
 static const char *const usage_text =
-    "usage: buddy draw [OPTIONS] TRACE [--out FILE.svg]\n\n"
+    "usage: buddy draw [OPTIONS] TRACE [--out FILE.svg]\n"
+    "       buddy draw --dump FILE [--out FILE.svg]\n\n"
     "Replays TRACE (see buddy replay --help for the format and the options --capacity,\n"
     "--min-block, --policy, --heap and --every) and writes an SVG picture (default\n"
     "buddy.svg): the memory map at the end, the buddy tree for ranges of at most 256\n"
     "min blocks, and each block's life on a time-vs-address map with the failed\n"
     "allocations marked, to watch fragmentation grow; each block shows the part the\n"
     "trace asked for and its rounding waste. It prints what replay's summary says.\n\n"
-    "exit codes: as buddy replay's; 1 also if the picture cannot be written\n";
+    "With --dump, it draws the memory map of a range's state as the library dumps it\n"
+    "(buddy_range_dump_json with BUDDY_DUMP_BLOCKS, schema buddy-range/1; buddy replay\n"
+    "--write-dump writes one): live, free and reserved blocks.\n\n"
+    "exit codes: as buddy replay's (3 also for a file that is not such a dump); 1 also\n"
+    "if the picture cannot be written\n";
 
-/* Writes the picture of a replay to `path`; TOOL_OK or TOOL_FAILED. */
-int tool_write_picture(const char *path, const char *title, const replay_result *result) {
+/* Writes the picture of a replay (or with `map_only`, of a dump) to `path`;
+ * TOOL_OK or TOOL_FAILED. */
+static int write_picture(const char *path, const char *title, const replay_result *result,
+                         bool map_only) {
     FILE *out = fopen(path, "w");
     if (out == NULL) {
         perror(path);
@@ -33,8 +41,42 @@ int tool_write_picture(const char *path, const char *title, const replay_result 
     for (; title[i] != '\0' && i + 1 < sizeof safe; i++) /* nothing that XML would read */
         safe[i] = strchr("<>&\"", title[i]) ? '_' : title[i];
     safe[i] = '\0';
-    svg_write_replay(out, safe, result);
+    if (map_only)
+        svg_write_map(out, safe, result);
+    else
+        svg_write_replay(out, safe, result);
     return fclose(out) == 0 ? TOOL_OK : TOOL_FAILED;
+}
+
+int tool_write_picture(const char *path, const char *title, const replay_result *result) {
+    return write_picture(path, title, result, false);
+}
+
+/* `buddy draw --dump FILE [--out FILE.svg]`. */
+static int draw_dump(tool_args *args) {
+    const char *dump = NULL, *out_path = "buddy.svg";
+    while (args->status == TOOL_OK && tool_args_next(args)) {
+        if (tool_args_is(args, "--dump", true))
+            dump = args->value;
+        else if (tool_args_is(args, "--out", true))
+            out_path = args->value != NULL ? args->value : out_path;
+        else
+            tool_args_unknown(args, "with --dump: --out");
+    }
+    if (args->status != TOOL_OK)
+        return args->status;
+    replay_result result;
+    int status = tool_read_dump(dump, &result);
+    if (status == TOOL_OK) {
+        char title[256];
+        snprintf(title, sizeof title, "buddy: the range dumped in %s, %llu units", dump,
+                 (unsigned long long)result.end.capacity);
+        status = write_picture(out_path, title, &result, true);
+        if (status == TOOL_OK)
+            printf("buddy draw: wrote %s\n", out_path);
+    }
+    replay_result_free(&result);
+    return status;
 }
 
 int tool_draw(int argc, char **argv) {
@@ -43,6 +85,9 @@ int tool_draw(int argc, char **argv) {
         return TOOL_OK;
     }
     tool_args args = {"draw", argc, argv, 1, NULL, NULL, TOOL_OK};
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--dump", 6) == 0 && (argv[i][6] == '\0' || argv[i][6] == '='))
+            return draw_dump(&args);
     replay_options options;
     const char *out_path = "buddy.svg", *trace = NULL;
     if (tool_parse_replay_options(&args, &options, NULL, &out_path, &trace) != TOOL_OK)

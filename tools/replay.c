@@ -37,6 +37,8 @@ static const char *const usage_text =
     "  --every N           sample the statistics every N operations (default 1000)\n"
     "  --step              print the tree after every operation (at most 1024 min blocks)\n"
     "  --json              print the report as JSON (schema buddy-replay/1, docs/json.md)\n"
+    "  --write-dump FILE   write the library's dump of the final state, every block\n"
+    "                      included, to FILE (buddy-range/1; buddy draw --dump reads it)\n"
     "SIZE: a decimal number with an optional unit, any case: K or KiB (1024), KB\n"
     "(1000), M, MiB, MB, G, GiB, GB, T, TiB, TB.\n\n"
     "exit codes: 0 replayed (failed allocations are results), 1 the allocator could not\n"
@@ -44,12 +46,12 @@ static const char *const usage_text =
     "opened included), 3 a malformed or inconsistent trace (its line is named)\n";
 
 static const char *const replay_option_names =
-    "--capacity, --min-block, --policy, --heap, --every, --step, --json";
+    "--capacity, --min-block, --policy, --heap, --every, --step, --json, --write-dump";
 
 int tool_parse_replay_options(tool_args *args, replay_options *options, bool *json,
                               const char **out_path, const char **trace_out) {
     *options = (replay_options){
-        UINT64_C(1) << 20, 16, BUDDY_BEST_FIT, false, false, 1000, NULL, false, false};
+        UINT64_C(1) << 20, 16, BUDDY_BEST_FIT, false, false, 1000, NULL, false, false, NULL};
     if (json != NULL)
         *json = false;
     *trace_out = NULL;
@@ -74,6 +76,8 @@ int tool_parse_replay_options(tool_args *args, replay_options *options, bool *js
             options->step = true;
         } else if (json != NULL && tool_args_is(args, "--json", false)) {
             *json = true;
+        } else if (json != NULL && tool_args_is(args, "--write-dump", true)) {
+            options->dump_path = args->value;
         } else if (*trace_out == NULL && (args->arg[0] != '-' || strcmp(args->arg, "-") == 0)) {
             *trace_out = args->arg;
         } else {
@@ -194,10 +198,9 @@ static void print_json(const char *name, const replay_options *o, const replay_r
         printf(" \"smallest_capacity\": %" PRIu64 ",\n", smallest_capacity);
     else
         printf(" \"smallest_capacity\": null,\n");
-    printf(" \"end\": {\"live_blocks\": %" PRIu64 ", \"allocated\": %" PRIu64 ", \"free\": %" PRIu64
-           ", \"largest_free_block\": %" PRIu64 ", \"peak_allocated\": %" PRIu64 "},\n",
-           r->end.live_blocks, r->end.allocated_bytes, r->end.free_bytes, r->end.largest_free_block,
-           r->end.peak_allocated_bytes);
+    /* The library's own dump, whose newline ends the line. */
+    printf(" \"end\": %s", r->end_dump != NULL ? r->end_dump : "null\n");
+    printf(",\n");
     printf(" \"samples\": [");
     for (size_t i = 0; i < r->sample_count; i++) {
         const replay_sample *s = &r->samples[i];

@@ -23,6 +23,7 @@
 #define MAX_LIVES_DRAWN 20000
 #define MAX_FAILURES_DRAWN 2000
 #define FREE_FILL "#e6e6e6"
+#define RESERVED_FILL "#6b6b6b"
 #define FAILURE_STROKE "#d62728"
 
 static unsigned order_of(uint64_t size, uint64_t min_block_size) {
@@ -141,7 +142,7 @@ static double draw_memory_map(FILE *out, const replay_result *r, double y) {
             block_parts(out, x, y, w, MAP_HEIGHT, order_of(b->size, r->end.min_block_size),
                         requested_share(b->requested, b->size), true);
         else
-            rect(out, x, y, w, MAP_HEIGHT, FREE_FILL, false);
+            rect(out, x, y, w, MAP_HEIGHT, b->is_reserved ? RESERVED_FILL : FREE_FILL, false);
     }
     rect(out, LEFT, y, PLOT, MAP_HEIGHT, "none", true);
     axis_ticks(out, LEFT, PLOT, y + MAP_HEIGHT, r->end.capacity, true, true);
@@ -220,11 +221,8 @@ static double draw_lives(FILE *out, const replay_result *r, double y) {
     return axis + 56;
 }
 
-void svg_write_replay(FILE *out, const char *title, const replay_result *result) {
-    uint64_t blocks = result->end.capacity / result->end.min_block_size;
-    unsigned top = order_of(result->end.capacity, result->end.min_block_size);
-    double height = 66 + 8 + 18 + 22 + 34 + 8 + MAP_HEIGHT + 56 +
-                    (blocks <= 256 ? 8 + TREE_ROW * (top + 1) + 30 : 0) + 8 + LIVES_HEIGHT + 56;
+/* The header of a picture `height` high, with its title. */
+static void begin_picture(FILE *out, double height, const char *title) {
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
@@ -233,6 +231,36 @@ void svg_write_replay(FILE *out, const char *title, const replay_result *result)
     fprintf(out, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">%s</text>\n",
             LEFT, 22.0, title);
+}
+
+void svg_write_map(FILE *out, const char *title, const replay_result *result) {
+    const buddy_range_stats *end = &result->end;
+    begin_picture(out, 66 + 22 + 34 + 8 + MAP_HEIGHT + 56, title);
+    char live[32], free_bytes[32], reserved[32], largest[32], summary[256];
+    tool_format_size(live, sizeof live, end->allocated_bytes);
+    tool_format_size(free_bytes, sizeof free_bytes, end->free_bytes);
+    tool_format_size(reserved, sizeof reserved, end->reserved_bytes);
+    tool_format_size(largest, sizeof largest, end->largest_free_block);
+    snprintf(summary, sizeof summary,
+             "%" PRIu64 " live blocks: %s; free %s (largest block %s); reserved %s",
+             end->live_blocks, live, free_bytes, largest, reserved);
+    text(out, LEFT, 42, "start", summary);
+    double y = 66;
+    text(out, LEFT, y, "start", "Colour = block size (live blocks and exact runs)");
+    rect(out, LEFT, y + 8, 18, 12, FREE_FILL, true);
+    text(out, LEFT + 22, y + 18, "start", "free block");
+    rect(out, LEFT + 120, y + 8, 18, 12, RESERVED_FILL, true);
+    text(out, LEFT + 142, y + 18, "start", "reserved");
+    draw_memory_map(out, result, y + 22 + 34);
+    fprintf(out, "</svg>\n");
+}
+
+void svg_write_replay(FILE *out, const char *title, const replay_result *result) {
+    uint64_t blocks = result->end.capacity / result->end.min_block_size;
+    unsigned top = order_of(result->end.capacity, result->end.min_block_size);
+    double height = 66 + 8 + 18 + 22 + 34 + 8 + MAP_HEIGHT + 56 +
+                    (blocks <= 256 ? 8 + TREE_ROW * (top + 1) + 30 : 0) + 8 + LIVES_HEIGHT + 56;
+    begin_picture(out, height, title);
     char requested[32], taken[32], summary[256];
     tool_format_size(requested, sizeof requested, result->requested_peak);
     tool_format_size(taken, sizeof taken, result->end.peak_allocated_bytes);

@@ -13,4 +13,7 @@
 /* Writes the whole picture of a replay result to `out`. `title` heads it. */
 void svg_write_replay(FILE *out, const char *title, const replay_result *result);
 
+/* Writes the memory map of a range's state (a dump read by tool_read_dump). */
+void svg_write_map(FILE *out, const char *title, const replay_result *result);
+
 #endif /* BUDDY_TOOL_SVG_H */

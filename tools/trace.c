@@ -418,7 +418,7 @@ static bool add_block(block_list *list, uint64_t offset, uint64_t size, bool is_
     replay_result *r = list->result;
     if (!push((void **)&r->blocks, &r->block_count, &list->capacity, sizeof *r->blocks))
         return false;
-    r->blocks[r->block_count - 1] = (replay_block){offset, size, 0, is_live};
+    r->blocks[r->block_count - 1] = (replay_block){offset, size, 0, is_live, false};
     return true;
 }
 
@@ -456,8 +456,37 @@ static int add_heap_block(void *pointer, size_t size, bool is_live, void *user) 
                       is_live);
 }
 
+/* The library's dump of the engine's range (or heap), malloc'd; NULL if out of
+ * memory. */
+static char *dump_engine(const engine *e, unsigned flags) {
+    size_t length = e->heap != NULL ? buddy_heap_dump_json(e->heap, NULL, 0, flags)
+                                    : buddy_range_dump_json(e->range, NULL, 0, flags);
+    char *dump = malloc(length + 1);
+    if (dump == NULL)
+        return NULL;
+    if (e->heap != NULL)
+        buddy_heap_dump_json(e->heap, dump, length + 1, flags);
+    else
+        buddy_range_dump_json(e->range, dump, length + 1, flags);
+    return dump;
+}
+
+/* Writes the dump with its map to `path`; false (after a message) on failure. */
+static bool write_dump(const engine *e, const char *path) {
+    char *dump = dump_engine(e, BUDDY_DUMP_BLOCKS);
+    FILE *out = dump != NULL ? fopen(path, "w") : NULL;
+    bool written = out != NULL && fputs(dump, out) >= 0;
+    if (out != NULL && fclose(out) != 0)
+        written = false;
+    if (!written)
+        fprintf(stderr, "buddy: %s: cannot write the dump\n", path);
+    free(dump);
+    return written;
+}
+
 /* Keeps the final state: every block, and whether the invariants hold. */
 static void keep_final_state(engine *e) {
+    e->result->end_dump = dump_engine(e, 0);
     block_list list = {e->result, 0, e->region};
     if (e->heap != NULL) {
         buddy_heap_walk(e->heap, add_heap_block, &list);
@@ -551,6 +580,8 @@ int replay_run(FILE *input, const char *name, const replay_options *options,
     get_stats(&e, &result->end);
     if (!options->counts_only)
         keep_final_state(&e);
+    if (outcome == TOOL_OK && options->dump_path != NULL && !write_dump(&e, options->dump_path))
+        outcome = TOOL_FAILED;
     free(ids.slots);
     tear_down(&e);
     return outcome;
@@ -563,6 +594,7 @@ static int serves(FILE *input, const replay_options *options, uint64_t capacity)
     quiet.capacity = capacity;
     quiet.counts_only = true;
     quiet.step = false;
+    quiet.dump_path = NULL;
     replay_result result;
     rewind(input);
     int status = replay_run(input, "trace", &quiet, &result);
@@ -606,6 +638,7 @@ int replay_smallest_capacity(FILE *input, const replay_options *options, uint64_
 }
 
 void replay_result_free(replay_result *result) {
+    free(result->end_dump);
     free(result->failure_ops);
     free(result->samples);
     free(result->lives);

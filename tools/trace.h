@@ -54,6 +54,7 @@ typedef struct replay_block {
     uint64_t offset, size;
     uint64_t requested; /* live blocks: what the trace asked for; free: 0 */
     bool is_live;
+    bool is_reserved; /* a reservation (only in a dump: buddy draw --dump) */
 } replay_block;
 
 typedef struct replay_options { /* also declared in tool.h */
@@ -65,6 +66,7 @@ typedef struct replay_options { /* also declared in tool.h */
     FILE *errors;          /* where bad lines are reported; NULL means stderr */
     bool counts_only;      /* keep no samples, lives or blocks; stop at the first failure */
     bool exact;            /* range: allocate exact runs (buddy_range_alloc_exact) */
+    const char *dump_path; /* if not NULL, write the final dump, map included, there */
 } replay_options;
 
 typedef struct replay_result {
@@ -82,6 +84,7 @@ typedef struct replay_result {
     replay_block *blocks; /* the final state */
     size_t block_count;
     int check_status; /* buddy_range_check (or buddy_heap_check) at the end */
+    char *end_dump;   /* the library's dump (buddy-range/1) at the end, without the map */
 } replay_result;
 
 /* Runs the trace from `input`. Returns TOOL_OK, or TOOL_BAD_TRACE after
@@ -89,6 +92,13 @@ typedef struct replay_result {
  * TOOL_FAILED if the allocator cannot be set up. */
 int replay_run(FILE *input, const char *name, const replay_options *options, replay_result *result);
 void replay_result_free(replay_result *result);
+
+/* Reads a dump of schema buddy-range/1 with its block map into result's
+ * final state (end, blocks) for the picture; TOOL_OK, TOOL_USAGE if the file
+ * cannot be opened, TOOL_FAILED on a read error, TOOL_BAD_TRACE (with a
+ * message naming the file) if it is not such a dump. Free with
+ * replay_result_free. */
+int tool_read_dump(const char *path, replay_result *result);
 
 /* The smallest capacity, a multiple of the min block size, at which the trace
  * (a seekable file) replays without a failed allocation, found by doubling the
