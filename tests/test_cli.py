@@ -20,6 +20,10 @@ FILES = {
     "failed_realloc.trace": "a x 100\na y 10\nf x\nr y 20 z\nf z\n",
     "control.trace": "a \x01\x7f\xff 5000\n",
     "decimal.trace": "a one 010\nf one\n",
+    "other.json": '{"schema": "buddy-replay/1"}',
+    "no_map.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16}',
+    "gap.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16, "blocks": '
+                '[{"offset": 0, "size": 16, "state": "free"}, {"offset": 32, "size": 32, "state": "live"}]}',
     "not_decimal.trace": "a one 08\n",
     "hex.trace": "a one 0x10\n",
     "huge.trace": "a one 18446744073709551616\n",
@@ -77,6 +81,15 @@ ROWS = [
     (["replay", "."], 2, r"^buddy replay: TRACE '.': Is a directory", "a directory"),
     (["draw", "."], 2, r"^buddy draw: TRACE '.': Is a directory", "a directory"),
     (["draw", "--json", "cloudwu.trace"], 2, r"^buddy draw: unknown option '--json'", "draw has no json"),
+    (["draw", "--dump", "no_such.json"], 2, r"^buddy draw: --dump 'no_such.json': No such file", "missing dump"),
+    (["draw", "--dump"], 2, r"^buddy draw: --dump needs a value", "dump without a file"),
+    (["draw", "--dump", "x.json", "--capacity", "64"], 2, r"^buddy draw: unknown option '--capacity' \(options: with --dump: --out\)",
+     "dump and replay options"),
+    (["draw", "--dump", "decimal.trace"], 3, r"^buddy draw: decimal.trace: not a range dump: not a JSON object", "not JSON"),
+    (["draw", "--dump", "other.json"], 3, r"^buddy draw: other.json: not a range dump: its schema is not buddy-range/1",
+     "another schema"),
+    (["draw", "--dump", "no_map.json"], 3, r"not a range dump: it has no block map", "no map"),
+    (["draw", "--dump", "gap.json"], 3, r"not a range dump: its blocks do not tile the capacity", "a gap"),
     (["replay", "--capacity", "128", "--min-block", "64", "failed_realloc.trace"], 0,
      r"failed allocations 1\n.*first failure at line 2: 'a y 10'.*\n.*smallest capacity that serves the trace: 192",
      "realloc of a failed ID"),
@@ -127,6 +140,25 @@ def check_json(command, folder):
     assert report["requested"] == {"peak": 0, "end": 0}, report
 
 
+def check_dump(command, folder):
+    """a dump: replay --write-dump writes the library's, --json ends with it, draw --dump draws it."""
+    code, out, err = run(command, ["replay", "--json", "--capacity", "128", "--min-block", "16",
+                                   "--write-dump", "d.json", "not_decimal.trace"], folder)
+    assert code == 0, err
+    end = json.loads(out)["end"]
+    assert end["schema"] == "buddy-range/1" and end["allocated"] == 16 and "blocks" not in end, end
+    with open(os.path.join(folder, "d.json"), encoding="utf-8") as f:
+        dump = json.load(f)
+    assert {k: v for k, v in dump.items() if k != "blocks"} == end, dump
+    assert dump["blocks"][0] == {"offset": 0, "size": 16, "state": "live"}, dump
+    assert sum(block["size"] for block in dump["blocks"]) == 128, dump
+    code, out, err = run(command, ["draw", "--dump", "d.json", "--out", "d.svg"], folder)
+    assert code == 0 and "wrote d.svg" in out, err
+    with open(os.path.join(folder, "d.svg"), encoding="utf-8") as f:
+        svg = f.read()
+    assert "1 live blocks: 16 B; free 112 B" in svg and "reserved" in svg, svg[:500]
+
+
 def check_picture(command, folder):
     """draw: a legend in block sizes, axes with units, failures marked, waste drawn pale."""
     code, out, err = run(command, ["draw", "--capacity", "128", "--min-block", "64",
@@ -165,7 +197,7 @@ def main():
                       f"  stdout: {out[:300]!r}\n  stderr: {err[:300]!r}")
             else:
                 passed += 1
-        for check in (check_json, check_picture):
+        for check in (check_json, check_dump, check_picture):
             try:
                 check(command, folder)
                 passed += 1

@@ -5,6 +5,7 @@
  * and every block's life on a time-vs-address map. `buddy draw --dump FILE`
  * draws the memory map of a range's dump (buddy_range_dump_json).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +66,10 @@ static int draw_dump(tool_args *args) {
     }
     if (args->status != TOOL_OK)
         return args->status;
+    FILE *probe = fopen(dump, "rb");
+    if (probe == NULL)
+        return tool_args_error(args, "--dump '%s': %s", dump, strerror(errno));
+    fclose(probe);
     replay_result result;
     int status = tool_read_dump(dump, &result);
     if (status == TOOL_OK) {
