@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Tuple, Union
 
 __all__ = [
-    "BuddyError", "OutOfSpaceError", "InvalidOffsetError", "GeometryError", "BuddyMemoryManager",
+    "BuddyError", "OutOfSpaceError", "InvalidOffsetError", "GeometryError", "BusyError",
+    "BuddyMemoryManager",
     "Range", "Heap", "Stats", "Block", "metadata_size", "library_path", "__version__",
 ]
 
@@ -76,6 +77,15 @@ class _Stats(ctypes.Structure):
     ]
 
 
+class _Config(ctypes.Structure):
+    _fields_ = [("capacity", _u64), ("max_capacity", _u64), ("min_block_size", _u64),
+                ("policy", _int), ("flags", ctypes.c_uint)]
+
+
+_USER_DATA = 1  # BUDDY_RANGE_USER_DATA
+_DUMP_BLOCKS = 1  # BUDDY_DUMP_BLOCKS
+
+
 def _declare(name, result, *arguments):
     function = getattr(_lib, name)
     function.restype = result
@@ -87,11 +97,20 @@ _P = ctypes.POINTER
 _status_str = _declare("buddy_status_str", ctypes.c_char_p, _int)
 _version = _declare("buddy_version", ctypes.c_char_p)
 _metadata_size = _declare("buddy_range_metadata_size", _size, _u64, _u64)
-_init = _declare("buddy_range_init", _int, _P(_handle), _handle, _size, _u64, _u64, _int)
+_metadata_size_config = _declare("buddy_range_metadata_size_config", _size, _P(_Config))
+_init_config = _declare("buddy_range_init_config", _int, _P(_handle), _handle, _size, _P(_Config))
 _attach = _declare("buddy_range_attach", _int, _P(_handle), _handle, _size)
 _alloc = _declare("buddy_range_alloc", _int, _handle, _u64, _P(_u64))
 _alloc_exact = _declare("buddy_range_alloc_exact", _int, _handle, _u64, _P(_u64))
 _alloc_aligned = _declare("buddy_range_alloc_aligned", _int, _handle, _u64, _u64, _P(_u64))
+_alloc_exact_aligned = _declare("buddy_range_alloc_exact_aligned", _int, _handle, _u64, _u64,
+                                _P(_u64))
+_set_capacity = _declare("buddy_range_set_capacity", _int, _handle, _u64)
+_reserve = _declare("buddy_range_reserve", _int, _handle, _u64, _u64)
+_unreserve = _declare("buddy_range_unreserve", _int, _handle, _u64, _u64)
+_set_user_data = _declare("buddy_range_set_user_data", _int, _handle, _u64, _u64)
+_get_user_data = _declare("buddy_range_get_user_data", _int, _handle, _u64, _P(_u64))
+_dump_json = _declare("buddy_range_dump_json", _size, _handle, ctypes.c_char_p, _size, ctypes.c_uint)
 _free = _declare("buddy_range_free", _int, _handle, _u64)
 _block_size = _declare("buddy_range_size", _int, _handle, _u64, _P(_u64))
 _resize = _declare("buddy_range_resize", _int, _handle, _u64, _u64)
@@ -157,7 +176,12 @@ class OutOfSpaceError(BuddyError, MemoryError):
 
 
 class InvalidOffsetError(BuddyError, ValueError):
-    """The offset is not the start of a live block (ERANGE, EALIGN, ENOTSTART, ENOTLIVE)."""
+    """The offset is not the start of a live block (ERANGE, EALIGN, ENOTSTART, ENOTLIVE,
+    ERESERVED)."""
+
+
+class BusyError(BuddyError):
+    """The region is not all free (BUDDY_EBUSY): a reservation or a shrink over live blocks."""
 
 
 class GeometryError(BuddyError, ValueError):
@@ -169,8 +193,10 @@ def _raise_for(status: int, detail: str = "") -> None:
         return
     if status in (_STATUS["ENOMEM"], _STATUS["ETOOBIG"]):
         raise OutOfSpaceError(status, detail)
-    if status in (_STATUS[n] for n in ("ERANGE", "EALIGN", "ENOTSTART", "ENOTLIVE")):
+    if status in (_STATUS[n] for n in ("ERANGE", "EALIGN", "ENOTSTART", "ENOTLIVE", "ERESERVED")):
         raise InvalidOffsetError(status, detail)
+    if status == _STATUS["EBUSY"]:
+        raise BusyError(status, detail)
     if status == _STATUS["EGEOMETRY"]:
         raise GeometryError(status, detail)
     raise BuddyError(status, detail)
@@ -182,6 +208,13 @@ def _integer(value: object, what: str, low: int = 0, high: int = _U64_MAX) -> in
     if not low <= value <= high:
         raise ValueError(f"{what} must be from {low} to {high}, not {value}")
     return value
+
+
+def _alignment(alignment: int) -> int:
+    alignment = _integer(alignment, "alignment", 1, _U64_MAX)
+    if alignment & (alignment - 1):
+        raise ValueError(f"alignment must be a power of two, not {alignment}")
+    return alignment
 
 
 def _policy(policy: str) -> str:
@@ -288,14 +321,17 @@ class _Owned(_Handle):
     _buffer: Optional[ctypes.Array] = None
     _metadata_bytes = 0
 
-    def _build(self, capacity: int, min_block_size: int, policy: int) -> None:
-        needed = _metadata_size(capacity, min_block_size)
+    def _build(self, capacity: int, min_block_size: int, policy: int, max_capacity: int = 0,
+               flags: int = 0) -> None:
+        config = _Config(capacity, max_capacity, min_block_size, policy, flags)
+        needed = _metadata_size_config(ctypes.byref(config))
         if needed == 0:
             raise GeometryError(_STATUS["EGEOMETRY"], f"capacity {capacity}, min block "
-                                f"{min_block_size}: a power-of-two min block, at most 2^62 min blocks")
+                                f"{min_block_size}: a power-of-two min block, at most 2^62 min "
+                                f"blocks, and a max_capacity of at least the capacity")
         buffer, address = _aligned_buffer(needed)
         handle = _handle()
-        _raise_for(_init(ctypes.byref(handle), address, needed, capacity, min_block_size, policy))
+        _raise_for(_init_config(ctypes.byref(handle), address, needed, ctypes.byref(config)))
         self._buffer, self._handle, self._metadata_bytes = buffer, handle.value, needed
 
     def _render(self) -> str:
@@ -374,19 +410,23 @@ class Range(_Owned, _Session):
     at once; ``copy.copy`` gives an independent range in the same state.
     """
 
-    def __init__(self, capacity: int, min_block_size: int = 1, policy: str = "best_fit"):
+    def __init__(self, capacity: int, min_block_size: int = 1, policy: str = "best_fit",
+                 max_capacity: Optional[int] = None, user_data: bool = False):
+        """``max_capacity`` (default: ``capacity``) is the most ``set_capacity`` can
+        grow to; ``user_data`` keeps a 64-bit value per allocation (8 bytes of
+        metadata per min block of ``max_capacity``)."""
         capacity = _integer(capacity, "capacity")
         min_block_size = _integer(min_block_size, "min_block_size")
+        max_capacity = capacity if max_capacity is None else _integer(max_capacity, "max_capacity")
         self.policy = _policy(policy)
-        self._build(capacity, min_block_size, _POLICIES[self.policy])
+        self._build(capacity, min_block_size, _POLICIES[self.policy], max_capacity,
+                    _USER_DATA if user_data else 0)
 
     def alloc(self, size: int, alignment: int = 1) -> int:
         """Allocates a block of at least ``size`` units at an offset that is a
         multiple of ``alignment`` (a power of two); returns its offset."""
         size = _integer(size, "size", 0, 1 << 200)
-        alignment = _integer(alignment, "alignment", 1, _U64_MAX)
-        if alignment & (alignment - 1):
-            raise ValueError(f"alignment must be a power of two, not {alignment}")
+        alignment = _alignment(alignment)
         offset = _u64()
         if alignment == 1:
             _raise_for(_alloc(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
@@ -395,14 +435,54 @@ class Range(_Owned, _Session):
                                       ctypes.byref(offset)))
         return offset.value
 
-    def alloc_exact(self, size: int) -> int:
+    def alloc_exact(self, size: int, alignment: int = 1) -> int:
         """Allocates an exact run of ceil(size / min block) min blocks (one more when
-        that count is 3 mod 4); returns its offset. ``free`` and ``size`` take it by
-        its offset like any block."""
+        that count is 3 mod 4) at a multiple of ``alignment``; returns its offset.
+        ``free`` and ``size`` take it by its offset like any block."""
         size = _integer(size, "size", 0, 1 << 200)
+        alignment = _alignment(alignment)
         offset = _u64()
-        _raise_for(_alloc_exact(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
+        if alignment == 1:
+            _raise_for(_alloc_exact(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
+        else:
+            _raise_for(_alloc_exact_aligned(self._live(), min(size, _U64_MAX), alignment,
+                                            ctypes.byref(offset)))
         return offset.value
+
+    def set_capacity(self, capacity: int) -> None:
+        """Grows or shrinks the managed capacity within ``max_capacity``; a shrink
+        raises BusyError if it would cut off anything live or reserved."""
+        _raise_for(_set_capacity(self._live(), _integer(capacity, "capacity")))
+
+    def reserve(self, offset: int, size: int) -> None:
+        """Marks units [offset, offset + size), widened to whole min blocks, as used
+        (at most 16 reservations); BusyError if any of it is not free."""
+        _raise_for(_reserve(self._live(), _integer(offset, "offset"), _integer(size, "size")))
+
+    def unreserve(self, offset: int, size: int) -> None:
+        """Frees a reservation made with the same region."""
+        _raise_for(_unreserve(self._live(), _integer(offset, "offset"), _integer(size, "size")))
+
+    def set_user_data(self, offset: int, value: int) -> None:
+        """Attaches a 64-bit value to the allocation at ``offset`` (a range made
+        with ``user_data=True``); it reads 0 again once the allocation is freed."""
+        _raise_for(_set_user_data(self._live(), _integer(offset, "offset"),
+                                  _integer(value, "value")))
+
+    def get_user_data(self, offset: int) -> int:
+        """The value ``set_user_data`` attached to the allocation at ``offset`` (0 if none)."""
+        value = _u64()
+        _raise_for(_get_user_data(self._live(), _integer(offset, "offset"), ctypes.byref(value)))
+        return value.value
+
+    def dump_json(self, blocks: bool = False) -> str:
+        """The library's JSON dump (schema buddy-range/1, docs/json.md); with
+        ``blocks``, every block with its offset, size, state and user data."""
+        handle, flags = self._live(), _DUMP_BLOCKS if blocks else 0
+        length = _dump_json(handle, None, 0, flags)
+        text = ctypes.create_string_buffer(length + 1)
+        _dump_json(handle, text, length + 1, flags)
+        return text.value.decode()
 
     def free(self, offset: int) -> None:
         """Frees the live block (or exact run) that starts at ``offset``."""
@@ -427,7 +507,7 @@ class Range(_Owned, _Session):
         _raise_for(_resize(self._live(), offset, size))
 
     def reset(self) -> None:
-        """Frees every block at once."""
+        """Frees every block and reservation at once."""
         _raise_for(_reset(self._live()))
 
     def check(self) -> None:
@@ -435,7 +515,7 @@ class Range(_Owned, _Session):
         _raise_for(_check(self._live()))
 
     def stats(self) -> Stats:
-        """Capacity, free and allocated units, largest free block, counters, free blocks per order."""
+        """Capacity, free, allocated and reserved units, largest free block, counters, free blocks per order."""
         return Stats._from(self._raw_stats())
 
     def close(self) -> None:

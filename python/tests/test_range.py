@@ -5,8 +5,11 @@ import os
 import random
 import unittest
 
+import copy
+import json
+
 import buddy
-from buddy import BuddyError, InvalidOffsetError, OutOfSpaceError, Range
+from buddy import BuddyError, BusyError, GeometryError, InvalidOffsetError, OutOfSpaceError, Range
 
 
 class RangeBasics(unittest.TestCase):
@@ -86,6 +89,77 @@ class RangeBasics(unittest.TestCase):
             r.alloc(1)
         r.reset()
         self.assertEqual(str(r), "(0:64)")
+
+
+class ForEngines(unittest.TestCase):
+    """Reservations, a capacity that moves, user data, aligned runs and the dump."""
+
+    def test_reserve_and_unreserve(self):
+        r = Range(256, 16)
+        r.reserve(20, 80)  # min blocks 1..6
+        self.assertEqual(str(r), "(((((0:1)[#1:1])[#2:2])([#4:2]([#6:1](7:1))))(8:8))")
+        stats = r.stats()
+        self.assertEqual((stats.reserved_bytes, stats.reservations), (96, 1))
+        with self.assertRaises(InvalidOffsetError):
+            r.free(16)  # ERESERVED
+        with self.assertRaises(BusyError):
+            r.reserve(0, 32)
+        before = str(r)
+        with self.assertRaises(InvalidOffsetError):
+            r.unreserve(16, 32)  # only part of it
+        self.assertEqual(str(r), before)
+        r.unreserve(16, 96)
+        self.assertEqual(str(r), "(0:16)")
+        r.check()
+
+    def test_set_capacity(self):
+        r = Range(640, 16, max_capacity=1024)
+        self.assertEqual(r.stats().max_capacity, 1024)
+        block = r.alloc(128)
+        self.assertEqual(block, 512)
+        with self.assertRaises(BusyError):
+            r.set_capacity(320)
+        r.free(block)
+        r.set_capacity(320)
+        self.assertEqual(r.stats().capacity, 320)
+        with self.assertRaises(BuddyError):
+            r.set_capacity(2048)  # beyond the metadata: ESMALL
+        r.set_capacity(1024)
+        self.assertEqual(str(r), "(0:64)")
+        with self.assertRaises(GeometryError):
+            Range(1024, 16, max_capacity=512)
+
+    def test_user_data_lives_with_the_allocation(self):
+        r = Range(1024, 16, user_data=True)
+        run = r.alloc_exact(80)
+        self.assertEqual(r.get_user_data(run), 0)
+        r.set_user_data(run, 2 ** 64 - 1)
+        twin = copy.copy(r)
+        self.assertEqual(twin.get_user_data(run), 2 ** 64 - 1)
+        r.free(run)
+        self.assertEqual(r.get_user_data(r.alloc(16)), 0)
+        with self.assertRaises(BuddyError):
+            Range(64, 16).set_user_data(0, 1)  # no user data: EINVAL
+
+    def test_aligned_runs(self):
+        r = Range(1024, 16)
+        r.alloc(16)
+        self.assertEqual(r.alloc_exact(48, alignment=256), 256)
+        with self.assertRaises(ValueError):
+            r.alloc_exact(48, alignment=48)
+
+    def test_dump(self):
+        r = Range(512, 16, max_capacity=1024, user_data=True)
+        live = r.alloc(64)
+        r.set_user_data(live, 7)
+        r.reserve(256, 256)
+        totals = json.loads(r.dump_json())
+        self.assertEqual(totals["schema"], "buddy-range/1")
+        self.assertEqual((totals["allocated"], totals["reserved"], totals["free"]), (64, 256, 192))
+        self.assertNotIn("blocks", totals)
+        blocks = json.loads(r.dump_json(blocks=True))["blocks"]
+        self.assertEqual(blocks[0], {"offset": 0, "size": 64, "state": "live", "user_data": 7})
+        self.assertEqual(blocks[-1], {"offset": 256, "size": 256, "state": "reserved"})
 
 
 class Differential(unittest.TestCase):
