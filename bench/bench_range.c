@@ -45,6 +45,14 @@ static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
 static int range_alloc_exact(void *state, uint64_t size, uint64_t *handle) {
     return buddy_range_alloc_exact(state, size, handle);
 }
+/* Aligned to the largest power of two at most the size: never above the
+ * block's own size, the case the issue's target is about. */
+static int range_alloc_aligned(void *state, uint64_t size, uint64_t *handle) {
+    uint64_t alignment = 1;
+    while (alignment <= size / 2)
+        alignment *= 2;
+    return buddy_range_alloc_aligned(state, size, alignment, handle);
+}
 static void range_release(void *state, uint64_t handle) {
     buddy_range_free(state, handle);
 }
@@ -129,6 +137,7 @@ static const allocator allocators[] = {
     {"buddy best-fit", best_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"buddy first-fit", first_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"buddy exact", best_fit_setup, range_alloc_exact, range_release, NULL, range_bits},
+    {"buddy aligned", best_fit_setup, range_alloc_aligned, range_release, NULL, range_bits},
     {"seed algorithm", seed_setup, seed_alloc, seed_release, NULL, seed_bits},
     {"glibc malloc", libc_setup, libc_alloc, libc_release, NULL, NULL},
     {"(harness alone)", harness_setup, harness_alloc, harness_release, NULL, NULL},

@@ -131,8 +131,8 @@ static void axis_ticks(FILE *out, double from, double length, double at, uint64_
 }
 
 /* The memory map: every block of the final state along the address axis. */
-static double draw_memory_map(FILE *out, const replay_result *r, double y) {
-    text(out, LEFT, y, "start", "Memory map at the end (address left to right)");
+static double draw_memory_map(FILE *out, const replay_result *r, double y, const char *caption) {
+    text(out, LEFT, y, "start", caption);
     y += 8;
     double scale = PLOT / (double)r->end.capacity;
     for (size_t i = 0; i < r->block_count; i++) {
@@ -251,7 +251,7 @@ void svg_write_map(FILE *out, const char *title, const replay_result *result) {
     text(out, LEFT + 22, y + 18, "start", "free block");
     rect(out, LEFT + 120, y + 8, 18, 12, RESERVED_FILL, true);
     text(out, LEFT + 142, y + 18, "start", "reserved");
-    draw_memory_map(out, result, y + 22 + 34);
+    draw_memory_map(out, result, y + 22 + 34, "Memory map (address left to right)");
     fprintf(out, "</svg>\n");
 }
 
@@ -275,7 +275,7 @@ void svg_write_replay(FILE *out, const char *title, const replay_result *result)
              result->failures);
     text(out, LEFT, 42, "start", summary);
     double y = draw_legend(out, result, 66);
-    y = draw_memory_map(out, result, y);
+    y = draw_memory_map(out, result, y, "Memory map at the end (address left to right)");
     y = draw_tree(out, result, y);
     draw_lives(out, result, y);
     fprintf(out, "</svg>\n");
