@@ -148,7 +148,8 @@ static void engine_op(session *s, unsigned kind, fuzz_input *in) {
         break;
     case 3:
         size = read_bytes(in, 3) % ((m->max_block_count << m->min_block_shift) + 64);
-        compare(s, buddy_range_set_capacity(s->range, size), model_set_capacity(&s->reference, size));
+        compare(s, buddy_range_set_capacity(s->range, size),
+                model_set_capacity(&s->reference, size));
         break;
     case 4:   /* set, then read back */
     case 5: { /* read */

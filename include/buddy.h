@@ -136,8 +136,8 @@ BUDDY_API size_t buddy_range_metadata_size_config(const buddy_range_config *conf
  * metadata or config is NULL, metadata is not 8-byte aligned, or the policy or
  * a flag is unknown; BUDDY_EGEOMETRY iff buddy_range_metadata_size_config()
  * is 0; BUDDY_ESMALL iff metadata_size is below it. O(metadata size). */
-BUDDY_API int buddy_range_init_config(buddy_range **range_out, void *metadata,
-                                      size_t metadata_size, const buddy_range_config *config);
+BUDDY_API int buddy_range_init_config(buddy_range **range_out, void *metadata, size_t metadata_size,
+                                      const buddy_range_config *config);
 
 /* Convenience: buddy_range_init on metadata from malloc. Fails as init does,
  * or with BUDDY_ENOMEM iff malloc fails. Release with buddy_range_destroy. */
@@ -194,8 +194,8 @@ BUDDY_API int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_
  * of at least the alignment's order (capped at the largest order), as
  * buddy_range_alloc_aligned takes one, so the alignment costs no memory.
  * Fails as buddy_range_alloc_aligned does. O(log capacity). */
-BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size,
-                                              uint64_t alignment, uint64_t *offset_out);
+BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                              uint64_t *offset_out);
 
 /* Frees the live block (or the whole exact run) that starts at `offset` and
  * merges each freed block with its buddy while the buddy is free. Fails,

@@ -179,13 +179,13 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
         REQUIRE(free_count == range->orders[order].free_count); /* I7 */
         nonempty_orders |= (uint64_t)(free_count != 0) << order;
     }
-    REQUIRE(nonempty_orders == range->nonempty_orders);            /* I7 */
-    REQUIRE(marks == range->run_marks);                            /* I11 */
-    REQUIRE(live_pieces - marks == range->live_blocks);            /* I8: a run is one */
-    REQUIRE(allocated_blocks == range->allocated_blocks);          /* I8 */
-    REQUIRE(reserved_blocks == range->reserved_blocks);            /* I12 */
+    REQUIRE(nonempty_orders == range->nonempty_orders);   /* I7 */
+    REQUIRE(marks == range->run_marks);                   /* I11 */
+    REQUIRE(live_pieces - marks == range->live_blocks);   /* I8: a run is one */
+    REQUIRE(allocated_blocks == range->allocated_blocks); /* I8 */
+    REQUIRE(reserved_blocks == range->reserved_blocks);   /* I12 */
     REQUIRE(allocated_blocks + free_blocks + reserved_blocks == range->block_count); /* I8 */
-    REQUIRE(range->peak_allocated_blocks >= allocated_blocks);     /* I9 */
+    REQUIRE(range->peak_allocated_blocks >= allocated_blocks);                       /* I9 */
     *bits_seen_out = bits_seen;
     return BUDDY_OK;
 }

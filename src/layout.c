@@ -104,9 +104,9 @@ size_t buddy_range_metadata_size_config(const buddy_range_config *config) {
         return 0;
     struct buddy_range plan;
     uint64_t max_capacity = config->max_capacity != 0 ? config->max_capacity : config->capacity;
-    uint64_t words = buddy_layout_plan(&plan, config->capacity, max_capacity,
-                                       config->min_block_size,
-                                       (config->flags & BUDDY_RANGE_USER_DATA) != 0);
+    uint64_t words =
+        buddy_layout_plan(&plan, config->capacity, max_capacity, config->min_block_size,
+                          (config->flags & BUDDY_RANGE_USER_DATA) != 0);
     if (words == 0 || words > SIZE_MAX / sizeof(uint64_t))
         return 0;
     return (size_t)words * sizeof(uint64_t);

@@ -124,8 +124,8 @@ int buddy_range_reset(buddy_range *range) {
     struct buddy_range kept = *range;
     buddy_range *rebuilt = NULL;
     unsigned shift = kept.min_block_shift;
-    buddy_range_config config = {kept.capacity, kept.max_block_count << shift,
-                                 (uint64_t)1 << shift, (buddy_policy)kept.policy,
+    buddy_range_config config = {kept.capacity, kept.max_block_count << shift, (uint64_t)1 << shift,
+                                 (buddy_policy)kept.policy,
                                  kept.user_data_word != 0 ? BUDDY_RANGE_USER_DATA : 0u};
     (void)buddy_range_init_config(&rebuilt, range, (size_t)kept.metadata_size, &config);
     range->peak_allocated_blocks = kept.peak_allocated_blocks;

@@ -474,7 +474,7 @@ static inline int range_free(buddy_range *range, uint64_t offset) {
     if (range == NULL)
         return BUDDY_EINVAL;
     unsigned order = 0;
-    node_ref ref;
+    node_ref ref = {0, 0};
     int status = find_live_block(range, offset, &order, &ref);
     if (range->slow_free != 0)
         return buddy_checked_free(range, offset, status, order, ref); /* checks, counts, frees */

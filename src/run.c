@@ -144,7 +144,7 @@ static void carve_run(buddy_range *range, unsigned order, uint64_t index, uint64
 }
 
 bool buddy_free_block_holding(const buddy_range *range, uint64_t first, unsigned *order_out,
-                               uint64_t *index_out) {
+                              uint64_t *index_out) {
     for (unsigned order = range->top_order;; order--) {
         uint64_t index = first >> order;
         if (node_test(range, order, index, FREE_BIT)) {
@@ -161,8 +161,7 @@ bool buddy_all_free(const buddy_range *range, uint64_t first, uint64_t end) {
     while (first < end) {
         uint64_t index = 0;
         unsigned order = 0;
-        if (first >= range->block_count ||
-            !buddy_free_block_holding(range, first, &order, &index))
+        if (first >= range->block_count || !buddy_free_block_holding(range, first, &order, &index))
             return false;
         first = (index + 1) << order;
     }

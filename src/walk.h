@@ -13,7 +13,13 @@
 
 /* LEAF_RUN_PIECE: a live piece of an exact run that another piece follows;
  * LEAF_RESERVED: a block of a reservation. */
-typedef enum leaf_kind { LEAF_FREE, LEAF_LIVE, LEAF_BEYOND, LEAF_RUN_PIECE, LEAF_RESERVED } leaf_kind;
+typedef enum leaf_kind {
+    LEAF_FREE,
+    LEAF_LIVE,
+    LEAF_BEYOND,
+    LEAF_RUN_PIECE,
+    LEAF_RESERVED
+} leaf_kind;
 
 typedef struct tree_visitor {
     /* A split node opens; `depth` counts the split nodes above it. */

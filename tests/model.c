@@ -169,8 +169,7 @@ static bool is_later_piece(const model *m, uint64_t first) {
 /* The reservation that holds min block `at`, or reservation_count. */
 static unsigned reservation_holding(const model *m, uint64_t at) {
     unsigned i = 0;
-    while (i < m->reservation_count &&
-           !(at >= m->reservations[i][0] && at < m->reservations[i][1]))
+    while (i < m->reservation_count && !(at >= m->reservations[i][0] && at < m->reservations[i][1]))
         i++;
     return i;
 }

@@ -145,8 +145,7 @@ static void engine_rows(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ROW((int)buddy_range_metadata_size_config(&bad[i]), 0);
     ROW(buddy_range_init_config(&out, engine_memory, sizeof engine_memory, NULL), BUDDY_EINVAL);
-    ROW(buddy_range_init_config(&out, engine_memory, sizeof engine_memory, &bad[0]),
-        BUDDY_EINVAL);
+    ROW(buddy_range_init_config(&out, engine_memory, sizeof engine_memory, &bad[0]), BUDDY_EINVAL);
     ROW(buddy_range_init_config(&out, engine_memory, sizeof engine_memory, &bad[1]),
         BUDDY_EGEOMETRY);
     ROW(buddy_range_init_config(&out, engine_memory, 64, &config), BUDDY_ESMALL);

@@ -40,8 +40,7 @@ typedef struct walk_check {
 
 /* Each block the walk reports must be the model's block at that offset, or
  * the model's whole run there. */
-static int check_walked_block(uint64_t offset, uint64_t size, buddy_block_state state,
-                              void *user) {
+static int check_walked_block(uint64_t offset, uint64_t size, buddy_block_state state, void *user) {
     bool is_live = state == BUDDY_BLOCK_LIVE;
     walk_check *walk = user;
     const model *m = walk->reference;

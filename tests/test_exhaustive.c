@@ -74,8 +74,8 @@ static key state_key(const model *m) {
 
 /* True the first time a state is reached with `left` steps or more. */
 static bool worth_expanding(search *s, key k, unsigned left) {
-    uint64_t hash = (k.blocks ^ (k.extra * UINT64_C(0xff51afd7ed558ccd))) *
-                    UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t hash =
+        (k.blocks ^ (k.extra * UINT64_C(0xff51afd7ed558ccd))) * UINT64_C(0x9e3779b97f4a7c15);
     size_t slot = (size_t)(hash >> 42) & (MEMO_SLOTS - 1);
     while (s->memo_key[slot].extra != 0 &&
            (s->memo_key[slot].extra != k.extra || s->memo_key[slot].blocks != k.blocks))
@@ -236,7 +236,8 @@ int main(void) {
             buddy_range_destroy(s.range);
         }
     }
-    printf("exhaustive: depth %u, capacities 1..%d (growing 3 more), both policies: %.3g sequences covered by "
+    printf("exhaustive: depth %u, capacities 1..%d (growing 3 more), both policies: %.3g sequences "
+           "covered by "
            "%llu transitions from %llu distinct states\n",
            depth, MAX_BLOCKS, sequences, (unsigned long long)transitions,
            (unsigned long long)states);

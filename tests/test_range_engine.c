@@ -75,7 +75,7 @@ static void a_reservation(void) {
     for (uint64_t i = 1; i + 1 < BUDDY_MAX_RESERVATIONS; i++)
         CHECK_STATUS(buddy_range_reserve(range, i * 16, 16), BUDDY_OK);
     CHECK_STATUS(buddy_range_unreserve(range, 224, 16), BUDDY_OK);
-    CHECK_STATUS(buddy_range_reserve(range, 224, 16), BUDDY_OK); /* the 16th */
+    CHECK_STATUS(buddy_range_reserve(range, 224, 16), BUDDY_OK);     /* the 16th */
     CHECK_STATUS(buddy_range_reserve(range, 224, 16), BUDDY_ENOMEM); /* the table first */
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
     CHECK_STATUS(buddy_range_reset(range), BUDDY_OK); /* frees reservations too */
@@ -124,8 +124,9 @@ static void user_data(void) {
     CHECK_EQ_U64(value, 0xfeed);
     char dump[512];
     buddy_range_dump_json(range, dump, sizeof dump, BUDDY_DUMP_BLOCKS);
-    CHECK(strstr(dump, "{\"offset\": 0, \"size\": 96, \"state\": \"live\", \"user_data\": 65261}") !=
-          NULL);
+    CHECK(
+        strstr(dump, "{\"offset\": 0, \"size\": 96, \"state\": \"live\", \"user_data\": 65261}") !=
+        NULL);
     CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
     CHECK_STATUS(buddy_range_alloc(range, 16, &run), BUDDY_OK);
     CHECK_STATUS(buddy_range_get_user_data(range, run, &value), BUDDY_OK);

@@ -178,8 +178,8 @@ static bool parse_dump(parser *p, replay_result *result, bool *has_blocks) {
                               : strcmp(key, "reserved") == 0           ? &end->reserved_bytes
                               : strcmp(key, "largest_free_block") == 0 ? &end->largest_free_block
                               : strcmp(key, "live_blocks") == 0        ? &end->live_blocks
-                              : strcmp(key, "peak_allocated") == 0 ? &end->peak_allocated_bytes
-                                                                   : NULL;
+                              : strcmp(key, "peak_allocated") == 0     ? &end->peak_allocated_bytes
+                                                                       : NULL;
             ok = field != NULL ? parse_number(p, field) : skip_value(p, 0);
         }
         if (!ok)
