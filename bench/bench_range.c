@@ -48,9 +48,7 @@ static int range_alloc_exact(void *state, uint64_t size, uint64_t *handle) {
 /* Aligned to the largest power of two at most the size: never above the
  * block's own size, the case the issue's target is about. */
 static int range_alloc_aligned(void *state, uint64_t size, uint64_t *handle) {
-    uint64_t alignment = 1;
-    while (alignment <= size / 2)
-        alignment *= 2;
+    uint64_t alignment = (uint64_t)1 << (63 - __builtin_clzll(size | 1));
     return buddy_range_alloc_aligned(state, size, alignment, handle);
 }
 static void range_release(void *state, uint64_t handle) {

@@ -203,6 +203,10 @@ int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignm
     if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
+    /* Every block is aligned to its size: up to the rounded size (a min block,
+     * or below twice the size), alloc's own path serves it. */
+    if ((alignment >> shift) <= 1 || alignment / 2 < size)
+        return buddy_range_alloc(range, size, offset_out);
     if (exceeds_largest_block(range, size)) {
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
