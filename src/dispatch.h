@@ -21,6 +21,8 @@
 #if BUDDY_HAVE_X86_64_V3
 extern bool buddy_cpu_has_x86_64_v3; /* set before main; false until then */
 int buddy_range_alloc_x86_64_v3(buddy_range *range, uint64_t size, uint64_t *offset_out);
+int buddy_range_alloc_aligned_x86_64_v3(buddy_range *range, uint64_t size, uint64_t alignment,
+                                        uint64_t *offset_out);
 int buddy_range_free_x86_64_v3(buddy_range *range, uint64_t offset);
 #endif
 

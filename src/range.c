@@ -182,17 +182,12 @@ static PORTABLE_COPY int range_free_portable(buddy_range *range, uint64_t offset
     return range_free(range, offset);
 }
 
-/* The copy of alloc's body this CPU runs. */
-static inline int alloc_dispatched(buddy_range *range, uint64_t size, uint64_t *offset_out) {
+int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
 #if BUDDY_HAVE_X86_64_V3
     if (buddy_cpu_has_x86_64_v3)
         return buddy_range_alloc_x86_64_v3(range, size, offset_out);
 #endif
     return range_alloc_portable(range, size, offset_out);
-}
-
-int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
-    return alloc_dispatched(range, size, offset_out);
 }
 
 int buddy_range_free(buddy_range *range, uint64_t offset) {
@@ -203,9 +198,8 @@ int buddy_range_free(buddy_range *range, uint64_t offset) {
     return range_free_portable(range, offset);
 }
 
-/* An alignment above the rounded size: split a block of the alignment's order. */
-static BUDDY_NOINLINE int alloc_above_alignment(buddy_range *range, uint64_t size,
-                                                uint64_t alignment, uint64_t *offset_out) {
+BUDDY_NOINLINE int buddy_alloc_above_alignment(buddy_range *range, uint64_t size,
+                                               uint64_t alignment, uint64_t *offset_out) {
     unsigned shift = range->min_block_shift;
     if (exceeds_largest_block(range, size)) {
         range->alloc_failures++;
@@ -224,15 +218,18 @@ static BUDDY_NOINLINE int alloc_above_alignment(buddy_range *range, uint64_t siz
     return BUDDY_OK;
 }
 
+static PORTABLE_COPY int range_alloc_aligned_portable(buddy_range *range, uint64_t size,
+                                                      uint64_t alignment, uint64_t *offset_out) {
+    return range_alloc_aligned(range, size, alignment, offset_out);
+}
+
 int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                               uint64_t *offset_out) {
-    if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
-        return BUDDY_EINVAL;
-    /* Every block is aligned to its size: up to the rounded size (a min block,
-     * or below twice the size), alloc's own path serves it, as a tail call. */
-    if ((alignment >> range->min_block_shift) <= 1 || alignment / 2 < size)
-        return alloc_dispatched(range, size, offset_out);
-    return alloc_above_alignment(range, size, alignment, offset_out);
+#if BUDDY_HAVE_X86_64_V3
+    if (buddy_cpu_has_x86_64_v3)
+        return buddy_range_alloc_aligned_x86_64_v3(range, size, alignment, offset_out);
+#endif
+    return range_alloc_aligned_portable(range, size, alignment, offset_out);
 }
 
 /* Grows live block (order, index) to `target` by absorbing its free buddies:

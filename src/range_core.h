@@ -314,6 +314,23 @@ static inline int range_alloc(buddy_range *range, uint64_t size, uint64_t *offse
     return BUDDY_OK;
 }
 
+/* An aligned allocation whose alignment is above the rounded size (range.c):
+ * a block of at least the alignment's order, split down. */
+int buddy_alloc_above_alignment(buddy_range *range, uint64_t size, uint64_t alignment,
+                                uint64_t *offset_out);
+
+/* The body of buddy_range_alloc_aligned. Every block is aligned to its size:
+ * up to the rounded size (a min block, or below twice the size), alloc's own
+ * body serves it, inlined, so the alignment costs nothing there. */
+static inline int range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                      uint64_t *offset_out) {
+    if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
+        return BUDDY_EINVAL;
+    if ((alignment >> range->min_block_shift) <= 1 || alignment / 2 < size)
+        return range_alloc(range, size, offset_out);
+    return buddy_alloc_above_alignment(range, size, alignment, offset_out);
+}
+
 /* In word 3 of a tile half (rows 2..7), the bits of the ancestors of row-2
  * node u: row r's is bit row_start(r) - 192 + (u >> (r - 2)). */
 #define UPPER_ANCESTORS(u)                                                                         \

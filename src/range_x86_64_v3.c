@@ -12,6 +12,11 @@ int buddy_range_alloc_x86_64_v3(buddy_range *range, uint64_t size, uint64_t *off
     return range_alloc(range, size, offset_out);
 }
 
+int buddy_range_alloc_aligned_x86_64_v3(buddy_range *range, uint64_t size, uint64_t alignment,
+                                        uint64_t *offset_out) {
+    return range_alloc_aligned(range, size, alignment, offset_out);
+}
+
 int buddy_range_free_x86_64_v3(buddy_range *range, uint64_t offset) {
     return range_free(range, offset);
 }

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#if BUDDY_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
 #include "tool.h"
 #include "trace.h"
 
@@ -51,7 +55,7 @@ static const char *const replay_option_names =
 int tool_parse_replay_options(tool_args *args, replay_options *options, bool *json,
                               const char **out_path, const char **trace_out) {
     *options = (replay_options){
-        UINT64_C(1) << 20, 16, BUDDY_BEST_FIT, false, false, 1000, NULL, false, false, NULL};
+        UINT64_C(1) << 20, 16, BUDDY_BEST_FIT, false, false, 1000, NULL, false, false, NULL, false};
     if (json != NULL)
         *json = false;
     *trace_out = NULL;
@@ -212,9 +216,41 @@ static void print_json(const char *name, const replay_options *o, const replay_r
     printf("]}\n");
 }
 
-/* Opens the trace as a seekable file (standard input is copied to a temporary
- * file), so the capacity search can read it again; NULL after a message. */
-static FILE *open_trace(const tool_args *args, const char *path) {
+/* Copies a gzip file into a temporary one; NULL (errno set) if it cannot. */
+static FILE *gunzip_to_temporary(const char *path) {
+#if BUDDY_HAVE_ZLIB
+    gzFile packed = gzopen(path, "rb");
+    FILE *copy = packed != NULL ? tmpfile() : NULL;
+    char buffer[1 << 16];
+    int read = 0;
+    while (copy != NULL && (read = gzread(packed, buffer, sizeof buffer)) > 0)
+        fwrite(buffer, 1, (size_t)read, copy);
+    if (copy != NULL && read < 0) {
+        fclose(copy);
+        copy = NULL;
+        errno = EILSEQ; /* not gzip, or cut short */
+    }
+    if (packed != NULL)
+        gzclose(packed);
+    if (copy != NULL)
+        rewind(copy);
+    return copy;
+#else
+    (void)path;
+    errno = ENOTSUP; /* this build found no zlib */
+    return NULL;
+#endif
+}
+
+FILE *tool_open_trace(const tool_args *args, const char *path) {
+    size_t length = strlen(path);
+    if (length > 3 && strcmp(path + length - 3, ".gz") == 0) {
+        FILE *input = gunzip_to_temporary(path);
+        if (input == NULL)
+            tool_args_error(args, "TRACE '%s': %s (expected a gzip-compressed trace)", path,
+                            strerror(errno));
+        return input;
+    }
     if (strcmp(path, "-") != 0) {
         FILE *input = fopen(path, "r");
         struct stat info;
@@ -244,7 +280,7 @@ int tool_replay_file(const tool_args *args, const char *path, const replay_optio
                      replay_result *result, uint64_t *smallest_capacity) {
     memset(result, 0, sizeof *result);
     *smallest_capacity = 0;
-    FILE *input = open_trace(args, path);
+    FILE *input = tool_open_trace(args, path);
     if (input == NULL)
         return strcmp(path, "-") == 0 ? TOOL_FAILED : TOOL_USAGE;
     int status = replay_run(input, path, options, result);

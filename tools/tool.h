@@ -72,6 +72,12 @@ int tool_replay(int argc, char **argv);
 int tool_draw(int argc, char **argv);
 int tool_record(int argc, char **argv);
 
+/* Opens a trace as a seekable file, so a capacity search can read it again:
+ * standard input ('-') and gzip files ("*.gz") are copied to a temporary
+ * file. NULL after a message naming the path. */
+FILE *tool_open_trace(const tool_args *args, const char *path);
+int tool_report(int argc, char **argv);
+
 /* Writes the SVG picture of a replay to `path`; TOOL_OK or TOOL_FAILED. */
 int tool_write_picture(const char *path, const char *title, const struct replay_result *result);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ideal.h"
 #include "tool.h"
 
 /* ---- Parsing -------------------------------------------------------------- */
@@ -167,6 +168,7 @@ typedef struct engine {
     replay_result *result;
     buddy_range *range;
     buddy_heap *heap;
+    ideal *ideal; /* the reference, instead of range and heap */
     unsigned char *region;
     void *heap_metadata;
     size_t lives_capacity, samples_capacity, failures_capacity;
@@ -186,7 +188,9 @@ static bool push(void **array, size_t *count, size_t *capacity, size_t size) {
 }
 
 static void get_stats(const engine *e, buddy_range_stats *stats) {
-    if (e->heap != NULL)
+    if (e->ideal != NULL)
+        ideal_get_stats(e->ideal, stats);
+    else if (e->heap != NULL)
         buddy_heap_get_stats(e->heap, stats);
     else
         buddy_range_get_stats(e->range, stats);
@@ -213,7 +217,7 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
     } else if (status == BUDDY_ENOMEM) {
         /* What the request takes: whole min blocks for a run, else a power of two. */
         uint64_t rounded = stats.min_block_size;
-        if (e->options->exact)
+        if (e->options->exact || e->ideal != NULL)
             rounded *= op->size == 0 ? 1 : (op->size - 1) / stats.min_block_size + 1;
         else
             while (rounded < op->size)
@@ -232,6 +236,12 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
 /* Allocates for `op`; on success stores the handle and the block's offset and size. */
 static int allocate(engine *e, const trace_op *op, uint64_t size, uint64_t *handle,
                     uint64_t *offset, uint64_t *block_size) {
+    if (e->ideal != NULL) {
+        int status = ideal_alloc(e->ideal, size, op->alignment, offset);
+        *block_size = status == BUDDY_OK ? ideal_size(e->ideal, *offset) : 0;
+        *handle = *offset;
+        return status;
+    }
     if (e->heap == NULL) {
         int status = op->alignment != 0
                          ? buddy_range_alloc_aligned(e->range, size, op->alignment, offset)
@@ -256,7 +266,9 @@ static int allocate(engine *e, const trace_op *op, uint64_t size, uint64_t *hand
 }
 
 static void release(engine *e, uint64_t handle) {
-    if (e->heap != NULL)
+    if (e->ideal != NULL)
+        ideal_free(e->ideal, handle);
+    else if (e->heap != NULL)
         buddy_heap_free(e->heap, (void *)(uintptr_t)handle);
     else
         buddy_range_free(e->range, handle);
@@ -304,10 +316,14 @@ static bool resize(engine *e, slot *s, const trace_op *op, uint64_t line) {
         offset = moved ? (uint64_t)((unsigned char *)moved - e->region) : 0;
         block_size = moved ? buddy_heap_usable_size(e->heap, moved) : 0;
     } else {
-        in_place = buddy_range_resize(e->range, handle, op->size) == BUDDY_OK;
+        in_place = e->ideal != NULL ? ideal_resize(e->ideal, handle, op->size) == BUDDY_OK
+                                    : buddy_range_resize(e->range, handle, op->size) == BUDDY_OK;
         if (in_place) {
             offset = handle;
-            buddy_range_size(e->range, handle, &block_size);
+            if (e->ideal != NULL)
+                block_size = ideal_size(e->ideal, handle);
+            else
+                buddy_range_size(e->range, handle, &block_size);
         } else {
             int status = allocate(e, op, op->size, &handle, &offset, &block_size);
             if (status != BUDDY_OK) {
@@ -486,6 +502,8 @@ static bool write_dump(const engine *e, const char *path) {
 
 /* Keeps the final state: every block, and whether the invariants hold. */
 static void keep_final_state(engine *e) {
+    if (e->ideal != NULL)
+        return; /* the reference has no blocks to show */
     e->result->end_dump = dump_engine(e, 0);
     block_list list = {e->result, 0, e->region};
     if (e->heap != NULL) {
@@ -500,6 +518,10 @@ static void keep_final_state(engine *e) {
 
 static int set_up(engine *e) {
     const replay_options *o = e->options;
+    if (o->ideal) {
+        e->ideal = ideal_create(o->capacity, o->min_block_size);
+        return e->ideal != NULL ? BUDDY_OK : BUDDY_ENOMEM;
+    }
     if (!o->heap)
         return buddy_range_create(&e->range, o->capacity, o->min_block_size, o->policy);
     buddy_heap_config config = {(size_t)o->min_block_size, 0, o->policy, 0, NULL, NULL, NULL};
@@ -516,6 +538,7 @@ static int set_up(engine *e) {
 }
 
 static void tear_down(engine *e) {
+    ideal_destroy(e->ideal);
     if (e->heap != NULL)
         buddy_heap_fini(e->heap);
     free(e->region);
@@ -532,7 +555,7 @@ static void print_step(const engine *e, const trace_op *op) {
 int replay_run(FILE *input, const char *name, const replay_options *options,
                replay_result *result) {
     memset(result, 0, sizeof *result);
-    engine e = {options, result, NULL, NULL, NULL, NULL, 0, 0, 0};
+    engine e = {options, result, NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
     int status = set_up(&e);
     if (status != BUDDY_OK) {
         tear_down(&e);

@@ -67,6 +67,7 @@ typedef struct replay_options { /* also declared in tool.h */
     bool counts_only;      /* keep no samples, lives or blocks; stop at the first failure */
     bool exact;            /* range: allocate exact runs (buddy_range_alloc_exact) */
     const char *dump_path; /* if not NULL, write the final dump, map included, there */
+    bool ideal;            /* replay on the ideal best-fit reference (ideal.h), not a range */
 } replay_options;
 
 typedef struct replay_result {
