@@ -247,8 +247,10 @@ FILE *tool_open_trace(const tool_args *args, const char *path) {
     if (length > 3 && strcmp(path + length - 3, ".gz") == 0) {
         FILE *input = gunzip_to_temporary(path);
         if (input == NULL)
-            tool_args_error(args, "TRACE '%s': %s (expected a gzip-compressed trace)", path,
-                            strerror(errno));
+            tool_args_error(args, "TRACE '%s': %s", path,
+                            errno == EILSEQ    ? "not a gzip file, or cut short"
+                            : errno == ENOTSUP ? "this build reads no gzip (zlib was not found)"
+                                               : strerror(errno));
         return input;
     }
     if (strcmp(path, "-") != 0) {

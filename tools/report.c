@@ -135,17 +135,14 @@ int tool_report(int argc, char **argv) {
     tool_args args = {"report", argc, argv, 1, NULL, NULL, TOOL_OK};
     uint64_t min_block = 16;
     bool json = false;
-    int first_trace = 0, traces = 0;
+    int traces = 0;
     while (args.status == TOOL_OK && tool_args_next(&args)) {
         if (tool_args_is(&args, "--min-block", true)) {
             tool_args_size(&args, "--min-block", &min_block);
         } else if (tool_args_is(&args, "--json", false)) {
             json = true;
         } else if (args.arg[0] != '-' || strcmp(args.arg, "-") == 0) {
-            if (traces++ == 0)
-                first_trace = args.next - 1;
-            if (first_trace + traces != args.next)
-                return tool_args_error(&args, "options come before the traces ('%s')", args.arg);
+            argv[1 + traces++] = (char *)args.arg; /* the traces, in order, over what was read */
         } else {
             tool_args_unknown(&args, "--min-block, --json");
         }
@@ -163,7 +160,7 @@ int tool_report(int argc, char **argv) {
                min_block);
     int status = TOOL_OK;
     for (int t = 0; t < traces && status == TOOL_OK; t++) {
-        const char *path = argv[first_trace + t];
+        const char *path = argv[1 + t];
         card c;
         status = fill_card(&args, path, min_block, &c);
         if (status != TOOL_OK)
