@@ -26,7 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                               64,
                               quiet,
                               false,
-                              (data[0] & 6) == 4}; /* exact runs on a range */
+                              (data[0] & 6) == 4, /* exact runs on a range */
+                              NULL,
+                              (data[0] & 10) == 8}; /* the ideal best-fit reference */
     FILE *input = fmemopen((void *)(data + 1), size - 1, "r");
     if (input == NULL)
         return 0;

@@ -84,7 +84,8 @@ static int normalize_config(const buddy_heap_config *given, buddy_heap_config *c
     if (!is_pow2(config->min_block_size) || !is_pow2(config->max_alignment) ||
         config->max_alignment < alignof(max_align_t) ||
         (config->policy != BUDDY_BEST_FIT && config->policy != BUDDY_FIRST_FIT) ||
-        (config->flags & ~(unsigned)(BUDDY_HEAP_FILL | BUDDY_HEAP_THREAD_SAFE)) != 0 ||
+        (config->flags &
+         ~(unsigned)(BUDDY_HEAP_FILL | BUDDY_HEAP_THREAD_SAFE | BUDDY_HEAP_EXACT)) != 0 ||
         !hooks_paired || (thread_safe && config->lock != NULL))
         return BUDDY_EINVAL;
 #ifndef BUDDY_HAVE_PTHREAD
@@ -261,9 +262,13 @@ int buddy_heap_fini(buddy_heap *heap) {
 
 /* ---- Allocation ---------------------------------------------------------- */
 
-/* The block size a request of `request` bytes (>= min_request) gets. */
+/* The block size a request of `request` bytes (>= min_request) gets: a power
+ * of two of min blocks, or with BUDDY_HEAP_EXACT the min blocks of an exact
+ * run (one more for a count of 3 mod 4, as buddy_range_alloc_exact). */
 static size_t block_size_for(const buddy_heap *heap, size_t request) {
     size_t blocks = (request + heap->min_block_size - 1) / heap->min_block_size;
+    if (heap->flags & BUDDY_HEAP_EXACT)
+        return heap->min_block_size * (blocks + ((blocks & 3u) == 3u));
     return heap->min_block_size << bits_log2_ceil(blocks);
 }
 
@@ -289,10 +294,15 @@ static void record_failure(buddy_heap *heap, int status, size_t requested, size_
 /* malloc's work under the lock: `alignment` 0 or a power of two <= max_alignment. */
 static void *allocate(buddy_heap *heap, size_t size, size_t alignment) {
     size_t request = size < heap->min_request ? heap->min_request : size;
-    if (request < alignment)
-        request = alignment;
     uint64_t offset = 0;
-    int status = buddy_range_alloc(heap->range, request, &offset);
+    int status;
+    if (heap->flags & BUDDY_HEAP_EXACT) {
+        status = buddy_range_alloc_exact_aligned(heap->range, request, alignment ? alignment : 1,
+                                                 &offset);
+    } else {
+        request = request < alignment ? alignment : request; /* a block is aligned to its size */
+        status = buddy_range_alloc(heap->range, request, &offset);
+    }
     if (status != BUDDY_OK) { /* only a request that fits the range is rounded */
         record_failure(heap, status, size,
                        status == BUDDY_ENOMEM ? block_size_for(heap, request) : 0);
@@ -405,10 +415,13 @@ int buddy_heap_free(buddy_heap *heap, void *pointer) {
 /* Resizes the block at `pointer` (of `old_size` bytes) in place, under the lock. */
 static int resize_in_place(buddy_heap *heap, void *pointer, size_t old_size, size_t size) {
     size_t request = size < heap->min_request ? heap->min_request : size;
-    int status = buddy_range_resize(heap->range, offset_of(heap, pointer), request);
+    uint64_t offset = offset_of(heap, pointer), resized = 0;
+    int status = buddy_range_resize(heap->range, offset, request);
     if (status != BUDDY_OK)
         return status;
-    size_t new_size = block_size_for(heap, request);
+    /* What the range made of it: a run stays exact, a block a power of two. */
+    (void)buddy_range_size(heap->range, offset, &resized);
+    size_t new_size = (size_t)resized;
     if (new_size < old_size && (heap->flags & BUDDY_HEAP_FILL))
         memset((unsigned char *)pointer + new_size, FILL_FREED, old_size - new_size);
     debug_block_resized(heap, pointer, old_size, new_size);

@@ -280,7 +280,34 @@ static void lock_hooks_wrap_every_call(void) {
     CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
 }
 
+/* BUDDY_HEAP_EXACT: whole min blocks, not a power of two of them; realloc
+ * grows a run over the free min blocks after it. */
+static void exact_sizing_takes_what_is_asked(void) {
+    buddy_heap *heap = new_heap(BUDDY_HEAP_EXACT | BUDDY_HEAP_FILL);
+    unsigned char *block = buddy_heap_malloc(heap, 1033); /* 65 min blocks of 16 */
+    CHECK(block != NULL);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 1040); /* not 2048 */
+    CHECK(block[1039] == 0xAA);                                /* the fill covers the run */
+    CHECK(buddy_heap_realloc(heap, block, 1500) == block);    /* the min blocks after it are free */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 1504);
+    CHECK(block[1503] == 0xAA);
+    CHECK(buddy_heap_realloc(heap, block, 700) == block); /* gives back its tail */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 704);
+    void *aligned = buddy_heap_aligned_alloc(heap, 4096, 100);
+    CHECK(aligned != NULL && (uintptr_t)aligned % 4096 == 0);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, aligned), 128); /* 7 min blocks take 8 */
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.allocated_bytes, 704 + 128);
+    CHECK_STATUS(buddy_heap_free(heap, block + 16), BUDDY_ENOTSTART);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, aligned), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    buddy_heap_fini(heap);
+}
+
 int main(void) {
+    exact_sizing_takes_what_is_asked();
     embedded_setup_aligns_and_fills_the_region();
     calloc_zeroes_and_checks_overflow();
     realloc_grows_in_place_then_moves();

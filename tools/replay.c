@@ -35,8 +35,9 @@ static const char *const usage_text =
     "options (--name VALUE or --name=VALUE):\n"
     "  --capacity SIZE     units to manage (default 1M)\n"
     "  --min-block SIZE    the min block size, a power of two (default 16)\n"
-    "  --policy POLICY     best_fit (default), first_fit, or exact (a range of exact\n"
-    "                      runs: buddy_range_alloc_exact, no rounding to a power of two)\n"
+    "  --policy POLICY     best_fit (default), first_fit, or exact (exact runs, no\n"
+    "                      rounding to a power of two: buddy_range_alloc_exact, or a\n"
+    "                      heap with BUDDY_HEAP_EXACT)\n"
     "  --heap              replay through buddy_heap (pointers) instead of a range\n"
     "  --every N           sample the statistics every N operations (default 1000)\n"
     "  --step              print the tree after every operation (at most 1024 min blocks)\n"
@@ -100,8 +101,6 @@ int tool_parse_replay_options(tool_args *args, replay_options *options, bool *js
     if (options->capacity < min_block)
         return tool_args_error(args, "--capacity %" PRIu64 " is below the min block (%" PRIu64 ")",
                                options->capacity, min_block);
-    if (options->exact && options->heap)
-        return tool_args_error(args, "--policy exact works on a range, not yet with --heap");
     if (buddy_range_metadata_size(options->capacity, min_block) == 0 ||
         (options->heap && options->capacity > SIZE_MAX / 2))
         return tool_args_error(args,

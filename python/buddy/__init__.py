@@ -540,7 +540,8 @@ class Heap(_Session):
     """
 
     def __init__(self, region: _Region, min_block_size: int = 16, max_alignment: int = 4096,
-                 policy: str = "best_fit", thread_safe: bool = False):
+                 policy: str = "best_fit", thread_safe: bool = False, exact: bool = False):
+        """``exact``: blocks of whole min blocks (exact runs), not powers of two of them."""
         try:
             view = memoryview(region)
         except TypeError:
@@ -552,7 +553,8 @@ class Heap(_Session):
         self.policy = _policy(policy)
         self._config = _HeapConfig(_integer(min_block_size, "min_block_size"),
                                    _integer(max_alignment, "max_alignment"),
-                                   _POLICIES[self.policy], 2 if thread_safe else 0)
+                                   _POLICIES[self.policy],
+                                   (2 if thread_safe else 0) | (4 if exact else 0))
         needed = _heap_metadata_size(size, ctypes.byref(self._config))
         if needed == 0:
             raise BuddyError(_STATUS["ESMALL"], f"a region of {size} bytes holds no heap")

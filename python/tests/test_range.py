@@ -148,6 +148,11 @@ class ForEngines(unittest.TestCase):
         with self.assertRaises(ValueError):
             r.alloc_exact(48, alignment=48)
 
+    def test_exact_heap(self):
+        with buddy.Heap(bytearray(1 << 16), exact=True) as heap:
+            block = heap.malloc(1033)
+            self.assertEqual(heap.usable_size(block), 1040)
+
     def test_dump(self):
         r = Range(512, 16, max_capacity=1024, user_data=True)
         live = r.alloc(64)
