@@ -137,7 +137,7 @@ static const allocator allocators[] = {
     {"buddy exact", best_fit_setup, range_alloc_exact, range_release, NULL, range_bits},
     {"buddy aligned", best_fit_setup, range_alloc_aligned, range_release, NULL, range_bits},
     /* The first row again: how much a row's place in the run moves its figure. */
-    {"buddy best-fit again", best_fit_setup, range_alloc, range_release, NULL, range_bits},
+    {"buddy best-fit #2", best_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"seed algorithm", seed_setup, seed_alloc, seed_release, NULL, seed_bits},
     {"glibc malloc", libc_setup, libc_alloc, libc_release, NULL, NULL},
     {"(harness alone)", harness_setup, harness_alloc, harness_release, NULL, NULL},
