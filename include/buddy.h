@@ -358,10 +358,10 @@ BUDDY_API size_t buddy_range_dump_json(const buddy_range *range, char *buffer, s
 typedef struct buddy_heap buddy_heap;
 
 enum buddy_heap_flags {
-    BUDDY_HEAP_FILL = 1u << 0,       /* fill new blocks with 0xAA, freed ones with 0xDD */
+    BUDDY_HEAP_FILL = 1u << 0,        /* fill new blocks with 0xAA, freed ones with 0xDD */
     BUDDY_HEAP_THREAD_SAFE = 1u << 1, /* serialise every call with an internal pthread mutex */
-    BUDDY_HEAP_EXACT = 1u << 2 /* exact sizing: a block is whole min blocks (an exact run,
-                                  buddy_range_alloc_exact), not a power of two of them */
+    BUDDY_HEAP_EXACT = 1u << 2        /* exact sizing: a block is whole min blocks (an exact run,
+                                         buddy_range_alloc_exact), not a power of two of them */
 };
 
 typedef struct buddy_heap_config {

@@ -287,8 +287,8 @@ static void exact_sizing_takes_what_is_asked(void) {
     unsigned char *block = buddy_heap_malloc(heap, 1033); /* 65 min blocks of 16 */
     CHECK(block != NULL);
     CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 1040); /* not 2048 */
-    CHECK(block[1039] == 0xAA);                                /* the fill covers the run */
-    CHECK(buddy_heap_realloc(heap, block, 1500) == block);    /* the min blocks after it are free */
+    CHECK(block[1039] == 0xAA);                              /* the fill covers the run */
+    CHECK(buddy_heap_realloc(heap, block, 1500) == block);   /* the min blocks after it are free */
     CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 1504);
     CHECK(block[1503] == 0xAA);
     CHECK(buddy_heap_realloc(heap, block, 700) == block); /* gives back its tail */

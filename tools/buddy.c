@@ -18,7 +18,8 @@ static const struct {
     {"sizes", tool_sizes, "the metadata table for a grid of capacities and min block sizes"},
     {"replay", tool_replay, "runs an allocation trace and reports fragmentation over time"},
     {"draw", tool_draw, "an SVG picture of a trace: memory map, buddy tree, blocks over time"},
-    {"report", tool_report, "the fragmentation report card of traces: each policy's smallest capacity"},
+    {"report", tool_report,
+     "the fragmentation report card of traces: each policy's smallest capacity"},
     {"record", tool_record, "records a program's allocations as a trace (LD_PRELOAD)"},
 };
 

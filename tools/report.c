@@ -53,7 +53,9 @@ static int fill_card(const tool_args *args, const char *path, uint64_t min_block
     int status = TOOL_OK;
     for (int p = 0; p < POLICIES && status == TOOL_OK; p++) {
         replay_options options = {min_block, min_block, p == 1 ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT,
-                                  false, false, 1000, NULL, true, p == 2, NULL, p == 3};
+                                  false,     false,     1000,
+                                  NULL,      true,      p == 2,
+                                  NULL,      p == 3};
         card_row *row = &c->rows[p];
         replay_result result;
         rewind(input);
@@ -87,8 +89,8 @@ static void print_text(const char *path, const card *c) {
     char size[32];
     tool_format_size(size, sizeof size, c->requested_peak);
     printf("%s: %s asked for at the peak; %" PRIu64 " reallocs\n", path, size, c->resizes);
-    printf("  %-15s %17s %8s %12s %12s %10s\n", "policy", "smallest capacity", "/ peak",
-           "rounding", "holes", "in place");
+    printf("  %-15s %17s %8s %12s %12s %10s\n", "policy", "smallest capacity", "/ peak", "rounding",
+           "holes", "in place");
     for (int p = 0; p < POLICIES; p++) {
         const card_row *row = &c->rows[p];
         if (row->capacity == 0) {
@@ -103,7 +105,8 @@ static void print_text(const char *path, const card *c) {
                ratio(row->capacity, c->requested_peak), rounding, holes, row->resized_in_place);
     }
     if (c->rows[2].capacity != 0 && c->rows[3].capacity != 0)
-        printf("  exact / ideal best fit: %.3fx\n", ratio(c->rows[2].capacity, c->rows[3].capacity));
+        printf("  exact / ideal best fit: %.3fx\n",
+               ratio(c->rows[2].capacity, c->rows[3].capacity));
 }
 
 static void print_json(const char *path, const card *c, bool first) {

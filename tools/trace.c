@@ -524,8 +524,13 @@ static int set_up(engine *e) {
     }
     if (!o->heap)
         return buddy_range_create(&e->range, o->capacity, o->min_block_size, o->policy);
-    buddy_heap_config config = {(size_t)o->min_block_size, 0, o->policy,
-                                o->exact ? BUDDY_HEAP_EXACT : 0u, NULL, NULL, NULL};
+    buddy_heap_config config = {(size_t)o->min_block_size,
+                                0,
+                                o->policy,
+                                o->exact ? BUDDY_HEAP_EXACT : 0u,
+                                NULL,
+                                NULL,
+                                NULL};
     size_t metadata = buddy_heap_metadata_size((size_t)o->capacity, &config);
     size_t region = ((size_t)o->capacity + 4095) / 4096 * 4096;
     if (metadata == 0 || o->capacity > SIZE_MAX - 4096)
