@@ -16,7 +16,10 @@
  * resize of offsets 0 and 1 to 1 unit and to the largest block; reserve and
  * unreserve of [1, 3), [2, 7) and the whole capacity; set_capacity to half
  * the capacity and to the maximum the range was made for (3 more min blocks,
- * up to 16). DEPTH is BUDDY_EXHAUSTIVE_DEPTH, 8 by default.
+ * up to 16); user data set at offsets 0, 1 and 2 (first fit's ranges have
+ * user data, best fit's none), after which every offset's is read back; and
+ * the JSON dump, which must change nothing. DEPTH is BUDDY_EXHAUSTIVE_DEPTH,
+ * 8 by default.
  */
 #include <stddef.h>
 
@@ -31,7 +34,18 @@
 #define MEMO_SLOTS (1u << 22)
 
 typedef struct operation {
-    enum { ALLOC, EXACT, EXACT_ALIGNED, FREE, RESIZE, RESERVE, UNRESERVE, SET_CAPACITY } kind;
+    enum {
+        ALLOC,
+        EXACT,
+        EXACT_ALIGNED,
+        FREE,
+        RESIZE,
+        RESERVE,
+        UNRESERVE,
+        SET_CAPACITY,
+        USER_DATA,
+        DUMP
+    } kind;
     uint64_t offset, size;
 } operation;
 
@@ -55,7 +69,8 @@ typedef struct search {
  * (0: none) in 3 bits and its free bit; a piece of a run that goes on (order 2
  * or 3 in 16 min blocks, and live) is order + 4 instead: 6 or 7. `extra`: the
  * capacity, then per min block whether a reservation starts there and whether
- * one holds it; never 0. */
+ * one holds it, then whether its user data is set (always to 5 + its index);
+ * never 0. */
 static key state_key(const model *m) {
     key k = {0, m->block_count};
     for (uint64_t i = 0; i < m->block_count; i++) {
@@ -69,6 +84,8 @@ static key state_key(const model *m) {
         for (uint64_t i = m->reservations[r][0]; i < m->reservations[r][1]; i++)
             k.extra |= (uint64_t)2 << (8 + 2 * i);
     }
+    for (uint64_t i = 0; m->user_data != NULL && i < m->block_count; i++)
+        k.extra |= (uint64_t)(m->user_data[i] != 0) << (40 + i);
     return k;
 }
 
@@ -119,6 +136,29 @@ static void build_alphabet(search *s, uint64_t blocks, uint64_t max_blocks) {
     }
     s->ops[s->op_count++] = (operation){SET_CAPACITY, 0, blocks / 2};
     s->ops[s->op_count++] = (operation){SET_CAPACITY, 0, max_blocks};
+    for (uint64_t offset = 0; offset < 3; offset++)
+        s->ops[s->op_count++] = (operation){USER_DATA, offset, 0};
+    s->ops[s->op_count++] = (operation){DUMP, 0, 0};
+}
+
+/* Every offset's user data, as the model has it. */
+static bool user_data_agrees(search *s) {
+    for (uint64_t offset = 0; offset <= s->reference.max_block_count; offset++) {
+        uint64_t got = 0, want = 0;
+        int status = buddy_range_get_user_data(s->range, offset, &got);
+        if (status != model_get_user_data(&s->reference, offset, &want) ||
+            (status == BUDDY_OK && got != want))
+            return false;
+    }
+    return true;
+}
+
+/* The dump, map included: its length is what it says, and it changes nothing. */
+static bool dump_agrees(search *s, const unsigned char *before) {
+    char text[4096];
+    size_t length = buddy_range_dump_json(s->range, text, sizeof text, BUDDY_DUMP_BLOCKS);
+    return length > 0 && length < sizeof text && strlen(text) == length &&
+           memcmp(before, s->range, s->metadata_size) == 0;
 }
 
 /* Applies one operation to both sides and compares; false on a mismatch. */
@@ -152,9 +192,16 @@ static bool apply(search *s, const operation *op, const unsigned char *before) {
     } else if (op->kind == UNRESERVE) {
         got = buddy_range_unreserve(s->range, op->offset, op->size);
         want = model_unreserve(&s->reference, op->offset, op->size);
-    } else {
+    } else if (op->kind == SET_CAPACITY) {
         got = buddy_range_set_capacity(s->range, op->size);
         want = model_set_capacity(&s->reference, op->size);
+    } else if (op->kind == USER_DATA) {
+        got = buddy_range_set_user_data(s->range, op->offset, 5 + op->offset);
+        want = model_set_user_data(&s->reference, op->offset, 5 + op->offset);
+        if (!user_data_agrees(s))
+            return false;
+    } else {
+        return dump_agrees(s, before);
     }
     if (got != want || buddy_range_check(s->range) != BUDDY_OK)
         return false;
@@ -175,6 +222,9 @@ static bool explore(search *s, unsigned left) {
     bool frees[MAX_BLOCKS], continues[MAX_BLOCKS];
     memcpy(before, s->range, s->metadata_size);
     model kept = s->reference; /* the counts and the reservations */
+    uint64_t user_data[MAX_BLOCKS];
+    if (kept.user_data != NULL)
+        memcpy(user_data, kept.user_data, (size_t)kept.max_block_count * sizeof(uint64_t));
     size_t count = (size_t)s->reference.max_block_count;
     memcpy(orders, s->reference.order_at, count);
     memcpy(frees, s->reference.free_at, count * sizeof(bool));
@@ -192,6 +242,9 @@ static bool explore(search *s, unsigned left) {
             return false;
         memcpy(s->range, before, s->metadata_size);
         s->reference = kept;
+        if (kept.user_data != NULL)
+            memcpy(s->reference.user_data, user_data,
+                   (size_t)kept.max_block_count * sizeof(uint64_t));
         memcpy(s->reference.order_at, orders, count);
         memcpy(s->reference.free_at, frees, count * sizeof(bool));
         memcpy(s->reference.continues, continues, count * sizeof(bool));
@@ -219,7 +272,8 @@ int main(void) {
         for (int policy = 0; policy < 2 && check_failures == 0; policy++) {
             memset(s.memo_key, 0, MEMO_SLOTS * sizeof *s.memo_key);
             s.transitions = s.states = 0;
-            buddy_range_config config = {blocks, max_blocks, 1, (buddy_policy)policy, 0};
+            buddy_range_config config = {blocks, max_blocks, 1, (buddy_policy)policy,
+                                         policy == BUDDY_FIRST_FIT ? BUDDY_RANGE_USER_DATA : 0u};
             CHECK_STATUS(buddy_range_create_config(&s.range, &config), BUDDY_OK);
             CHECK(model_init_config(&s.reference, &config));
             s.metadata_size = (size_t)s.range->metadata_size;
