@@ -10,9 +10,8 @@
 int buddy_range_create_config(buddy_range **range_out, const buddy_range_config *config) {
     if (range_out == NULL || config == NULL)
         return BUDDY_EINVAL;
-    if ((config->policy != BUDDY_BEST_FIT && config->policy != BUDDY_FIRST_FIT) ||
-        (config->flags & ~(unsigned)BUDDY_RANGE_USER_DATA) != 0)
-        return BUDDY_EINVAL; /* as init_config says, before sizing */
+    if ((config->flags & ~(unsigned)BUDDY_RANGE_USER_DATA) != 0)
+        return BUDDY_EINVAL; /* as init_config says (sizing would say EGEOMETRY) */
     size_t size = buddy_range_metadata_size_config(config);
     if (size == 0)
         return BUDDY_EGEOMETRY;

@@ -153,6 +153,10 @@ static void engine_rows(void) {
     ROW(buddy_range_create_config(&out, NULL), BUDDY_EINVAL);
     ROW(buddy_range_create_config(&out, &bad[0]), BUDDY_EINVAL);
     ROW(buddy_range_create_config(&out, &bad[3]), BUDDY_EGEOMETRY);
+    buddy_range_config bad_policy = {1024, 2048, 16, (buddy_policy)2, 0};
+    ROW(buddy_range_create_config(&out, &bad_policy), BUDDY_EINVAL);
+    buddy_range_config huge = {64, UINT64_C(1) << 62, 1, BUDDY_BEST_FIT, BUDDY_RANGE_USER_DATA};
+    ROW((int)buddy_range_metadata_size_config(&huge), 0); /* its slots overflow 64 bits */
     CHECK(out == NULL);
     CHECK_STATUS(buddy_range_init_config(&range, engine_memory, sizeof engine_memory, &config),
                  BUDDY_OK);
@@ -270,6 +274,7 @@ static void heap_rows(void) {
     ROW(buddy_heap_last_failure(heap, NULL), BUDDY_EINVAL);
     ROW(buddy_heap_get_stats(NULL, NULL), BUDDY_EINVAL);
     ROW(buddy_heap_check(NULL), BUDDY_EINVAL);
+    ROW((int)buddy_heap_dump_json(NULL, NULL, 0, 0), 0);
     /* Overflow, alignment, oversize. */
     ROW(buddy_heap_calloc(heap, SIZE_MAX / 2, 4) == NULL, 1);
     ROW(buddy_heap_reallocarray(heap, live, SIZE_MAX / 2, 4) == NULL, 1);

@@ -10,6 +10,7 @@
 
 #include "buddy.h"
 #include "check.h"
+#include "layout.h"
 
 static _Alignas(64) unsigned char memory[1 << 15], copy[1 << 15];
 
@@ -195,7 +196,17 @@ static void a_copy(void) {
     CHECK_STATUS(buddy_range_check(again), BUDDY_OK);
 }
 
+/* The checker: a free block inside a reservation is corrupt. */
+static void a_free_block_in_a_reservation_is_corrupt(void) {
+    buddy_range *range = make(256, 256, 0);
+    CHECK_STATUS(buddy_range_reserve(range, 16, 16), BUDDY_OK); /* min block 1 */
+    range->reservations[0][0] = 0;                              /* min block 0 is free */
+    range->reserved_blocks = 2;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+}
+
 int main(void) {
+    a_free_block_in_a_reservation_is_corrupt();
     a_reservation();
     a_capacity_that_moves();
     user_data();
