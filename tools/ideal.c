@@ -113,28 +113,39 @@ static size_t extent_after(const ideal *a, uint64_t offset) {
     return low;
 }
 
+/* Puts extent `e` at index i, moving the later ones up; false if out of memory. */
+static bool insert_extent(ideal *a, size_t i, extent e) {
+    if (a->free_count == a->free_room) {
+        extent *grown = realloc(a->free, a->free_room * 2 * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        a->free = grown;
+        a->free_room *= 2;
+    }
+    memmove(&a->free[i + 1], &a->free[i], (a->free_count - i) * sizeof *a->free);
+    a->free[i] = e;
+    a->free_count++;
+    return true;
+}
+
+static void remove_extent(ideal *a, size_t i) {
+    memmove(&a->free[i], &a->free[i + 1], (a->free_count - i - 1) * sizeof *a->free);
+    a->free_count--;
+}
+
 /* Marks units [start, start + size), inside extent i, used. */
 static bool take(ideal *a, size_t i, uint64_t start, uint64_t size) {
     extent e = a->free[i];
     extent before = {e.start, start - e.start};
     extent after = {start + size, e.start + e.size - start - size};
     if (before.size != 0 && after.size != 0) { /* one extent becomes two */
-        if (a->free_count == a->free_room) {
-            extent *grown = realloc(a->free, a->free_room * 2 * sizeof *grown);
-            if (grown == NULL)
-                return false;
-            a->free = grown;
-            a->free_room *= 2;
-        }
-        memmove(&a->free[i + 2], &a->free[i + 1], (a->free_count - i - 1) * sizeof *a->free);
-        a->free_count++;
+        if (!insert_extent(a, i + 1, after))
+            return false;
         a->free[i] = before;
-        a->free[i + 1] = after;
     } else if (before.size != 0 || after.size != 0) {
         a->free[i] = before.size != 0 ? before : after;
     } else {
-        memmove(&a->free[i], &a->free[i + 1], (a->free_count - i - 1) * sizeof *a->free);
-        a->free_count--;
+        remove_extent(a, i);
     }
     a->allocated += size;
     a->peak = a->allocated > a->peak ? a->allocated : a->peak;
@@ -146,28 +157,18 @@ static bool give(ideal *a, uint64_t start, uint64_t size) {
     size_t i = extent_after(a, start);
     bool joins_before = i > 0 && a->free[i - 1].start + a->free[i - 1].size == start;
     bool joins_after = i < a->free_count && a->free[i].start == start + size;
-    a->allocated -= size;
     if (joins_before && joins_after) {
         a->free[i - 1].size += size + a->free[i].size;
-        memmove(&a->free[i], &a->free[i + 1], (a->free_count - i - 1) * sizeof *a->free);
-        a->free_count--;
+        remove_extent(a, i);
     } else if (joins_before) {
         a->free[i - 1].size += size;
     } else if (joins_after) {
         a->free[i].start = start;
         a->free[i].size += size;
-    } else {
-        if (a->free_count == a->free_room) {
-            extent *grown = realloc(a->free, a->free_room * 2 * sizeof *grown);
-            if (grown == NULL)
-                return false;
-            a->free = grown;
-            a->free_room *= 2;
-        }
-        memmove(&a->free[i + 1], &a->free[i], (a->free_count - i) * sizeof *a->free);
-        a->free[i] = (extent){start, size};
-        a->free_count++;
+    } else if (!insert_extent(a, i, (extent){start, size})) {
+        return false;
     }
+    a->allocated -= size;
     return true;
 }
 
