@@ -230,12 +230,7 @@ static void compare_w3(unsigned runs) {
         double fractions[31];
         for (unsigned run = 0; run < runs; run++)
             fractions[run] = w3_live_fraction(&allocators[a], 1000 + run);
-        for (unsigned i = 1; i < runs; i++) /* insertion sort: runs <= 31 */
-            for (unsigned j = i; j > 0 && fractions[j - 1] > fractions[j]; j--) {
-                double swap = fractions[j];
-                fractions[j] = fractions[j - 1];
-                fractions[j - 1] = swap;
-            }
+        bench_sort(fractions, runs);
         printf("  %-18s %8.4f   (%.4f..%.4f)\n", allocators[a].name, fractions[runs / 2],
                fractions[0], fractions[runs - 1]);
     }

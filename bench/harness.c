@@ -72,6 +72,10 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+void bench_sort(double *values, size_t count) {
+    qsort(values, count, sizeof values[0], compare_doubles);
+}
+
 /* Measures every allocator on the workload, interleaved: each run measures
  * them all in turn, so a noisy moment of the machine hits all of them alike
  * and the ratios stay meaningful. */
@@ -93,7 +97,7 @@ void bench_compare(const allocator *allocators, size_t count, const workload *w,
            "bits/minb", ratio_title);
     double medians[8];
     for (size_t a = 0; a < count; a++) {
-        qsort(samples[a], runs, sizeof samples[a][0], compare_doubles);
+        bench_sort(samples[a], runs);
         medians[a] = samples[a][runs / 2];
     }
     for (size_t a = 0; a < count; a++) {

@@ -43,6 +43,9 @@ void *bench_buffer_get(bench_buffer *buffer, size_t size);
 void bench_compare(const allocator *allocators, size_t count, const workload *w, unsigned runs,
                    size_t baseline, const char *ratio_title);
 
+/* Sorts `count` values in increasing order (for medians and spreads). */
+void bench_sort(double *values, size_t count);
+
 /* Parses --ops N and --runs N (and reports whether `flag` was given, if not
  * NULL); exits with a usage message on anything else. */
 void bench_parse_arguments(int argc, char **argv, size_t *ops, unsigned *runs, const char *flag,

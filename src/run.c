@@ -40,22 +40,39 @@ static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on
     update_slow_free(range);
 }
 
+/* The order of the lowest split ancestor of min block `first` among orders
+ * 1..`highest` (below the top order), or 0 if none of them is split: one
+ * tile per band, as find_live_block reads them, but climbing. */
+static unsigned lowest_split_order(const buddy_range *range, uint64_t first, unsigned highest) {
+    for (unsigned band = 0; band * TILE_ORDERS < highest; band++) {
+        uint64_t tile =
+            range->band_word[band] + (first >> (band * TILE_ORDERS + TILE_ORDERS)) * TILE_WORDS;
+        unsigned t = (unsigned)(first >> (band * TILE_ORDERS)) & 255u;
+        unsigned row = lowest_split_row(&range_words_const(range)[tile + HALF_WORDS], t);
+        if (row != TILE_ORDERS) {
+            unsigned order = band * TILE_ORDERS + row + 1u;
+            return order <= highest ? order : 0;
+        }
+    }
+    return 0;
+}
+
 /* BUDDY_OK iff the live block of `order` that find_live_block found at min
  * block `first` starts an allocation: it is not under a mark (inside the
- * right half of a marked piece), nor a later piece of a run. */
+ * right half of a marked piece), nor a later piece of a run. It is a later
+ * piece iff a marked piece ends at `first`: then that piece's mark is the
+ * lowest split ancestor of min block first - 1, the one split node whose
+ * parent is not split (I3), and the piece is at most of order ctz(first). */
 static int check_starts_allocation(const buddy_range *range, uint64_t first, unsigned order) {
     unsigned top = range->top_order;
     if (order + 2 <= top && !node_test(range, order + 2, first >> (order + 2), SPLIT_BIT))
         return BUDDY_ENOTSTART; /* the split node above it is a mark, inside a piece */
-    if (first == 0)
-        return BUDDY_OK;
-    unsigned highest = bits_ctz(first) < top ? bits_ctz(first) : top;
-    for (unsigned j = order + 1 > 2 ? order + 1 : 2; j <= highest; j++) {
-        uint64_t before = (first >> j) - 1;
-        if (!node_test(range, j, before, FREE_BIT) && !node_test(range, j, before, SPLIT_BIT) &&
-            piece_is_marked(range, j, before))
-            return BUDDY_ENOTSTART; /* a marked piece ends here: a later piece */
-    }
+    unsigned highest = bits_ctz(first) < top ? bits_ctz(first) : top; /* the piece's order */
+    if (first == 0 || highest < 2)
+        return BUDDY_OK; /* no marked piece (order >= 2) can end here */
+    unsigned mark = lowest_split_order(range, first - 1, highest - 1);
+    if (mark != 0 && !node_test(range, mark + 1, (first - 1) >> (mark + 1), SPLIT_BIT))
+        return BUDDY_ENOTSTART; /* a marked piece ends here: a later piece */
     return BUDDY_OK;
 }
 
@@ -226,6 +243,91 @@ int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_
     return buddy_range_alloc_exact_aligned(range, size, 1, offset_out);
 }
 
+/* True iff the first `need` min blocks of node (order, index) are free,
+ * need below 2^order, the node before it being a free block: the node is free, or inside a free
+ * block (climb while the nodes are blank: a split one means a live block is on the way), or split
+ * with free blocks along its left spine (descend: a left half the need covers must be a free block,
+ * since a split node is never all free). */
+static bool rest_is_free(const buddy_range *range, unsigned order, uint64_t index, uint64_t need) {
+    if (index >= range->orders[order].node_count)
+        return false;
+    if (!node_test(range, order, index, SPLIT_BIT)) {
+        /* The climb ends by the lowest common ancestor with the free block
+         * before the node, which is split as every ancestor of a block is. */
+        for (unsigned up = order;; up++) {
+            assert(up <= range->top_order);
+            if (node_test(range, up, index >> (up - order), FREE_BIT))
+                return true;
+            if (up != order && node_test(range, up, index >> (up - order), SPLIT_BIT))
+                return false;
+        }
+    }
+    for (;;) { /* (order, index) is split */
+        order--;
+        index <<= 1;
+        if (need >= (uint64_t)1 << order) {
+            if (!node_test(range, order, index, FREE_BIT))
+                return false;
+            need -= (uint64_t)1 << order;
+            index |= 1u;
+            if (need == 0)
+                return true;
+        }
+        if (node_test(range, order, index, FREE_BIT))
+            return true;
+        if (order == 0 || !node_test(range, order, index, SPLIT_BIT))
+            return false;
+    }
+}
+
+/* Carves the rest of a run, `need` min blocks, from the start of node
+ * (order, index), which rest_is_free accepted: the path rest_is_free took,
+ * with each free left half it crossed a marked piece, and the free node it
+ * ended at carved as carve_run carves. */
+static void carve_rest(buddy_range *range, unsigned order, uint64_t index, uint64_t need) {
+    if (node_test(range, order, index, SPLIT_BIT)) {
+        for (;;) {
+            order--;
+            index <<= 1;
+            if (need >= (uint64_t)1 << order) {
+                free_remove(range, order, index);
+                need -= (uint64_t)1 << order;
+                if (need == 0)
+                    return;
+                set_mark(range, order, index, true);
+                index |= 1u;
+            }
+            if (node_test(range, order, index, FREE_BIT))
+                break;
+        }
+        free_remove(range, order, index);
+    } else {
+        buddy_carve_piece(range, index << order, order); /* inside a free block */
+    }
+    carve_run(range, order, index, need);
+}
+
+/* Places a run of `count` min blocks, not a power of two, across free blocks
+ * that follow each other: at the lowest free block of its largest piece's
+ * order, if the min blocks after it are free for the rest of the run. (Trying
+ * more such blocks bought little: docs/design.md.) */
+static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out) {
+    unsigned piece = bits_log2_floor(count);
+    if (range->orders[piece].free_count == 0)
+        return false;
+    node_ref ref;
+    uint64_t others;
+    uint64_t index = lowest_free(range, piece, &ref, &others);
+    uint64_t need = count - ((uint64_t)1 << piece);
+    if (!rest_is_free(range, piece, index + 1, need))
+        return false;
+    free_remove_at(range, piece, index, ref);
+    set_mark(range, piece, index, true);
+    carve_rest(range, piece, index + 1, need);
+    *first_out = index << piece;
+    return true;
+}
+
 int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                     uint64_t *offset_out) {
     if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
@@ -235,8 +337,15 @@ int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t 
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
     }
-    uint64_t count = run_blocks(size, shift);
+    uint64_t count = run_blocks(size, shift), first = 0;
     unsigned order = bits_log2_floor(count) + !bits_is_pow2(count);
+    if (order == bits_log2_floor(count) + 1u &&
+        buddy_aligned_order(range, order - 1u, alignment) == order - 1u &&
+        place_across(range, count, &first)) {
+        count_allocation(range, count);
+        *offset_out = first << shift;
+        return BUDDY_OK;
+    }
     unsigned found = 0;
     uint64_t index = 0;
     if (!take_fitting_block(range, buddy_aligned_order(range, order, alignment), &found, &index))

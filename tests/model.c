@@ -117,16 +117,56 @@ int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *o
     return BUDDY_OK;
 }
 
+/* The start of the block that holds min block `at`. */
+static uint64_t block_holding(const model *m, uint64_t at) {
+    uint64_t start = at;
+    while (m->order_at[start] < 0)
+        start--;
+    return start;
+}
+
+/* Makes free min blocks [first, first + count) a run: each piece, the
+ * largest that fits, is cut out of the free block holding it by halving. */
+static void carve(model *m, uint64_t first, uint64_t count) {
+    while (count != 0) {
+        unsigned piece = floor_log2(count);
+        uint64_t start = block_holding(m, first);
+        while (start != first || (unsigned)m->order_at[start] != piece) {
+            signed char half = (signed char)(m->order_at[start] - 1);
+            uint64_t upper = start + ((uint64_t)1 << half);
+            m->order_at[start] = m->order_at[upper] = half;
+            m->free_at[upper] = true;
+            start = first >= upper ? upper : start;
+        }
+        m->free_at[first] = false;
+        count -= (uint64_t)1 << piece;
+        m->continues[first] = count != 0;
+        first += (uint64_t)1 << piece;
+    }
+}
+
+/* True iff every min block of [first, end) is in a free block. */
+static bool all_free(const model *m, uint64_t first, uint64_t end) {
+    for (uint64_t at = first; at < end; at++)
+        if (!m->free_at[block_holding(m, at)])
+            return false;
+    return true;
+}
+
 /* The contract of buddy_range_alloc_exact: the count of min blocks (one more
- * when it is 3 mod 4), carved from the start of a free block of the count's
- * power-of-two order chosen as alloc chooses: each half the remaining count
- * exceeds is a piece that continues; a half it does not reach is freed. */
+ * when it is 3 mod 4). If it is not a power of two, the run goes at the lowest
+ * free block of its largest piece's order if the min blocks after it are free
+ * for the rest. Else it is carved from the start of
+ * a free block of the count's power-of-two order chosen as alloc chooses:
+ * each half the remaining count exceeds is a piece that continues; a half it
+ * does not reach is freed. */
 int model_alloc_exact(model *m, uint64_t size, uint64_t *offset_out) {
     return model_alloc_exact_aligned(m, size, 1, offset_out);
 }
 
-/* The run is carved from the block model_alloc_aligned would take for the
- * count's power of two. */
+/* Across free blocks only if the alignment is at most the largest piece; else
+ * carved from the block model_alloc_aligned would take for the count's power
+ * of two. */
 int model_alloc_exact_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *offset_out) {
     unsigned order = 0;
     if (alignment == 0 || (alignment & (alignment - 1)) != 0)
@@ -135,6 +175,17 @@ int model_alloc_exact_aligned(model *m, uint64_t size, uint64_t alignment, uint6
         return BUDDY_ETOOBIG;
     uint64_t count = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
     count += (count % 4 == 3);
+    unsigned piece = floor_log2(count);
+    if (count != (uint64_t)1 << piece && alignment <= (uint64_t)1 << (piece + m->min_block_shift)) {
+        uint64_t at = 0; /* the lowest free block of the largest piece's order */
+        while (at < m->block_count && (m->order_at[at] != (signed char)piece || !m->free_at[at]))
+            at++;
+        if (at + count <= m->block_count && all_free(m, at, at + count)) {
+            carve(m, at, count);
+            *offset_out = at << m->min_block_shift;
+            return BUDDY_OK;
+        }
+    }
     uint64_t offset = 0;
     int status = model_alloc_aligned(m, count << m->min_block_shift, alignment, &offset);
     if (status != BUDDY_OK)
@@ -249,34 +300,6 @@ int model_size(const model *m, uint64_t offset, uint64_t *size_out) {
     return BUDDY_OK;
 }
 
-/* The start of the block that holds min block `at`. */
-static uint64_t block_holding(const model *m, uint64_t at) {
-    uint64_t start = at;
-    while (m->order_at[start] < 0)
-        start--;
-    return start;
-}
-
-/* Makes free min blocks [first, first + count) a run: each piece, the
- * largest that fits, is cut out of the free block holding it by halving. */
-static void carve(model *m, uint64_t first, uint64_t count) {
-    while (count != 0) {
-        unsigned piece = floor_log2(count);
-        uint64_t start = block_holding(m, first);
-        while (start != first || (unsigned)m->order_at[start] != piece) {
-            signed char half = (signed char)(m->order_at[start] - 1);
-            uint64_t upper = start + ((uint64_t)1 << half);
-            m->order_at[start] = m->order_at[upper] = half;
-            m->free_at[upper] = true;
-            start = first >= upper ? upper : start;
-        }
-        m->free_at[first] = false;
-        count -= (uint64_t)1 << piece;
-        m->continues[first] = count != 0;
-        first += (uint64_t)1 << piece;
-    }
-}
-
 /* A run resized in place to the run of new_size: its pieces are those of
  * [start, start + count), which must decrease (start a multiple of the largest)
  * and, for a grow, cover only free min blocks after the run. */
@@ -343,14 +366,6 @@ uint64_t model_largest_free(const model *m) {
         if (m->order_at[i] >= 0 && m->free_at[i] && ((uint64_t)1 << m->order_at[i]) > largest)
             largest = (uint64_t)1 << m->order_at[i];
     return largest << m->min_block_shift;
-}
-
-/* True iff every min block of [first, end) is in a free block. */
-static bool all_free(const model *m, uint64_t first, uint64_t end) {
-    for (uint64_t at = first; at < end; at++)
-        if (!m->free_at[block_holding(m, at)])
-            return false;
-    return true;
 }
 
 /* The contract of buddy_range_set_capacity: a grow frees each new min block

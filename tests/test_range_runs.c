@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Exact runs (buddy_range_alloc_exact), by hand: the worked example of
- * src/run.c, the rounding of counts that are 3 mod 4, power-of-two counts
- * that match buddy_range_alloc, the free remainder, and a rejected free of
- * every offset of a run other than its start, each leaving every metadata byte
- * but the rejection counter as it was.
+ * src/run.c, a run placed across free blocks, the rounding of counts that are 3 mod 4, power-of-two
+ * counts that match buddy_range_alloc, the free remainder, and a rejected free of every offset of a
+ * run other than its start, each leaving every metadata byte but the rejection counter as it was.
  */
 #include <string.h>
 
@@ -187,8 +186,30 @@ static void runs_resize_in_place(void) {
     format_is(range, "(0:16)");
 }
 
+/* A run goes across free blocks that follow each other when the lowest free
+ * block of its largest piece's order is followed by enough free min blocks,
+ * here across an order-3 boundary, where rounding would have taken [8, 16). */
+static void runs_fit_across_free_blocks(void) {
+    buddy_range *range = make(16, 1, BUDDY_BEST_FIT);
+    uint64_t offsets[3], run = 0;
+    static const uint64_t sizes[3] = {4, 4, 8};
+    for (int i = 0; i < 3; i++)
+        CHECK_STATUS(buddy_range_alloc(range, sizes[i], &offsets[i]), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, offsets[1]), BUDDY_OK); /* [4, 8) */
+    CHECK_STATUS(buddy_range_free(range, offsets[2]), BUDDY_OK); /* [8, 16) */
+    CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 4);
+    format_is(range, "({[0:4][4:4]}((([+8:1](9:1))(10:2))(12:4)))");
+    CHECK_STATUS(buddy_range_free(range, 8), BUDDY_ENOTSTART); /* the later piece */
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
+    format_is(range, "(([0:4](4:4))(8:8))");
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
 int main(void) {
     the_worked_example();
+    runs_fit_across_free_blocks();
     counts_of_three_mod_four_take_one_more();
     power_of_two_counts_match_alloc();
     the_remainder_is_free();
