@@ -176,18 +176,22 @@ BUDDY_API int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *off
 BUDDY_API int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                         uint64_t *offset_out);
 
+/* Free blocks of a run's largest order that buddy_range_alloc_exact tries to
+ * fit the run across before it cuts a larger block. */
+#define BUDDY_RUN_FIT_TRIES 8
+
 /* Allocates an exact run: ceil(size / min block) min blocks (0 counts as one;
  * a count that is 3 mod 4 takes one more, see docs/design.md), as the binary
  * decomposition of that count laid out from the offset: buddy blocks of
  * decreasing size, one after the other. The offset is a multiple of the
- * largest piece. Placement: the lowest free block of the largest piece's
- * order, if the min blocks after it are free for the rest of the run; else
- * the start of a free block of the count's power-of-two order (chosen by the
+ * largest piece. Placement: of the lowest BUDDY_RUN_FIT_TRIES free blocks of
+ * the largest piece's order, the first whose next min blocks are free for the
+ * rest of the run; else the start of a free block of the count's power-of-two order (chosen by the
  * policy), whose rest stays free for others. A power-of-two count gives exactly what
  * buddy_range_alloc gives. Free, size and resize take the run by its offset alone; buddy_range_size
  * gives its exact size. Fails with BUDDY_EINVAL iff range or offset_out is
  * NULL; BUDDY_ETOOBIG iff size exceeds the largest block; BUDDY_ENOMEM iff
- * neither place exists now. O(log capacity). */
+ * neither place exists now. O(BUDDY_RUN_FIT_TRIES * log capacity). */
 BUDDY_API int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
 /* buddy_range_alloc_exact at an offset that is a multiple of `alignment` (a
@@ -195,7 +199,7 @@ BUDDY_API int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_
  * fit across free blocks, and the run is carved from the start of a free
  * block of at least the alignment's order (capped at the largest order), as
  * buddy_range_alloc_aligned takes one, so the alignment costs no memory.
- * Fails as buddy_range_alloc_exact does. O(log capacity). */
+ * Fails as buddy_range_alloc_exact does. O(BUDDY_RUN_FIT_TRIES * log capacity). */
 BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                               uint64_t *offset_out);
 

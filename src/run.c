@@ -219,6 +219,51 @@ static void carve_region(buddy_range *range, uint64_t first, uint64_t count) {
     }
 }
 
+/* The lowest group of `order` at or after `group` that has a free node, or
+ * NO_GROUP: climb the summary until a word has a set bit at or beyond the
+ * path, then descend by ctz (I6). O(summary levels). */
+static uint64_t next_group(const buddy_range *range, unsigned order, uint64_t group) {
+    const uint64_t *words = range_words_const(range);
+    const uint64_t *level_word = range->level_word[order];
+    unsigned levels = range->orders[order].summary_levels, level = 0;
+    uint64_t bits_here = range->orders[order].group_count;
+    for (;;) {
+        if (level == levels || group >= bits_here)
+            return NO_GROUP;
+        uint64_t word = words[level_word[level] + (group >> 6)] & (~(uint64_t)0 << (group & 63u));
+        if (word != 0) {
+            group = (group & ~(uint64_t)63) | bits_ctz(word);
+            break;
+        }
+        group = (group >> 6) + 1;
+        bits_here = bits_div_ceil_pow2(bits_here, 6);
+        level++;
+    }
+    while (level-- > 0)
+        group = (group << 6) | bits_ctz(words[level_word[level] + group]);
+    return group;
+}
+
+/* The lowest free node of `order` at index `from` or above, or NO_GROUP. */
+static uint64_t next_free(const buddy_range *range, unsigned order, uint64_t from) {
+    const order_info *info = &range->orders[order];
+    if (from >= info->node_count)
+        return NO_GROUP; /* its group may lie beyond the order's words */
+    uint64_t group = from >> info->group_shift;
+    unsigned within = (unsigned)(from & (((uint64_t)1 << info->group_shift) - 1));
+    uint64_t low = group_bits(range, order, group, 0), high = group_bits(range, order, group, 1);
+    low = within < 64 ? low & (~(uint64_t)0 << within) : 0;
+    high = within < 64 ? high : high & (~(uint64_t)0 << (within - 64));
+    if (low == 0 && high == 0) {
+        group = next_group(range, order, group + 1);
+        if (group == NO_GROUP)
+            return NO_GROUP;
+        low = group_bits(range, order, group, 0);
+        high = group_bits(range, order, group, 1);
+    }
+    return (group << info->group_shift) + (low != 0 ? bits_ctz(low) : 64u + bits_ctz(high));
+}
+
 int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint64_t new_size) {
     unsigned shift = range->min_block_shift;
     uint64_t first = offset >> shift, count = run_blocks(new_size, shift);
@@ -308,9 +353,9 @@ static void carve_rest(buddy_range *range, unsigned order, uint64_t index, uint6
 }
 
 /* Places a run of `count` min blocks, not a power of two, across free blocks
- * that follow each other: at the lowest free block of its largest piece's
- * order, if the min blocks after it are free for the rest of the run. (Trying
- * more such blocks bought little: docs/design.md.) */
+ * that follow each other: at a free block of its largest piece's order whose
+ * next min blocks are free for the rest. Tries the lowest
+ * BUDDY_RUN_FIT_TRIES such blocks, in address order. */
 static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out) {
     unsigned piece = bits_log2_floor(count);
     if (range->orders[piece].free_count == 0)
@@ -319,9 +364,12 @@ static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out
     uint64_t others;
     uint64_t index = lowest_free(range, piece, &ref, &others);
     uint64_t need = count - ((uint64_t)1 << piece);
-    if (!rest_is_free(range, piece, index + 1, need))
-        return false;
-    free_remove_at(range, piece, index, ref);
+    for (unsigned tries = 1; !rest_is_free(range, piece, index + 1, need); tries++) {
+        index = next_free(range, piece, index + 1);
+        if (index == NO_GROUP || tries == BUDDY_RUN_FIT_TRIES)
+            return false;
+    }
+    free_remove(range, piece, index);
     set_mark(range, piece, index, true);
     carve_rest(range, piece, index + 1, need);
     *first_out = index << piece;

@@ -154,9 +154,9 @@ static bool all_free(const model *m, uint64_t first, uint64_t end) {
 }
 
 /* The contract of buddy_range_alloc_exact: the count of min blocks (one more
- * when it is 3 mod 4). If it is not a power of two, the run goes at the lowest
- * free block of its largest piece's order if the min blocks after it are free
- * for the rest. Else it is carved from the start of
+ * when it is 3 mod 4). If it is not a power of two, the run goes at the first
+ * of the lowest BUDDY_RUN_FIT_TRIES free blocks of its largest piece's order
+ * whose next min blocks are free for the rest. Else it is carved from the start of
  * a free block of the count's power-of-two order chosen as alloc chooses:
  * each half the remaining count exceeds is a piece that continues; a half it
  * does not reach is freed. */
@@ -177,13 +177,16 @@ int model_alloc_exact_aligned(model *m, uint64_t size, uint64_t alignment, uint6
     count += (count % 4 == 3);
     unsigned piece = floor_log2(count);
     if (count != (uint64_t)1 << piece && alignment <= (uint64_t)1 << (piece + m->min_block_shift)) {
-        uint64_t at = 0; /* the lowest free block of the largest piece's order */
-        while (at < m->block_count && (m->order_at[at] != (signed char)piece || !m->free_at[at]))
-            at++;
-        if (at + count <= m->block_count && all_free(m, at, at + count)) {
-            carve(m, at, count);
-            *offset_out = at << m->min_block_shift;
-            return BUDDY_OK;
+        unsigned tries = 0; /* the lowest free blocks of the largest piece's order */
+        for (uint64_t at = 0; at < m->block_count && tries < BUDDY_RUN_FIT_TRIES; at++) {
+            if (m->order_at[at] != (signed char)piece || !m->free_at[at])
+                continue;
+            tries++;
+            if (at + count <= m->block_count && all_free(m, at, at + count)) {
+                carve(m, at, count);
+                *offset_out = at << m->min_block_shift;
+                return BUDDY_OK;
+            }
         }
     }
     uint64_t offset = 0;

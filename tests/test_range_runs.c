@@ -11,7 +11,7 @@
 #include "check.h"
 #include "layout.h"
 
-static _Alignas(64) unsigned char memory[1 << 15], before[1 << 15];
+static _Alignas(64) unsigned char memory[1 << 16], before[1 << 16];
 
 static buddy_range *make(uint64_t capacity, uint64_t min_block, buddy_policy policy) {
     buddy_range *range = NULL;
@@ -207,9 +207,36 @@ static void runs_fit_across_free_blocks(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 
+/* The candidates are the lowest free blocks of the largest piece's order in
+ * address order, found through the order's summary: seven that the rest does
+ * not fit after (their buddies are live), then one 128 tiles further on, in
+ * another word of the summary, that the eighth and last try takes. */
+static void runs_try_the_lowest_free_blocks(void) {
+    enum { BLOCKS = 1 << 16, FOURS = BLOCKS / 4, FAR = 8193 };
+    buddy_range *range = make(BLOCKS, 1, BUDDY_BEST_FIT);
+    uint64_t offset = 0;
+    for (uint64_t i = 0; i < FOURS; i++) {
+        CHECK_STATUS(buddy_range_alloc(range, 4, &offset), BUDDY_OK);
+        CHECK_EQ_U64(offset, 4 * i);
+    }
+    for (uint64_t i = 0; i + 1 < BUDDY_RUN_FIT_TRIES; i++)
+        CHECK_STATUS(buddy_range_free(range, 8 * i), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 4 * FAR), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 4 * FAR + 4), BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc_exact(range, 5, &offset), BUDDY_OK);
+    CHECK_EQ_U64(offset, 4 * FAR);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 4 * FAR), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 4 * FAR - 4), BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc_exact(range, 5, &offset), BUDDY_OK); /* no candidate fits */
+    CHECK_EQ_U64(offset, 4 * FAR - 4); /* the merged order-3 block, trimmed */
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
 int main(void) {
     the_worked_example();
     runs_fit_across_free_blocks();
+    runs_try_the_lowest_free_blocks();
     counts_of_three_mod_four_take_one_more();
     power_of_two_counts_match_alloc();
     the_remainder_is_free();
