@@ -5,8 +5,11 @@
  *
  * A run of c min blocks is the binary decomposition of c laid out from an
  * offset aligned to its largest piece: pieces of strictly decreasing order,
- * each a live block of the tree as any other, one after the other. Whatever
- * else of the block it was carved from stays free. Only the links are new:
+ * each a live block of the tree as any other, one after the other. It goes
+ * across free blocks that follow each other where one of the lowest free
+ * blocks of its largest order is followed by enough free min blocks, else it
+ * is carved from the start of a block of the next order, whose rest stays
+ * free (docs/design.md, "Placement"). Only the links are new:
  * a piece that has a successor is *marked* by the split bit of its right
  * child. Under a live block those bits are otherwise blank (I3), so a mark
  * costs no metadata. A piece of order 1 has no split bit below it (its
@@ -24,11 +27,11 @@
  *     the right half of a marked piece that ancestor is the mark, a split
  *     node whose parent is not split; such an offset is inside a piece.
  *   - A piece is a later piece of a run iff a marked piece ends where it
- *     starts: a node (j, first / 2^j - 1) for j from the piece's order + 1 to
- *     ctz(first), with both bits clear and its right child's split bit set.
- * Each costs O(log n) node tests; alloc_exact and the free of a run do
- * O(log n) word operations (a split or a merge per order, a lookup per
- * piece).
+ *     starts; that piece's mark is then the lowest split ancestor of the min
+ *     block before, the one split node whose parent is not split.
+ * Each costs a tile per band; alloc_exact and the free of a run do O(log n)
+ * word operations (a split or a merge per order, a lookup per piece), and
+ * alloc_exact O(log n) node tests per free block it tries.
  */
 #include "range_core.h"
 
