@@ -70,8 +70,10 @@ static int check_starts_allocation(const buddy_range *range, uint64_t first, uns
     unsigned top = range->top_order;
     if (order + 2 <= top && !node_test(range, order + 2, first >> (order + 2), SPLIT_BIT))
         return BUDDY_ENOTSTART; /* the split node above it is a mark, inside a piece */
+    if (first == 0)
+        return BUDDY_OK;
     unsigned highest = bits_ctz(first) < top ? bits_ctz(first) : top; /* the piece's order */
-    if (first == 0 || highest < 2)
+    if (highest < 2)
         return BUDDY_OK; /* no marked piece (order >= 2) can end here */
     unsigned mark = lowest_split_order(range, first - 1, highest - 1);
     if (mark != 0 && !node_test(range, mark + 1, (first - 1) >> (mark + 1), SPLIT_BIT))
