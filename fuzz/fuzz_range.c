@@ -238,8 +238,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     buddy_policy policy = (flags & 1u) ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT;
     session s = {0};
     s.capacity = blocks * min_block + read_u8(&in) % min_block; /* a ragged tail too */
-    buddy_range_config config = {s.capacity, s.capacity * (1u + ((flags >> 1) & 3u)), min_block,
-                                 policy, (flags & 8u) ? BUDDY_RANGE_USER_DATA : 0u};
+    buddy_range_config config = {s.capacity,
+                                 s.capacity * (1u + ((flags >> 1) & 3u)),
+                                 min_block,
+                                 policy,
+                                 (flags & 8u) ? BUDDY_RANGE_USER_DATA : 0u,
+                                 NULL,
+                                 NULL,
+                                 NULL};
     FUZZ_REQUIRE(buddy_range_create_config(&s.range, &config) == BUDDY_OK);
     FUZZ_REQUIRE(model_init_config(&s.reference, &config));
     s.capacity = config.max_capacity; /* where offsets are drawn from */

@@ -15,9 +15,13 @@
  * as it was; the only bytes it changes are the diagnostic counter that counts it
  * (alloc_failures or rejected_frees, see buddy_range_stats).
  *
- * Thread safety. A range is not synchronised: calls that take a non-const
- * range must not run concurrently with any other call on the same range.
- * Calls that take a const range may run concurrently with each other.
+ * Thread safety. A range is not synchronised unless it was made with
+ * BUDDY_RANGE_THREAD_SAFE or lock hooks (buddy_range_config): then every call
+ * that takes it, const or not, holds its lock for the whole call, so any
+ * calls may run concurrently; a walk's visitor runs under the lock and must
+ * not call the range. Otherwise calls that take a non-const range must not
+ * run concurrently with any other call on the same range, and calls that take
+ * a const range may run concurrently with each other.
  */
 #ifndef BUDDY_H
 #define BUDDY_H
@@ -112,17 +116,30 @@ enum buddy_range_flags {
     /* Keep a 64-bit value per allocation (buddy_range_set_user_data): 8 bytes
      * of metadata per min block of max_capacity. Without it, user data costs
      * nothing. */
-    BUDDY_RANGE_USER_DATA = 1u << 0
+    BUDDY_RANGE_USER_DATA = 1u << 0,
+    /* Serialise every call that takes the range with a built-in lock: a
+     * spinlock word in the header that yields the CPU while it waits. It
+     * needs no init or destroy and works in a copy or a mapping of the
+     * metadata. See "Thread safety" above. */
+    BUDDY_RANGE_THREAD_SAFE = 1u << 1
 };
 
-/* Everything buddy_range_init takes, and what it cannot: room to grow and
- * user data. A zero max_capacity means capacity. */
+/* Everything buddy_range_init takes, and what it cannot: room to grow, user
+ * data and thread safety. A zero max_capacity means capacity. */
 typedef struct buddy_range_config {
     uint64_t capacity;       /* the units managed at first */
     uint64_t max_capacity;   /* the most buddy_range_set_capacity can grow to */
     uint64_t min_block_size; /* a power of two */
     buddy_policy policy;
     unsigned flags; /* enum buddy_range_flags */
+    /* The caller's lock hooks, both or neither: with them every call that
+     * takes the range runs between lock(lock_context) and
+     * unlock(lock_context), and BUDDY_RANGE_THREAD_SAFE is not needed. They
+     * are pointers of this process: attach such a range in this process
+     * only. */
+    void (*lock)(void *lock_context);
+    void (*unlock)(void *lock_context);
+    void *lock_context;
 } buddy_range_config;
 
 /* Bytes of metadata for a range of this configuration: the layout for
@@ -133,9 +150,10 @@ typedef struct buddy_range_config {
 BUDDY_API size_t buddy_range_metadata_size_config(const buddy_range_config *config);
 
 /* buddy_range_init for a configuration. Fails with BUDDY_EINVAL iff range_out,
- * metadata or config is NULL, metadata is not 8-byte aligned, or the policy or
- * a flag is unknown; BUDDY_EGEOMETRY iff buddy_range_metadata_size_config()
- * is 0; BUDDY_ESMALL iff metadata_size is below it. O(metadata size). */
+ * metadata or config is NULL, metadata is not 8-byte aligned, the policy or a
+ * flag is unknown, or one lock hook is given without the other; BUDDY_EGEOMETRY iff
+ * buddy_range_metadata_size_config() is 0; BUDDY_ESMALL iff metadata_size is below it. O(metadata
+ * size). */
 BUDDY_API int buddy_range_init_config(buddy_range **range_out, void *metadata, size_t metadata_size,
                                       const buddy_range_config *config);
 

@@ -4,7 +4,8 @@
 #   cmake -DJOBS=1 -P scripts/test_all.cmake   (build and test with 1 job; the
 #                                              default is every core)
 #
-# Always: Debug, Release (-DNDEBUG) and ASan+UBSan with gcc. When the tools are
+# Always: Debug, Release (-DNDEBUG) and ASan+UBSan with gcc, and ThreadSanitizer
+# where a threaded program built with it runs. When the tools are
 # installed (CI installs them): clang, the whole suite under Valgrind memcheck,
 # a 32-bit build (gcc-multilib; natively where the kernel runs 32-bit programs,
 # else through qemu-i386; its Valgrind checks run only where Valgrind can start
@@ -64,6 +65,21 @@ run_configuration(debug -DCMAKE_BUILD_TYPE=Debug)
 run_configuration(release -DCMAKE_BUILD_TYPE=Release)
 run_configuration(asan -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON)
 
+# ThreadSanitizer: the whole suite, threads tests included. Probed by running
+# a threaded program, since some kernels' memory layouts defeat it.
+set(probe "${build_root}/tsan_probe")
+file(WRITE "${probe}.c" "#include <pthread.h>\nstatic void *run(void *a) { return a; }\nint main(void) { pthread_t t; pthread_create(&t, 0, run, 0); return pthread_join(t, 0); }\n")
+execute_process(COMMAND cc -fsanitize=thread "${probe}.c" -o "${probe}" -lpthread
+  RESULT_VARIABLE no_tsan OUTPUT_QUIET ERROR_QUIET)
+if(NOT no_tsan)
+  execute_process(COMMAND "${probe}" RESULT_VARIABLE no_tsan OUTPUT_QUIET ERROR_QUIET)
+endif()
+if(no_tsan)
+  skip(tsan "a program built with -fsanitize=thread does not build or run here")
+else()
+  run_configuration(tsan -DCMAKE_BUILD_TYPE=Debug -DBUDDY_TSAN=ON -DBUDDY_PYTHON_TESTS=OFF)
+endif()
+
 find_program(clang_program clang)
 find_program(clangxx_program clang++)
 if(clang_program AND clangxx_program)
@@ -111,7 +127,8 @@ if(gcovr_program)
   endif()
   # Without the x86-64-v3 copy of alloc and free: the other configurations run
   # it on a CPU that has x86-64-v3, this one measures the portable copy.
-  run_configuration(coverage -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=--coverage
+  run_configuration(coverage -DCMAKE_BUILD_TYPE=Debug
+    "-DCMAKE_C_FLAGS=--coverage -fprofile-update=atomic"
     -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage
     -DBUDDY_DISPATCH=OFF)
   execute_process(COMMAND ${gcovr_program} --root ${source_dir} --filter ${source_dir}/src/

@@ -12,7 +12,7 @@ static unsigned floor_log2(uint64_t value) {
 }
 
 bool model_init(model *m, uint64_t capacity, uint64_t min_block_size, buddy_policy policy) {
-    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0};
+    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0, NULL, NULL, NULL};
     return model_init_config(m, &config);
 }
 

@@ -127,18 +127,23 @@ static void range_rows(void) {
     ROW((int)buddy_seed_size(range, 32), -1);
 }
 
+static void no_op_hook(void *context) {
+    (void)context;
+}
+
 /* The calls for engines, on a range of 1024 units (min block 16) that may grow
  * to 2048, with user data: a live 64-unit block at 0, reserved [512, 576). */
 static void engine_rows(void) {
     buddy_range *out = NULL;
     uint64_t offset = 7, value = 7;
     char text[8] = "x";
-    buddy_range_config config = {1024, 2048, 16, BUDDY_BEST_FIT, BUDDY_RANGE_USER_DATA};
+    buddy_range_config config = {1024, 2048, 16,  BUDDY_BEST_FIT, BUDDY_RANGE_USER_DATA,
+                                 NULL, NULL, NULL};
     buddy_range_config bad[] = {
-        {1024, 2048, 16, BUDDY_BEST_FIT, 1u << 5}, /* unknown flag */
-        {1024, 512, 16, BUDDY_BEST_FIT, 0},        /* capacity above max_capacity */
-        {8, 64, 16, BUDDY_BEST_FIT, 0},            /* capacity below a min block */
-        {1024, 2048, 24, BUDDY_BEST_FIT, 0},       /* min block not a power of two */
+        {1024, 2048, 16, BUDDY_BEST_FIT, 1u << 5, NULL, NULL, NULL}, /* unknown flag */
+        {1024, 512, 16, BUDDY_BEST_FIT, 0, NULL, NULL, NULL},  /* capacity above max_capacity */
+        {8, 64, 16, BUDDY_BEST_FIT, 0, NULL, NULL, NULL},      /* capacity below a min block */
+        {1024, 2048, 24, BUDDY_BEST_FIT, 0, NULL, NULL, NULL}, /* min block not a power of two */
     };
     /* Sizing and building. */
     ROW((int)buddy_range_metadata_size_config(NULL), 0);
@@ -153,9 +158,14 @@ static void engine_rows(void) {
     ROW(buddy_range_create_config(&out, NULL), BUDDY_EINVAL);
     ROW(buddy_range_create_config(&out, &bad[0]), BUDDY_EINVAL);
     ROW(buddy_range_create_config(&out, &bad[3]), BUDDY_EGEOMETRY);
-    buddy_range_config bad_policy = {1024, 2048, 16, (buddy_policy)2, 0};
+    buddy_range_config bad_policy = {1024, 2048, 16, (buddy_policy)2, 0, NULL, NULL, NULL};
     ROW(buddy_range_create_config(&out, &bad_policy), BUDDY_EINVAL);
-    buddy_range_config huge = {64, UINT64_C(1) << 62, 1, BUDDY_BEST_FIT, BUDDY_RANGE_USER_DATA};
+    buddy_range_config one_hook = config;
+    one_hook.lock = no_op_hook; /* without unlock */
+    ROW(buddy_range_init_config(&out, engine_memory, sizeof engine_memory, &one_hook),
+        BUDDY_EINVAL);
+    buddy_range_config huge = {
+        64, UINT64_C(1) << 62, 1, BUDDY_BEST_FIT, BUDDY_RANGE_USER_DATA, NULL, NULL, NULL};
     ROW((int)buddy_range_metadata_size_config(&huge), 0); /* its slots overflow 64 bits */
     CHECK(out == NULL);
     CHECK_STATUS(buddy_range_init_config(&range, engine_memory, sizeof engine_memory, &config),

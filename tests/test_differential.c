@@ -228,8 +228,14 @@ static void one_run(uint64_t *seed, buddy_policy policy) {
     uint64_t count = 1 + check_below(seed, check_below(seed, 2) ? 64 : 1500);
     uint64_t capacity = count * min_block + check_below(seed, min_block); /* ragged tail */
     run r = {0};
-    buddy_range_config config = {capacity, capacity + check_below(seed, 3) * capacity, min_block,
-                                 policy, check_below(seed, 2) ? BUDDY_RANGE_USER_DATA : 0u};
+    buddy_range_config config = {capacity,
+                                 capacity + check_below(seed, 3) * capacity,
+                                 min_block,
+                                 policy,
+                                 check_below(seed, 2) ? BUDDY_RANGE_USER_DATA : 0u,
+                                 NULL,
+                                 NULL,
+                                 NULL};
     CHECK_STATUS(buddy_range_create_config(&r.range, &config), BUDDY_OK);
     CHECK(model_init_config(&r.reference, &config));
     buddy_range_stats stats;

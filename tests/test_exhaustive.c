@@ -272,8 +272,14 @@ int main(void) {
         for (int policy = 0; policy < 2 && check_failures == 0; policy++) {
             memset(s.memo_key, 0, MEMO_SLOTS * sizeof *s.memo_key);
             s.transitions = s.states = 0;
-            buddy_range_config config = {blocks, max_blocks, 1, (buddy_policy)policy,
-                                         policy == BUDDY_FIRST_FIT ? BUDDY_RANGE_USER_DATA : 0u};
+            buddy_range_config config = {blocks,
+                                         max_blocks,
+                                         1,
+                                         (buddy_policy)policy,
+                                         policy == BUDDY_FIRST_FIT ? BUDDY_RANGE_USER_DATA : 0u,
+                                         NULL,
+                                         NULL,
+                                         NULL};
             CHECK_STATUS(buddy_range_create_config(&s.range, &config), BUDDY_OK);
             CHECK(model_init_config(&s.reference, &config));
             s.metadata_size = (size_t)s.range->metadata_size;

@@ -16,7 +16,8 @@ static _Alignas(64) unsigned char memory[1 << 15], copy[1 << 15];
 
 static buddy_range *make(uint64_t capacity, uint64_t max_capacity, unsigned flags) {
     buddy_range *range = NULL;
-    buddy_range_config config = {capacity, max_capacity, 16, BUDDY_BEST_FIT, flags};
+    buddy_range_config config = {capacity, max_capacity, 16,   BUDDY_BEST_FIT,
+                                 flags,    NULL,         NULL, NULL};
     size_t size = buddy_range_metadata_size_config(&config);
     CHECK(size != 0 && size <= sizeof memory);
     CHECK_STATUS(buddy_range_init_config(&range, memory, size, &config), BUDDY_OK);

@@ -168,6 +168,22 @@ static void corruption_is_detected(void) {
     CHECK_STATUS(buddy_range_attach(NULL, metadata, size), BUDDY_EINVAL);
     metadata[0] ^= 1;
     CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
+    metadata[0] ^= 1;
+
+    /* A sync mode with no lock behind it: rejected, never taken. */
+    range->sync = SYNC_HOOKS + 1;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+    CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
+    range->sync = SYNC_HOOKS; /* without hooks */
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+    CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
+    range->sync = SYNC_BUILT_IN; /* a consistent mode: the check takes the lock */
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    range->lock_word = 1; /* held by nobody, where the check expects it free */
+    range->sync = SYNC_NONE;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+    range->lock_word = 0;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 
 static void every_status_has_a_name(void) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Exact runs (buddy_range_alloc_exact), by hand: the worked example of
- * src/range/run.c, a run placed across free blocks, the rounding of counts that are 3 mod 4, power-of-two
- * counts that match buddy_range_alloc, the free remainder, and a rejected free of every offset of a
- * run other than its start, each leaving every metadata byte but the rejection counter as it was.
+ * src/range/run.c, a run placed across free blocks, the rounding of counts that are 3 mod 4,
+ * power-of-two counts that match buddy_range_alloc, the free remainder, and a rejected free of
+ * every offset of a run other than its start, each leaving every metadata byte but the rejection
+ * counter as it was.
  */
 #include <string.h>
 

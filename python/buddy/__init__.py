@@ -79,7 +79,8 @@ class _Stats(ctypes.Structure):
 
 class _Config(ctypes.Structure):
     _fields_ = [("capacity", _u64), ("max_capacity", _u64), ("min_block_size", _u64),
-                ("policy", _int), ("flags", ctypes.c_uint)]
+                ("policy", _int), ("flags", ctypes.c_uint), ("lock", ctypes.c_void_p),
+                ("unlock", ctypes.c_void_p), ("lock_context", ctypes.c_void_p)]
 
 
 _USER_DATA = 1  # BUDDY_RANGE_USER_DATA

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "sync.h"
 
 #define REQUIRE(condition)                                                                         \
     do {                                                                                           \
@@ -40,16 +41,12 @@ static int check_header(const buddy_range *range) {
     REQUIRE(plan.capacity == range->capacity && plan.block_count == range->block_count);
     REQUIRE(plan.max_block_count == range->max_block_count);
     REQUIRE(plan.user_data_word == range->user_data_word);
-    struct buddy_range slow = *range;
-    update_slow_free(&slow);
-    REQUIRE(slow.slow_free == range->slow_free);
+    REQUIRE(slow_free_bits(range) == range->slow_free);
     REQUIRE(plan.top_order == range->top_order && plan.max_free_order == range->max_free_order);
     REQUIRE(plan.flat_word == range->flat_word);
     REQUIRE(memcmp(plan.band_word, range->band_word, sizeof plan.band_word) == 0);
     REQUIRE(memcmp(plan.level_word, range->level_word, sizeof plan.level_word) == 0);
-    const uint64_t *words = range_words_const(range);
-    for (size_t word = sizeof(struct buddy_range) / 8u; word < HEADER_WORDS; word++)
-        REQUIRE(words[word] == 0); /* the header's padding */
+    REQUIRE(range->unused == 0);
     for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
         const order_info *have = &range->orders[order];
         order_info want = plan.orders[order]; /* all but the state (I7, I10) */
@@ -58,6 +55,23 @@ static int check_header(const buddy_range *range) {
         REQUIRE(memcmp(&want, have, sizeof want) == 0);
         REQUIRE(order <= range->top_order || have->free_count == 0);
     }
+    return BUDDY_OK;
+}
+
+/* I14: the sync tail. A known mode; hooks iff SYNC_HOOKS, both of them; the
+ * built-in lock word held (by this check, which runs under it: 1, or 2 with
+ * waiters) iff the mode is SYNC_BUILT_IN; the rest zero. */
+static int check_sync(const buddy_range *range) {
+    REQUIRE(range->sync <= SYNC_HOOKS);
+    bool hooks = range->sync == SYNC_HOOKS;
+    REQUIRE((range->lock != NULL) == hooks && (range->unlock != NULL) == hooks);
+    REQUIRE(hooks || range->lock_context == NULL);
+    uint32_t word = __atomic_load_n(&range->lock_word, __ATOMIC_RELAXED); /* waiters write it */
+    REQUIRE(range->sync == SYNC_BUILT_IN ? word - 1u <= 1u : word == 0);
+    for (unsigned i = 0; i < SYNC_PADDING_WORDS; i++)
+        REQUIRE(range->lock_padding[i] == 0);
+    for (unsigned i = 0; i < sizeof range->lock_unused / sizeof range->lock_unused[0]; i++)
+        REQUIRE(range->lock_unused[i] == 0);
     return BUDDY_OK;
 }
 
@@ -253,10 +267,12 @@ static int check_user_data(const buddy_range *range) {
     return BUDDY_OK;
 }
 
-int buddy_range_check(const buddy_range *range) {
+static int unlocked_check(const buddy_range *range) {
     if (range == NULL)
         return BUDDY_EINVAL;
     int status = check_header(range);
+    if (status == BUDDY_OK)
+        status = check_sync(range);
     if (status == BUDDY_OK)
         status = check_reservations(range);
     uint64_t bits_seen = 0;
@@ -269,4 +285,10 @@ int buddy_range_check(const buddy_range *range) {
     if (status == BUDDY_OK)
         status = check_user_data(range);
     return status;
+}
+
+int buddy_range_check(const buddy_range *range) {
+    if (range != NULL && !buddy_sync_valid(range))
+        return BUDDY_ECORRUPT; /* no lock it could take safely */
+    BUDDY_SYNCED(int, range, unlocked_check(range));
 }

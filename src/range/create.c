@@ -10,7 +10,7 @@
 int buddy_range_create_config(buddy_range **range_out, const buddy_range_config *config) {
     if (range_out == NULL || config == NULL)
         return BUDDY_EINVAL;
-    if ((config->flags & ~(unsigned)BUDDY_RANGE_USER_DATA) != 0)
+    if ((config->flags & ~(unsigned)(BUDDY_RANGE_USER_DATA | BUDDY_RANGE_THREAD_SAFE)) != 0)
         return BUDDY_EINVAL; /* as init_config says (sizing would say EGEOMETRY) */
     size_t size = buddy_range_metadata_size_config(config);
     if (size == 0)
@@ -26,7 +26,7 @@ int buddy_range_create_config(buddy_range **range_out, const buddy_range_config 
 
 int buddy_range_create(buddy_range **range_out, uint64_t capacity, uint64_t min_block_size,
                        buddy_policy policy) {
-    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0};
+    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0, NULL, NULL, NULL};
     return buddy_range_create_config(range_out, &config);
 }
 

@@ -5,6 +5,7 @@
  */
 #include "layout.h"
 #include "text.h"
+#include "sync.h"
 
 static void put_field(text *out, const char *name, uint64_t value) {
     text_string(out, ", \"");
@@ -31,19 +32,19 @@ static int put_block(uint64_t offset, uint64_t size, buddy_block_state state, vo
     text_string(out, state_names[state]);
     text_char(out, '"');
     uint64_t value = 0;
-    if (state == BUDDY_BLOCK_LIVE && buddy_range_get_user_data(dump->range, offset, &value) ==
+    if (state == BUDDY_BLOCK_LIVE && buddy_unlocked_get_user_data(dump->range, offset, &value) ==
                                          BUDDY_OK) /* fails iff the range has none */
         put_field(out, "user_data", value);
     text_char(out, '}');
     return 0;
 }
 
-size_t buddy_range_dump_json(const buddy_range *range, char *buffer, size_t buffer_size,
-                             unsigned flags) {
+static size_t unlocked_dump_json(const buddy_range *range, char *buffer, size_t buffer_size,
+                                 unsigned flags) {
     buddy_range_stats stats;
     if (range == NULL || (buffer == NULL && buffer_size > 0) ||
         (flags & ~(unsigned)BUDDY_DUMP_BLOCKS) != 0 ||
-        buddy_range_get_stats(range, &stats) != BUDDY_OK)
+        buddy_unlocked_get_stats(range, &stats) != BUDDY_OK)
         return 0;
     text out = {buffer, buffer_size, 0};
     text_string(&out, "{\"schema\": \"buddy-range/1\"");
@@ -71,9 +72,14 @@ size_t buddy_range_dump_json(const buddy_range *range, char *buffer, size_t buff
     if (flags & BUDDY_DUMP_BLOCKS) {
         text_string(&out, ",\n \"blocks\": [");
         dump_context dump = {&out, range, true};
-        (void)buddy_range_walk(range, put_block, &dump);
+        (void)buddy_unlocked_walk(range, put_block, &dump);
         text_char(&out, ']');
     }
     text_string(&out, "}\n");
     return text_end(&out);
+}
+
+size_t buddy_range_dump_json(const buddy_range *range, char *buffer, size_t buffer_size,
+                             unsigned flags) {
+    BUDDY_SYNCED(size_t, range, unlocked_dump_json(range, buffer, buffer_size, flags));
 }

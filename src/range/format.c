@@ -8,6 +8,7 @@
 #include "layout.h"
 #include "text.h"
 #include "walk.h"
+#include "sync.h"
 
 typedef struct output {
     text text;
@@ -50,7 +51,7 @@ static void close_split(void *context, unsigned depth, bool has_free) {
     put_char(out, has_free ? ')' : '}');
 }
 
-size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_size) {
+static size_t unlocked_format(const buddy_range *range, char *buffer, size_t buffer_size) {
     if (range == NULL || (buffer == NULL && buffer_size > 0))
         return 0;
     output out;
@@ -61,4 +62,8 @@ size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_
     const tree_visitor seed_notation = {open_split, put_leaf, close_split};
     buddy_tree_visit(range, &seed_notation, &out);
     return text_end(&out.text);
+}
+
+size_t buddy_range_format(const buddy_range *range, char *buffer, size_t buffer_size) {
+    BUDDY_SYNCED(size_t, range, unlocked_format(range, buffer, buffer_size));
 }

@@ -100,7 +100,8 @@ uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t
 }
 
 size_t buddy_range_metadata_size_config(const buddy_range_config *config) {
-    if (config == NULL || (config->flags & ~(unsigned)BUDDY_RANGE_USER_DATA) != 0)
+    if (config == NULL ||
+        (config->flags & ~(unsigned)(BUDDY_RANGE_USER_DATA | BUDDY_RANGE_THREAD_SAFE)) != 0)
         return 0;
     struct buddy_range plan;
     uint64_t max_capacity = config->max_capacity != 0 ? config->max_capacity : config->capacity;
@@ -113,6 +114,7 @@ size_t buddy_range_metadata_size_config(const buddy_range_config *config) {
 }
 
 size_t buddy_range_metadata_size(uint64_t capacity, uint64_t min_block_size) {
-    buddy_range_config config = {capacity, capacity, min_block_size, BUDDY_DEFAULT_POLICY, 0};
+    buddy_range_config config = {capacity, capacity, min_block_size, BUDDY_DEFAULT_POLICY,
+                                 0,        NULL,     NULL,           NULL};
     return buddy_range_metadata_size_config(&config);
 }

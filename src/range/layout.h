@@ -39,7 +39,7 @@
 #define BUDDY_NOINLINE
 #endif
 
-#define RANGE_MAGIC UINT64_C(0x62756464795f7235) /* "buddy_r5": reservations, user data */
+#define RANGE_MAGIC UINT64_C(0x62756464795f7236) /* "buddy_r6": thread safety */
 
 #define TILE_ORDERS 8u /* orders in one band of tiles */
 #define TILE_WORDS 8u  /* one 64-byte cache line */
@@ -47,7 +47,8 @@
 #define TILE_ROW0_NODES 128u
 #define MAX_BANDS 8u /* bands cover orders 1..64 */
 #define MAX_SUMMARY_LEVELS 11u
-#define MAX_RESERVATIONS 16u /* reserve.c */
+#define MAX_RESERVATIONS 16u  /* reserve.c */
+#define SYNC_PADDING_WORDS 5u /* puts lock_word at a multiple of 64 bytes */
 
 enum node_bit_kind { FREE_BIT = 0, SPLIT_BIT = 1 };
 
@@ -84,7 +85,7 @@ struct buddy_range {
     /* Nonzero iff free must take the checked path: a run, a reservation or
      * user data exists (SLOW_* bits). The hot paths test only this. */
     uint32_t slow_free;
-    uint32_t reservation_count;
+    uint32_t sync; /* enum range_sync: how public calls are serialised */
     uint64_t band_word[MAX_BANDS];
     uint64_t level_word[BUDDY_MAX_ORDER + 1][MAX_SUMMARY_LEVELS]; /* each order's summary
                                                                    levels, level 1 first */
@@ -104,23 +105,44 @@ struct buddy_range {
     /* Exact runs (run.c): the marks set, one per piece that has a successor. */
     uint64_t run_marks;
     /* Reservations (reserve.c): [first, end) in min blocks, sorted, disjoint. */
+    uint32_t reservation_count;
+    uint32_t unused;
     uint64_t reserved_blocks;
     uint64_t reservations[MAX_RESERVATIONS][2];
+    /* Thread safety (sync.c), from here to the end; buddy_range_reset keeps
+     * it. The caller's hooks are pointers of the process that set them. The
+     * built-in lock's word has a line of its own in 64-byte aligned metadata,
+     * so that threads waiting for it do not slow the holder's stores. */
+    void (*lock)(void *context);
+    void (*unlock)(void *context);
+    void *lock_context;
+    uint64_t lock_padding[SYNC_PADDING_WORDS];
+    uint32_t lock_word;
+    uint32_t lock_unused[15];
 };
+
+enum range_sync { SYNC_NONE = 0, SYNC_BUILT_IN = 1, SYNC_HOOKS = 2 };
 
 enum slow_free_bits { SLOW_RUNS = 1u, SLOW_RESERVATIONS = 2u, SLOW_USER_DATA = 4u };
 
-/* Keeps slow_free in step with run_marks, the reservations and user data. */
+/* What slow_free must be: in step with run_marks, the reservations and user
+ * data. */
+static inline uint32_t slow_free_bits(const struct buddy_range *range) {
+    return (range->run_marks != 0 ? SLOW_RUNS : 0u) |
+           (range->reservation_count != 0 ? SLOW_RESERVATIONS : 0u) |
+           (range->user_data_word != 0 ? SLOW_USER_DATA : 0u);
+}
+
 static inline void update_slow_free(struct buddy_range *range) {
-    range->slow_free = (range->run_marks != 0 ? SLOW_RUNS : 0u) |
-                       (range->reservation_count != 0 ? SLOW_RESERVATIONS : 0u) |
-                       (range->user_data_word != 0 ? SLOW_USER_DATA : 0u);
+    range->slow_free = slow_free_bits(range);
 }
 
 /* The header occupies whole tiles so that tiles stay line-aligned. */
 #define HEADER_WORDS (((sizeof(struct buddy_range) + 63u) / 64u) * 8u)
 
 static_assert(sizeof(order_info) == 64, "order_info is one cache line");
+static_assert(offsetof(struct buddy_range, lock_word) % 64 == 0, "the lock word starts a line");
+static_assert(sizeof(struct buddy_range) == HEADER_WORDS * 8u, "the header has no padding");
 static_assert(offsetof(struct buddy_range, orders) % 64 == 0,
               "order_info lines are aligned in 64-byte aligned metadata");
 static_assert(BUDDY_MAX_ORDER < TILE_ORDERS * MAX_BANDS, "bands cover every order");

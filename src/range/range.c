@@ -47,6 +47,7 @@
 
 #include "dispatch.h"
 #include "range_core.h"
+#include "sync.h"
 
 /* ---- Public API --------------------------------------------------------- */
 
@@ -64,37 +65,63 @@ void buddy_free_below(buddy_range *range, uint64_t count, unsigned from) {
     }
 }
 
+/* Plans the layout of `config` (valid) into *plan, with metadata_size, the
+ * policy and slow_free set. Returns the metadata bytes, 0 for an impossible
+ * geometry. */
+static size_t plan_range(struct buddy_range *plan, const buddy_range_config *config) {
+    size_t needed = buddy_range_metadata_size_config(config);
+    if (needed == 0)
+        return 0;
+    (void)buddy_layout_plan(plan, config->capacity,
+                            config->max_capacity != 0 ? config->max_capacity : config->capacity,
+                            config->min_block_size, (config->flags & BUDDY_RANGE_USER_DATA) != 0);
+    plan->metadata_size = needed;
+    plan->policy = (uint32_t)config->policy;
+    update_slow_free(plan);
+    return needed;
+}
+
+/* Lays `plan` over the range and frees every min block: the words after the
+ * header are zeroed, and the header takes the plan's fields up to the sync
+ * tail, which stays as it is (reset holds the lock there). */
+static void build_range(buddy_range *range, const struct buddy_range *plan) {
+    memset(range_words(range) + HEADER_WORDS, 0, (size_t)plan->metadata_size - HEADER_WORDS * 8u);
+    memcpy(range, plan, offsetof(struct buddy_range, lock));
+    buddy_free_below(range, range->block_count, range->top_order);
+}
+
 int buddy_range_init_config(buddy_range **range_out, void *metadata, size_t metadata_size,
                             const buddy_range_config *config) {
     if (range_out == NULL || metadata == NULL || config == NULL ||
         (uintptr_t)metadata % sizeof(uint64_t) != 0 ||
         (config->policy != BUDDY_BEST_FIT && config->policy != BUDDY_FIRST_FIT) ||
-        (config->flags & ~(unsigned)BUDDY_RANGE_USER_DATA) != 0)
+        (config->flags & ~(unsigned)(BUDDY_RANGE_USER_DATA | BUDDY_RANGE_THREAD_SAFE)) != 0 ||
+        (config->lock == NULL) != (config->unlock == NULL))
         return BUDDY_EINVAL;
-    size_t needed = buddy_range_metadata_size_config(config);
+    struct buddy_range plan;
+    size_t needed = plan_range(&plan, config);
     if (needed == 0)
         return BUDDY_EGEOMETRY;
     if (metadata_size < needed)
         return BUDDY_ESMALL;
-    struct buddy_range plan;
-    (void)buddy_layout_plan(&plan, config->capacity,
-                            config->max_capacity != 0 ? config->max_capacity : config->capacity,
-                            config->min_block_size, (config->flags & BUDDY_RANGE_USER_DATA) != 0);
-    plan.metadata_size = needed;
-    plan.policy = (uint32_t)config->policy;
-    update_slow_free(&plan);
-
-    memset(metadata, 0, needed);
     buddy_range *range = (buddy_range *)metadata;
-    *range = plan;
-    buddy_free_below(range, range->block_count, range->top_order);
+    memset(range, 0, HEADER_WORDS * 8u);
+    build_range(range, &plan);
+    if (config->lock != NULL) {
+        range->lock = config->lock;
+        range->unlock = config->unlock;
+        range->lock_context = config->lock_context;
+        range->sync = SYNC_HOOKS;
+    } else if (config->flags & BUDDY_RANGE_THREAD_SAFE) {
+        range->sync = SYNC_BUILT_IN;
+    }
     *range_out = range;
     return BUDDY_OK;
 }
 
 int buddy_range_init(buddy_range **range_out, void *metadata, size_t metadata_size,
                      uint64_t capacity, uint64_t min_block_size, buddy_policy policy) {
-    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0};
+    buddy_range_config config = {capacity, capacity, min_block_size, policy, 0, NULL, NULL, NULL};
     return buddy_range_init_config(range_out, metadata, metadata_size, &config);
 }
 
@@ -112,26 +139,36 @@ int buddy_range_attach(buddy_range **range_out, void *metadata, size_t metadata_
         range->metadata_size > metadata_size || range->block_count != plan.block_count ||
         range->max_block_count != plan.max_block_count ||
         range->user_data_word != plan.user_data_word || range->policy > BUDDY_FIRST_FIT ||
-        range->reservation_count > MAX_RESERVATIONS)
+        range->reservation_count > MAX_RESERVATIONS || !buddy_sync_valid(range))
         return BUDDY_ECORRUPT;
     *range_out = (buddy_range *)metadata;
     return BUDDY_OK;
 }
 
-int buddy_range_reset(buddy_range *range) {
+static int unlocked_reset(buddy_range *range) {
     if (range == NULL)
         return BUDDY_EINVAL;
-    struct buddy_range kept = *range;
-    buddy_range *rebuilt = NULL;
-    unsigned shift = kept.min_block_shift;
-    buddy_range_config config = {kept.capacity, kept.max_block_count << shift, (uint64_t)1 << shift,
-                                 (buddy_policy)kept.policy,
-                                 kept.user_data_word != 0 ? BUDDY_RANGE_USER_DATA : 0u};
-    (void)buddy_range_init_config(&rebuilt, range, (size_t)kept.metadata_size, &config);
-    range->peak_allocated_blocks = kept.peak_allocated_blocks;
-    range->alloc_failures = kept.alloc_failures;
-    range->rejected_frees = kept.rejected_frees;
+    struct buddy_range plan;
+    unsigned shift = range->min_block_shift;
+    buddy_range_config config = {range->capacity,
+                                 range->max_block_count << shift,
+                                 (uint64_t)1 << shift,
+                                 (buddy_policy)range->policy,
+                                 range->user_data_word != 0 ? BUDDY_RANGE_USER_DATA : 0u,
+                                 NULL,
+                                 NULL,
+                                 NULL};
+    (void)plan_range(&plan, &config);
+    plan.sync = range->sync; /* the history stays, and build_range keeps the sync tail */
+    plan.peak_allocated_blocks = range->peak_allocated_blocks;
+    plan.alloc_failures = range->alloc_failures;
+    plan.rejected_frees = range->rejected_frees;
+    build_range(range, &plan);
     return BUDDY_OK;
+}
+
+int buddy_range_reset(buddy_range *range) {
+    BUDDY_SYNCED(int, range, unlocked_reset(range));
 }
 
 #if BUDDY_HAVE_X86_64_V3
@@ -182,7 +219,26 @@ static PORTABLE_COPY int range_free_portable(buddy_range *range, uint64_t offset
     return range_free(range, offset);
 }
 
+/* alloc, aligned alloc and free under the range's lock: out of line, so that
+ * a range without one pays a test of the header's first line. */
+static BUDDY_NOINLINE int synced_alloc(buddy_range *range, uint64_t size, uint64_t alignment,
+                                       uint64_t *offset_out) {
+    buddy_sync_lock(range);
+    int status = range_alloc_aligned(range, size, alignment, offset_out);
+    buddy_sync_unlock(range);
+    return status;
+}
+
+static BUDDY_NOINLINE int synced_free(buddy_range *range, uint64_t offset) {
+    buddy_sync_lock(range);
+    int status = range_free(range, offset);
+    buddy_sync_unlock(range);
+    return status;
+}
+
 int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
+    if (range != NULL && range->sync != SYNC_NONE)
+        return synced_alloc(range, size, 1, offset_out);
 #if BUDDY_HAVE_X86_64_V3
     if (buddy_cpu_has_x86_64_v3)
         return buddy_range_alloc_x86_64_v3(range, size, offset_out);
@@ -191,6 +247,8 @@ int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {
 }
 
 int buddy_range_free(buddy_range *range, uint64_t offset) {
+    if (range != NULL && range->sync != SYNC_NONE)
+        return synced_free(range, offset);
 #if BUDDY_HAVE_X86_64_V3
     if (buddy_cpu_has_x86_64_v3)
         return buddy_range_free_x86_64_v3(range, offset);
@@ -225,6 +283,8 @@ static PORTABLE_COPY int range_alloc_aligned_portable(buddy_range *range, uint64
 
 int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                               uint64_t *offset_out) {
+    if (range != NULL && range->sync != SYNC_NONE)
+        return synced_alloc(range, size, alignment, offset_out);
 #if BUDDY_HAVE_X86_64_V3
     if (buddy_cpu_has_x86_64_v3)
         return buddy_range_alloc_aligned_x86_64_v3(range, size, alignment, offset_out);
@@ -261,7 +321,7 @@ int buddy_find_allocation(const buddy_range *range, uint64_t offset, unsigned *o
     return status;
 }
 
-int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
+static int unlocked_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
     if (range == NULL)
         return BUDDY_EINVAL;
     unsigned order = 0;
@@ -289,7 +349,11 @@ int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
     return BUDDY_OK;
 }
 
-int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_out) {
+int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
+    BUDDY_SYNCED(int, range, unlocked_resize(range, offset, new_size));
+}
+
+static int unlocked_size(const buddy_range *range, uint64_t offset, uint64_t *size_out) {
     if (range == NULL || size_out == NULL)
         return BUDDY_EINVAL;
     unsigned order = 0;
@@ -300,7 +364,11 @@ int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_o
     return status;
 }
 
-int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out) {
+int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_out) {
+    BUDDY_SYNCED(int, range, unlocked_size(range, offset, size_out));
+}
+
+int buddy_unlocked_get_stats(const buddy_range *range, buddy_range_stats *stats_out) {
     if (range == NULL || stats_out == NULL)
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
@@ -325,4 +393,8 @@ int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out
         stats.free_blocks[order] = range->orders[order].free_count;
     *stats_out = stats;
     return BUDDY_OK;
+}
+
+int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out) {
+    BUDDY_SYNCED(int, range, buddy_unlocked_get_stats(range, stats_out));
 }

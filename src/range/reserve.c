@@ -24,6 +24,7 @@
  * allocation (I13): the checked free clears it, so a new allocation reads 0.
  */
 #include "range_core.h"
+#include "sync.h"
 
 int buddy_reservation_check(const buddy_range *range, uint64_t offset, int status) {
     if (status == BUDDY_ERANGE || status == BUDDY_EALIGN || range->reservation_count == 0)
@@ -67,7 +68,7 @@ static bool region_blocks(const buddy_range *range, uint64_t offset, uint64_t si
     return true;
 }
 
-int buddy_range_reserve(buddy_range *range, uint64_t offset, uint64_t size) {
+static int unlocked_reserve(buddy_range *range, uint64_t offset, uint64_t size) {
     if (range == NULL || size == 0)
         return BUDDY_EINVAL;
     uint64_t first = 0, end = 0;
@@ -94,7 +95,11 @@ int buddy_range_reserve(buddy_range *range, uint64_t offset, uint64_t size) {
     return BUDDY_OK;
 }
 
-int buddy_range_unreserve(buddy_range *range, uint64_t offset, uint64_t size) {
+int buddy_range_reserve(buddy_range *range, uint64_t offset, uint64_t size) {
+    BUDDY_SYNCED(int, range, unlocked_reserve(range, offset, size));
+}
+
+static int unlocked_unreserve(buddy_range *range, uint64_t offset, uint64_t size) {
     if (range == NULL || size == 0)
         return BUDDY_EINVAL;
     uint64_t first = 0, end = 0;
@@ -118,6 +123,10 @@ int buddy_range_unreserve(buddy_range *range, uint64_t offset, uint64_t size) {
         at += (uint64_t)1 << piece;
     }
     return BUDDY_OK;
+}
+
+int buddy_range_unreserve(buddy_range *range, uint64_t offset, uint64_t size) {
+    BUDDY_SYNCED(int, range, unlocked_unreserve(range, offset, size));
 }
 
 /* Gives up the free min blocks [count, n): the free block that straddles
@@ -164,7 +173,7 @@ static void grow_capacity(buddy_range *range, uint64_t count) {
     }
 }
 
-int buddy_range_set_capacity(buddy_range *range, uint64_t new_capacity) {
+static int unlocked_set_capacity(buddy_range *range, uint64_t new_capacity) {
     if (range == NULL)
         return BUDDY_EINVAL;
     uint64_t count = new_capacity >> range->min_block_shift;
@@ -182,6 +191,10 @@ int buddy_range_set_capacity(buddy_range *range, uint64_t new_capacity) {
     return BUDDY_OK;
 }
 
+int buddy_range_set_capacity(buddy_range *range, uint64_t new_capacity) {
+    BUDDY_SYNCED(int, range, unlocked_set_capacity(range, new_capacity));
+}
+
 /* The word of the user data slot of the allocation that starts at `offset`,
  * or the status that says why there is none. */
 static int user_data_word(const buddy_range *range, uint64_t offset, uint64_t *word_out) {
@@ -195,7 +208,7 @@ static int user_data_word(const buddy_range *range, uint64_t offset, uint64_t *w
     return status;
 }
 
-int buddy_range_set_user_data(buddy_range *range, uint64_t offset, uint64_t value) {
+static int unlocked_set_user_data(buddy_range *range, uint64_t offset, uint64_t value) {
     uint64_t word = 0;
     int status = user_data_word(range, offset, &word);
     if (status == BUDDY_OK)
@@ -203,7 +216,11 @@ int buddy_range_set_user_data(buddy_range *range, uint64_t offset, uint64_t valu
     return status;
 }
 
-int buddy_range_get_user_data(const buddy_range *range, uint64_t offset, uint64_t *value_out) {
+int buddy_range_set_user_data(buddy_range *range, uint64_t offset, uint64_t value) {
+    BUDDY_SYNCED(int, range, unlocked_set_user_data(range, offset, value));
+}
+
+int buddy_unlocked_get_user_data(const buddy_range *range, uint64_t offset, uint64_t *value_out) {
     if (value_out == NULL)
         return BUDDY_EINVAL;
     uint64_t word = 0;
@@ -211,4 +228,8 @@ int buddy_range_get_user_data(const buddy_range *range, uint64_t offset, uint64_
     if (status == BUDDY_OK)
         *value_out = range_words_const(range)[word];
     return status;
+}
+
+int buddy_range_get_user_data(const buddy_range *range, uint64_t offset, uint64_t *value_out) {
+    BUDDY_SYNCED(int, range, buddy_unlocked_get_user_data(range, offset, value_out));
 }

@@ -34,6 +34,7 @@
  * alloc_exact O(log n) node tests per free block it tries.
  */
 #include "range_core.h"
+#include "sync.h"
 
 static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
     node_ref ref = node_locate(range, order - 1, (index << 1) | 1u);
@@ -381,8 +382,8 @@ static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out
     return true;
 }
 
-int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
-                                    uint64_t *offset_out) {
+static int unlocked_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                        uint64_t *offset_out) {
     if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
@@ -407,4 +408,9 @@ int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t 
     count_allocation(range, count);
     *offset_out = (index << found) << shift;
     return BUDDY_OK;
+}
+
+int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                    uint64_t *offset_out) {
+    BUDDY_SYNCED(int, range, unlocked_alloc_exact_aligned(range, size, alignment, offset_out));
 }

@@ -7,6 +7,7 @@
 #include "walk.h"
 
 #include "layout.h"
+#include "sync.h"
 
 void buddy_tree_visit(const buddy_range *range, const tree_visitor *visitor, void *context) {
     uint64_t free_leaves_before[BUDDY_MAX_ORDER + 1];
@@ -83,11 +84,15 @@ static bool walk_leaf(void *context, uint64_t start, uint64_t size, leaf_kind ki
     return walk->visitor(run_start << shift, run_size << shift, state, walk->user) == 0;
 }
 
-int buddy_range_walk(const buddy_range *range, buddy_range_visitor visitor, void *user) {
+int buddy_unlocked_walk(const buddy_range *range, buddy_range_visitor visitor, void *user) {
     if (range == NULL || visitor == NULL)
         return BUDDY_EINVAL;
     walk_context walk = {range, visitor, user, 0, 0};
     const tree_visitor leaves_only = {NULL, walk_leaf, NULL};
     buddy_tree_visit(range, &leaves_only, &walk);
     return BUDDY_OK;
+}
+
+int buddy_range_walk(const buddy_range *range, buddy_range_visitor visitor, void *user) {
+    BUDDY_SYNCED(int, range, buddy_unlocked_walk(range, visitor, user));
 }
