@@ -339,7 +339,7 @@ typedef struct buddy_range_stats {
  * argument is NULL. O(1): every figure is kept up to date by alloc and free. */
 BUDDY_API int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out);
 
-/* Checks every invariant of docs/design.md (I1..I13) over the whole metadata.
+/* Checks every invariant of docs/design.md (I1..I14) over the whole metadata.
  * Returns BUDDY_OK, BUDDY_EINVAL iff range is NULL, or BUDDY_ECORRUPT. For
  * tests and debugging: O(metadata size). */
 BUDDY_API int buddy_range_check(const buddy_range *range);
