@@ -339,6 +339,13 @@ typedef struct buddy_range_stats {
  * argument is NULL. O(1): every figure is kept up to date by alloc and free. */
 BUDDY_API int buddy_range_get_stats(const buddy_range *range, buddy_range_stats *stats_out);
 
+/* The two statistics an allocator asks for on every step or failure, without
+ * copying the whole struct: the free units (*free_out) and the units of the
+ * largest free block, 0 if none (*largest_out). Either pointer may be NULL.
+ * Fails with BUDDY_EINVAL iff range is NULL. O(1): a few instructions. */
+BUDDY_API int buddy_range_get_free(const buddy_range *range, uint64_t *free_out,
+                                   uint64_t *largest_out);
+
 /* Checks every invariant of docs/design.md (I1..I14) over the whole metadata.
  * Returns BUDDY_OK, BUDDY_EINVAL iff range is NULL, or BUDDY_ECORRUPT. For
  * tests and debugging: O(metadata size). */

@@ -93,6 +93,7 @@ static void range_rows(void) {
     ROW(buddy_range_resize(NULL, 0, 1), BUDDY_EINVAL);
     ROW(buddy_range_reset(NULL), BUDDY_EINVAL);
     ROW(buddy_range_get_stats(NULL, NULL), BUDDY_EINVAL);
+    ROW(buddy_range_get_free(NULL, NULL, NULL), BUDDY_EINVAL);
     ROW(buddy_range_check(NULL), BUDDY_EINVAL);
     ROW(buddy_range_walk(range, NULL, NULL), BUDDY_EINVAL);
     ROW((int)buddy_range_format(NULL, NULL, 0), 0);

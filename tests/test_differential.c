@@ -91,6 +91,11 @@ static void compare_stats(run *r, buddy_range_stats *stats) {
     CHECK_EQ_U64(stats->capacity, r->reference.block_count << r->reference.min_block_shift);
     CHECK_EQ_U64(stats->reservations, r->reference.reservation_count);
     CHECK_EQ_U64(stats->largest_free_block, model_largest_free(&r->reference));
+    uint64_t free_units = 0, largest = 0;
+    CHECK_STATUS(buddy_range_get_free(r->range, &free_units, &largest), BUDDY_OK);
+    CHECK_EQ_U64(free_units, stats->free_bytes);
+    CHECK_EQ_U64(largest, stats->largest_free_block);
+    CHECK_STATUS(buddy_range_get_free(r->range, NULL, NULL), BUDDY_OK);
     for (unsigned order = 0; order <= stats->max_order; order++) {
         CHECK_EQ_U64(stats->free_blocks[order], model_free_blocks(&r->reference, order));
         if (stats->free_blocks[order] != model_free_blocks(&r->reference, order))

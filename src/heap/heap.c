@@ -275,20 +275,19 @@ static size_t block_size_for(const buddy_heap *heap, size_t request) {
 /* Records why an allocation failed, from the status that refused it:
  * BUDDY_EINVAL (a bad request), BUDDY_ETOOBIG, or BUDDY_ENOMEM, which means
  * not enough free bytes if they are below `rounded` (the block size the
- * request needed), else fragmentation. Reads the statistics once. */
+ * request needed), else fragmentation. O(1). */
 static void record_failure(buddy_heap *heap, int status, size_t requested, size_t rounded) {
-    buddy_range_stats stats;
-    buddy_range_get_stats(heap->range, &stats);
+    uint64_t free_bytes = 0, largest = 0;
+    buddy_range_get_free(heap->range, &free_bytes, &largest);
     buddy_failure_reason reason = BUDDY_FAILURE_INVALID;
     if (status == BUDDY_ETOOBIG)
         reason = BUDDY_FAILURE_TOO_LARGE;
     else if (status == BUDDY_ENOMEM)
-        reason =
-            stats.free_bytes < rounded ? BUDDY_FAILURE_NOT_ENOUGH_FREE : BUDDY_FAILURE_FRAGMENTED;
+        reason = free_bytes < rounded ? BUDDY_FAILURE_NOT_ENOUGH_FREE : BUDDY_FAILURE_FRAGMENTED;
     heap->last_failure.reason = reason;
     heap->last_failure.requested = requested;
-    heap->last_failure.free_bytes = (size_t)stats.free_bytes;
-    heap->last_failure.largest_free_block = (size_t)stats.largest_free_block;
+    heap->last_failure.free_bytes = (size_t)free_bytes;
+    heap->last_failure.largest_free_block = (size_t)largest;
 }
 
 /* malloc's work under the lock: `alignment` 0 or a power of two <= max_alignment. */

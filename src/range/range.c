@@ -368,6 +368,31 @@ int buddy_range_size(const buddy_range *range, uint64_t offset, uint64_t *size_o
     BUDDY_SYNCED(int, range, unlocked_size(range, offset, size_out));
 }
 
+/* The two figures get_stats and get_free share. */
+static uint64_t free_units(const buddy_range *range) {
+    return range->capacity -
+           ((range->allocated_blocks + range->reserved_blocks) << range->min_block_shift);
+}
+static uint64_t largest_free_units(const buddy_range *range) {
+    if (range->nonempty_orders == 0)
+        return 0;
+    return (uint64_t)1 << (bits_log2_floor(range->nonempty_orders) + range->min_block_shift);
+}
+
+static int unlocked_get_free(const buddy_range *range, uint64_t *free_out, uint64_t *largest_out) {
+    if (range == NULL)
+        return BUDDY_EINVAL;
+    if (free_out != NULL)
+        *free_out = free_units(range);
+    if (largest_out != NULL)
+        *largest_out = largest_free_units(range);
+    return BUDDY_OK;
+}
+
+int buddy_range_get_free(const buddy_range *range, uint64_t *free_out, uint64_t *largest_out) {
+    BUDDY_SYNCED(int, range, unlocked_get_free(range, free_out, largest_out));
+}
+
 int buddy_unlocked_get_stats(const buddy_range *range, buddy_range_stats *stats_out) {
     if (range == NULL || stats_out == NULL)
         return BUDDY_EINVAL;
@@ -380,9 +405,8 @@ int buddy_unlocked_get_stats(const buddy_range *range, buddy_range_stats *stats_
     stats.allocated_bytes = range->allocated_blocks << shift;
     stats.reserved_bytes = range->reserved_blocks << shift;
     stats.reservations = range->reservation_count;
-    stats.free_bytes = range->capacity - stats.allocated_bytes - stats.reserved_bytes;
-    if (range->nonempty_orders != 0)
-        stats.largest_free_block = (uint64_t)1 << (bits_log2_floor(range->nonempty_orders) + shift);
+    stats.free_bytes = free_units(range);
+    stats.largest_free_block = largest_free_units(range);
     stats.live_blocks = range->live_blocks;
     stats.peak_allocated_bytes = range->peak_allocated_blocks << shift;
     stats.alloc_failures = range->alloc_failures;
