@@ -84,6 +84,7 @@ class _Config(ctypes.Structure):
 
 
 _USER_DATA = 1  # BUDDY_RANGE_USER_DATA
+_THREAD_SAFE = 2  # BUDDY_RANGE_THREAD_SAFE
 _DUMP_BLOCKS = 1  # BUDDY_DUMP_BLOCKS
 
 
@@ -412,16 +413,19 @@ class Range(_Owned, _Session):
     """
 
     def __init__(self, capacity: int, min_block_size: int = 1, policy: str = "best_fit",
-                 max_capacity: Optional[int] = None, user_data: bool = False):
+                 max_capacity: Optional[int] = None, user_data: bool = False,
+                 thread_safe: bool = False):
         """``max_capacity`` (default: ``capacity``) is the most ``set_capacity`` can
         grow to; ``user_data`` keeps a 64-bit value per allocation (8 bytes of
-        metadata per min block of ``max_capacity``)."""
+        metadata per min block of ``max_capacity``). With ``thread_safe``, every
+        call holds the range's lock, so threads may share it (the calls release
+        the GIL); ``copy.copy`` of it needs no call running meanwhile."""
         capacity = _integer(capacity, "capacity")
         min_block_size = _integer(min_block_size, "min_block_size")
         max_capacity = capacity if max_capacity is None else _integer(max_capacity, "max_capacity")
         self.policy = _policy(policy)
         self._build(capacity, min_block_size, _POLICIES[self.policy], max_capacity,
-                    _USER_DATA if user_data else 0)
+                    (_USER_DATA if user_data else 0) | (_THREAD_SAFE if thread_safe else 0))
 
     def alloc(self, size: int, alignment: int = 1) -> int:
         """Allocates a block of at least ``size`` units at an offset that is a

@@ -6,6 +6,7 @@ import random
 import unittest
 
 import copy
+import threading
 import json
 
 import buddy
@@ -128,6 +129,34 @@ class ForEngines(unittest.TestCase):
         self.assertEqual(str(r), "(0:64)")
         with self.assertRaises(GeometryError):
             Range(1024, 16, max_capacity=512)
+
+    def test_threads_share_a_thread_safe_range(self):
+        r = Range(1 << 24, 16, thread_safe=True)
+        held, errors = [[] for _ in range(4)], []
+
+        def work(mine):
+            try:
+                for step in range(2000):
+                    if mine and step % 3 == 0:
+                        r.free(mine.pop())
+                    else:
+                        mine.append(r.alloc_exact(16 + step % 700))
+            except BuddyError as error:  # pragma: no cover - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(mine,)) for mine in held]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        offsets = [offset for mine in held for offset in mine]
+        self.assertEqual(len(offsets), len(set(offsets)))  # none handed out twice
+        self.assertEqual(r.stats().live_blocks, len(offsets))
+        r.check()
+        for offset in offsets:
+            r.free(offset)
+        self.assertEqual(r.stats().free_bytes, 1 << 24)
 
     def test_user_data_lives_with_the_allocation(self):
         r = Range(1024, 16, user_data=True)
