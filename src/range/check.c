@@ -58,14 +58,14 @@ static int check_header(const buddy_range *range) {
     return BUDDY_OK;
 }
 
-/* I14: the sync tail. A known mode; hooks iff SYNC_HOOKS, both of them; the
- * built-in lock word held (by this check, which runs under it: 1, or 2 with
- * waiters) iff the mode is SYNC_BUILT_IN; the rest zero. */
+/* I14: the sync tail. A known mode with hooks iff SYNC_HOOKS (both of them,
+ * verified by buddy_range_check before it took the lock); the built-in lock
+ * word held (by this check, which runs under it: 1, or 2 with waiters) iff
+ * the mode is SYNC_BUILT_IN; the rest zero. */
 static int check_sync(const buddy_range *range) {
-    REQUIRE(range->sync <= SYNC_HOOKS);
     bool hooks = range->sync == SYNC_HOOKS;
-    REQUIRE((range->lock != NULL) == hooks && (range->unlock != NULL) == hooks);
-    REQUIRE(hooks || range->lock_context == NULL);
+    REQUIRE(hooks ||
+            (range->lock_hook == 0 && range->unlock_hook == 0 && range->lock_context == 0));
     uint32_t word = __atomic_load_n(&range->lock_word, __ATOMIC_RELAXED); /* waiters write it */
     REQUIRE(range->sync == SYNC_BUILT_IN ? word - 1u <= 1u : word == 0);
     for (unsigned i = 0; i < SYNC_PADDING_WORDS; i++)

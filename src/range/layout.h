@@ -110,12 +110,13 @@ struct buddy_range {
     uint64_t reserved_blocks;
     uint64_t reservations[MAX_RESERVATIONS][2];
     /* Thread safety (sync.c), from here to the end; buddy_range_reset keeps
-     * it. The caller's hooks are pointers of the process that set them. The
+     * it. The caller's hooks are pointers of the process that set them, kept
+     * as 64-bit integers so that the layout is the same on every target. The
      * built-in lock's word has a line of its own in 64-byte aligned metadata,
      * so that threads waiting for it do not slow the holder's stores. */
-    void (*lock)(void *context);
-    void (*unlock)(void *context);
-    void *lock_context;
+    uint64_t lock_hook;
+    uint64_t unlock_hook;
+    uint64_t lock_context;
     uint64_t lock_padding[SYNC_PADDING_WORDS];
     uint32_t lock_word;
     uint32_t lock_unused[15];

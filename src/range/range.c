@@ -86,7 +86,7 @@ static size_t plan_range(struct buddy_range *plan, const buddy_range_config *con
  * tail, which stays as it is (reset holds the lock there). */
 static void build_range(buddy_range *range, const struct buddy_range *plan) {
     memset(range_words(range) + HEADER_WORDS, 0, (size_t)plan->metadata_size - HEADER_WORDS * 8u);
-    memcpy(range, plan, offsetof(struct buddy_range, lock));
+    memcpy(range, plan, offsetof(struct buddy_range, lock_hook));
     buddy_free_below(range, range->block_count, range->top_order);
 }
 
@@ -108,9 +108,7 @@ int buddy_range_init_config(buddy_range **range_out, void *metadata, size_t meta
     memset(range, 0, HEADER_WORDS * 8u);
     build_range(range, &plan);
     if (config->lock != NULL) {
-        range->lock = config->lock;
-        range->unlock = config->unlock;
-        range->lock_context = config->lock_context;
+        buddy_sync_set_hooks(range, config->lock, config->unlock, config->lock_context);
         range->sync = SYNC_HOOKS;
     } else if (config->flags & BUDDY_RANGE_THREAD_SAFE) {
         range->sync = SYNC_BUILT_IN;

@@ -53,14 +53,36 @@ static uint32_t *lock_word(const buddy_range *range) {
     return (uint32_t *)(uintptr_t)&range->lock_word;
 }
 
+typedef void (*hook)(void *);
+
+/* A stored hook or context, back as what it was; the value fits (valid). */
+static hook hook_at(uint64_t stored) {
+    return (hook)(uintptr_t)stored;
+}
+
+/* True iff a stored value came from a pointer of this target. */
+static bool fits(uint64_t stored) {
+    return (uint64_t)(uintptr_t)stored == stored;
+}
+
+void buddy_sync_set_hooks(buddy_range *range, void (*lock)(void *), void (*unlock)(void *),
+                          void *context) {
+    range->lock_hook = (uint64_t)(uintptr_t)lock;
+    range->unlock_hook = (uint64_t)(uintptr_t)unlock;
+    range->lock_context = (uint64_t)(uintptr_t)context;
+    range->sync = SYNC_HOOKS;
+}
+
 bool buddy_sync_valid(const buddy_range *range) {
-    return range->sync < SYNC_HOOKS ||
-           (range->sync == SYNC_HOOKS && range->lock != NULL && range->unlock != NULL);
+    if (range->sync != SYNC_HOOKS)
+        return range->sync < SYNC_HOOKS;
+    return range->lock_hook != 0 && range->unlock_hook != 0 && fits(range->lock_hook) &&
+           fits(range->unlock_hook) && fits(range->lock_context);
 }
 
 void buddy_sync_lock(const buddy_range *range) {
     if (range->sync == SYNC_HOOKS) {
-        range->lock(range->lock_context);
+        hook_at(range->lock_hook)((void *)(uintptr_t)range->lock_context);
         return;
     }
     uint32_t *word = lock_word(range);
@@ -83,7 +105,7 @@ void buddy_sync_lock(const buddy_range *range) {
 
 void buddy_sync_unlock(const buddy_range *range) {
     if (range->sync == SYNC_HOOKS) {
-        range->unlock(range->lock_context);
+        hook_at(range->unlock_hook)((void *)(uintptr_t)range->lock_context);
         return;
     }
     uint32_t *word = lock_word(range);

@@ -15,6 +15,10 @@
  * attach and check verify before anything takes the lock. */
 bool buddy_sync_valid(const buddy_range *range);
 
+/* Stores the caller's hooks in the header and makes them its lock. */
+void buddy_sync_set_hooks(buddy_range *range, void (*lock)(void *), void (*unlock)(void *),
+                          void *context);
+
 /* Takes and releases the range's lock: the caller's hooks or the built-in
  * lock word. Only for a range whose sync is not SYNC_NONE. */
 void buddy_sync_lock(const buddy_range *range);
