@@ -20,6 +20,7 @@
 
 #include "buddy.h"
 #include "harness.h"
+#include "pointers.h"
 #include "workload.h"
 
 #ifndef MALLOC_NAME
@@ -30,30 +31,10 @@
 #define CAPACITY (UINT64_C(1) << 30)
 #define MIN_BLOCK 64u
 
-static bench_buffer region, range_metadata;
+static bench_buffer range_metadata;
 
 static void *heap_setup(const workload *w) {
-    size_t needed = (size_t)w->capacity + (size_t)w->capacity / 64 + (1u << 20);
-    buddy_heap *heap = NULL;
-    buddy_heap_config config = {MIN_BLOCK, 0,   BUDDY_DEFAULT_POLICY, BUDDY_HEAP_THREAD_SAFE, NULL,
-                                NULL,      NULL};
-    if (buddy_heap_init(&heap, bench_buffer_get(&region, needed), needed, &config) != BUDDY_OK)
-        exit(1);
-    return heap;
-}
-static int heap_alloc(void *state, uint64_t size, uint64_t *handle) {
-    char *pointer = buddy_heap_malloc(state, (size_t)size);
-    if (pointer == NULL)
-        return -1;
-    *(volatile char *)pointer = 1;
-    *handle = (uint64_t)(uintptr_t)pointer;
-    return 0;
-}
-static void heap_release(void *state, uint64_t handle) {
-    buddy_heap_free(state, (void *)(uintptr_t)handle);
-}
-static void heap_teardown(void *state) {
-    buddy_heap_fini(state);
+    return pointers_heap_setup(w, BUDDY_HEAP_THREAD_SAFE);
 }
 
 static void *range_setup(const workload *w) {
@@ -74,27 +55,11 @@ static void range_release(void *state, uint64_t handle) {
     buddy_range_free(state, handle);
 }
 
-static void *malloc_setup(const workload *w) {
-    (void)w;
-    return NULL;
-}
-static int malloc_alloc(void *state, uint64_t size, uint64_t *handle) {
-    (void)state;
-    char *pointer = malloc((size_t)size);
-    if (pointer == NULL)
-        return -1;
-    *(volatile char *)pointer = 1;
-    *handle = (uint64_t)(uintptr_t)pointer;
-    return 0;
-}
-static void malloc_release(void *state, uint64_t handle) {
-    (void)state;
-    free((void *)(uintptr_t)handle);
-}
-
 static const allocator allocators[] = {
-    {MALLOC_NAME " malloc", malloc_setup, malloc_alloc, malloc_release, NULL, NULL},
-    {"buddy heap (mutex)", heap_setup, heap_alloc, heap_release, heap_teardown, NULL},
+    {MALLOC_NAME " malloc", pointers_malloc_setup, pointers_malloc_alloc, pointers_malloc_release,
+     NULL, NULL},
+    {"buddy heap (mutex)", heap_setup, pointers_heap_alloc, pointers_heap_release,
+     pointers_heap_teardown, NULL},
     {"buddy range (lock)", range_setup, range_alloc, range_release, NULL, NULL},
 };
 #define ALLOCATOR_COUNT (sizeof allocators / sizeof allocators[0])
