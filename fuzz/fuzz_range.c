@@ -234,7 +234,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_input in = {data, size};
     uint64_t min_block = (uint64_t)1 << (read_u8(&in) % 8);
     uint64_t blocks = 1 + read_bytes(&in, 2) % 2048;
-    uint8_t flags = read_u8(&in); /* bit 0: policy; 1, 2: room to grow; 3: user data */
+    uint8_t flags = read_u8(&in); /* bit 0: policy; 1, 2: room to grow; 3: user data;
+                                     4: the built-in lock (taken and released by every call) */
     buddy_policy policy = (flags & 1u) ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT;
     session s = {0};
     s.capacity = blocks * min_block + read_u8(&in) % min_block; /* a ragged tail too */
@@ -242,7 +243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                  s.capacity * (1u + ((flags >> 1) & 3u)),
                                  min_block,
                                  policy,
-                                 (flags & 8u) ? BUDDY_RANGE_USER_DATA : 0u,
+                                 ((flags & 8u) ? BUDDY_RANGE_USER_DATA : 0u) |
+                                     ((flags & 16u) ? BUDDY_RANGE_THREAD_SAFE : 0u),
                                  NULL,
                                  NULL,
                                  NULL};
