@@ -109,7 +109,6 @@ int buddy_range_init_config(buddy_range **range_out, void *metadata, size_t meta
     build_range(range, &plan);
     if (config->lock != NULL) {
         buddy_sync_set_hooks(range, config->lock, config->unlock, config->lock_context);
-        range->sync = SYNC_HOOKS;
     } else if (config->flags & BUDDY_RANGE_THREAD_SAFE) {
         range->sync = SYNC_BUILT_IN;
     }
