@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * W5: the latency of each operation during W1, as percentiles: our range
+ * (best fit, exact runs, and best fit behind its built-in lock with one
+ * thread), our heap, and the malloc this binary is linked with (glibc,
+ * jemalloc or mimalloc, as bench_heap). Each operation is timed alone with
+ * the CPU's time-stamp counter (clock_gettime where there is none), converted
+ * to ns by a calibration against the monotonic clock; the cost of reading the
+ * counter twice is measured and subtracted. One warm-up, then `runs` runs;
+ * the percentiles are over all timed operations of all runs.
+ *
+ *   build-rel/bench/bench_latency_glibc [--ops N] [--runs N]   (also _jemalloc, _mimalloc)
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "buddy.h"
+#include "harness.h"
+#include "pointers.h"
+#include "workload.h"
+
+#ifndef MALLOC_NAME
+#define MALLOC_NAME "glibc"
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+static inline uint64_t ticks(void) {
+    return __rdtsc();
+}
+#else
+static inline uint64_t ticks(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+#endif
+
+static double seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+/* Nanoseconds per tick, over 100 ms. */
+static double calibrate(void) {
+    double start = seconds();
+    uint64_t first = ticks();
+    while (seconds() - start < 0.1) {
+    }
+    return (seconds() - start) * 1e9 / (double)(ticks() - first);
+}
+
+static bench_buffer range_metadata;
+
+static void *range_setup_flags(const workload *w, unsigned flags) {
+    buddy_range_config config = {
+        w->capacity, w->capacity, w->min_block_size, BUDDY_BEST_FIT, flags, NULL, NULL, NULL};
+    size_t size = buddy_range_metadata_size_config(&config);
+    buddy_range *range = NULL;
+    if (buddy_range_init_config(&range, bench_buffer_get(&range_metadata, size), size, &config) !=
+        BUDDY_OK)
+        exit(1);
+    return range;
+}
+static void *range_setup(const workload *w) {
+    return range_setup_flags(w, 0);
+}
+static void *locked_range_setup(const workload *w) {
+    return range_setup_flags(w, BUDDY_RANGE_THREAD_SAFE);
+}
+static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
+    return buddy_range_alloc(state, size, handle);
+}
+static int range_alloc_exact(void *state, uint64_t size, uint64_t *handle) {
+    return buddy_range_alloc_exact(state, size, handle);
+}
+static void range_release(void *state, uint64_t handle) {
+    buddy_range_free(state, handle);
+}
+static void *heap_setup(const workload *w) {
+    return pointers_heap_setup(w, 0);
+}
+
+static const allocator allocators[] = {
+    {"buddy best-fit", range_setup, range_alloc, range_release, NULL, NULL},
+    {"buddy exact", range_setup, range_alloc_exact, range_release, NULL, NULL},
+    {"buddy best-fit+lock", locked_range_setup, range_alloc, range_release, NULL, NULL},
+    {"buddy heap", heap_setup, pointers_heap_alloc, pointers_heap_release, pointers_heap_teardown,
+     NULL},
+    {MALLOC_NAME " malloc", pointers_malloc_setup, pointers_malloc_alloc, pointers_malloc_release,
+     NULL, NULL},
+};
+#define ALLOCATOR_COUNT (sizeof allocators / sizeof allocators[0])
+
+/* Runs w through a, storing each timed op's ticks (less `overhead`) at
+ * samples[0..op_count). */
+static void run(const allocator *a, const workload *w, uint64_t *handles, uint64_t *samples,
+                uint64_t overhead) {
+    void *state = a->setup(w);
+    for (uint32_t s = 0; s < w->slot_count; s++)
+        handles[s] = NO_HANDLE;
+    for (size_t i = 0; i < w->op_count; i++) {
+        const op *o = &w->ops[i];
+        uint64_t before = ticks();
+        if (!o->is_free) {
+            if (a->alloc(state, o->size, &handles[o->slot]) != 0)
+                handles[o->slot] = NO_HANDLE;
+        } else if (handles[o->slot] != NO_HANDLE) {
+            a->release(state, handles[o->slot]);
+            handles[o->slot] = NO_HANDLE;
+        }
+        uint64_t spent = ticks() - before;
+        samples[i] = spent > overhead ? spent - overhead : 0;
+    }
+    for (uint32_t s = 0; s < w->slot_count; s++)
+        if (handles[s] != NO_HANDLE)
+            a->release(state, handles[s]);
+    if (a->teardown != NULL)
+        a->teardown(state);
+}
+
+static int compare_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    size_t ops = 2000000;
+    unsigned runs = 3;
+    bench_parse_arguments(argc, argv, &ops, &runs, NULL, NULL);
+    double ns_per_tick = calibrate();
+    uint64_t overhead = UINT64_MAX;
+    for (int i = 0; i < 1000; i++) { /* the least cost of two reads */
+        uint64_t before = ticks(), spent = ticks() - before;
+        overhead = spent < overhead ? spent : overhead;
+    }
+    workload w;
+    workload_churn(&w, UINT64_C(1) << 30, 64, 0.5, ops, 1);
+    uint64_t *handles = malloc(w.slot_count * sizeof *handles);
+    uint64_t *samples[ALLOCATOR_COUNT];
+    for (size_t a = 0; a < ALLOCATOR_COUNT; a++) {
+        samples[a] = malloc(ops * runs * sizeof(uint64_t));
+        if (samples[a] == NULL || handles == NULL)
+            return 1;
+    }
+    printf("W5: latency per operation during W1 (%zu ops x %u runs, %.3f ns per tick, "
+           "%llu ticks of overhead subtracted)\n",
+           ops, runs, ns_per_tick, (unsigned long long)overhead);
+    for (unsigned r = 0; r <= runs; r++) /* run 0 warms up, overwritten by run 1 */
+        for (size_t a = 0; a < ALLOCATOR_COUNT; a++)
+            run(&allocators[a], &w, handles, samples[a] + (r == 0 ? 0 : (r - 1) * ops), overhead);
+    static const double points[] = {0.5, 0.9, 0.99, 0.999, 0.9999};
+    printf("  %-22s %8s %8s %8s %8s %8s %10s   (ns)\n", "allocator", "p50", "p90", "p99", "p99.9",
+           "p99.99", "max");
+    for (size_t a = 0; a < ALLOCATOR_COUNT; a++) {
+        size_t count = ops * runs;
+        qsort(samples[a], count, sizeof(uint64_t), compare_u64);
+        printf("  %-22s", allocators[a].name);
+        for (size_t p = 0; p < sizeof points / sizeof points[0]; p++)
+            printf(" %8.0f",
+                   (double)samples[a][(size_t)(points[p] * (double)(count - 1))] * ns_per_tick);
+        printf(" %10.0f\n", (double)samples[a][count - 1] * ns_per_tick);
+        free(samples[a]);
+    }
+    free(handles);
+    workload_destroy(&w);
+    return 0;
+}
