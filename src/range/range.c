@@ -155,7 +155,9 @@ static int unlocked_reset(buddy_range *range) {
                                  NULL,
                                  NULL,
                                  NULL};
-    (void)plan_range(&plan, &config);
+    size_t needed = plan_range(&plan, &config);
+    assert(needed != 0); /* the range's own geometry */
+    (void)needed;
     plan.sync = range->sync; /* the history stays, and build_range keeps the sync tail */
     plan.peak_allocated_blocks = range->peak_allocated_blocks;
     plan.alloc_failures = range->alloc_failures;

@@ -8,7 +8,6 @@
  * the word: a futex on Linux, sched_yield elsewhere. Unlock wakes one sleeper
  * only if the word was 2. Critical sections are one range call.
  */
-#define _GNU_SOURCE /* syscall */
 #include <sched.h>
 
 #include "sync.h"
@@ -50,14 +49,19 @@ static inline void cpu_pause(void) {
 /* The lock word lives in metadata a const range may point to; the lock is
  * the one thing that a const call changes there. */
 static uint32_t *lock_word(const buddy_range *range) {
-    return (uint32_t *)(uintptr_t)&range->lock_word;
+    return (uint32_t *)&range->lock_word;
 }
 
 typedef void (*hook)(void *);
 
-/* A stored hook or context, back as what it was; the value fits (valid). */
+/* A stored hook or context, back as what it was; the value fits (valid).
+ * The header keeps them as integers so its layout is the same on every
+ * target, hence the casts. */
 static hook hook_at(uint64_t stored) {
-    return (hook)(uintptr_t)stored;
+    return (hook)(uintptr_t)stored; /* NOLINT(performance-no-int-to-ptr) */
+}
+static void *context_at(uint64_t stored) {
+    return (void *)(uintptr_t)stored; /* NOLINT(performance-no-int-to-ptr) */
 }
 
 /* True iff a stored value came from a pointer of this target. */
@@ -82,7 +86,7 @@ bool buddy_sync_valid(const buddy_range *range) {
 
 void buddy_sync_lock(const buddy_range *range) {
     if (range->sync == SYNC_HOOKS) {
-        hook_at(range->lock_hook)((void *)(uintptr_t)range->lock_context);
+        hook_at(range->lock_hook)(context_at(range->lock_context));
         return;
     }
     uint32_t *word = lock_word(range);
@@ -105,7 +109,7 @@ void buddy_sync_lock(const buddy_range *range) {
 
 void buddy_sync_unlock(const buddy_range *range) {
     if (range->sync == SYNC_HOOKS) {
-        hook_at(range->unlock_hook)((void *)(uintptr_t)range->lock_context);
+        hook_at(range->unlock_hook)(context_at(range->lock_context));
         return;
     }
     uint32_t *word = lock_word(range);
