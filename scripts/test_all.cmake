@@ -127,11 +127,14 @@ if(gcovr_program)
   endif()
   # Without the x86-64-v3 copy of alloc and free: the other configurations run
   # it on a CPU that has x86-64-v3, this one measures the portable copy.
-  run_configuration(coverage -DCMAKE_BUILD_TYPE=Debug
-    "-DCMAKE_C_FLAGS=--coverage -fprofile-update=atomic"
+  run_configuration(coverage -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=--coverage
     -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage
     -DBUDDY_DISPATCH=OFF)
+  # The threads tests race on gcov's counters, which can make a branch count
+  # negative; branch lines are not what the gate measures, so gcovr skips
+  # them. (Atomic counters, -fprofile-update=atomic, tripled this build's time.)
   execute_process(COMMAND ${gcovr_program} --root ${source_dir} --filter ${source_dir}/src/
+      --gcov-ignore-parse-errors
       --object-directory ${build_root}/coverage --fail-under-line 100 --print-summary
       ${build_root}/coverage # search only this build: other builds' data would be stale
     RESULT_VARIABLE failed)
