@@ -53,23 +53,11 @@ static double calibrate(void) {
     return (seconds() - start) * 1e9 / (double)(ticks() - first);
 }
 
-static bench_buffer range_metadata;
-
-static void *range_setup_flags(const workload *w, unsigned flags) {
-    buddy_range_config config = {
-        w->capacity, w->capacity, w->min_block_size, BUDDY_BEST_FIT, flags, NULL, NULL, NULL};
-    size_t size = buddy_range_metadata_size_config(&config);
-    buddy_range *range = NULL;
-    if (buddy_range_init_config(&range, bench_buffer_get(&range_metadata, size), size, &config) !=
-        BUDDY_OK)
-        exit(1);
-    return range;
-}
 static void *range_setup(const workload *w) {
-    return range_setup_flags(w, 0);
+    return bench_range_setup(w, 0);
 }
 static void *locked_range_setup(const workload *w) {
-    return range_setup_flags(w, BUDDY_RANGE_THREAD_SAFE);
+    return bench_range_setup(w, BUDDY_RANGE_THREAD_SAFE);
 }
 static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
     return buddy_range_alloc(state, size, handle);

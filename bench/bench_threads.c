@@ -31,22 +31,12 @@
 #define CAPACITY (UINT64_C(1) << 30)
 #define MIN_BLOCK 64u
 
-static bench_buffer range_metadata;
-
 static void *heap_setup(const workload *w) {
     return pointers_heap_setup(w, BUDDY_HEAP_THREAD_SAFE);
 }
 
 static void *range_setup(const workload *w) {
-    buddy_range_config config = {
-        w->capacity, w->capacity, MIN_BLOCK, BUDDY_BEST_FIT, BUDDY_RANGE_THREAD_SAFE,
-        NULL,        NULL,        NULL};
-    size_t size = buddy_range_metadata_size_config(&config);
-    buddy_range *range = NULL;
-    if (buddy_range_init_config(&range, bench_buffer_get(&range_metadata, size), size, &config) !=
-        BUDDY_OK)
-        exit(1);
-    return range;
+    return bench_range_setup(w, BUDDY_RANGE_THREAD_SAFE);
 }
 static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
     return buddy_range_alloc(state, size, handle);

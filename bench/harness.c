@@ -3,6 +3,8 @@
 #define _DEFAULT_SOURCE /* clock_gettime, MAP_ANONYMOUS */
 #include "harness.h"
 
+#include "buddy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,18 @@ static measurement run_once(const allocator *a, const workload *w, uint64_t *han
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+void *bench_range_setup(const workload *w, unsigned flags) {
+    static bench_buffer metadata;
+    buddy_range_config config = {
+        w->capacity, w->capacity, w->min_block_size, BUDDY_BEST_FIT, flags, NULL, NULL, NULL};
+    size_t size = buddy_range_metadata_size_config(&config);
+    buddy_range *range = NULL;
+    if (buddy_range_init_config(&range, bench_buffer_get(&metadata, size), size, &config) !=
+        BUDDY_OK)
+        exit(1);
+    return range;
 }
 
 void bench_sort(double *values, size_t count) {

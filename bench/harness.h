@@ -43,6 +43,11 @@ void *bench_buffer_get(bench_buffer *buffer, size_t size);
 void bench_compare(const allocator *allocators, size_t count, const workload *w, unsigned runs,
                    size_t baseline, const char *ratio_title);
 
+/* A best-fit range over w's capacity and min block with `flags` (enum
+ * buddy_range_flags), its metadata in one buffer kept for the process.
+ * Exits on failure. */
+void *bench_range_setup(const workload *w, unsigned flags);
+
 /* Sorts `count` values in increasing order (for medians and spreads). */
 void bench_sort(double *values, size_t count);
 
