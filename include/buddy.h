@@ -378,6 +378,128 @@ enum buddy_dump_flags {
 BUDDY_API size_t buddy_range_dump_json(const buddy_range *range, char *buffer, size_t buffer_size,
                                        unsigned flags);
 
+/* ---- Caches: per-thread caches of small blocks in front of a range ------ */
+
+/* A pool puts caches in front of one range. Each thread owns a cache (memory
+ * the caller gives, so no thread-local storage is needed) and allocates and
+ * frees small blocks through it without a lock: a cache keeps a LIFO stack
+ * of free blocks per order, refilled from the range and drained back to it
+ * in batches, each under one acquisition of the pool's lock, and never holds
+ * more than its high-water mark. For the range a cached block is live.
+ *
+ * Every check survives: the pool keeps 2 bits per min block (a tag: the start
+ * of a block a cache handed out, the start of a block in a cache, inside a
+ * small block, or none), so a free through any cache of a block that sits in
+ * a cache is BUDDY_ENOTLIVE, of an offset inside a small block
+ * BUDDY_ENOTSTART, and of anything else what buddy_range_free says; and a
+ * rejected free changes nothing. An allocation that the range refuses drains
+ * every cache and tries again, so it fails only if it would fail with every
+ * cache empty.
+ *
+ * Thread safety: the pool and caches serialise what they do to the range
+ * with the pool's lock, so the range needs no lock of its own; while a pool is
+ * in front of a range, call the range only between buddy_cache_pool_lock and
+ * unlock, and free its blocks through a cache. A cache is used by one thread
+ * at a time (any thread may free any block through its own cache). */
+typedef struct buddy_cache_pool buddy_cache_pool;
+typedef struct buddy_cache buddy_cache;
+
+/* The most orders a pool caches. */
+#define BUDDY_CACHE_MAX_ORDERS 16
+
+/* The configuration of a pool; zero fields take the defaults. */
+typedef struct buddy_cache_config {
+    unsigned orders;     /* blocks of orders 0 .. orders - 1 are cached; 0 means 8 */
+    unsigned high_water; /* the most blocks of order 0 a cache holds; 0 means 64. Order k
+                            holds at most max(high_water >> k, 4); a refill or a drain
+                            moves half of that. */
+} buddy_cache_config;
+
+/* Bytes a pool for `range` needs: a header, and 2 bits per min block of the
+ * range's max capacity. Returns 0 iff range is NULL or config (NULL for the
+ * defaults) has orders > BUDDY_CACHE_MAX_ORDERS or high_water > 4096. Pure;
+ * O(1). */
+BUDDY_API size_t buddy_cache_pool_size(const buddy_range *range, const buddy_cache_config *config);
+
+/* Builds a pool for `range` in `memory` (8-byte aligned) and stores its
+ * handle in *pool_out. The range may already hold live blocks (they are freed
+ * through the range as before). Fails with BUDDY_EINVAL iff pool_out, memory
+ * or range is NULL, memory is not 8-byte aligned or the config is invalid;
+ * BUDDY_ESMALL iff memory_size is below buddy_cache_pool_size. O(memory size). */
+BUDDY_API int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memory_size,
+                                    buddy_range *range, const buddy_cache_config *config);
+
+/* Ends the pool; its memory is the caller's again. Fails with BUDDY_EINVAL iff
+ * pool is NULL; BUDDY_EBUSY iff a cache still uses it (buddy_cache_fini them
+ * first). O(1). */
+BUDDY_API int buddy_cache_pool_fini(buddy_cache_pool *pool);
+
+/* Gives every block that sits in any cache back to the range. Fails with
+ * BUDDY_EINVAL iff pool is NULL. O(cached blocks * log capacity); takes every
+ * cache's lock in turn, so it may run while other threads use their caches. */
+BUDDY_API int buddy_cache_pool_drain(buddy_cache_pool *pool);
+
+/* The range's statistics with the caches' blocks counted as free, not live:
+ * free_bytes, allocated_bytes, live_blocks, free_blocks[] and
+ * largest_free_block; rejected_frees adds the frees the caches rejected.
+ * peak_allocated_bytes stays the range's (cached blocks count in it). Exact
+ * when no other thread is inside a cache call; while others run, each
+ * cache's share is its count at the moment it was read. Fails with
+ * BUDDY_EINVAL iff an argument is NULL. O(caches + orders). */
+BUDDY_API int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_out);
+
+/* The pool's lock, for calling the range directly while caches are in use
+ * (walk, check, aligned or exact allocations). Not recursive: call no pool
+ * or cache function while holding it. */
+BUDDY_API void buddy_cache_pool_lock(buddy_cache_pool *pool);
+BUDDY_API void buddy_cache_pool_unlock(buddy_cache_pool *pool);
+
+/* buddy_range_size for a block handed out by a cache or by the range: fails
+ * with BUDDY_ENOTLIVE iff the block sits in a cache, else as
+ * buddy_range_size. Takes the pool's lock. O(log capacity). */
+BUDDY_API int buddy_cache_pool_block_size(buddy_cache_pool *pool, uint64_t offset,
+                                          uint64_t *size_out);
+
+/* buddy_range_resize for a block handed out by a cache or by the range; a
+ * cached block that changes order is no longer the caches' (its free goes to
+ * the range). Fails with BUDDY_ENOTLIVE iff the block sits in a cache, else
+ * as buddy_range_resize. Takes the pool's lock. O(log capacity). */
+BUDDY_API int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size);
+
+/* Bytes one cache of this pool needs: a header and room for every order's
+ * high-water mark of offsets. 0 iff pool is NULL. O(1). */
+BUDDY_API size_t buddy_cache_size(const buddy_cache_pool *pool);
+
+/* Builds an empty cache in `memory` (8-byte aligned) and joins it to the
+ * pool. Fails with BUDDY_EINVAL iff an argument is NULL or memory is not
+ * 8-byte aligned; BUDDY_ESMALL iff memory_size is below buddy_cache_size.
+ * O(1); thread-safe. */
+BUDDY_API int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
+                               buddy_cache_pool *pool);
+
+/* Gives the cache's blocks back to the range and leaves the pool; its memory
+ * is the caller's again. Fails with BUDDY_EINVAL iff cache is NULL. O(cached
+ * blocks * log capacity); thread-safe. */
+BUDDY_API int buddy_cache_fini(buddy_cache *cache);
+
+/* buddy_range_alloc through a cache: a block of a cached order comes off the
+ * cache's stack (the one freed last first), after a refill of half its
+ * high-water mark if it is empty; a larger one comes from the range under
+ * the pool's lock. Fails as buddy_range_alloc does (BUDDY_EINVAL iff cache
+ * or offset_out is NULL), BUDDY_ENOMEM only after draining every cache.
+ * O(1) from the stack; at most a batch of O(log capacity) range calls, or a
+ * drain of every cache, otherwise. */
+BUDDY_API int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *offset_out);
+
+/* buddy_range_free through a cache: a block that a cache handed out goes on
+ * this cache's stack (whichever cache handed it out), and half the stack
+ * drains to the range when it passes the high-water mark; any other offset
+ * is freed by the range under the pool's lock. Fails, changing nothing, with
+ * BUDDY_EINVAL iff cache is NULL; BUDDY_ENOTLIVE iff the block sits in a
+ * cache; otherwise as buddy_range_free. O(1) on the stack; a batch of
+ * O(log capacity) range calls otherwise. */
+BUDDY_API int buddy_cache_free(buddy_cache *cache, uint64_t offset);
+
 /* ---- Heap: a pointer allocator over a caller's memory region ----------- */
 
 /* The heap hands out pointers into a region the caller supplies, through a

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-thread caches in front of a range, on the range's public API.
+ *
+ * 1. A cache keeps, per cached order, a stack of offsets of blocks that the
+ *    range counts as live. alloc pops the top (the block freed last, still
+ *    warm); free pushes. Past the order's high-water mark, free drains the
+ *    bottom half (the coldest blocks) to the range; an empty stack refills
+ *    half the mark from it. Each batch runs under one acquisition of the
+ *    pool's lock, which serialises everything the caches do to the range.
+ * 2. The pool's tags, 2 bits per min block, 16 to a 32-bit word, say what
+ *    each min block is to the caches:
+ *      NONE    nothing of theirs starts here;
+ *      LIVE    the start of an order-k block a cache handed out;
+ *      CACHED  the start of an order-k block sitting in a cache;
+ *      INSIDE  min blocks 1..k of such a block (its order, in unary).
+ *    The tag after the unary run is never INSIDE: it is inside the block and
+ *    NONE (k >= 2), or the start of the next block (k <= 1). A block of order
+ *    k is aligned to 2^k, so its tags 0..k share one word. Worked example: an
+ *    order-2 block at min block 4 tags 4..7 as LIVE, INSIDE, INSIDE, NONE.
+ * 3. free reads the tag: LIVE becomes CACHED in one compare-and-swap (of two
+ *    racing frees of one block, one wins and the other sees CACHED: a double
+ *    free); CACHED and INSIDE are rejected at once; NONE is freed by the
+ *    range under the pool's lock, after the tag is read again under it. Tags
+ *    go from NONE to CACHED (refill) and back (drain) only under that lock,
+ *    so the range never sees a cached block freed.
+ * 4. An allocation the range refuses drains every cache and tries again.
+ *
+ * Locks, always taken in this order: the registry lock (the list of caches),
+ * a cache's own spin lock (its stacks; uncontended unless another thread
+ * drains it), the pool's lock. A cache's alloc and free take its own lock
+ * and do one atomic operation on a tag word: O(1). A refill or drain moves at
+ * most half a mark, O(log capacity) each.
+ */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bits.h"
+#include "buddy.h"
+#include "lock.h"
+
+/* The deterministic interleaving test builds this file with a hook that may
+ * switch threads before every store other threads can see. */
+#ifdef BUDDY_CACHE_YIELD_HOOK
+void BUDDY_CACHE_YIELD_HOOK(void);
+#define YIELD() BUDDY_CACHE_YIELD_HOOK()
+#else
+#define YIELD() ((void)0)
+#endif
+
+#define POOL_MAGIC UINT64_C(0x62756464795f7031)  /* "buddy_p1" */
+#define CACHE_MAGIC UINT64_C(0x62756464795f6331) /* "buddy_c1" */
+#define DEFAULT_ORDERS 8u
+#define DEFAULT_HIGH_WATER 64u
+#define MIN_HIGH_WATER 4u
+#define MAX_HIGH_WATER 4096u
+
+enum tag { TAG_NONE = 0, TAG_LIVE = 1, TAG_CACHED = 2, TAG_INSIDE = 3 };
+#define TAGS_PER_WORD 16u
+#define PAIR_LOW_BITS 0x55555555u
+
+struct buddy_cache_pool {
+    uint64_t magic;
+    buddy_range *range;
+    uint64_t tag_count; /* min blocks of the range's max capacity */
+    unsigned min_block_shift;
+    unsigned orders;
+    uint64_t max_cached_size;               /* the largest request a cache serves */
+    unsigned limit[BUDDY_CACHE_MAX_ORDERS]; /* each order's high-water mark */
+    unsigned first[BUDDY_CACHE_MAX_ORDERS]; /* where its stack starts in a cache's entries */
+    unsigned entries;                       /* offsets a cache holds in all */
+    uint32_t lock;                          /* the range and the NONE <-> CACHED tags */
+    uint32_t registry_lock;                 /* caches */
+    buddy_cache *caches;
+    uint64_t rejected_frees; /* by the tags; atomic */
+    uint32_t *tags;
+};
+
+struct buddy_cache {
+    uint64_t magic;
+    buddy_cache_pool *pool;
+    buddy_cache *next;
+    uint32_t lock;
+    unsigned count[BUDDY_CACHE_MAX_ORDERS];
+    uint64_t entry[]; /* pool->entries offsets: order k's stack at pool->first[k] */
+};
+
+#define POOL_HEADER_SIZE ((sizeof(struct buddy_cache_pool) + 63u) / 64u * 64u)
+
+/* ---- Tags ---------------------------------------------------------------- */
+
+static uint32_t *tag_word(const buddy_cache_pool *pool, uint64_t block_index) {
+    return &pool->tags[block_index / TAGS_PER_WORD];
+}
+
+static unsigned tag_shift(uint64_t block_index) {
+    return (unsigned)(block_index % TAGS_PER_WORD) * 2u;
+}
+
+/* The tag bits of an order-`order` block at `block_index` in its word, with
+ * `start` as the first tag: start, then `order` INSIDE tags. */
+static uint32_t tag_pattern(uint64_t block_index, unsigned order, enum tag start) {
+    uint32_t inside = (uint32_t)bits_low_mask(2u * order) << 2;
+    return ((uint32_t)start | inside) << tag_shift(block_index);
+}
+
+/* The order of the block whose first tag is at `shift` in `word`: the INSIDE
+ * tags that follow it. */
+static unsigned tag_order(uint32_t word, unsigned shift) {
+    uint32_t after = shift + 2u < 32u ? word >> (shift + 2u) : 0u;
+    uint32_t inside_pairs = after & (after >> 1) & PAIR_LOW_BITS;
+    return bits_ctz(~(uint64_t)(inside_pairs | ~PAIR_LOW_BITS)) / 2u; /* the first other pair */
+}
+
+/* ---- Pool ---------------------------------------------------------------- */
+
+static int normalize(const buddy_cache_config *given, buddy_cache_config *config) {
+    static const buddy_cache_config defaults = {DEFAULT_ORDERS, DEFAULT_HIGH_WATER};
+    *config = given != NULL ? *given : defaults;
+    if (config->orders == 0)
+        config->orders = DEFAULT_ORDERS;
+    if (config->high_water == 0)
+        config->high_water = DEFAULT_HIGH_WATER;
+    return config->orders <= BUDDY_CACHE_MAX_ORDERS && config->high_water <= MAX_HIGH_WATER
+               ? BUDDY_OK
+               : BUDDY_EINVAL;
+}
+
+size_t buddy_cache_pool_size(const buddy_range *range, const buddy_cache_config *given) {
+    buddy_cache_config config;
+    buddy_range_stats stats;
+    if (range == NULL || normalize(given, &config) != BUDDY_OK ||
+        buddy_range_get_stats(range, &stats) != BUDDY_OK)
+        return 0;
+    uint64_t words = bits_div_ceil_pow2(stats.max_capacity / stats.min_block_size, 4);
+    if (words > (SIZE_MAX - POOL_HEADER_SIZE) / sizeof(uint32_t))
+        return 0; /* GCOVR_EXCL_LINE: only a 32-bit target's huge range */
+    return POOL_HEADER_SIZE + (size_t)words * sizeof(uint32_t);
+}
+
+int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memory_size,
+                          buddy_range *range, const buddy_cache_config *given) {
+    buddy_cache_config config;
+    if (pool_out == NULL || memory == NULL || range == NULL || (uintptr_t)memory % 8u != 0 ||
+        normalize(given, &config) != BUDDY_OK)
+        return BUDDY_EINVAL;
+    size_t needed = buddy_cache_pool_size(range, &config);
+    if (memory_size < needed)
+        return BUDDY_ESMALL;
+    buddy_range_stats stats;
+    (void)buddy_range_get_stats(range, &stats);
+    memset(memory, 0, needed);
+    buddy_cache_pool *pool = memory;
+    pool->range = range;
+    pool->tag_count = stats.max_capacity / stats.min_block_size;
+    pool->min_block_shift = bits_ctz(stats.min_block_size);
+    pool->orders = config.orders;
+    unsigned top = config.orders - 1u + pool->min_block_shift;
+    pool->max_cached_size = top < 64u ? UINT64_C(1) << top : UINT64_MAX;
+    for (unsigned order = 0; order < config.orders; order++) {
+        unsigned limit = config.high_water >> order;
+        pool->limit[order] = limit < MIN_HIGH_WATER ? MIN_HIGH_WATER : limit;
+        pool->first[order] = pool->entries;
+        pool->entries += pool->limit[order];
+    }
+    pool->tags = (uint32_t *)(void *)((unsigned char *)memory + POOL_HEADER_SIZE);
+    pool->magic = POOL_MAGIC;
+    *pool_out = pool;
+    return BUDDY_OK;
+}
+
+int buddy_cache_pool_fini(buddy_cache_pool *pool) {
+    if (pool == NULL)
+        return BUDDY_EINVAL;
+    buddy_lock_take(&pool->registry_lock);
+    bool busy = pool->caches != NULL;
+    buddy_lock_release(&pool->registry_lock);
+    if (busy)
+        return BUDDY_EBUSY;
+    pool->magic = 0;
+    return BUDDY_OK;
+}
+
+/* The pool's lock; in the interleaving test, a loop that lets the holder run. */
+static void pool_lock(buddy_cache_pool *pool) {
+#ifdef BUDDY_CACHE_YIELD_HOOK
+    while (!buddy_lock_try(&pool->lock))
+        YIELD();
+#else
+    buddy_lock_take(&pool->lock);
+#endif
+}
+
+static void pool_unlock(buddy_cache_pool *pool) {
+    YIELD();
+    buddy_lock_release(&pool->lock);
+}
+
+void buddy_cache_pool_lock(buddy_cache_pool *pool) {
+    if (pool != NULL)
+        pool_lock(pool);
+}
+
+void buddy_cache_pool_unlock(buddy_cache_pool *pool) {
+    if (pool != NULL)
+        pool_unlock(pool);
+}
+
+/* ---- A cache's stacks ---------------------------------------------------- */
+
+static void cache_lock(buddy_cache *cache) {
+    YIELD();
+#ifdef BUDDY_CACHE_YIELD_HOOK
+    while (!buddy_lock_try(&cache->lock))
+        YIELD();
+#else
+    buddy_spin_take(&cache->lock);
+#endif
+}
+
+static void cache_unlock(buddy_cache *cache) {
+    YIELD();
+    buddy_spin_release(&cache->lock);
+}
+
+static uint64_t *stack_of(buddy_cache *cache, unsigned order) {
+    return &cache->entry[cache->pool->first[order]];
+}
+
+/* Moves the bottom `count` blocks of an order's stack to the range; under the
+ * cache's lock and the pool's. */
+static void drain_bottom(buddy_cache *cache, unsigned order, unsigned count) {
+    buddy_cache_pool *pool = cache->pool;
+    uint64_t *stack = stack_of(cache, order);
+    for (unsigned slot = 0; slot < count; slot++) {
+        uint64_t index = stack[slot] >> pool->min_block_shift;
+        YIELD();
+        __atomic_fetch_and(tag_word(pool, index), ~tag_pattern(index, order, TAG_CACHED),
+                           __ATOMIC_RELAXED);
+        int status = buddy_range_free(pool->range, stack[slot]);
+        assert(status == BUDDY_OK); /* the range counts a cached block as live */
+        (void)status;
+    }
+    cache->count[order] -= count;
+    memmove(stack, stack + count, cache->count[order] * sizeof *stack);
+}
+
+/* Refills an empty stack with half its mark from the range, lowest offset on
+ * top; under the cache's lock. BUDDY_OK iff at least one block came. */
+static int refill(buddy_cache *cache, unsigned order) {
+    buddy_cache_pool *pool = cache->pool;
+    uint64_t *taken = stack_of(cache, order);
+    unsigned want = pool->limit[order] / 2, got = 0;
+    int status = BUDDY_OK;
+    pool_lock(pool);
+    while (got < want && status == BUDDY_OK) {
+        status = buddy_range_alloc(pool->range, UINT64_C(1) << (order + pool->min_block_shift),
+                                   &taken[got]);
+        if (status == BUDDY_OK) {
+            uint64_t index = taken[got++] >> pool->min_block_shift;
+            YIELD();
+            __atomic_fetch_or(tag_word(pool, index), tag_pattern(index, order, TAG_CACHED),
+                              __ATOMIC_RELAXED);
+        }
+    }
+    pool_unlock(pool);
+    for (unsigned slot = 0; slot < got / 2; slot++) {
+        uint64_t swapped = taken[slot];
+        taken[slot] = taken[got - 1 - slot];
+        taken[got - 1 - slot] = swapped;
+    }
+    cache->count[order] = got;
+    return got > 0 ? BUDDY_OK : status;
+}
+
+/* Gives every block of the cache back; under the cache's lock. */
+static void drain_cache(buddy_cache *cache) {
+    pool_lock(cache->pool);
+    for (unsigned order = 0; order < cache->pool->orders; order++)
+        drain_bottom(cache, order, cache->count[order]);
+    pool_unlock(cache->pool);
+}
+
+/* Drains every cache of the pool; takes the registry lock. */
+static void drain_all(buddy_cache_pool *pool) {
+    buddy_lock_take(&pool->registry_lock);
+    for (buddy_cache *cache = pool->caches; cache != NULL; cache = cache->next) {
+        cache_lock(cache);
+        drain_cache(cache);
+        cache_unlock(cache);
+    }
+    buddy_lock_release(&pool->registry_lock);
+}
+
+int buddy_cache_pool_drain(buddy_cache_pool *pool) {
+    if (pool == NULL)
+        return BUDDY_EINVAL;
+    drain_all(pool);
+    return BUDDY_OK;
+}
+
+/* ---- Caches -------------------------------------------------------------- */
+
+size_t buddy_cache_size(const buddy_cache_pool *pool) {
+    if (pool == NULL)
+        return 0;
+    return sizeof(struct buddy_cache) + pool->entries * sizeof(uint64_t);
+}
+
+int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
+                     buddy_cache_pool *pool) {
+    if (cache_out == NULL || memory == NULL || pool == NULL || (uintptr_t)memory % 8u != 0)
+        return BUDDY_EINVAL;
+    if (memory_size < buddy_cache_size(pool))
+        return BUDDY_ESMALL;
+    buddy_cache *cache = memory;
+    memset(cache, 0, sizeof *cache);
+    cache->pool = pool;
+    cache->magic = CACHE_MAGIC;
+    buddy_lock_take(&pool->registry_lock);
+    cache->next = pool->caches;
+    pool->caches = cache;
+    buddy_lock_release(&pool->registry_lock);
+    *cache_out = cache;
+    return BUDDY_OK;
+}
+
+int buddy_cache_fini(buddy_cache *cache) {
+    if (cache == NULL)
+        return BUDDY_EINVAL;
+    buddy_cache_pool *pool = cache->pool;
+    buddy_lock_take(&pool->registry_lock);
+    cache_lock(cache);
+    drain_cache(cache);
+    buddy_cache **link = &pool->caches;
+    while (*link != cache)
+        link = &(*link)->next;
+    *link = cache->next;
+    cache->magic = 0;
+    cache_unlock(cache);
+    buddy_lock_release(&pool->registry_lock);
+    return BUDDY_OK;
+}
+
+/* The cached order of a request, or pool->orders if it is not cached. */
+static unsigned order_of(const buddy_cache_pool *pool, uint64_t size) {
+    if (size > pool->max_cached_size)
+        return pool->orders;
+    uint64_t blocks = size == 0 ? 1 : bits_div_ceil_pow2(size, pool->min_block_shift);
+    return bits_log2_ceil(blocks);
+}
+
+/* buddy_range_alloc under the pool's lock, draining every cache and trying
+ * again if the range has no room. */
+static int alloc_from_range(buddy_cache_pool *pool, uint64_t size, uint64_t *offset_out) {
+    pool_lock(pool);
+    int status = buddy_range_alloc(pool->range, size, offset_out);
+    pool_unlock(pool);
+    if (status != BUDDY_ENOMEM)
+        return status;
+    drain_all(pool);
+    pool_lock(pool);
+    status = buddy_range_alloc(pool->range, size, offset_out);
+    pool_unlock(pool);
+    return status;
+}
+
+int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *offset_out) {
+    if (cache == NULL || offset_out == NULL)
+        return BUDDY_EINVAL;
+    buddy_cache_pool *pool = cache->pool;
+    unsigned order = order_of(pool, size);
+    if (order < pool->orders) {
+        cache_lock(cache);
+        int status = cache->count[order] != 0 ? BUDDY_OK : refill(cache, order);
+        if (status == BUDDY_OK) {
+            uint64_t offset = stack_of(cache, order)[--cache->count[order]];
+            uint64_t index = offset >> pool->min_block_shift;
+            /* Only this cache's owner turns its CACHED tags LIVE. */
+            YIELD();
+            __atomic_fetch_xor(tag_word(pool, index), (uint32_t)3u << tag_shift(index),
+                               __ATOMIC_RELAXED);
+            cache_unlock(cache);
+            *offset_out = offset;
+            return BUDDY_OK;
+        }
+        cache_unlock(cache);
+        if (status != BUDDY_ENOMEM)
+            return status;
+    }
+    return alloc_from_range(pool, size, offset_out);
+}
+
+/* Counts a free the tags rejected, and returns its status. */
+static int reject(buddy_cache_pool *pool, int status) {
+    __atomic_fetch_add(&pool->rejected_frees, 1u, __ATOMIC_RELAXED);
+    return status;
+}
+
+/* Pushes a block this thread just took from LIVE to CACHED, draining the
+ * bottom half of the stack if it was full. */
+static void push(buddy_cache *cache, uint64_t offset, unsigned order) {
+    cache_lock(cache);
+    buddy_cache_pool *pool = cache->pool;
+    if (cache->count[order] == pool->limit[order]) {
+        pool_lock(pool);
+        drain_bottom(cache, order, pool->limit[order] / 2);
+        pool_unlock(pool);
+    }
+    stack_of(cache, order)[cache->count[order]++] = offset;
+    cache_unlock(cache);
+}
+
+/* A free whose tag was NONE (or that has no tag, index = tag_count): the
+ * range decides, under the pool's lock, if the tag is still NONE there.
+ * Returns its status, or 1 if a refill tagged the block meanwhile. */
+static int free_by_range(buddy_cache_pool *pool, uint64_t offset, uint64_t index) {
+    pool_lock(pool);
+    int status = 1;
+    if (index >= pool->tag_count ||
+        ((__atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED) >> tag_shift(index)) & 3u) ==
+            TAG_NONE)
+        status = buddy_range_free(pool->range, offset);
+    pool_unlock(pool);
+    return status;
+}
+
+int buddy_cache_free(buddy_cache *cache, uint64_t offset) {
+    if (cache == NULL)
+        return BUDDY_EINVAL;
+    buddy_cache_pool *pool = cache->pool;
+    uint64_t index = offset >> pool->min_block_shift;
+    bool aligned = (offset & bits_low_mask(pool->min_block_shift)) == 0;
+    if (!aligned || index >= pool->tag_count)
+        return free_by_range(pool, offset, pool->tag_count);
+    uint32_t *word = tag_word(pool, index);
+    unsigned shift = tag_shift(index);
+    uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+    for (;;) {
+        switch ((seen >> shift) & 3u) {
+        case TAG_LIVE:
+            YIELD();
+            if (__atomic_compare_exchange_n(word, &seen, seen ^ ((uint32_t)3u << shift), true,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+                push(cache, offset, tag_order(seen, shift));
+                return BUDDY_OK;
+            }
+            break; /* another tag of the word changed: look again */
+        case TAG_CACHED:
+            return reject(pool, BUDDY_ENOTLIVE);
+        case TAG_INSIDE:
+            return reject(pool, BUDDY_ENOTSTART);
+        default: {
+            int status = free_by_range(pool, offset, index);
+            if (status <= 0)
+                return status;
+            seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+        }
+        }
+    }
+}
+
+/* ---- Sizes, resizes and statistics -------------------------------------- */
+
+/* The tag at `offset` under the pool's lock, TAG_NONE beyond the tags. */
+static enum tag tag_at(const buddy_cache_pool *pool, uint64_t offset) {
+    uint64_t index = offset >> pool->min_block_shift;
+    if (index >= pool->tag_count)
+        return TAG_NONE;
+    return (enum tag)(
+        (__atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED) >> tag_shift(index)) & 3u);
+}
+
+int buddy_cache_pool_block_size(buddy_cache_pool *pool, uint64_t offset, uint64_t *size_out) {
+    if (pool == NULL || size_out == NULL)
+        return BUDDY_EINVAL;
+    pool_lock(pool);
+    int status = tag_at(pool, offset) == TAG_CACHED
+                     ? BUDDY_ENOTLIVE
+                     : buddy_range_size(pool->range, offset, size_out);
+    pool_unlock(pool);
+    return status;
+}
+
+int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size) {
+    if (pool == NULL)
+        return BUDDY_EINVAL;
+    pool_lock(pool);
+    enum tag tag = tag_at(pool, offset);
+    int status = BUDDY_ENOTLIVE;
+    if (tag != TAG_CACHED)
+        status = buddy_range_resize(pool->range, offset, new_size);
+    if (tag == TAG_LIVE && status == BUDDY_OK) {
+        uint64_t index = offset >> pool->min_block_shift, size = 0;
+        uint32_t *word = tag_word(pool, index);
+        unsigned old_order = tag_order(__atomic_load_n(word, __ATOMIC_RELAXED), tag_shift(index));
+        (void)buddy_range_size(pool->range, offset, &size);
+        if (bits_log2_floor(size >> pool->min_block_shift) != old_order) {
+            YIELD(); /* no longer the caches': its free goes to the range */
+            __atomic_fetch_and(word, ~tag_pattern(index, old_order, TAG_LIVE), __ATOMIC_RELAXED);
+        }
+    }
+    pool_unlock(pool);
+    return status;
+}
+
+int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_out) {
+    if (pool == NULL || stats_out == NULL)
+        return BUDDY_EINVAL;
+    uint64_t cached[BUDDY_CACHE_MAX_ORDERS] = {0};
+    buddy_lock_take(&pool->registry_lock);
+    for (buddy_cache *cache = pool->caches; cache != NULL; cache = cache->next) {
+        cache_lock(cache);
+        for (unsigned order = 0; order < pool->orders; order++)
+            cached[order] += cache->count[order];
+        cache_unlock(cache);
+    }
+    pool_lock(pool);
+    buddy_range_stats stats;
+    (void)buddy_range_get_stats(pool->range, &stats);
+    pool_unlock(pool);
+    buddy_lock_release(&pool->registry_lock);
+    for (unsigned order = 0; order < pool->orders; order++) {
+        uint64_t bytes = cached[order] << (order + pool->min_block_shift);
+        stats.free_bytes += bytes;
+        stats.allocated_bytes -= bytes;
+        stats.live_blocks -= cached[order];
+        stats.free_blocks[order] += cached[order];
+        if (cached[order] != 0 && stats.largest_free_block < bytes / cached[order])
+            stats.largest_free_block = bytes / cached[order];
+    }
+    stats.rejected_frees += __atomic_load_n(&pool->rejected_frees, __ATOMIC_RELAXED);
+    *stats_out = stats;
+    return BUDDY_OK;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one-word locks of lock.h. A waiter spins briefly, then marks the word
+ * contended (2) and sleeps until a swap finds it free; unlock wakes one
+ * sleeper only if the word was 2, so an uncontended lock and unlock are two
+ * atomic swaps and no system call.
+ */
+#include <sched.h>
+
+#include "lock.h"
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Shared futexes (not FUTEX_PRIVATE_FLAG): the word may be in a mapping that
+ * several processes share. */
+static void sleep_while(uint32_t *word, uint32_t value) {
+    (void)syscall(SYS_futex, word, FUTEX_WAIT, value, NULL, NULL, 0);
+}
+static void wake_one(uint32_t *word) {
+    (void)syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+#else
+static void sleep_while(uint32_t *word, uint32_t value) {
+    (void)word;
+    (void)value;
+    sched_yield();
+}
+static void wake_one(uint32_t *word) {
+    (void)word;
+}
+#endif
+
+#define SPINS_BEFORE_SLEEP 100u
+
+static inline void cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void buddy_lock_take(uint32_t *word) {
+    uint32_t seen = 0;
+    for (unsigned spins = 0; spins < SPINS_BEFORE_SLEEP; spins++) {
+        seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+        if (seen == 0 && buddy_lock_try(word))
+            return;
+        cpu_pause();
+    }
+    if (seen != 2u)
+        seen = __atomic_exchange_n(word, 2u, __ATOMIC_ACQUIRE);
+    while (seen != 0) {
+        sleep_while(word, 2u);
+        seen = __atomic_exchange_n(word, 2u, __ATOMIC_ACQUIRE);
+    }
+}
+
+void buddy_lock_release(uint32_t *word) {
+    if (__atomic_exchange_n(word, 0u, __ATOMIC_RELEASE) == 2u)
+        wake_one(word);
+}
+
+void buddy_spin_take(uint32_t *word) {
+    unsigned spins = 0;
+    while (!buddy_lock_try(word)) {
+        while (__atomic_load_n(word, __ATOMIC_RELAXED) != 0) {
+            if (++spins % SPINS_BEFORE_SLEEP == 0)
+                sched_yield();
+            else
+                cpu_pause();
+        }
+    }
+}

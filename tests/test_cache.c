@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Caches in front of a range, on one thread: LIFO reuse, batches and the
+ * high-water mark, every rejected free (a block in this cache or another,
+ * an offset inside a small block, foreign offsets) with the range's and the
+ * pool's bytes unchanged, drain and retry before ENOMEM, exact statistics,
+ * sizes and resizes, and the calls' bad arguments.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "buddy.h"
+#include "check.h"
+#include "layout.h"
+
+#define MIN_BLOCK 16u
+#define CAPACITY (UINT64_C(1) << 16) /* 4096 min blocks */
+
+static _Alignas(64) unsigned char range_memory[1 << 16];
+static _Alignas(64) unsigned char pool_memory[4096];
+static _Alignas(64) unsigned char cache_memory[2][4096];
+static unsigned char range_before[sizeof range_memory], pool_before[sizeof pool_memory];
+
+static buddy_range *range;
+static buddy_cache_pool *pool;
+static buddy_cache *caches[2];
+
+static void set_up(uint64_t capacity, const buddy_cache_config *config) {
+    CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, capacity, MIN_BLOCK,
+                                  BUDDY_BEST_FIT),
+                 BUDDY_OK);
+    CHECK(buddy_cache_pool_size(range, config) <= sizeof pool_memory);
+    CHECK_STATUS(buddy_cache_pool_init(&pool, pool_memory, sizeof pool_memory, range, config),
+                 BUDDY_OK);
+    for (int i = 0; i < 2; i++)
+        CHECK_STATUS(buddy_cache_init(&caches[i], cache_memory[i], sizeof cache_memory[i], pool),
+                     BUDDY_OK);
+}
+
+static void tear_down(void) {
+    CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_EBUSY);
+    for (int i = 0; i < 2; i++)
+        CHECK_STATUS(buddy_cache_fini(caches[i]), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_OK);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
+static uint64_t alloc_ok(buddy_cache *cache, uint64_t size) {
+    uint64_t offset = UINT64_MAX;
+    CHECK_STATUS(buddy_cache_alloc(cache, size, &offset), BUDDY_OK);
+    return offset;
+}
+
+/* A free that must be rejected with `expected`, leaving the range's and the
+ * pool's tag bytes as they were. */
+static void check_rejected_at(int line, buddy_cache *cache, uint64_t offset, int expected) {
+    memcpy(range_before, range_memory, sizeof range_memory);
+    memcpy(pool_before, pool_memory, sizeof pool_memory);
+    buddy_range_stats before, after;
+    CHECK_STATUS(buddy_cache_pool_get_stats(pool, &before), BUDDY_OK);
+    int status = buddy_cache_free(cache, offset);
+    if (status != expected)
+        fprintf(stderr, "line %d: ", line);
+    CHECK_STATUS(status, expected);
+    CHECK_STATUS(buddy_cache_pool_get_stats(pool, &after), BUDDY_OK);
+    CHECK_EQ_U64(after.rejected_frees, before.rejected_frees + 1);
+    /* Only the counters of rejected frees (the range's or the pool's) move. */
+    const size_t counter = offsetof(struct buddy_range, rejected_frees);
+    CHECK(memcmp(range_before, range_memory, counter) == 0);
+    CHECK(memcmp(range_before + counter + 8, range_memory + counter + 8,
+                 sizeof range_memory - counter - 8) == 0);
+    CHECK(memcmp(pool_before + 256, pool_memory + 256, sizeof pool_memory - 256) == 0);
+}
+
+#define check_rejected(cache, offset, expected) check_rejected_at(__LINE__, cache, offset, expected)
+
+static void lifo_batches_and_high_water(void) {
+    buddy_cache_config config = {4, 8}; /* order 0 holds 8, refills 4 */
+    set_up(CAPACITY, &config);
+    uint64_t first = alloc_ok(caches[0], 1);
+    buddy_range_stats range_stats, pool_stats;
+    buddy_range_get_stats(range, &range_stats);
+    CHECK_EQ_U64(range_stats.live_blocks, 4); /* one refill: half the mark */
+    CHECK_EQ_U64(first, 0);                   /* the lowest offset comes first */
+    CHECK_EQ_U64(alloc_ok(caches[0], 16), 16);
+    CHECK_STATUS(buddy_cache_free(caches[0], 0), BUDDY_OK);
+    CHECK_EQ_U64(alloc_ok(caches[0], 0), 0); /* LIFO: the block freed last */
+    CHECK_STATUS(buddy_cache_pool_get_stats(pool, &pool_stats), BUDDY_OK);
+    CHECK_EQ_U64(pool_stats.live_blocks, 2);
+    CHECK_EQ_U64(pool_stats.allocated_bytes, 32);
+    CHECK_EQ_U64(pool_stats.free_bytes, CAPACITY - 32);
+    CHECK_EQ_U64(pool_stats.free_blocks[0], range_stats.free_blocks[0] + 2);
+
+    /* Past the mark, free drains the oldest half. */
+    uint64_t held[20];
+    for (int i = 0; i < 20; i++)
+        held[i] = alloc_ok(caches[0], 16);
+    for (int i = 0; i < 20; i++)
+        CHECK_STATUS(buddy_cache_free(caches[0], held[i]), BUDDY_OK);
+    buddy_range_get_stats(range, &range_stats);
+    CHECK(range_stats.live_blocks <= 2 + 8);
+    CHECK_STATUS(buddy_cache_pool_get_stats(pool, &pool_stats), BUDDY_OK);
+    CHECK_EQ_U64(pool_stats.live_blocks, 2);
+    CHECK_STATUS(buddy_cache_free(caches[0], 0), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_free(caches[0], 16), BUDDY_OK);
+    tear_down();
+    buddy_range_get_stats(range, &range_stats);
+    CHECK_EQ_U64(range_stats.live_blocks, 0);
+    CHECK_EQ_U64(range_stats.largest_free_block, CAPACITY);
+}
+
+static void every_rejected_free(void) {
+    set_up(CAPACITY, NULL);
+    uint64_t small = alloc_ok(caches[0], 64); /* order 2 */
+    uint64_t large = alloc_ok(caches[0], 8192);
+    CHECK_STATUS(buddy_cache_free(caches[0], small), BUDDY_OK);
+    check_rejected(caches[0], small, BUDDY_ENOTLIVE);      /* in this cache */
+    check_rejected(caches[1], small, BUDDY_ENOTLIVE);      /* through another */
+    check_rejected(caches[0], small + 64, BUDDY_ENOTLIVE); /* refilled, never handed out */
+    uint64_t live = alloc_ok(caches[0], 64);
+    CHECK_EQ_U64(live, small);
+    check_rejected(caches[0], live + 16, BUDDY_ENOTSTART); /* inside: an INSIDE tag */
+    check_rejected(caches[0], live + 32, BUDDY_ENOTSTART); /* inside: a NONE tag */
+    check_rejected(caches[1], large + 16, BUDDY_ENOTSTART);
+    check_rejected(caches[0], CAPACITY, BUDDY_ERANGE);
+    check_rejected(caches[0], live + 1, BUDDY_EALIGN);
+    check_rejected(caches[0], CAPACITY - 16, BUDDY_ENOTSTART); /* inside a free block */
+    CHECK_STATUS(buddy_cache_free(caches[1], large), BUDDY_OK);
+    check_rejected(caches[1], large, BUDDY_ENOTLIVE);
+    /* A block freed through another cache goes on that one's stack. */
+    CHECK_STATUS(buddy_cache_free(caches[1], live), BUDDY_OK);
+    CHECK_EQ_U64(alloc_ok(caches[1], 50), live);
+    CHECK_STATUS(buddy_cache_free(caches[1], live), BUDDY_OK);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    tear_down();
+}
+
+static void drain_and_retry_before_enomem(void) {
+    set_up(1024, NULL); /* 64 min blocks */
+    uint64_t held[64];
+    for (int i = 0; i < 64; i++)
+        held[i] = alloc_ok(caches[0], 16);
+    uint64_t offset = 0;
+    CHECK_STATUS(buddy_cache_alloc(caches[1], 16, &offset), BUDDY_ENOMEM);
+    CHECK_STATUS(buddy_cache_alloc(caches[0], 16, &offset), BUDDY_ENOMEM);
+    for (int i = 0; i < 64; i++)
+        CHECK_STATUS(buddy_cache_free(caches[0], held[i]), BUDDY_OK);
+    CHECK_EQ_U64(alloc_ok(caches[1], 1024), 0); /* the whole range, once cache 0 drains */
+    CHECK_STATUS(buddy_cache_alloc(caches[1], 2048, &offset), BUDDY_ETOOBIG);
+    CHECK_STATUS(buddy_cache_free(caches[0], 0), BUDDY_OK);
+    for (int i = 0; i < 32; i++)
+        held[i] = alloc_ok(caches[1], 32); /* order 1, now cache 1's */
+    for (int i = 0; i < 32; i++)
+        CHECK_STATUS(buddy_cache_free(caches[0], held[i]), BUDDY_OK);
+    CHECK_EQ_U64(alloc_ok(caches[1], 512), 0); /* from the range after another drain */
+    CHECK_STATUS(buddy_cache_free(caches[1], 0), BUDDY_OK);
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_cache_pool_drain(pool), BUDDY_OK);
+    buddy_range_get_stats(range, &stats);
+    CHECK_EQ_U64(stats.live_blocks, 0);
+    tear_down();
+}
+
+static void sizes_and_resizes(void) {
+    set_up(CAPACITY, NULL);
+    uint64_t block = alloc_ok(caches[0], 32), size = 0;
+    CHECK_STATUS(buddy_cache_pool_block_size(pool, block, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 32);
+    CHECK_STATUS(buddy_cache_pool_block_size(pool, block + 32, &size), BUDDY_ENOTLIVE);
+    CHECK_STATUS(buddy_cache_pool_resize(pool, block + 32, 64), BUDDY_ENOTLIVE);
+    CHECK_STATUS(buddy_cache_pool_resize(pool, block, 17), BUDDY_OK); /* same order */
+    CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_ENOTLIVE);
+    block = alloc_ok(caches[0], 32);
+    CHECK_STATUS(buddy_cache_pool_resize(pool, block, 16), BUDDY_OK); /* no longer cached */
+    check_rejected(caches[0], block + 16, BUDDY_ENOTLIVE);
+    CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_OK); /* by the range */
+    CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_ENOTLIVE);
+    uint64_t large = alloc_ok(caches[1], 8192);
+    CHECK_STATUS(buddy_cache_pool_resize(pool, large, 4096), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_block_size(pool, large, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 4096);
+    CHECK_STATUS(buddy_cache_free(caches[1], large), BUDDY_OK);
+    buddy_cache_pool_lock(pool);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    buddy_cache_pool_unlock(pool);
+    tear_down();
+}
+
+static void bad_arguments(void) {
+    set_up(CAPACITY, NULL);
+    uint64_t offset = 0, size = 0;
+    buddy_range_stats stats;
+    buddy_cache_config too_many = {BUDDY_CACHE_MAX_ORDERS + 1, 0}, too_high = {0, 4097};
+    CHECK_EQ_U64(buddy_cache_pool_size(NULL, NULL), 0);
+    CHECK_EQ_U64(buddy_cache_pool_size(range, &too_many), 0);
+    CHECK_EQ_U64(buddy_cache_pool_size(range, &too_high), 0);
+    buddy_cache_pool *other = NULL;
+    buddy_cache *cache = NULL;
+    CHECK_STATUS(buddy_cache_pool_init(NULL, pool_memory, sizeof pool_memory, range, NULL),
+                 BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_init(&other, NULL, sizeof pool_memory, range, NULL),
+                 BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_init(&other, pool_memory, sizeof pool_memory, NULL, NULL),
+                 BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_init(&other, pool_memory + 4, 64, range, NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_init(&other, pool_memory, sizeof pool_memory, range, &too_many),
+                 BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_init(&other, pool_memory, 64, range, NULL), BUDDY_ESMALL);
+    CHECK_STATUS(buddy_cache_pool_fini(NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_drain(NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_get_stats(NULL, &stats), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_get_stats(pool, NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_block_size(NULL, 0, &size), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_block_size(pool, 0, NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_pool_resize(NULL, 0, 16), BUDDY_EINVAL);
+    buddy_cache_pool_lock(NULL); /* ignored */
+    buddy_cache_pool_unlock(NULL);
+    CHECK_EQ_U64(buddy_cache_size(NULL), 0);
+    CHECK_STATUS(buddy_cache_init(NULL, cache_memory[0], sizeof cache_memory[0], pool),
+                 BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_init(&cache, NULL, sizeof cache_memory[0], pool), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_init(&cache, cache_memory[0], sizeof cache_memory[0], NULL),
+                 BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_init(&cache, cache_memory[0] + 4, 64, pool), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_init(&cache, cache_memory[0], 64, pool), BUDDY_ESMALL);
+    CHECK_STATUS(buddy_cache_fini(NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_alloc(NULL, 16, &offset), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_alloc(caches[0], 16, NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_alloc(caches[0], CAPACITY + 1, &offset), BUDDY_ETOOBIG);
+    CHECK_STATUS(buddy_cache_alloc(caches[0], UINT64_MAX, &offset), BUDDY_ETOOBIG);
+    CHECK_STATUS(buddy_cache_free(NULL, 0), BUDDY_EINVAL);
+    tear_down();
+    /* A range whose largest block is below the cached orders. */
+    set_up(64, NULL);
+    CHECK_STATUS(buddy_cache_alloc(caches[0], 128, &offset), BUDDY_ETOOBIG);
+    CHECK_EQ_U64(alloc_ok(caches[0], 64), 0);
+    CHECK_STATUS(buddy_cache_free(caches[0], 0), BUDDY_OK);
+    tear_down();
+}
+
+int main(void) {
+    lifo_batches_and_high_water();
+    every_rejected_free();
+    drain_and_retry_before_enomem();
+    sizes_and_resizes();
+    bad_arguments();
+    return check_exit_code("cache");
+}
