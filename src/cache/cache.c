@@ -114,6 +114,48 @@ static unsigned tag_order(uint32_t word, unsigned shift) {
     return bits_ctz(~(uint64_t)(inside_pairs | ~PAIR_LOW_BITS)) / 2u; /* the first other pair */
 }
 
+/* ---- Locks ------------------------------------------------------------- */
+
+/* Takes a lock word; in the interleaving test, a loop that lets the holder
+ * run (a sleeping thread would keep the baton). */
+static void lock_word(uint32_t *word, void (*take)(uint32_t *)) {
+#ifdef BUDDY_CACHE_YIELD_HOOK
+    (void)take;
+    YIELD();
+    while (!buddy_lock_try(word))
+        YIELD();
+#else
+    take(word);
+#endif
+}
+
+static void registry_lock(buddy_cache_pool *pool) {
+    lock_word(&pool->registry_lock, buddy_lock_take);
+}
+
+static void registry_unlock(buddy_cache_pool *pool) {
+    YIELD();
+    buddy_lock_release(&pool->registry_lock);
+}
+
+static void pool_lock(buddy_cache_pool *pool) {
+    lock_word(&pool->lock, buddy_lock_take);
+}
+
+static void pool_unlock(buddy_cache_pool *pool) {
+    YIELD();
+    buddy_lock_release(&pool->lock);
+}
+
+static void cache_lock(buddy_cache *cache) {
+    lock_word(&cache->lock, buddy_spin_take);
+}
+
+static void cache_unlock(buddy_cache *cache) {
+    YIELD();
+    buddy_spin_release(&cache->lock);
+}
+
 /* ---- Pool ---------------------------------------------------------------- */
 
 static int normalize(const buddy_cache_config *given, buddy_cache_config *config) {
@@ -174,28 +216,13 @@ int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memo
 int buddy_cache_pool_fini(buddy_cache_pool *pool) {
     if (pool == NULL)
         return BUDDY_EINVAL;
-    buddy_lock_take(&pool->registry_lock);
+    registry_lock(pool);
     bool busy = pool->caches != NULL;
-    buddy_lock_release(&pool->registry_lock);
+    registry_unlock(pool);
     if (busy)
         return BUDDY_EBUSY;
     pool->magic = 0;
     return BUDDY_OK;
-}
-
-/* The pool's lock; in the interleaving test, a loop that lets the holder run. */
-static void pool_lock(buddy_cache_pool *pool) {
-#ifdef BUDDY_CACHE_YIELD_HOOK
-    while (!buddy_lock_try(&pool->lock))
-        YIELD();
-#else
-    buddy_lock_take(&pool->lock);
-#endif
-}
-
-static void pool_unlock(buddy_cache_pool *pool) {
-    YIELD();
-    buddy_lock_release(&pool->lock);
 }
 
 void buddy_cache_pool_lock(buddy_cache_pool *pool) {
@@ -209,21 +236,6 @@ void buddy_cache_pool_unlock(buddy_cache_pool *pool) {
 }
 
 /* ---- A cache's stacks ---------------------------------------------------- */
-
-static void cache_lock(buddy_cache *cache) {
-    YIELD();
-#ifdef BUDDY_CACHE_YIELD_HOOK
-    while (!buddy_lock_try(&cache->lock))
-        YIELD();
-#else
-    buddy_spin_take(&cache->lock);
-#endif
-}
-
-static void cache_unlock(buddy_cache *cache) {
-    YIELD();
-    buddy_spin_release(&cache->lock);
-}
 
 static uint64_t *stack_of(buddy_cache *cache, unsigned order) {
     return &cache->entry[cache->pool->first[order]];
@@ -285,13 +297,13 @@ static void drain_cache(buddy_cache *cache) {
 
 /* Drains every cache of the pool; takes the registry lock. */
 static void drain_all(buddy_cache_pool *pool) {
-    buddy_lock_take(&pool->registry_lock);
+    registry_lock(pool);
     for (buddy_cache *cache = pool->caches; cache != NULL; cache = cache->next) {
         cache_lock(cache);
         drain_cache(cache);
         cache_unlock(cache);
     }
-    buddy_lock_release(&pool->registry_lock);
+    registry_unlock(pool);
 }
 
 int buddy_cache_pool_drain(buddy_cache_pool *pool) {
@@ -319,10 +331,10 @@ int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
     memset(cache, 0, sizeof *cache);
     cache->pool = pool;
     cache->magic = CACHE_MAGIC;
-    buddy_lock_take(&pool->registry_lock);
+    registry_lock(pool);
     cache->next = pool->caches;
     pool->caches = cache;
-    buddy_lock_release(&pool->registry_lock);
+    registry_unlock(pool);
     *cache_out = cache;
     return BUDDY_OK;
 }
@@ -331,7 +343,7 @@ int buddy_cache_fini(buddy_cache *cache) {
     if (cache == NULL)
         return BUDDY_EINVAL;
     buddy_cache_pool *pool = cache->pool;
-    buddy_lock_take(&pool->registry_lock);
+    registry_lock(pool);
     cache_lock(cache);
     drain_cache(cache);
     buddy_cache **link = &pool->caches;
@@ -340,7 +352,7 @@ int buddy_cache_fini(buddy_cache *cache) {
     *link = cache->next;
     cache->magic = 0;
     cache_unlock(cache);
-    buddy_lock_release(&pool->registry_lock);
+    registry_unlock(pool);
     return BUDDY_OK;
 }
 
@@ -510,7 +522,7 @@ int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_
     if (pool == NULL || stats_out == NULL)
         return BUDDY_EINVAL;
     uint64_t cached[BUDDY_CACHE_MAX_ORDERS] = {0};
-    buddy_lock_take(&pool->registry_lock);
+    registry_lock(pool);
     for (buddy_cache *cache = pool->caches; cache != NULL; cache = cache->next) {
         cache_lock(cache);
         for (unsigned order = 0; order < pool->orders; order++)
@@ -521,7 +533,7 @@ int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_
     buddy_range_stats stats;
     (void)buddy_range_get_stats(pool->range, &stats);
     pool_unlock(pool);
-    buddy_lock_release(&pool->registry_lock);
+    registry_unlock(pool);
     for (unsigned order = 0; order < pool->orders; order++) {
         uint64_t bytes = cached[order] << (order + pool->min_block_shift);
         stats.free_bytes += bytes;

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Two threads through the caches, explored over many schedules. This test
+ * builds src/cache/cache.c with a yield hook before every store another
+ * thread can see (tags, lock words); the hook is a baton: one thread runs at
+ * a time, and at each hook a schedule (bits of a seeded generator) says
+ * whether the baton passes to the other thread. A schedule is thus replayed
+ * exactly by its number.
+ *
+ * The script races what the caches must get right, in three steps between
+ * barriers. Both threads free the same block: one must win, the other get
+ * BUDDY_ENOTLIVE. Each allocates and frees small blocks through its own cache
+ * and frees one of the other's. Each takes a large block: the range has room
+ * for one, and for the second only once the caches are drained, which the
+ * refused allocation does while the other thread runs. After each schedule:
+ * no block was handed out twice, no call failed, every cache is given back,
+ * and the range is empty and whole.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "buddy.h"
+#include "check.h"
+
+#define MIN_BLOCK 16u
+#define BLOCKS 64u
+#define CAPACITY (BLOCKS * MIN_BLOCK)
+
+static _Alignas(64) unsigned char range_memory[1 << 14];
+static _Alignas(64) unsigned char pool_memory[1024];
+static _Alignas(64) unsigned char cache_memory[2][1024];
+
+/* ---- The baton ----------------------------------------------------------- */
+
+static pthread_mutex_t baton_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t baton_moved = PTHREAD_COND_INITIALIZER;
+static int baton;         /* the thread that may run: 0 or 1 */
+static int finished[2];   /* a finished thread never gets the baton back */
+static int parked[2];     /* nor one that waits at the barrier */
+static uint64_t schedule; /* the generator's state */
+static unsigned long yields;
+static int arrived;                 /* threads at the barrier */
+static int passes;                  /* barriers passed */
+static _Thread_local int self = -1; /* -1: the main thread, which never yields */
+
+static void wait_for_baton(void) {
+    while (baton != self)
+        pthread_cond_wait(&baton_moved, &baton_mutex);
+}
+
+void interleave_yield(void); /* the hook cache.c calls */
+void interleave_yield(void) {
+    if (self < 0)
+        return;
+    pthread_mutex_lock(&baton_mutex);
+    yields++;
+    if (!finished[1 - self] && !parked[1 - self] && (check_random(&schedule) & 1u)) {
+        baton = 1 - self;
+        pthread_cond_broadcast(&baton_moved);
+        wait_for_baton();
+    }
+    pthread_mutex_unlock(&baton_mutex);
+}
+
+/* Waits for the other thread; the second to arrive keeps the baton. */
+static void barrier(void) {
+    pthread_mutex_lock(&baton_mutex);
+    int pass = passes;
+    if (++arrived < 2) {
+        parked[self] = 1;
+        baton = 1 - self;
+        pthread_cond_broadcast(&baton_moved);
+        while (passes == pass || baton != self)
+            pthread_cond_wait(&baton_moved, &baton_mutex);
+    } else {
+        arrived = 0;
+        passes++;
+        parked[1 - self] = 0;
+    }
+    pthread_mutex_unlock(&baton_mutex);
+}
+
+/* ---- The script ---------------------------------------------------------- */
+
+static buddy_range *range;
+static buddy_cache_pool *pool;
+static buddy_cache *caches[2];
+static uint64_t shared_block; /* both threads free it */
+static int shared_status[2];
+static uint64_t passed[2];          /* thread t frees passed[t], the other's block */
+static unsigned char owner[BLOCKS]; /* 1 + the thread that holds each min block */
+static unsigned long twice, failed;
+
+static void take(int thread, uint64_t offset, uint64_t size) {
+    pthread_mutex_lock(&baton_mutex); /* the main thread reads owner[] after a join */
+    for (uint64_t i = offset / MIN_BLOCK; i < (offset + size) / MIN_BLOCK; i++) {
+        twice += owner[i] != 0;
+        owner[i] = (unsigned char)(thread + 1);
+    }
+    pthread_mutex_unlock(&baton_mutex);
+}
+
+static void give(uint64_t offset, uint64_t size) {
+    pthread_mutex_lock(&baton_mutex);
+    memset(&owner[offset / MIN_BLOCK], 0, (size_t)(size / MIN_BLOCK));
+    pthread_mutex_unlock(&baton_mutex);
+}
+
+static uint64_t alloc_in(int thread, uint64_t size) {
+    uint64_t offset = 0;
+    int status = buddy_cache_alloc(caches[thread], size, &offset);
+    if (status != BUDDY_OK) {
+        failed++;
+        return UINT64_MAX;
+    }
+    take(thread, offset, size);
+    return offset;
+}
+
+static void free_in(int thread, uint64_t offset, uint64_t size) {
+    if (offset == UINT64_MAX)
+        return;
+    give(offset, size);
+    failed += buddy_cache_free(caches[thread], offset) != BUDDY_OK;
+}
+
+static void *script(void *argument) {
+    self = (int)(intptr_t)argument;
+    pthread_mutex_lock(&baton_mutex);
+    wait_for_baton();
+    pthread_mutex_unlock(&baton_mutex);
+
+    shared_status[self] = buddy_cache_free(caches[self], shared_block);
+    barrier(); /* else the winner could reuse the block before the loser's free */
+    uint64_t a = alloc_in(self, 16), b = alloc_in(self, 32);
+    free_in(self, a, 16);
+    free_in(self, passed[self], 16);
+    free_in(self, b, 32);
+    barrier();
+    uint64_t large = alloc_in(self, CAPACITY / 4); /* uncached: from the range */
+    free_in(self, large, CAPACITY / 4);
+
+    pthread_mutex_lock(&baton_mutex);
+    finished[self] = 1;
+    baton = 1 - self;
+    pthread_cond_broadcast(&baton_moved);
+    pthread_mutex_unlock(&baton_mutex);
+    return NULL;
+}
+
+static void run_schedule(uint64_t number) {
+    buddy_cache_config config = {2, 4}; /* orders 0 and 1; stacks of 4, batches of 2 */
+    CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, CAPACITY, MIN_BLOCK,
+                                  BUDDY_BEST_FIT),
+                 BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_init(&pool, pool_memory, sizeof pool_memory, range, &config),
+                 BUDDY_OK);
+    for (int t = 0; t < 2; t++)
+        CHECK_STATUS(buddy_cache_init(&caches[t], cache_memory[t], sizeof cache_memory[t], pool),
+                     BUDDY_OK);
+    memset(owner, 0, sizeof owner);
+    /* Set-up on the main thread: a shared block, and one block of each
+     * thread's that the other frees, all in the first quarter of the range;
+     * the second half is taken, so the second large block needs the first
+     * quarter, which only drained caches leave free. */
+    shared_block = alloc_in(0, 16);
+    give(shared_block, 16);
+    passed[1] = alloc_in(0, 16);
+    passed[0] = alloc_in(1, 16);
+    uint64_t filler = 0;
+    CHECK_STATUS(buddy_range_alloc(range, CAPACITY / 2, &filler), BUDDY_OK);
+    CHECK_EQ_U64(filler, CAPACITY / 2);
+    take(0, filler, CAPACITY / 2);
+
+    schedule = number;
+    baton = (int)(check_random(&schedule) & 1u);
+    finished[0] = finished[1] = arrived = passes = 0;
+    pthread_t threads[2];
+    for (int t = 0; t < 2; t++)
+        pthread_create(&threads[t], NULL, script, (void *)(intptr_t)t);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+
+    int won = (shared_status[0] == BUDDY_OK) + (shared_status[1] == BUDDY_OK);
+    int lost = (shared_status[0] == BUDDY_ENOTLIVE) + (shared_status[1] == BUDDY_ENOTLIVE);
+    if (won != 1 || lost != 1 || twice != 0 || failed != 0) {
+        fprintf(stderr,
+                "schedule %" PRIu64 ": frees of one block gave %s and %s; %lu handed out "
+                "twice, %lu calls failed\n",
+                number, buddy_status_str(shared_status[0]), buddy_status_str(shared_status[1]),
+                twice, failed);
+        check_failures++;
+    }
+    twice = failed = 0;
+    give(filler, CAPACITY / 2);
+    CHECK_STATUS(buddy_cache_free(caches[1], filler), BUDDY_OK);
+    for (int t = 0; t < 2; t++)
+        CHECK_STATUS(buddy_cache_fini(caches[t]), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_OK);
+    buddy_range_stats stats;
+    buddy_range_get_stats(range, &stats);
+    CHECK_EQ_U64(stats.live_blocks, 0);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
+int main(void) {
+    uint64_t first = check_seed("cache_interleave", 1);
+    unsigned long schedules = check_scale(3000, 200);
+    for (unsigned long number = first; number < first + schedules && check_failures == 0; number++)
+        run_schedule(number);
+    printf("cache_interleave: %lu schedules, %lu hook calls\n", schedules, yields);
+    return check_exit_code("cache_interleave");
+}

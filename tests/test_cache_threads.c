@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Four threads, each with its own cache, over one pool and one range. Each
+ * allocates (mostly cached orders, some larger blocks), stamps every unit of
+ * its block in a shadow of the range with its own tag, checks the stamp
+ * before freeing, and hands every eighth block to the next thread, which
+ * frees it through its own cache. A block handed out twice would carry its
+ * other owner's stamp. A fifth thread reads the pool's statistics and drains
+ * every cache now and then meanwhile. Bounded: 100000 operations per thread
+ * (3000 in quick mode). Afterwards nothing is lost: every cache given back,
+ * the range is empty and whole. (Double frees racing with each other are the
+ * interleaving test's: here a drain could hand a freed block to another
+ * thread before a second free.)
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "buddy.h"
+#include "check.h"
+
+#define WORKERS 4
+#define LIVE 48
+#define CAPACITY (UINT64_C(1) << 22)
+#define MIN_BLOCK 16u
+
+static _Alignas(64) unsigned char range_memory[1 << 18];
+static _Alignas(64) unsigned char pool_memory[1 << 17];
+static _Alignas(64) unsigned char cache_memory[WORKERS][1 << 13];
+static unsigned char shadow[CAPACITY];
+
+typedef struct worker {
+    buddy_cache_pool *pool;
+    buddy_cache *cache;
+    _Atomic uint64_t *inbox, *outbox; /* one offset on its way, UINT64_MAX if none */
+    unsigned char tag;
+    uint64_t seed;
+    unsigned long operations, corrupted, enomem;
+} worker;
+
+static _Atomic int workers_running;
+
+static uint64_t block_size(buddy_cache_pool *pool, uint64_t offset) {
+    uint64_t size = 0;
+    if (buddy_cache_pool_block_size(pool, offset, &size) != BUDDY_OK)
+        return 0;
+    return size;
+}
+
+/* Checks the stamp of the block and frees it through the worker's cache. */
+static void check_and_free(worker *w, uint64_t offset, unsigned char tag) {
+    uint64_t size = block_size(w->pool, offset);
+    w->corrupted += size == 0;
+    for (uint64_t i = 0; i < size; i++)
+        w->corrupted += shadow[offset + i] != tag;
+    memset(&shadow[offset], 0, (size_t)size);
+    w->corrupted += buddy_cache_free(w->cache, offset) != BUDDY_OK;
+}
+
+static void *work(void *argument) {
+    worker *w = argument;
+    uint64_t held[LIVE];
+    unsigned count = 0;
+    unsigned long steps = check_scale(100000, 3000);
+    for (unsigned long step = 0; step < steps; step++) {
+        uint64_t passed = atomic_exchange(w->inbox, UINT64_MAX);
+        if (passed != UINT64_MAX)
+            check_and_free(w, passed, (unsigned char)(w->tag == 1 ? WORKERS : w->tag - 1));
+        if (count == LIVE || (count > 0 && check_below(&w->seed, 2) == 0)) {
+            unsigned pick = (unsigned)check_below(&w->seed, count);
+            uint64_t offset = held[pick];
+            held[pick] = held[--count];
+            uint64_t expected = UINT64_MAX;
+            if (step % 8 == 0 && atomic_compare_exchange_strong(w->outbox, &expected, offset))
+                continue; /* the next worker frees it */
+            check_and_free(w, offset, w->tag);
+        } else {
+            uint64_t size = check_below(&w->seed, 16) == 0 ? 1024 + check_below(&w->seed, 4096)
+                                                           : 1 + check_below(&w->seed, 256);
+            uint64_t offset = 0;
+            int status = buddy_cache_alloc(w->cache, size, &offset);
+            if (status == BUDDY_ENOMEM) {
+                w->enomem++;
+                continue;
+            }
+            w->corrupted += status != BUDDY_OK;
+            uint64_t rounded = block_size(w->pool, offset);
+            for (uint64_t i = 0; i < rounded; i++)
+                w->corrupted += shadow[offset + i] != 0;
+            memset(&shadow[offset], w->tag, (size_t)rounded);
+            held[count++] = offset;
+        }
+        w->operations++;
+    }
+    while (count > 0)
+        check_and_free(w, held[--count], w->tag);
+    atomic_fetch_sub(&workers_running, 1);
+    return NULL;
+}
+
+static void *watch(void *argument) {
+    buddy_cache_pool *pool = argument;
+    buddy_range_stats stats;
+    unsigned long rounds = 0;
+    while (atomic_load(&workers_running) > 0 || rounds == 0) {
+        CHECK_STATUS(buddy_cache_pool_get_stats(pool, &stats), BUDDY_OK);
+        CHECK(stats.free_bytes + stats.allocated_bytes == CAPACITY);
+        if (++rounds % 16 == 0)
+            CHECK_STATUS(buddy_cache_pool_drain(pool), BUDDY_OK);
+    }
+    return NULL;
+}
+
+int main(void) {
+    uint64_t seed = check_seed("cache_threads", 41);
+    buddy_range *range = NULL;
+    buddy_cache_pool *pool = NULL;
+    CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, CAPACITY, MIN_BLOCK,
+                                  BUDDY_BEST_FIT),
+                 BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_init(&pool, pool_memory, sizeof pool_memory, range, NULL),
+                 BUDDY_OK);
+    if (check_failures != 0)
+        return check_exit_code("cache_threads");
+    _Atomic uint64_t mailboxes[WORKERS];
+    worker workers[WORKERS];
+    pthread_t threads[WORKERS + 1];
+    atomic_store(&workers_running, WORKERS);
+    for (unsigned i = 0; i < WORKERS; i++) {
+        atomic_store(&mailboxes[i], UINT64_MAX);
+        workers[i] = (worker){pool,
+                              NULL,
+                              &mailboxes[i],
+                              &mailboxes[(i + 1) % WORKERS],
+                              (unsigned char)(i + 1),
+                              seed + i,
+                              0,
+                              0,
+                              0};
+        CHECK_STATUS(
+            buddy_cache_init(&workers[i].cache, cache_memory[i], sizeof cache_memory[i], pool),
+            BUDDY_OK);
+    }
+    for (unsigned i = 0; i < WORKERS; i++)
+        pthread_create(&threads[i], NULL, work, &workers[i]);
+    pthread_create(&threads[WORKERS], NULL, watch, pool);
+    for (unsigned i = 0; i <= WORKERS; i++)
+        pthread_join(threads[i], NULL);
+    unsigned long operations = 0, enomem = 0;
+    for (unsigned i = 0; i < WORKERS; i++) {
+        uint64_t left = atomic_load(&mailboxes[(i + 1) % WORKERS]);
+        if (left != UINT64_MAX)
+            check_and_free(&workers[(i + 1) % WORKERS], left, workers[i].tag);
+    }
+    for (unsigned i = 0; i < WORKERS; i++) {
+        CHECK_EQ_U64(workers[i].corrupted, 0);
+        operations += workers[i].operations;
+        enomem += workers[i].enomem;
+        CHECK_STATUS(buddy_cache_fini(workers[i].cache), BUDDY_OK);
+    }
+    CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_OK);
+    buddy_range_stats stats;
+    buddy_range_get_stats(range, &stats);
+    CHECK_EQ_U64(stats.live_blocks, 0);
+    CHECK_EQ_U64(stats.largest_free_block, CAPACITY);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    CHECK_EQ_U64(enomem, 0);
+    printf("cache_threads: %lu operations\n", operations);
+    return check_exit_code("cache_threads");
+}
