@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "buddy.h"
+#include "cached.h"
 #include "harness.h"
 #include "seed_tree.h"
 #include "workload.h"
@@ -136,6 +137,8 @@ static const allocator allocators[] = {
     {"buddy first-fit", first_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"buddy exact", best_fit_setup, range_alloc_exact, range_release, NULL, range_bits},
     {"buddy aligned", best_fit_setup, range_alloc_aligned, range_release, NULL, range_bits},
+    {"buddy cached", cached_range_setup, cached_range_alloc, cached_range_release,
+     cached_range_teardown, range_bits},
     /* The first row again: how much a row's place in the run moves its figure. */
     {"buddy best-fit #2", best_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"seed algorithm", seed_setup, seed_alloc, seed_release, NULL, seed_bits},

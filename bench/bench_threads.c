@@ -3,8 +3,9 @@
  * W6: threads churn W1-style (log-uniform 64 B..64 KiB, about half live),
  * each on its own handles, against one shared allocator: the malloc this
  * binary is linked with (glibc, jemalloc or mimalloc, as bench_heap), our heap
- * with BUDDY_HEAP_THREAD_SAFE (one mutex) and our range with
- * BUDDY_RANGE_THREAD_SAFE (its futex lock word). Each thread runs its own
+ * with BUDDY_HEAP_THREAD_SAFE (one mutex), our range with
+ * BUDDY_RANGE_THREAD_SAFE (its futex lock word) and our range with a cache
+ * per thread in front of it. Each thread runs its own
  * pre-generated op list on 1 GiB / threads of the capacity, so the work per
  * thread is the same at every thread count. Prints the total throughput with
  * 1 and with N threads (medians of interleaved runs) and their ratio.
@@ -19,6 +20,7 @@
 #include <time.h>
 
 #include "buddy.h"
+#include "cached.h"
 #include "harness.h"
 #include "pointers.h"
 #include "workload.h"
@@ -51,6 +53,8 @@ static const allocator allocators[] = {
     {"buddy heap (mutex)", heap_setup, pointers_heap_alloc, pointers_heap_release,
      pointers_heap_teardown, NULL},
     {"buddy range (lock)", range_setup, range_alloc, range_release, NULL, NULL},
+    {"buddy range (caches)", cached_range_setup, cached_range_alloc, cached_range_release,
+     cached_range_teardown, NULL},
 };
 #define ALLOCATOR_COUNT (sizeof allocators / sizeof allocators[0])
 

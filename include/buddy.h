@@ -415,17 +415,20 @@ typedef struct buddy_cache_config {
                             moves half of that. */
 } buddy_cache_config;
 
-/* Bytes a pool for `range` needs: a header, and 2 bits per min block of the
- * range's max capacity. Returns 0 iff range is NULL or config (NULL for the
+/* Bytes a pool needs in front of a range of this max capacity and min block
+ * size: a header, and 2 bits per min block. Returns 0 iff min_block_size is
+ * not a power of two, max_capacity is below it, or config (NULL for the
  * defaults) has orders > BUDDY_CACHE_MAX_ORDERS or high_water > 4096. Pure;
  * O(1). */
-BUDDY_API size_t buddy_cache_pool_size(const buddy_range *range, const buddy_cache_config *config);
+BUDDY_API size_t buddy_cache_pool_size(uint64_t max_capacity, uint64_t min_block_size,
+                                       const buddy_cache_config *config);
 
 /* Builds a pool for `range` in `memory` (8-byte aligned) and stores its
  * handle in *pool_out. The range may already hold live blocks (they are freed
  * through the range as before). Fails with BUDDY_EINVAL iff pool_out, memory
  * or range is NULL, memory is not 8-byte aligned or the config is invalid;
- * BUDDY_ESMALL iff memory_size is below buddy_cache_pool_size. O(memory size). */
+ * BUDDY_ESMALL iff memory_size is below buddy_cache_pool_size for the range's
+ * max capacity and min block size. O(memory size). */
 BUDDY_API int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memory_size,
                                     buddy_range *range, const buddy_cache_config *config);
 
@@ -438,6 +441,12 @@ BUDDY_API int buddy_cache_pool_fini(buddy_cache_pool *pool);
  * BUDDY_EINVAL iff pool is NULL. O(cached blocks * log capacity); takes every
  * cache's lock in turn, so it may run while other threads use their caches. */
 BUDDY_API int buddy_cache_pool_drain(buddy_cache_pool *pool);
+
+/* buddy_range_reset through the pool: empties every cache (the caches stay
+ * usable), frees everything, and forgets every tag. No other thread may use
+ * the pool meanwhile. Fails with BUDDY_EINVAL iff pool is NULL. O(metadata
+ * size). */
+BUDDY_API int buddy_cache_pool_reset(buddy_cache_pool *pool);
 
 /* The range's statistics with the caches' blocks counted as free, not live:
  * free_bytes, allocated_bytes, live_blocks, free_blocks[] and
@@ -466,13 +475,15 @@ BUDDY_API int buddy_cache_pool_block_size(buddy_cache_pool *pool, uint64_t offse
  * as buddy_range_resize. Takes the pool's lock. O(log capacity). */
 BUDDY_API int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size);
 
-/* Bytes one cache of this pool needs: a header and room for every order's
- * high-water mark of offsets. 0 iff pool is NULL. O(1). */
-BUDDY_API size_t buddy_cache_size(const buddy_cache_pool *pool);
+/* Bytes one cache of a pool of this config (NULL for the defaults) needs: a
+ * header and room for every order's high-water mark of offsets. 0 iff the
+ * config is invalid. Pure; O(orders). */
+BUDDY_API size_t buddy_cache_size(const buddy_cache_config *config);
 
 /* Builds an empty cache in `memory` (8-byte aligned) and joins it to the
  * pool. Fails with BUDDY_EINVAL iff an argument is NULL or memory is not
- * 8-byte aligned; BUDDY_ESMALL iff memory_size is below buddy_cache_size.
+ * 8-byte aligned; BUDDY_ESMALL iff memory_size is below buddy_cache_size of
+ * the pool's config.
  * O(1); thread-safe. */
 BUDDY_API int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
                                buddy_cache_pool *pool);

@@ -170,13 +170,19 @@ static int normalize(const buddy_cache_config *given, buddy_cache_config *config
                : BUDDY_EINVAL;
 }
 
-size_t buddy_cache_pool_size(const buddy_range *range, const buddy_cache_config *given) {
+/* An order's high-water mark. */
+static unsigned limit_of(const buddy_cache_config *config, unsigned order) {
+    unsigned limit = config->high_water >> order;
+    return limit < MIN_HIGH_WATER ? MIN_HIGH_WATER : limit;
+}
+
+size_t buddy_cache_pool_size(uint64_t max_capacity, uint64_t min_block_size,
+                             const buddy_cache_config *given) {
     buddy_cache_config config;
-    buddy_range_stats stats;
-    if (range == NULL || normalize(given, &config) != BUDDY_OK ||
-        buddy_range_get_stats(range, &stats) != BUDDY_OK)
+    if (!bits_is_pow2(min_block_size) || max_capacity < min_block_size ||
+        normalize(given, &config) != BUDDY_OK)
         return 0;
-    uint64_t words = bits_div_ceil_pow2(stats.max_capacity / stats.min_block_size, 4);
+    uint64_t words = bits_div_ceil_pow2(max_capacity >> bits_ctz(min_block_size), 4);
     if (words > (SIZE_MAX - POOL_HEADER_SIZE) / sizeof(uint32_t))
         return 0; /* GCOVR_EXCL_LINE: only a 32-bit target's huge range */
     return POOL_HEADER_SIZE + (size_t)words * sizeof(uint32_t);
@@ -188,11 +194,11 @@ int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memo
     if (pool_out == NULL || memory == NULL || range == NULL || (uintptr_t)memory % 8u != 0 ||
         normalize(given, &config) != BUDDY_OK)
         return BUDDY_EINVAL;
-    size_t needed = buddy_cache_pool_size(range, &config);
-    if (memory_size < needed)
-        return BUDDY_ESMALL;
     buddy_range_stats stats;
     (void)buddy_range_get_stats(range, &stats);
+    size_t needed = buddy_cache_pool_size(stats.max_capacity, stats.min_block_size, &config);
+    if (memory_size < needed)
+        return BUDDY_ESMALL;
     memset(memory, 0, needed);
     buddy_cache_pool *pool = memory;
     pool->range = range;
@@ -202,8 +208,7 @@ int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memo
     unsigned top = config.orders - 1u + pool->min_block_shift;
     pool->max_cached_size = top < 64u ? UINT64_C(1) << top : UINT64_MAX;
     for (unsigned order = 0; order < config.orders; order++) {
-        unsigned limit = config.high_water >> order;
-        pool->limit[order] = limit < MIN_HIGH_WATER ? MIN_HIGH_WATER : limit;
+        pool->limit[order] = limit_of(&config, order);
         pool->first[order] = pool->entries;
         pool->entries += pool->limit[order];
     }
@@ -313,19 +318,34 @@ int buddy_cache_pool_drain(buddy_cache_pool *pool) {
     return BUDDY_OK;
 }
 
+int buddy_cache_pool_reset(buddy_cache_pool *pool) {
+    if (pool == NULL)
+        return BUDDY_EINVAL;
+    drain_all(pool);
+    pool_lock(pool);
+    int status = buddy_range_reset(pool->range);
+    memset(pool->tags, 0, (size_t)bits_div_ceil_pow2(pool->tag_count, 4) * sizeof(uint32_t));
+    pool_unlock(pool);
+    return status;
+}
+
 /* ---- Caches -------------------------------------------------------------- */
 
-size_t buddy_cache_size(const buddy_cache_pool *pool) {
-    if (pool == NULL)
+size_t buddy_cache_size(const buddy_cache_config *given) {
+    buddy_cache_config config;
+    if (normalize(given, &config) != BUDDY_OK)
         return 0;
-    return sizeof(struct buddy_cache) + pool->entries * sizeof(uint64_t);
+    size_t entries = 0;
+    for (unsigned order = 0; order < config.orders; order++)
+        entries += limit_of(&config, order);
+    return sizeof(struct buddy_cache) + entries * sizeof(uint64_t);
 }
 
 int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
                      buddy_cache_pool *pool) {
     if (cache_out == NULL || memory == NULL || pool == NULL || (uintptr_t)memory % 8u != 0)
         return BUDDY_EINVAL;
-    if (memory_size < buddy_cache_size(pool))
+    if (memory_size < sizeof(struct buddy_cache) + pool->entries * sizeof(uint64_t))
         return BUDDY_ESMALL;
     buddy_cache *cache = memory;
     memset(cache, 0, sizeof *cache);
