@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Two threads share one heap, first with BUDDY_HEAP_THREAD_SAFE and then with
- * the caller's lock hooks. Each keeps up to 64 blocks, stamps every byte of a
- * block with its own tag and checks the stamp before freeing it: a block
- * handed out twice would be overwritten by the other thread. Bounded: 200000
- * operations per thread (20000 in quick mode). Afterwards every byte is free again.
+ * Two threads share one heap, first with BUDDY_HEAP_THREAD_SAFE (a cache
+ * per thread) and then with the caller's lock hooks. Each keeps up to 64
+ * blocks, stamps every byte of a block with its own tag and checks the stamp
+ * before freeing it: a block handed out twice would be overwritten by the
+ * other thread. Bounded: 200000 operations per thread (20000 in quick mode).
+ * Afterwards every byte is free again, and with caches the range itself
+ * holds no block: the exiting threads gave their caches back. Then 24
+ * threads at once, more than the heap has cache slots, and the checks that
+ * caches must keep: a double free, also of a block another thread freed and
+ * still holds in its cache, and an interior pointer.
  */
+#define _POSIX_C_SOURCE 200809L /* pthread_barrier_t */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "buddy.h"
@@ -49,6 +56,32 @@ static void *run_worker(void *argument) {
     return NULL;
 }
 
+static void *run_worker_briefly(void *argument) {
+    worker *w = argument;
+    unsigned char *blocks[8] = {0};
+    for (unsigned long step = 0; step < check_scale(20000, 2000); step++) {
+        size_t slot = (size_t)check_below(&w->seed, 8);
+        if (blocks[slot] != NULL) {
+            for (size_t i = 0; i < 48; i++)
+                w->corrupted += blocks[slot][i] != (unsigned char)(w->tag + slot);
+            w->corrupted += buddy_heap_free(w->heap, blocks[slot]) != BUDDY_OK;
+            blocks[slot] = NULL;
+        } else if ((blocks[slot] = buddy_heap_malloc(w->heap, 48)) != NULL) {
+            memset(blocks[slot], (unsigned char)(w->tag + slot), 48);
+        }
+    }
+    for (size_t slot = 0; slot < 8; slot++)
+        buddy_heap_free(w->heap, blocks[slot]);
+    return NULL;
+}
+
+static int count_live(void *pointer, size_t size, bool is_live, void *user) {
+    (void)pointer;
+    (void)size;
+    *(unsigned long *)user += is_live;
+    return 0;
+}
+
 static void two_threads_share(buddy_heap *heap, uint64_t seed) {
     worker workers[2] = {{heap, 0x10, seed, 0, 0}, {heap, 0x80, seed + 1, 0, 0}};
     pthread_t threads[2];
@@ -65,6 +98,70 @@ static void two_threads_share(buddy_heap *heap, uint64_t seed) {
     CHECK_EQ_U64(stats.live_blocks, 0); /* nothing lost */
     CHECK_EQ_U64(stats.free_bytes, stats.capacity);
     CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    unsigned long held = 0; /* what the range holds: cached blocks count */
+    CHECK_STATUS(buddy_heap_walk(heap, count_live, &held), BUDDY_OK);
+    CHECK_EQ_U64(held, 0);
+}
+
+/* ---- More threads than cache slots -------------------------------------- */
+
+static void many_threads_share(buddy_heap *heap, uint64_t seed) {
+    enum { THREADS = 24 };
+    worker workers[THREADS];
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        workers[t] = (worker){heap, (unsigned char)(t * 8), seed + (uint64_t)t, 0, 0};
+        CHECK_EQ_INT(pthread_create(&threads[t], NULL, run_worker_briefly, &workers[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(threads[t], NULL);
+    for (int t = 0; t < THREADS; t++)
+        CHECK_EQ_U64(workers[t].corrupted, 0);
+    unsigned long held = 0;
+    CHECK_STATUS(buddy_heap_walk(heap, count_live, &held), BUDDY_OK);
+    CHECK_EQ_U64(held, 0);
+}
+
+/* ---- Checks through caches ---------------------------------------------- */
+
+typedef struct handoff {
+    buddy_heap *heap;
+    void *block;
+    pthread_barrier_t *barrier;
+    int status;
+} handoff;
+
+static void *free_and_wait(void *argument) {
+    handoff *h = argument;
+    h->status = buddy_heap_free(h->heap, h->block); /* into this thread's cache */
+    pthread_barrier_wait(h->barrier);
+    pthread_barrier_wait(h->barrier); /* the main thread has tried its double free */
+    return NULL;
+}
+
+static void caches_keep_every_check(buddy_heap *heap) {
+    unsigned char *block = buddy_heap_malloc(heap, 64);
+    CHECK(block != NULL);
+    CHECK_STATUS(buddy_heap_free(heap, block + 16), BUDDY_ENOTSTART);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_ENOTLIVE);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 0);
+    CHECK(buddy_heap_realloc(heap, block, 128) == NULL);
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 2);
+    handoff h = {heap, buddy_heap_malloc(heap, 64), &barrier, BUDDY_EINVAL};
+    pthread_t thread;
+    CHECK_EQ_INT(pthread_create(&thread, NULL, free_and_wait, &h), 0);
+    pthread_barrier_wait(&barrier);
+    CHECK_STATUS(h.status, BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, h.block), BUDDY_ENOTLIVE); /* in the other's cache */
+    pthread_barrier_wait(&barrier);
+    pthread_join(thread, NULL);
+    pthread_barrier_destroy(&barrier);
+    buddy_range_stats stats;
+    buddy_heap_get_stats(heap, &stats);
+    CHECK_EQ_U64(stats.live_blocks, 0);
+    CHECK_EQ_U64(stats.rejected_frees, 3);
 }
 
 static pthread_mutex_t caller_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -81,6 +178,8 @@ int main(void) {
     buddy_heap_config config = {0, 0, BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE, NULL, NULL, NULL};
     CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_OK);
     two_threads_share(heap, seed);
+    many_threads_share(heap, seed + 4);
+    caches_keep_every_check(heap);
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
 
     config =

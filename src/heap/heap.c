@@ -12,8 +12,10 @@
  *
  *   region | struct buddy_heap | range metadata | pad to max_alignment | usable area
  *
- * Locking wraps every public call in the caller's hooks, or in the heap's own
- * pthread mutex with BUDDY_HEAP_THREAD_SAFE.
+ * Locking wraps every public call in the caller's hooks. With
+ * BUDDY_HEAP_THREAD_SAFE there is no global lock: each thread allocates and
+ * frees through a cache of its own in front of the range (heap_cache.c), and
+ * the pool's lock serialises what reaches the range.
  */
 #include <assert.h>
 #include <stdalign.h>
@@ -21,39 +23,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifdef BUDDY_HAVE_PTHREAD
-#include <pthread.h>
-#endif
-
 #include "bits.h"
 #include "buddy.h"
 #include "heap_debug.h"
+#include "heap_internal.h"
 
 #define HEAP_MAGIC UINT64_C(0x62756464795f6831) /* "buddy_h1" */
 #define FILL_ALLOCATED 0xAA
 #define FILL_FREED 0xDD
-#define HEADER_ALIGNMENT 64u
-
-struct buddy_heap {
-    uint64_t magic;
-    unsigned char *base; /* the usable area: offset 0 of the range */
-    size_t capacity;     /* bytes of the usable area the range manages */
-    size_t min_request;  /* requests round up to this: alignof(max_align_t) at least */
-    size_t min_block_size;
-    size_t max_alignment;
-    unsigned flags;
-    void (*lock)(void *lock_context);
-    void (*unlock)(void *lock_context);
-    void *lock_context;
-    buddy_heap_failure last_failure;
-    buddy_range *range; /* its metadata follows this header */
-#ifdef BUDDY_HAVE_PTHREAD
-    pthread_mutex_t mutex;
-#endif
-};
-
-#define HEAP_HEADER_SIZE                                                                           \
-    ((sizeof(struct buddy_heap) + HEADER_ALIGNMENT - 1) / HEADER_ALIGNMENT * HEADER_ALIGNMENT)
 
 /* ---- Configuration and layout ------------------------------------------- */
 
@@ -95,6 +72,17 @@ static int normalize_config(const buddy_heap_config *given, buddy_heap_config *c
     return BUDDY_OK;
 }
 
+/* Bytes of metadata after the header for a heap of `capacity` bytes: the
+ * range's, then the thread caches' (64-aligned). 0 if impossible. */
+static size_t metadata_after_header(size_t capacity, const buddy_heap_config *config) {
+    size_t range = buddy_range_metadata_size(capacity, config->min_block_size);
+    size_t caches = heap_cache_metadata_size(capacity, config);
+    size_t range_room = (range + HEADER_ALIGNMENT - 1) & ~(size_t)(HEADER_ALIGNMENT - 1);
+    if (range == 0 || caches == SIZE_MAX || range_room > SIZE_MAX - caches)
+        return 0;
+    return caches == 0 ? range : range_room + caches;
+}
+
 /* The usable bytes between `metadata_end` and `end` once aligned, in whole
  * min blocks; 0 if not even one fits. */
 static size_t usable_bytes(uintptr_t metadata_end, uintptr_t end, const buddy_heap_config *config) {
@@ -108,7 +96,7 @@ static size_t usable_bytes(uintptr_t metadata_end, uintptr_t end, const buddy_he
  * range metadata. */
 static bool capacity_fits(size_t capacity, uintptr_t after_header, uintptr_t end,
                           const buddy_heap_config *config) {
-    size_t metadata = buddy_range_metadata_size(capacity, config->min_block_size);
+    size_t metadata = metadata_after_header(capacity, config);
     return metadata != 0 && after_header + metadata > after_header &&
            usable_bytes(after_header + metadata, end, config) >= capacity;
 }
@@ -119,15 +107,15 @@ static bool capacity_fits(size_t capacity, uintptr_t after_header, uintptr_t end
 static size_t embedded_capacity(uintptr_t after_header, uintptr_t end,
                                 const buddy_heap_config *config) {
     size_t whole = (size_t)(end - after_header);
-    size_t metadata = buddy_range_metadata_size(whole, config->min_block_size);
+    size_t metadata = metadata_after_header(whole, config);
     if (metadata == 0 || metadata >= whole)
         return 0;
     size_t capacity = usable_bytes(after_header + metadata, end, config);
     if (capacity == 0)
         return 0;
     assert(capacity_fits(capacity, after_header, end, config)); /* metadata grows with capacity */
-    size_t refined = usable_bytes(
-        after_header + buddy_range_metadata_size(capacity, config->min_block_size), end, config);
+    size_t refined =
+        usable_bytes(after_header + metadata_after_header(capacity, config), end, config);
     return refined > capacity && capacity_fits(refined, after_header, end, config) ? refined
                                                                                    : capacity;
 }
@@ -136,23 +124,13 @@ size_t buddy_heap_metadata_size(size_t region_size, const buddy_heap_config *giv
     buddy_heap_config config;
     if (normalize_config(given, &config) != BUDDY_OK)
         return 0;
-    size_t range_metadata = buddy_range_metadata_size(region_size, config.min_block_size);
-    if (range_metadata == 0 || range_metadata > SIZE_MAX - HEAP_HEADER_SIZE - HEADER_ALIGNMENT)
+    size_t metadata = metadata_after_header(region_size, &config);
+    if (metadata == 0 || metadata > SIZE_MAX - HEAP_HEADER_SIZE - HEADER_ALIGNMENT)
         return 0;
-    return HEADER_ALIGNMENT + HEAP_HEADER_SIZE +
-           range_metadata; /* the first term: alignment slack */
+    return HEADER_ALIGNMENT + HEAP_HEADER_SIZE + metadata; /* the first term: alignment slack */
 }
 
 /* ---- Locking ------------------------------------------------------------- */
-
-#ifdef BUDDY_HAVE_PTHREAD
-static void mutex_lock(void *mutex) {
-    pthread_mutex_lock(mutex);
-}
-static void mutex_unlock(void *mutex) {
-    pthread_mutex_unlock(mutex);
-}
-#endif
 
 static void heap_lock(buddy_heap *heap) {
     if (heap->lock != NULL)
@@ -164,6 +142,36 @@ static void heap_unlock(buddy_heap *heap) {
         heap->unlock(heap->lock_context);
 }
 
+/* With thread caches: the pool's lock, around calls on the whole range. */
+static void range_lock(buddy_heap *heap) {
+    if (heap->pool != NULL)
+        buddy_cache_pool_lock(heap->pool);
+}
+
+static void range_unlock(buddy_heap *heap) {
+    if (heap->pool != NULL)
+        buddy_cache_pool_unlock(heap->pool);
+}
+
+/* With thread caches: the heap's mutex, around the last failure. */
+static void failure_lock(buddy_heap *heap) {
+#ifdef BUDDY_HAVE_PTHREAD
+    if (heap->pool != NULL)
+        pthread_mutex_lock(&heap->mutex);
+#else
+    (void)heap;
+#endif
+}
+
+static void failure_unlock(buddy_heap *heap) {
+#ifdef BUDDY_HAVE_PTHREAD
+    if (heap->pool != NULL)
+        pthread_mutex_unlock(&heap->mutex);
+#else
+    (void)heap;
+#endif
+}
+
 /* ---- Set-up -------------------------------------------------------------- */
 
 /* Builds the heap header at `header` (64-aligned) and its range after it. */
@@ -171,11 +179,11 @@ static int build_heap(buddy_heap **heap_out, unsigned char *header, size_t metad
                       unsigned char *usable, size_t capacity, const buddy_heap_config *config) {
     buddy_heap *heap = (buddy_heap *)(void *)header;
     memset(heap, 0, sizeof *heap);
-    int status =
-        buddy_range_init(&heap->range, header + HEAP_HEADER_SIZE, metadata_room - HEAP_HEADER_SIZE,
-                         capacity, config->min_block_size, config->policy);
-    assert(status == BUDDY_OK); /* the caller sized the geometry and the room for it */
-    (void)status;
+    size_t range_size = buddy_range_metadata_size(capacity, config->min_block_size);
+    int status = buddy_range_init(&heap->range, header + HEAP_HEADER_SIZE, range_size, capacity,
+                                  config->min_block_size, config->policy);
+    assert(status == BUDDY_OK && metadata_room >= HEAP_HEADER_SIZE + range_size);
+    (void)metadata_room; /* the caller sized the geometry and the room for it */
     heap->base = usable;
     heap->capacity = capacity;
     heap->min_block_size = config->min_block_size;
@@ -186,15 +194,12 @@ static int build_heap(buddy_heap **heap_out, unsigned char *header, size_t metad
     heap->lock = config->lock;
     heap->unlock = config->unlock;
     heap->lock_context = config->lock_context;
-#ifdef BUDDY_HAVE_PTHREAD
     if (config->flags & BUDDY_HEAP_THREAD_SAFE) {
-        if (pthread_mutex_init(&heap->mutex, NULL) != 0)
-            return BUDDY_ENOMEM; /* GCOVR_EXCL_LINE: cannot fail for default attributes on Linux */
-        heap->lock = mutex_lock;
-        heap->unlock = mutex_unlock;
-        heap->lock_context = &heap->mutex;
+        size_t range_room = (range_size + HEADER_ALIGNMENT - 1) & ~(size_t)(HEADER_ALIGNMENT - 1);
+        status = heap_cache_init(heap, header + HEAP_HEADER_SIZE + range_room);
+        if (status != BUDDY_OK)
+            return status; /* GCOVR_EXCL_LINE: no key left */
     }
-#endif
     heap->magic = HEAP_MAGIC;
     VALGRIND_CREATE_MEMPOOL(heap, 0, 0);
     debug_area_free(heap, usable, capacity);
@@ -216,10 +221,10 @@ int buddy_heap_init(buddy_heap **heap_out, void *region, size_t region_size,
     if (capacity == 0)
         return BUDDY_ESMALL;
     debug_memory_returned(region, region_size);
-    size_t range_metadata = buddy_range_metadata_size(capacity, config.min_block_size);
-    uintptr_t usable = align_up(header + HEAP_HEADER_SIZE + range_metadata, config.max_alignment);
+    size_t metadata = metadata_after_header(capacity, &config);
+    uintptr_t usable = align_up(header + HEAP_HEADER_SIZE + metadata, config.max_alignment);
     unsigned char *bytes = region;
-    return build_heap(heap_out, bytes + (header - start), HEAP_HEADER_SIZE + range_metadata,
+    return build_heap(heap_out, bytes + (header - start), HEAP_HEADER_SIZE + metadata,
                       bytes + (usable - start), capacity, &config);
 }
 
@@ -237,7 +242,7 @@ int buddy_heap_init_external(buddy_heap **heap_out, void *region, size_t region_
         return BUDDY_ESMALL;
     uintptr_t header = align_up((uintptr_t)metadata, HEADER_ALIGNMENT);
     size_t slack = (size_t)(header - (uintptr_t)metadata);
-    size_t needed = HEAP_HEADER_SIZE + buddy_range_metadata_size(capacity, config.min_block_size);
+    size_t needed = HEAP_HEADER_SIZE + metadata_after_header(capacity, &config);
     if (metadata_size < slack || metadata_size - slack < needed)
         return BUDDY_ESMALL;
     debug_memory_returned(region, region_size);
@@ -252,10 +257,8 @@ int buddy_heap_fini(buddy_heap *heap) {
         return BUDDY_EINVAL;
     VALGRIND_DESTROY_MEMPOOL(heap);
     debug_memory_returned(heap->base, heap->capacity);
-#ifdef BUDDY_HAVE_PTHREAD
-    if (heap->flags & BUDDY_HEAP_THREAD_SAFE)
-        pthread_mutex_destroy(&heap->mutex);
-#endif
+    if (heap->pool != NULL)
+        heap_cache_fini(heap);
     heap->magic = 0;
     return BUDDY_OK;
 }
@@ -278,30 +281,84 @@ static size_t block_size_for(const buddy_heap *heap, size_t request) {
  * request needed), else fragmentation. O(1). */
 static void record_failure(buddy_heap *heap, int status, size_t requested, size_t rounded) {
     uint64_t free_bytes = 0, largest = 0;
+    range_lock(heap);
     buddy_range_get_free(heap->range, &free_bytes, &largest);
+    range_unlock(heap);
     buddy_failure_reason reason = BUDDY_FAILURE_INVALID;
     if (status == BUDDY_ETOOBIG)
         reason = BUDDY_FAILURE_TOO_LARGE;
     else if (status == BUDDY_ENOMEM)
         reason = free_bytes < rounded ? BUDDY_FAILURE_NOT_ENOUGH_FREE : BUDDY_FAILURE_FRAGMENTED;
+    failure_lock(heap);
     heap->last_failure.reason = reason;
     heap->last_failure.requested = requested;
     heap->last_failure.free_bytes = (size_t)free_bytes;
     heap->last_failure.largest_free_block = (size_t)largest;
+    failure_unlock(heap);
 }
 
-/* malloc's work under the lock: `alignment` 0 or a power of two <= max_alignment. */
-static void *allocate(buddy_heap *heap, size_t size, size_t alignment) {
+/* ---- The range's calls: straight, or through the thread's cache ---------- */
+
+/* Allocates `request` bytes (>= min_request) at `alignment` (0 or a power of
+ * two): a power-of-two block, or an exact run with BUDDY_HEAP_EXACT. With
+ * thread caches, a power-of-two block comes through the thread's cache, and
+ * an exact run that is not one from the range under the pool's lock, after
+ * draining every cache if the range has no room. */
+static int range_alloc(buddy_heap *heap, size_t request, size_t alignment, uint64_t *offset) {
+    bool exact = (heap->flags & BUDDY_HEAP_EXACT) != 0;
+    size_t blocks = (request + heap->min_block_size - 1) / heap->min_block_size;
+    if (!exact || (heap->pool != NULL && is_pow2(blocks) && alignment <= request)) {
+        request = request < alignment ? alignment : request; /* a block is aligned to its size */
+        if (heap->pool == NULL)
+            return buddy_range_alloc(heap->range, request, offset);
+        buddy_cache *cache = heap_cache_take(heap);
+        int status = buddy_cache_alloc(cache, request, offset);
+        heap_cache_put(heap, cache);
+        return status;
+    }
+    uint64_t at = alignment ? alignment : 1;
+    range_lock(heap);
+    int status = buddy_range_alloc_exact_aligned(heap->range, request, at, offset);
+    range_unlock(heap);
+    if (status == BUDDY_ENOMEM && heap->pool != NULL) {
+        buddy_cache_pool_drain(heap->pool);
+        range_lock(heap);
+        status = buddy_range_alloc_exact_aligned(heap->range, request, at, offset);
+        range_unlock(heap);
+    }
+    return status;
+}
+
+static int range_free(buddy_heap *heap, uint64_t offset) {
+    if (heap->pool == NULL)
+        return buddy_range_free(heap->range, offset);
+    buddy_cache *cache = heap_cache_take(heap);
+    int status = buddy_cache_free(cache, offset);
+    heap_cache_put(heap, cache);
+    return status;
+}
+
+static int range_size(buddy_heap *heap, uint64_t offset, uint64_t *size_out) {
+    if (heap->pool == NULL)
+        return buddy_range_size(heap->range, offset, size_out);
+    return buddy_cache_pool_block_size(heap->pool, offset, size_out);
+}
+
+static int range_resize(buddy_heap *heap, uint64_t offset, size_t size) {
+    if (heap->pool == NULL)
+        return buddy_range_resize(heap->range, offset, size);
+    return buddy_cache_pool_resize(heap->pool, offset, size);
+}
+
+/* malloc's work under the lock: `alignment` 0 or a power of two <=
+ * max_alignment. Stores the status in *status_out. */
+static void *allocate(buddy_heap *heap, size_t size, size_t alignment, int *status_out) {
     size_t request = size < heap->min_request ? heap->min_request : size;
     uint64_t offset = 0;
-    int status;
-    if (heap->flags & BUDDY_HEAP_EXACT) {
-        status = buddy_range_alloc_exact_aligned(heap->range, request, alignment ? alignment : 1,
-                                                 &offset);
-    } else {
-        request = request < alignment ? alignment : request; /* a block is aligned to its size */
-        status = buddy_range_alloc(heap->range, request, &offset);
-    }
+    int status = range_alloc(heap, request, alignment, &offset);
+    *status_out = status;
+    if (!(heap->flags & BUDDY_HEAP_EXACT) && request < alignment)
+        request = alignment;
     if (status != BUDDY_OK) { /* only a request that fits the range is rounded */
         record_failure(heap, status, size,
                        status == BUDDY_ENOMEM ? block_size_for(heap, request) : 0);
@@ -329,22 +386,23 @@ static int release(buddy_heap *heap, void *pointer) {
     /* Constant in a build without ASan or Valgrind, hence the suppression. */
     // cppcheck-suppress knownConditionTrueFalse
     if (!(heap->flags & BUDDY_HEAP_FILL) && !debug_tools_active())
-        return buddy_range_free(heap->range, offset);
+        return range_free(heap, offset);
     uint64_t size = 0;
-    int status = buddy_range_size(heap->range, offset, &size);
+    int status = range_size(heap, offset, &size);
     if (status != BUDDY_OK)
-        return buddy_range_free(heap->range, offset); /* rejects it the same way, and counts it */
+        return range_free(heap, offset); /* rejects it the same way, and counts it */
     if (heap->flags & BUDDY_HEAP_FILL)
         memset(pointer, FILL_FREED, (size_t)size);
     debug_block_free(heap, pointer, (size_t)size);
-    return buddy_range_free(heap->range, offset);
+    return range_free(heap, offset);
 }
 
 void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
     if (heap == NULL)
         return NULL;
+    int status;
     heap_lock(heap);
-    void *block = allocate(heap, size, 0);
+    void *block = allocate(heap, size, 0, &status);
     heap_unlock(heap);
     return block;
 }
@@ -352,11 +410,12 @@ void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
 void *buddy_heap_calloc(buddy_heap *heap, size_t count, size_t size) {
     if (heap == NULL)
         return NULL;
+    int status;
     heap_lock(heap);
     void *block = NULL;
     if (size != 0 && count > SIZE_MAX / size)
         record_failure(heap, BUDDY_EINVAL, SIZE_MAX, 0);
-    else if ((block = allocate(heap, count * size, 0)) != NULL)
+    else if ((block = allocate(heap, count * size, 0, &status)) != NULL)
         memset(block, 0, count * size);
     heap_unlock(heap);
     return block;
@@ -369,11 +428,7 @@ static void *allocate_aligned(buddy_heap *heap, size_t alignment, size_t size, i
         *status_out = BUDDY_EINVAL;
         return NULL;
     }
-    void *block = allocate(heap, size, alignment);
-    *status_out = block != NULL                                          ? BUDDY_OK
-                  : heap->last_failure.reason == BUDDY_FAILURE_TOO_LARGE ? BUDDY_ETOOBIG
-                                                                         : BUDDY_ENOMEM;
-    return block;
+    return allocate(heap, size, alignment, status_out);
 }
 
 void *buddy_heap_aligned_alloc(buddy_heap *heap, size_t alignment, size_t size) {
@@ -390,7 +445,7 @@ int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, size_t align
     if (heap == NULL || pointer_out == NULL || alignment < sizeof(void *))
         return BUDDY_EINVAL;
     int status;
-    heap_lock(heap); /* the failure's reason is read before another call can replace it */
+    heap_lock(heap);
     void *block = allocate_aligned(heap, alignment, size, &status);
     heap_unlock(heap);
     if (block != NULL)
@@ -415,11 +470,11 @@ int buddy_heap_free(buddy_heap *heap, void *pointer) {
 static int resize_in_place(buddy_heap *heap, void *pointer, size_t old_size, size_t size) {
     size_t request = size < heap->min_request ? heap->min_request : size;
     uint64_t offset = offset_of(heap, pointer), resized = 0;
-    int status = buddy_range_resize(heap->range, offset, request);
+    int status = range_resize(heap, offset, request);
     if (status != BUDDY_OK)
         return status;
     /* What the range made of it: a run stays exact, a block a power of two. */
-    (void)buddy_range_size(heap->range, offset, &resized);
+    (void)range_size(heap, offset, &resized);
     size_t new_size = (size_t)resized;
     if (new_size < old_size && (heap->flags & BUDDY_HEAP_FILL))
         memset((unsigned char *)pointer + new_size, FILL_FREED, old_size - new_size);
@@ -434,7 +489,7 @@ int buddy_heap_try_resize(buddy_heap *heap, void *pointer, size_t size) {
         return BUDDY_EINVAL;
     heap_lock(heap);
     uint64_t old_size = 0;
-    int status = buddy_range_size(heap->range, offset_of(heap, pointer), &old_size);
+    int status = range_size(heap, offset_of(heap, pointer), &old_size);
     if (status == BUDDY_OK)
         status = resize_in_place(heap, pointer, (size_t)old_size, size);
     heap_unlock(heap);
@@ -453,11 +508,12 @@ void *buddy_heap_realloc(buddy_heap *heap, void *pointer, size_t size) {
     heap_lock(heap);
     void *result = NULL;
     uint64_t old_size = 0;
-    if (buddy_range_size(heap->range, offset_of(heap, pointer), &old_size) != BUDDY_OK) {
+    int status;
+    if (range_size(heap, offset_of(heap, pointer), &old_size) != BUDDY_OK) {
         record_failure(heap, BUDDY_EINVAL, size, 0);
     } else if (resize_in_place(heap, pointer, (size_t)old_size, size) == BUDDY_OK) {
         result = pointer;
-    } else if ((result = allocate(heap, size, 0)) != NULL) {
+    } else if ((result = allocate(heap, size, 0, &status)) != NULL) {
         memcpy(result, pointer, (size_t)old_size < size ? (size_t)old_size : size);
         release(heap, pointer);
     }
@@ -484,7 +540,7 @@ size_t buddy_heap_usable_size(buddy_heap *heap, const void *pointer) {
         return 0;
     heap_lock(heap);
     uint64_t size = 0;
-    if (buddy_range_size(heap->range, offset_of(heap, pointer), &size) != BUDDY_OK)
+    if (range_size(heap, offset_of(heap, pointer), &size) != BUDDY_OK)
         size = 0;
     heap_unlock(heap);
     return (size_t)size;
@@ -494,7 +550,8 @@ int buddy_heap_reset(buddy_heap *heap) {
     if (heap == NULL)
         return BUDDY_EINVAL;
     heap_lock(heap);
-    int status = buddy_range_reset(heap->range);
+    int status =
+        heap->pool != NULL ? buddy_cache_pool_reset(heap->pool) : buddy_range_reset(heap->range);
     VALGRIND_DESTROY_MEMPOOL(heap);
     VALGRIND_CREATE_MEMPOOL(heap, 0, 0);
     debug_area_free(heap, heap->base, heap->capacity);
@@ -518,8 +575,10 @@ int buddy_heap_walk(buddy_heap *heap, buddy_heap_visitor visitor, void *user) {
     if (heap == NULL || visitor == NULL)
         return BUDDY_EINVAL;
     heap_lock(heap);
+    range_lock(heap);
     walk_adapter adapter = {heap->base, visitor, user};
     int status = buddy_range_walk(heap->range, visit_block, &adapter);
+    range_unlock(heap);
     heap_unlock(heap);
     return status;
 }
@@ -528,7 +587,9 @@ int buddy_heap_last_failure(buddy_heap *heap, buddy_heap_failure *failure_out) {
     if (heap == NULL || failure_out == NULL)
         return BUDDY_EINVAL;
     heap_lock(heap);
+    failure_lock(heap);
     *failure_out = heap->last_failure;
+    failure_unlock(heap);
     heap_unlock(heap);
     return BUDDY_OK;
 }
@@ -537,7 +598,8 @@ int buddy_heap_get_stats(buddy_heap *heap, buddy_range_stats *stats_out) {
     if (heap == NULL || stats_out == NULL)
         return BUDDY_EINVAL;
     heap_lock(heap);
-    int status = buddy_range_get_stats(heap->range, stats_out);
+    int status = heap->pool != NULL ? buddy_cache_pool_get_stats(heap->pool, stats_out)
+                                    : buddy_range_get_stats(heap->range, stats_out);
     heap_unlock(heap);
     return status;
 }
@@ -546,7 +608,9 @@ size_t buddy_heap_dump_json(buddy_heap *heap, char *buffer, size_t buffer_size, 
     if (heap == NULL)
         return 0;
     heap_lock(heap);
+    range_lock(heap);
     size_t length = buddy_range_dump_json(heap->range, buffer, buffer_size, flags);
+    range_unlock(heap);
     heap_unlock(heap);
     return length;
 }
@@ -557,8 +621,11 @@ int buddy_heap_check(buddy_heap *heap) {
     heap_lock(heap);
     int status = BUDDY_ECORRUPT;
     if (heap->magic == HEAP_MAGIC && ((uintptr_t)heap->base % heap->max_alignment) == 0 &&
-        (unsigned char *)heap->range == (unsigned char *)heap + HEAP_HEADER_SIZE)
+        (unsigned char *)heap->range == (unsigned char *)heap + HEAP_HEADER_SIZE) {
+        range_lock(heap);
         status = buddy_range_check(heap->range);
+        range_unlock(heap);
+    }
     heap_unlock(heap);
     return status;
 }

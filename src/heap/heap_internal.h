@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The heap's internals, shared by heap.c (malloc's family) and heap_cache.c
+ * (the thread caches of BUDDY_HEAP_THREAD_SAFE).
+ */
+#ifndef BUDDY_HEAP_INTERNAL_H
+#define BUDDY_HEAP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef BUDDY_HAVE_PTHREAD
+#include <pthread.h>
+#endif
+
+#include "buddy.h"
+
+#define HEADER_ALIGNMENT 64u
+
+struct buddy_heap {
+    uint64_t magic;
+    unsigned char *base; /* the usable area: offset 0 of the range */
+    size_t capacity;     /* bytes of the usable area the range manages */
+    size_t min_request;  /* requests round up to this: alignof(max_align_t) at least */
+    size_t min_block_size;
+    size_t max_alignment;
+    unsigned flags;
+    void (*lock)(void *lock_context); /* the caller's hooks; NULL with thread caches */
+    void (*unlock)(void *lock_context);
+    void *lock_context;
+    buddy_heap_failure last_failure;
+    buddy_range *range; /* its metadata follows this header */
+    /* BUDDY_HEAP_THREAD_SAFE: caches in front of the range (heap_cache.c). */
+    buddy_cache_pool *pool;
+    unsigned char *slots; /* HEAP_SLOTS thread slots, then the shared slot */
+    size_t slot_size;
+#ifdef BUDDY_HAVE_PTHREAD
+    pthread_mutex_t mutex; /* last_failure, the slots, the shared slot's cache */
+    pthread_key_t key;     /* a thread's slot */
+#endif
+};
+
+#define HEAP_HEADER_SIZE                                                                           \
+    ((sizeof(struct buddy_heap) + HEADER_ALIGNMENT - 1) / HEADER_ALIGNMENT * HEADER_ALIGNMENT)
+
+/* Threads that get a cache of their own; later ones share one under the
+ * heap's mutex until a thread with a cache exits. */
+#define HEAP_SLOTS 16u
+
+/* Bytes of the pool and the slots after the range's metadata for a heap of
+ * this capacity: 0 without BUDDY_HEAP_THREAD_SAFE, SIZE_MAX if too many. */
+size_t heap_cache_metadata_size(size_t capacity, const buddy_heap_config *config);
+
+/* Builds the pool and the slots in `memory` (64-aligned, as sized above) and
+ * the key; BUDDY_ENOMEM iff the mutex or the key cannot be made. */
+int heap_cache_init(buddy_heap *heap, unsigned char *memory);
+
+/* Gives every cache back and deletes the key. */
+void heap_cache_fini(buddy_heap *heap);
+
+/* The calling thread's cache: its own (made on its first call), or the
+ * shared one with the heap's mutex held; heap_cache_put releases it. */
+buddy_cache *heap_cache_take(buddy_heap *heap);
+void heap_cache_put(buddy_heap *heap, buddy_cache *cache);
+
+#endif /* BUDDY_HEAP_INTERNAL_H */
