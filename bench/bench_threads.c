@@ -3,7 +3,8 @@
  * W6: threads churn W1-style (log-uniform 64 B..64 KiB, about half live),
  * each on its own handles, against one shared allocator: the malloc this
  * binary is linked with (glibc, jemalloc or mimalloc, as bench_heap), our heap
- * with BUDDY_HEAP_THREAD_SAFE (one mutex), our range with
+ * with one mutex as its lock hooks, our heap with BUDDY_HEAP_THREAD_SAFE (a
+ * cache per thread), our range with
  * BUDDY_RANGE_THREAD_SAFE (its futex lock word) and our range with a cache
  * per thread in front of it. Each thread runs its own
  * pre-generated op list on 1 GiB / threads of the capacity, so the work per
@@ -33,6 +34,9 @@
 #define CAPACITY (UINT64_C(1) << 30)
 #define MIN_BLOCK 64u
 
+static void *locked_heap_setup(const workload *w) {
+    return pointers_heap_setup(w, POINTERS_MUTEX);
+}
 static void *heap_setup(const workload *w) {
     return pointers_heap_setup(w, BUDDY_HEAP_THREAD_SAFE);
 }
@@ -50,7 +54,9 @@ static void range_release(void *state, uint64_t handle) {
 static const allocator allocators[] = {
     {MALLOC_NAME " malloc", pointers_malloc_setup, pointers_malloc_alloc, pointers_malloc_release,
      NULL, NULL},
-    {"buddy heap (mutex)", heap_setup, pointers_heap_alloc, pointers_heap_release,
+    {"buddy heap (mutex)", locked_heap_setup, pointers_heap_alloc, pointers_heap_release,
+     pointers_heap_teardown, NULL},
+    {"buddy heap (caches)", heap_setup, pointers_heap_alloc, pointers_heap_release,
      pointers_heap_teardown, NULL},
     {"buddy range (lock)", range_setup, range_alloc, range_release, NULL, NULL},
     {"buddy range (caches)", cached_range_setup, cached_range_alloc, cached_range_release,

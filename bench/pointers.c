@@ -2,6 +2,7 @@
 /* The pointer allocators of the heap benchmarks (pointers.h). */
 #include "pointers.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -9,12 +10,26 @@
 
 static bench_buffer region;
 
+static pthread_mutex_t heap_mutex = PTHREAD_MUTEX_INITIALIZER;
+static void lock_mutex(void *mutex) {
+    pthread_mutex_lock(mutex);
+}
+static void unlock_mutex(void *mutex) {
+    pthread_mutex_unlock(mutex);
+}
+
 void *pointers_heap_setup(const workload *w, unsigned flags) {
     /* The capacity plus the heap's metadata and alignment. */
     size_t needed = (size_t)w->capacity + (size_t)w->capacity / 64 + (1u << 20);
     buddy_heap *heap = NULL;
     buddy_heap_config config = {
         (size_t)w->min_block_size, 0, BUDDY_DEFAULT_POLICY, flags, NULL, NULL, NULL};
+    if (flags & POINTERS_MUTEX) {
+        config.flags &= ~(unsigned)POINTERS_MUTEX;
+        config.lock = lock_mutex;
+        config.unlock = unlock_mutex;
+        config.lock_context = &heap_mutex;
+    }
     if (buddy_heap_init(&heap, bench_buffer_get(&region, needed), needed, &config) != BUDDY_OK) {
         fprintf(stderr, "cannot set up the heap\n");
         exit(1);

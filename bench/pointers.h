@@ -11,7 +11,9 @@
 
 /* Our heap over w->capacity bytes of a region mapped once and reused by every
  * run, as a long-running program's heap would be; each run builds a fresh
- * heap in it, with `flags` (enum buddy_heap_flags). Exits on failure. */
+ * heap in it, with `flags` (enum buddy_heap_flags, or POINTERS_MUTEX: one
+ * pthread mutex as the heap's lock hooks). Exits on failure. */
+#define POINTERS_MUTEX (1u << 31)
 void *pointers_heap_setup(const workload *w, unsigned flags);
 int pointers_heap_alloc(void *state, uint64_t size, uint64_t *handle);
 void pointers_heap_release(void *state, uint64_t handle);
