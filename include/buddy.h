@@ -194,6 +194,18 @@ BUDDY_API int buddy_range_alloc(buddy_range *range, uint64_t size, uint64_t *off
 BUDDY_API int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                         uint64_t *offset_out);
 
+/* Allocates `count` blocks of `size` units each (rounded as alloc rounds
+ * it) that tile one aligned span of count times the block size, and stores
+ * their offsets in offsets_out[0 .. count - 1], in increasing order: the
+ * state that many allocs from that free span would leave, made in one call.
+ * Each block is then freed on its own. Fails, changing nothing but the
+ * failure counter, with BUDDY_EINVAL iff range or offsets_out is NULL or
+ * count is not a power of two; BUDDY_ETOOBIG iff the span exceeds the
+ * largest block; BUDDY_ENOMEM iff no free block of the span's size exists.
+ * O(count + log capacity). */
+BUDDY_API int buddy_range_alloc_batch(buddy_range *range, uint64_t size, uint32_t count,
+                                      uint64_t *offsets_out);
+
 /* Free blocks of a run's largest order that buddy_range_alloc_exact tries to
  * fit the run across before it cuts a larger block. */
 #define BUDDY_RUN_FIT_TRIES 8
@@ -411,8 +423,8 @@ typedef struct buddy_cache buddy_cache;
 typedef struct buddy_cache_config {
     unsigned orders;     /* blocks of orders 0 .. orders - 1 are cached; 0 means 8 */
     unsigned high_water; /* the most blocks of order 0 a cache holds; 0 means 64. Order k
-                            holds at most max(high_water >> k, 4); a refill or a drain
-                            moves half of that. */
+                            holds at most max(high_water >> k, 16); a drain moves half
+                            of that, a refill the largest power of two in the half. */
 } buddy_cache_config;
 
 /* Bytes a pool needs in front of a range of this max capacity and min block
@@ -423,7 +435,8 @@ typedef struct buddy_cache_config {
 BUDDY_API size_t buddy_cache_pool_size(uint64_t max_capacity, uint64_t min_block_size,
                                        const buddy_cache_config *config);
 
-/* Builds a pool for `range` in `memory` (8-byte aligned) and stores its
+/* Builds a pool for `range` in `memory` (8-byte aligned; 64-byte alignment
+ * keeps its lock words off the lines every call reads) and stores its
  * handle in *pool_out. The range may already hold live blocks (they are freed
  * through the range as before). Fails with BUDDY_EINVAL iff pool_out, memory
  * or range is NULL, memory is not 8-byte aligned or the config is invalid;
@@ -494,12 +507,13 @@ BUDDY_API int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t mem
 BUDDY_API int buddy_cache_fini(buddy_cache *cache);
 
 /* buddy_range_alloc through a cache: a block of a cached order comes off the
- * cache's stack (the one freed last first), after a refill of half its
- * high-water mark if it is empty; a larger one comes from the range under
- * the pool's lock. Fails as buddy_range_alloc does (BUDDY_EINVAL iff cache
- * or offset_out is NULL), BUDDY_ENOMEM only after draining every cache.
- * O(1) from the stack; at most a batch of O(log capacity) range calls, or a
- * drain of every cache, otherwise. */
+ * cache's stack (the one freed last first), after a refill if it is empty:
+ * one buddy_range_alloc_batch (a span of the range for this cache alone), or
+ * single blocks if no span is free. A larger block comes from the range
+ * under the pool's lock. Fails as buddy_range_alloc does (BUDDY_EINVAL iff
+ * cache or offset_out is NULL), BUDDY_ENOMEM only after draining every
+ * cache. O(1) from the stack; otherwise a refill, O(batch + log capacity),
+ * or a drain of every cache, O(cached blocks * log capacity). */
 BUDDY_API int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *offset_out);
 
 /* buddy_range_free through a cache: a block that a cache handed out goes on

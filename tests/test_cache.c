@@ -69,19 +69,19 @@ static void check_rejected_at(int line, buddy_cache *cache, uint64_t offset, int
     CHECK(memcmp(range_before, range_memory, counter) == 0);
     CHECK(memcmp(range_before + counter + 8, range_memory + counter + 8,
                  sizeof range_memory - counter - 8) == 0);
-    CHECK(memcmp(pool_before + 256, pool_memory + 256, sizeof pool_memory - 256) == 0);
+    CHECK(memcmp(pool_before + 128, pool_memory + 128, sizeof pool_memory - 128) == 0);
 }
 
 #define check_rejected(cache, offset, expected) check_rejected_at(__LINE__, cache, offset, expected)
 
 static void lifo_batches_and_high_water(void) {
-    buddy_cache_config config = {4, 8}; /* order 0 holds 8, refills 4 */
+    buddy_cache_config config = {4, 32}; /* order 0 holds 32, refills 16 */
     set_up(CAPACITY, &config);
     uint64_t first = alloc_ok(caches[0], 1);
     buddy_range_stats range_stats, pool_stats;
     buddy_range_get_stats(range, &range_stats);
-    CHECK_EQ_U64(range_stats.live_blocks, 4); /* one refill: half the mark */
-    CHECK_EQ_U64(first, 0);                   /* the lowest offset comes first */
+    CHECK_EQ_U64(range_stats.live_blocks, 16); /* one refill: half the mark */
+    CHECK_EQ_U64(first, 0);                    /* the lowest offset comes first */
     CHECK_EQ_U64(alloc_ok(caches[0], 16), 16);
     CHECK_STATUS(buddy_cache_free(caches[0], 0), BUDDY_OK);
     CHECK_EQ_U64(alloc_ok(caches[0], 0), 0); /* LIFO: the block freed last */
@@ -89,16 +89,16 @@ static void lifo_batches_and_high_water(void) {
     CHECK_EQ_U64(pool_stats.live_blocks, 2);
     CHECK_EQ_U64(pool_stats.allocated_bytes, 32);
     CHECK_EQ_U64(pool_stats.free_bytes, CAPACITY - 32);
-    CHECK_EQ_U64(pool_stats.free_blocks[0], range_stats.free_blocks[0] + 2);
+    CHECK_EQ_U64(pool_stats.free_blocks[0], range_stats.free_blocks[0] + 14);
 
     /* Past the mark, free drains the oldest half. */
-    uint64_t held[20];
-    for (int i = 0; i < 20; i++)
+    uint64_t held[80];
+    for (int i = 0; i < 80; i++)
         held[i] = alloc_ok(caches[0], 16);
-    for (int i = 0; i < 20; i++)
+    for (int i = 0; i < 80; i++)
         CHECK_STATUS(buddy_cache_free(caches[0], held[i]), BUDDY_OK);
     buddy_range_get_stats(range, &range_stats);
-    CHECK(range_stats.live_blocks <= 2 + 8);
+    CHECK(range_stats.live_blocks <= 2 + 32);
     CHECK_STATUS(buddy_cache_pool_get_stats(pool, &pool_stats), BUDDY_OK);
     CHECK_EQ_U64(pool_stats.live_blocks, 2);
     CHECK_STATUS(buddy_cache_free(caches[0], 0), BUDDY_OK);

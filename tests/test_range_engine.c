@@ -3,8 +3,9 @@
  * The calls for engines that suballocate device memory, by hand: a
  * reservation's blocks and how walk, format, stats and the dump show it, the
  * table's limit, a capacity that shrinks and grows back, user data through
- * resize and free, an exact run with an alignment, and a copy that keeps it
- * all. The model-based tests cover the same calls at random.
+ * resize and free, an exact run with an alignment, a copy that keeps it all,
+ * and batches, which must leave the bytes that one-by-one allocations leave.
+ * The model-based tests cover the other calls at random.
  */
 #include <string.h>
 
@@ -206,7 +207,56 @@ static void a_free_block_in_a_reservation_is_corrupt(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
 }
 
+/* A batch from an empty range equals `count` allocs (which fill the lowest
+ * span): the same offsets and the same metadata bytes; its pieces free one
+ * by one. On a range with smaller holes the batch takes a whole span. */
+static void batches(void) {
+    static const struct {
+        uint64_t size;
+        uint32_t count;
+    } cases[] = {{16, 1}, {16, 2}, {16, 32}, {48, 8}, {1024, 64}, {256, 16}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint64_t batch[64], single[64];
+        buddy_range *range = make(UINT64_C(1) << 16, 0, 0);
+        for (uint32_t i = 0; i < cases[c].count; i++)
+            CHECK_STATUS(buddy_range_alloc(range, cases[c].size, &single[i]), BUDDY_OK);
+        memcpy(copy, memory, sizeof memory);
+        range = make(UINT64_C(1) << 16, 0, 0);
+        CHECK_STATUS(buddy_range_alloc_batch(range, cases[c].size, cases[c].count, batch),
+                     BUDDY_OK);
+        CHECK(memcmp(batch, single, cases[c].count * sizeof batch[0]) == 0);
+        CHECK(memcmp(copy, memory, sizeof memory) == 0);
+        CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+        for (uint32_t i = 0; i < cases[c].count; i++)
+            CHECK_STATUS(buddy_range_free(range, batch[(i * 7u) % cases[c].count]), BUDDY_OK);
+        buddy_range_stats stats;
+        buddy_range_get_stats(range, &stats);
+        CHECK_EQ_U64(stats.largest_free_block, UINT64_C(1) << 16);
+    }
+    buddy_range *range = make(1024, 0, 0);
+    uint64_t offsets[64], held = 0;
+    CHECK_STATUS(buddy_range_alloc(range, 16, &held), BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc_batch(range, 16, 4, offsets), BUDDY_OK);
+    CHECK_EQ_U64(offsets[0], 64); /* a whole span, past the holes at 16..63 */
+    for (int i = 0; i < 4; i++)
+        CHECK_STATUS(buddy_range_free(range, offsets[i]), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, held), BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc_batch(NULL, 16, 4, offsets), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_range_alloc_batch(range, 16, 4, NULL), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_range_alloc_batch(range, 16, 0, offsets), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_range_alloc_batch(range, 16, 3, offsets), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_range_alloc_batch(range, 2048, 1, offsets), BUDDY_ETOOBIG);
+    CHECK_STATUS(buddy_range_alloc_batch(range, 32, 64, offsets), BUDDY_ETOOBIG);
+    CHECK_STATUS(buddy_range_alloc_batch(range, 512, 2, offsets), BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc_batch(range, 16, 1, offsets), BUDDY_ENOMEM);
+    buddy_range_stats stats;
+    buddy_range_get_stats(range, &stats);
+    CHECK_EQ_U64(stats.live_blocks, 2);
+    CHECK_EQ_U64(stats.alloc_failures, 3);
+}
+
 int main(void) {
+    batches();
     a_free_block_in_a_reservation_is_corrupt();
     a_reservation();
     a_capacity_that_moves();

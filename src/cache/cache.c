@@ -54,7 +54,7 @@ void BUDDY_CACHE_YIELD_HOOK(void);
 #define CACHE_MAGIC UINT64_C(0x62756464795f6331) /* "buddy_c1" */
 #define DEFAULT_ORDERS 8u
 #define DEFAULT_HIGH_WATER 64u
-#define MIN_HIGH_WATER 4u
+#define MIN_HIGH_WATER 16u
 #define MAX_HIGH_WATER 4096u
 
 enum tag { TAG_NONE = 0, TAG_LIVE = 1, TAG_CACHED = 2, TAG_INSIDE = 3 };
@@ -62,20 +62,30 @@ enum tag { TAG_NONE = 0, TAG_LIVE = 1, TAG_CACHED = 2, TAG_INSIDE = 3 };
 #define PAIR_LOW_BITS 0x55555555u
 
 struct buddy_cache_pool {
+    /* The locks first, a 64-byte line each, apart from what every call reads
+     * (when the pool's memory is 64-byte aligned). */
+    union {
+        uint32_t word; /* the range and the NONE <-> CACHED tags */
+        unsigned char line[64];
+    } lock;
+    union {
+        struct {
+            uint32_t word; /* caches */
+            buddy_cache *caches;
+            uint64_t rejected_frees; /* by the tags; atomic */
+        } registry;
+        unsigned char line[64];
+    } list;
     uint64_t magic;
     buddy_range *range;
-    uint64_t tag_count; /* min blocks of the range's max capacity */
+    uint32_t *tags;
+    uint64_t tag_count;       /* min blocks of the range's max capacity */
+    uint64_t max_cached_size; /* the largest request a cache serves */
     unsigned min_block_shift;
     unsigned orders;
-    uint64_t max_cached_size;               /* the largest request a cache serves */
     unsigned limit[BUDDY_CACHE_MAX_ORDERS]; /* each order's high-water mark */
     unsigned first[BUDDY_CACHE_MAX_ORDERS]; /* where its stack starts in a cache's entries */
     unsigned entries;                       /* offsets a cache holds in all */
-    uint32_t lock;                          /* the range and the NONE <-> CACHED tags */
-    uint32_t registry_lock;                 /* caches */
-    buddy_cache *caches;
-    uint64_t rejected_frees; /* by the tags; atomic */
-    uint32_t *tags;
 };
 
 struct buddy_cache {
@@ -130,21 +140,21 @@ static void lock_word(uint32_t *word, void (*take)(uint32_t *)) {
 }
 
 static void registry_lock(buddy_cache_pool *pool) {
-    lock_word(&pool->registry_lock, buddy_lock_take);
+    lock_word(&pool->list.registry.word, buddy_lock_take);
 }
 
 static void registry_unlock(buddy_cache_pool *pool) {
     YIELD();
-    buddy_lock_release(&pool->registry_lock);
+    buddy_lock_release(&pool->list.registry.word);
 }
 
 static void pool_lock(buddy_cache_pool *pool) {
-    lock_word(&pool->lock, buddy_lock_take);
+    lock_word(&pool->lock.word, buddy_lock_take);
 }
 
 static void pool_unlock(buddy_cache_pool *pool) {
     YIELD();
-    buddy_lock_release(&pool->lock);
+    buddy_lock_release(&pool->lock.word);
 }
 
 static void cache_lock(buddy_cache *cache) {
@@ -222,7 +232,7 @@ int buddy_cache_pool_fini(buddy_cache_pool *pool) {
     if (pool == NULL)
         return BUDDY_EINVAL;
     registry_lock(pool);
-    bool busy = pool->caches != NULL;
+    bool busy = pool->list.registry.caches != NULL;
     registry_unlock(pool);
     if (busy)
         return BUDDY_EBUSY;
@@ -264,23 +274,28 @@ static void drain_bottom(buddy_cache *cache, unsigned order, unsigned count) {
     memmove(stack, stack + count, cache->count[order] * sizeof *stack);
 }
 
-/* Refills an empty stack with half its mark from the range, lowest offset on
- * top; under the cache's lock. BUDDY_OK iff at least one block came. */
+/* Refills an empty stack with half its mark (a power of two) from the range,
+ * lowest offset on top; under the cache's lock. The blocks come as one batch,
+ * a span of the range that is this cache's alone until they drain (so threads
+ * do not share tag words or lines of memory), or one by one if no span is
+ * free. BUDDY_OK iff at least one block came. (The failed batch counts as an
+ * allocation failure in the range's statistics.) */
 static int refill(buddy_cache *cache, unsigned order) {
     buddy_cache_pool *pool = cache->pool;
-    uint64_t *taken = stack_of(cache, order);
-    unsigned want = pool->limit[order] / 2, got = 0;
-    int status = BUDDY_OK;
+    uint64_t *taken = stack_of(cache, order), size = UINT64_C(1) << (order + pool->min_block_shift);
+    unsigned want = 1u << bits_log2_floor(pool->limit[order] / 2), got = 0;
     pool_lock(pool);
-    while (got < want && status == BUDDY_OK) {
-        status = buddy_range_alloc(pool->range, UINT64_C(1) << (order + pool->min_block_shift),
-                                   &taken[got]);
-        if (status == BUDDY_OK) {
-            uint64_t index = taken[got++] >> pool->min_block_shift;
-            YIELD();
-            __atomic_fetch_or(tag_word(pool, index), tag_pattern(index, order, TAG_CACHED),
-                              __ATOMIC_RELAXED);
-        }
+    int status = buddy_range_alloc_batch(pool->range, size, want, taken);
+    if (status == BUDDY_OK)
+        got = want;
+    else /* no free span, or none so large */
+        for (status = BUDDY_OK; got < want && status == BUDDY_OK; got += status == BUDDY_OK)
+            status = buddy_range_alloc(pool->range, size, &taken[got]);
+    for (unsigned slot = 0; slot < got; slot++) {
+        uint64_t index = taken[slot] >> pool->min_block_shift;
+        YIELD();
+        __atomic_fetch_or(tag_word(pool, index), tag_pattern(index, order, TAG_CACHED),
+                          __ATOMIC_RELAXED);
     }
     pool_unlock(pool);
     for (unsigned slot = 0; slot < got / 2; slot++) {
@@ -303,7 +318,7 @@ static void drain_cache(buddy_cache *cache) {
 /* Drains every cache of the pool; takes the registry lock. */
 static void drain_all(buddy_cache_pool *pool) {
     registry_lock(pool);
-    for (buddy_cache *cache = pool->caches; cache != NULL; cache = cache->next) {
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
         cache_lock(cache);
         drain_cache(cache);
         cache_unlock(cache);
@@ -352,8 +367,8 @@ int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
     cache->pool = pool;
     cache->magic = CACHE_MAGIC;
     registry_lock(pool);
-    cache->next = pool->caches;
-    pool->caches = cache;
+    cache->next = pool->list.registry.caches;
+    pool->list.registry.caches = cache;
     registry_unlock(pool);
     *cache_out = cache;
     return BUDDY_OK;
@@ -366,7 +381,7 @@ int buddy_cache_fini(buddy_cache *cache) {
     registry_lock(pool);
     cache_lock(cache);
     drain_cache(cache);
-    buddy_cache **link = &pool->caches;
+    buddy_cache **link = &pool->list.registry.caches;
     while (*link != cache)
         link = &(*link)->next;
     *link = cache->next;
@@ -427,7 +442,7 @@ int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *offset_out) {
 
 /* Counts a free the tags rejected, and returns its status. */
 static int reject(buddy_cache_pool *pool, int status) {
-    __atomic_fetch_add(&pool->rejected_frees, 1u, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&pool->list.registry.rejected_frees, 1u, __ATOMIC_RELAXED);
     return status;
 }
 
@@ -543,7 +558,7 @@ int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_
         return BUDDY_EINVAL;
     uint64_t cached[BUDDY_CACHE_MAX_ORDERS] = {0};
     registry_lock(pool);
-    for (buddy_cache *cache = pool->caches; cache != NULL; cache = cache->next) {
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
         cache_lock(cache);
         for (unsigned order = 0; order < pool->orders; order++)
             cached[order] += cache->count[order];
@@ -563,7 +578,7 @@ int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_
         if (cached[order] != 0 && stats.largest_free_block < bytes / cached[order])
             stats.largest_free_block = bytes / cached[order];
     }
-    stats.rejected_frees += __atomic_load_n(&pool->rejected_frees, __ATOMIC_RELAXED);
+    stats.rejected_frees += __atomic_load_n(&pool->list.registry.rejected_frees, __ATOMIC_RELAXED);
     *stats_out = stats;
     return BUDDY_OK;
 }

@@ -291,6 +291,38 @@ int buddy_range_alloc_aligned(buddy_range *range, uint64_t size, uint64_t alignm
     return range_alloc_aligned_portable(range, size, alignment, offset_out);
 }
 
+/* A batch is an ordinary allocation of the whole span, whose subtree is then
+ * split down to the pieces: the state `count` allocations from that free
+ * span would leave. */
+static int unlocked_alloc_batch(buddy_range *range, uint64_t size, uint32_t count,
+                                uint64_t *offsets_out) {
+    if (range == NULL || offsets_out == NULL || !bits_is_pow2(count))
+        return BUDDY_EINVAL;
+    unsigned shift = range->min_block_shift, batch = bits_ctz(count);
+    unsigned order = order_for_size(size, shift);
+    if (exceeds_largest_block(range, size) || order + batch > range->max_free_order) {
+        range->alloc_failures++;
+        return BUDDY_ETOOBIG;
+    }
+    uint64_t span = 0;
+    int status = range_alloc(range, (uint64_t)1 << (order + batch + shift), &span);
+    if (status != BUDDY_OK)
+        return status;
+    uint64_t first = span >> shift;
+    for (unsigned level = order + batch; level > order; level--)
+        for (uint64_t node = 0; node < (uint64_t)1 << (order + batch - level); node++)
+            node_set(range, level, (first >> level) + node, SPLIT_BIT);
+    range->live_blocks += count - 1u;
+    for (uint32_t piece = 0; piece < count; piece++)
+        offsets_out[piece] = span + ((uint64_t)piece << (order + shift));
+    return BUDDY_OK;
+}
+
+int buddy_range_alloc_batch(buddy_range *range, uint64_t size, uint32_t count,
+                            uint64_t *offsets_out) {
+    BUDDY_SYNCED(int, range, unlocked_alloc_batch(range, size, count, offsets_out));
+}
+
 /* Grows live block (order, index) to `target` by absorbing its free buddies:
  * possible iff at each order below `target` the block is a lower half whose
  * buddy is a free block. Checks everything before it changes anything. */
