@@ -422,7 +422,7 @@ typedef struct buddy_cache buddy_cache;
 /* The configuration of a pool; zero fields take the defaults. */
 typedef struct buddy_cache_config {
     unsigned orders;     /* blocks of orders 0 .. orders - 1 are cached; 0 means 8 */
-    unsigned high_water; /* the most blocks of order 0 a cache holds; 0 means 64. Order k
+    unsigned high_water; /* the most blocks of order 0 a cache holds; 0 means 512. Order k
                             holds at most max(high_water >> k, 16); a drain moves half
                             of that, a refill the largest power of two in the half. */
 } buddy_cache_config;

@@ -18,7 +18,7 @@
 
 static _Alignas(64) unsigned char range_memory[1 << 16];
 static _Alignas(64) unsigned char pool_memory[4096];
-static _Alignas(64) unsigned char cache_memory[2][4096];
+static _Alignas(64) unsigned char cache_memory[2][16384];
 static unsigned char range_before[sizeof range_memory], pool_before[sizeof pool_memory];
 
 static buddy_range *range;

@@ -27,7 +27,7 @@
 
 static _Alignas(64) unsigned char range_memory[1 << 18];
 static _Alignas(64) unsigned char pool_memory[1 << 17];
-static _Alignas(64) unsigned char cache_memory[WORKERS][1 << 13];
+static _Alignas(64) unsigned char cache_memory[WORKERS][1 << 14];
 static unsigned char shadow[CAPACITY];
 
 typedef struct worker {
