@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "buddy.h"
+#include "cached.h"
 #include "harness.h"
 #include "pointers.h"
 #include "workload.h"
@@ -71,13 +72,20 @@ static void range_release(void *state, uint64_t handle) {
 static void *heap_setup(const workload *w) {
     return pointers_heap_setup(w, 0);
 }
+static void *cached_heap_setup(const workload *w) {
+    return pointers_heap_setup(w, BUDDY_HEAP_THREAD_SAFE);
+}
 
 static const allocator allocators[] = {
     {"buddy best-fit", range_setup, range_alloc, range_release, NULL, NULL},
     {"buddy exact", range_setup, range_alloc_exact, range_release, NULL, NULL},
     {"buddy best-fit+lock", locked_range_setup, range_alloc, range_release, NULL, NULL},
+    {"buddy cached", cached_range_setup, cached_range_alloc, cached_range_release,
+     cached_range_teardown, NULL},
     {"buddy heap", heap_setup, pointers_heap_alloc, pointers_heap_release, pointers_heap_teardown,
      NULL},
+    {"buddy heap (caches)", cached_heap_setup, pointers_heap_alloc, pointers_heap_release,
+     pointers_heap_teardown, NULL},
     {MALLOC_NAME " malloc", pointers_malloc_setup, pointers_malloc_alloc, pointers_malloc_release,
      NULL, NULL},
 };
