@@ -470,6 +470,14 @@ BUDDY_API int buddy_cache_pool_reset(buddy_cache_pool *pool);
  * BUDDY_EINVAL iff an argument is NULL. O(caches + orders). */
 BUDDY_API int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_out);
 
+/* Checks the caches' invariants (docs/design.md, C1..C3) and the range's:
+ * every tag that starts a block starts a live block of its order in the
+ * range, the tags inside a block follow the order's code, and the caches'
+ * stacks hold exactly the blocks tagged as cached. Returns BUDDY_OK,
+ * BUDDY_EINVAL iff pool is NULL, or BUDDY_ECORRUPT. Takes every lock: for
+ * tests and debugging, O(metadata size + cached blocks). */
+BUDDY_API int buddy_cache_pool_check(buddy_cache_pool *pool);
+
 /* The pool's lock, for calling the range directly while caches are in use
  * (walk, check, aligned or exact allocations). Not recursive: call no pool
  * or cache function while holding it. */

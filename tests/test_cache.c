@@ -32,12 +32,14 @@ static void set_up(uint64_t capacity, const buddy_cache_config *config) {
     CHECK(buddy_cache_pool_size(capacity, MIN_BLOCK, config) <= sizeof pool_memory);
     CHECK_STATUS(buddy_cache_pool_init(&pool, pool_memory, sizeof pool_memory, range, config),
                  BUDDY_OK);
+    memset(cache_memory, 0, sizeof cache_memory); /* no stale stack entries */
     for (int i = 0; i < 2; i++)
         CHECK_STATUS(buddy_cache_init(&caches[i], cache_memory[i], sizeof cache_memory[i], pool),
                      BUDDY_OK);
 }
 
 static void tear_down(void) {
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_EBUSY);
     for (int i = 0; i < 2; i++)
         CHECK_STATUS(buddy_cache_fini(caches[i]), BUDDY_OK);
@@ -64,6 +66,7 @@ static void check_rejected_at(int line, buddy_cache *cache, uint64_t offset, int
     CHECK_STATUS(status, expected);
     CHECK_STATUS(buddy_cache_pool_get_stats(pool, &after), BUDDY_OK);
     CHECK_EQ_U64(after.rejected_frees, before.rejected_frees + 1);
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     /* Only the counters of rejected frees (the range's or the pool's) move. */
     const size_t counter = offsetof(struct buddy_range, rejected_frees);
     CHECK(memcmp(range_before, range_memory, counter) == 0);
@@ -193,6 +196,36 @@ static void sizes_and_resizes(void) {
     tear_down();
 }
 
+/* The checker finds every flipped bit of the tags of a span of order-2
+ * blocks, and a stack entry that names another block. */
+static void corruption_is_found(void) {
+    set_up(CAPACITY, NULL);
+    uint64_t live = alloc_ok(caches[0], 64), cached = alloc_ok(caches[0], 64);
+    CHECK_STATUS(buddy_cache_free(caches[0], cached), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+    size_t tag_bytes = (CAPACITY / MIN_BLOCK + 15) / 16 * 4;
+    unsigned char *tags =
+        pool_memory + buddy_cache_pool_size(CAPACITY, MIN_BLOCK, NULL) - tag_bytes;
+    CHECK(live == 0 && tags[0] != 0); /* the span starts at offset 0 */
+    unsigned long missed = 0;
+    for (size_t byte = 0; byte < 16; byte++)
+        for (unsigned bit = 0; bit < 8; bit++) {
+            tags[byte] ^= (unsigned char)(1u << bit);
+            missed += buddy_cache_pool_check(pool) != BUDDY_ECORRUPT;
+            tags[byte] ^= (unsigned char)(1u << bit);
+        }
+    CHECK_EQ_U64(missed, 0);
+    uint64_t *entry = (uint64_t *)(void *)(cache_memory[0] + 128); /* past the header */
+    while (*entry != cached)
+        entry++;
+    *entry = cached + 64; /* a block the stack already holds */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    *entry = cached;
+    CHECK_STATUS(buddy_cache_free(caches[0], live), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_check(NULL), BUDDY_EINVAL);
+    tear_down();
+}
+
 static void bad_arguments(void) {
     set_up(CAPACITY, NULL);
     uint64_t offset = 0, size = 0;
@@ -253,6 +286,7 @@ int main(void) {
     every_rejected_free();
     drain_and_retry_before_enomem();
     sizes_and_resizes();
+    corruption_is_found();
     bad_arguments();
     return check_exit_code("cache");
 }

@@ -193,6 +193,7 @@ static void run_schedule(uint64_t number) {
         check_failures++;
     }
     twice = failed = 0;
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     give(filler, CAPACITY / 2);
     CHECK_STATUS(buddy_cache_free(caches[1], filler), BUDDY_OK);
     for (int t = 0; t < 2; t++)

@@ -108,6 +108,8 @@ static void *watch(void *argument) {
         CHECK(stats.free_bytes + stats.allocated_bytes == CAPACITY);
         if (++rounds % 16 == 0)
             CHECK_STATUS(buddy_cache_pool_drain(pool), BUDDY_OK);
+        if (rounds % 64 == 0)
+            CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     }
     return NULL;
 }
@@ -153,6 +155,7 @@ int main(void) {
         if (left != UINT64_MAX)
             check_and_free(&workers[(i + 1) % WORKERS], left, workers[i].tag);
     }
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     for (unsigned i = 0; i < WORKERS; i++) {
         CHECK_EQ_U64(workers[i].corrupted, 0);
         operations += workers[i].operations;

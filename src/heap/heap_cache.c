@@ -26,7 +26,8 @@ typedef struct slot {
     bool used;
 } slot;
 
-static const buddy_cache_config heap_cache_config = {12, 256}; /* 16 B .. 32 KiB at 16 B min blocks */
+static const buddy_cache_config heap_cache_config = {12,
+                                                     256}; /* 16 B .. 32 KiB at 16 B min blocks */
 
 static size_t align64(size_t size) {
     return (size + 63u) & ~(size_t)63u;
