@@ -96,8 +96,13 @@ void bench_sort(double *values, size_t count) {
 void bench_compare(const allocator *allocators, size_t count, const workload *w, unsigned runs,
                    size_t baseline, const char *ratio_title) {
     uint64_t *handles = malloc(w->slot_count * sizeof *handles);
-    double samples[8][32];
-    uint64_t failures[8];
+    enum { MOST = 16 };
+    double samples[MOST][32];
+    uint64_t failures[MOST];
+    if (count > MOST) {
+        fprintf(stderr, "bench_compare: at most %d allocators\n", MOST);
+        exit(2);
+    }
     printf("\n%s: capacity %llu, min block %llu, %zu timed ops x %u, %u runs\n", w->name,
            (unsigned long long)w->capacity, (unsigned long long)w->min_block_size,
            w->op_count - w->timed_from, w->repeat, runs);
@@ -109,7 +114,7 @@ void bench_compare(const allocator *allocators, size_t count, const workload *w,
 
     printf("  %-16s %10s %19s %9s %10s %12s\n", "allocator", "ns/op", "(min..max)", "failed",
            "bits/minb", ratio_title);
-    double medians[8];
+    double medians[MOST];
     for (size_t a = 0; a < count; a++) {
         bench_sort(samples[a], runs);
         medians[a] = samples[a][runs / 2];
