@@ -65,8 +65,8 @@ struct buddy_cache_pool {
     /* The locks first, a 64-byte line each, apart from what every call reads
      * (when the pool's memory is 64-byte aligned). */
     union {
-        uint32_t word; /* the range and the NONE <-> CACHED tags */
-        unsigned char line[64];
+        uint32_t word;          /* the range and the NONE <-> CACHED tags */
+        unsigned char line[64]; // cppcheck-suppress unusedStructMember
     } lock;
     union {
         struct {
@@ -74,7 +74,7 @@ struct buddy_cache_pool {
             buddy_cache *caches;
             uint64_t rejected_frees; /* by the tags; atomic */
         } registry;
-        unsigned char line[64];
+        unsigned char line[64]; // cppcheck-suppress unusedStructMember
     } list;
     uint64_t magic;
     buddy_range *range;

@@ -76,7 +76,7 @@ static int normalize_config(const buddy_heap_config *given, buddy_heap_config *c
  * range's, then the thread caches' (64-aligned). 0 if impossible. */
 static size_t metadata_after_header(size_t capacity, const buddy_heap_config *config) {
     size_t range = buddy_range_metadata_size(capacity, config->min_block_size);
-    size_t caches = heap_cache_metadata_size(capacity, config);
+    size_t caches = buddy_heap_cache_metadata_size(capacity, config);
     size_t range_room = (range + HEADER_ALIGNMENT - 1) & ~(size_t)(HEADER_ALIGNMENT - 1);
     if (range == 0 || caches == SIZE_MAX || range_room > SIZE_MAX - caches)
         return 0;
@@ -179,10 +179,10 @@ static int build_heap(buddy_heap **heap_out, unsigned char *header, size_t metad
                       unsigned char *usable, size_t capacity, const buddy_heap_config *config) {
     buddy_heap *heap = (buddy_heap *)(void *)header;
     memset(heap, 0, sizeof *heap);
-    size_t range_size = buddy_range_metadata_size(capacity, config->min_block_size);
-    int status = buddy_range_init(&heap->range, header + HEAP_HEADER_SIZE, range_size, capacity,
+    size_t range_bytes = buddy_range_metadata_size(capacity, config->min_block_size);
+    int status = buddy_range_init(&heap->range, header + HEAP_HEADER_SIZE, range_bytes, capacity,
                                   config->min_block_size, config->policy);
-    assert(status == BUDDY_OK && metadata_room >= HEAP_HEADER_SIZE + range_size);
+    assert(status == BUDDY_OK && metadata_room >= HEAP_HEADER_SIZE + range_bytes);
     (void)metadata_room; /* the caller sized the geometry and the room for it */
     heap->base = usable;
     heap->capacity = capacity;
@@ -195,8 +195,8 @@ static int build_heap(buddy_heap **heap_out, unsigned char *header, size_t metad
     heap->unlock = config->unlock;
     heap->lock_context = config->lock_context;
     if (config->flags & BUDDY_HEAP_THREAD_SAFE) {
-        size_t range_room = (range_size + HEADER_ALIGNMENT - 1) & ~(size_t)(HEADER_ALIGNMENT - 1);
-        status = heap_cache_init(heap, header + HEAP_HEADER_SIZE + range_room);
+        size_t range_room = (range_bytes + HEADER_ALIGNMENT - 1) & ~(size_t)(HEADER_ALIGNMENT - 1);
+        status = buddy_heap_cache_init(heap, header + HEAP_HEADER_SIZE + range_room);
         if (status != BUDDY_OK)
             return status; /* GCOVR_EXCL_LINE: no key left */
     }
@@ -258,7 +258,7 @@ int buddy_heap_fini(buddy_heap *heap) {
     VALGRIND_DESTROY_MEMPOOL(heap);
     debug_memory_returned(heap->base, heap->capacity);
     if (heap->pool != NULL)
-        heap_cache_fini(heap);
+        buddy_heap_cache_fini(heap);
     heap->magic = 0;
     return BUDDY_OK;
 }
@@ -311,9 +311,9 @@ static int range_alloc(buddy_heap *heap, size_t request, size_t alignment, uint6
         request = request < alignment ? alignment : request; /* a block is aligned to its size */
         if (heap->pool == NULL)
             return buddy_range_alloc(heap->range, request, offset);
-        buddy_cache *cache = heap_cache_take(heap);
+        buddy_cache *cache = buddy_heap_cache_take(heap);
         int status = buddy_cache_alloc(cache, request, offset);
-        heap_cache_put(heap, cache);
+        buddy_heap_cache_put(heap, cache);
         return status;
     }
     uint64_t at = alignment ? alignment : 1;
@@ -332,9 +332,9 @@ static int range_alloc(buddy_heap *heap, size_t request, size_t alignment, uint6
 static int range_free(buddy_heap *heap, uint64_t offset) {
     if (heap->pool == NULL)
         return buddy_range_free(heap->range, offset);
-    buddy_cache *cache = heap_cache_take(heap);
+    buddy_cache *cache = buddy_heap_cache_take(heap);
     int status = buddy_cache_free(cache, offset);
-    heap_cache_put(heap, cache);
+    buddy_heap_cache_put(heap, cache);
     return status;
 }
 

@@ -33,7 +33,7 @@ static size_t align64(size_t size) {
     return (size + 63u) & ~(size_t)63u;
 }
 
-size_t heap_cache_metadata_size(size_t capacity, const buddy_heap_config *config) {
+size_t buddy_heap_cache_metadata_size(size_t capacity, const buddy_heap_config *config) {
     if (!(config->flags & BUDDY_HEAP_THREAD_SAFE))
         return 0;
     size_t pool = buddy_cache_pool_size(capacity, config->min_block_size, &heap_cache_config);
@@ -67,14 +67,14 @@ static void give_back(void *value) {
 }
 #endif
 
-int heap_cache_init(buddy_heap *heap, unsigned char *memory) {
+int buddy_heap_cache_init(buddy_heap *heap, unsigned char *memory) {
     buddy_range_stats stats;
     (void)buddy_range_get_stats(heap->range, &stats);
     size_t pool_size =
         buddy_cache_pool_size(stats.max_capacity, stats.min_block_size, &heap_cache_config);
     if (buddy_cache_pool_init(&heap->pool, memory, pool_size, heap->range, &heap_cache_config) !=
         BUDDY_OK)
-        return BUDDY_EINVAL; /* GCOVR_EXCL_LINE: sized by heap_cache_metadata_size */
+        return BUDDY_EINVAL; /* GCOVR_EXCL_LINE: sized by buddy_heap_cache_metadata_size */
     heap->slots = memory + align64(pool_size);
     heap->slot_size = SLOT_HEADER_SIZE + align64(buddy_cache_size(&heap_cache_config));
     memset(heap->slots, 0, (HEAP_SLOTS + 1u) * heap->slot_size);
@@ -90,7 +90,7 @@ int heap_cache_init(buddy_heap *heap, unsigned char *memory) {
     return BUDDY_OK;
 }
 
-void heap_cache_fini(buddy_heap *heap) {
+void buddy_heap_cache_fini(buddy_heap *heap) {
 #ifdef BUDDY_HAVE_PTHREAD
     pthread_key_delete(heap->key);
     pthread_mutex_destroy(&heap->mutex);
@@ -101,7 +101,7 @@ void heap_cache_fini(buddy_heap *heap) {
     buddy_cache_pool_fini(heap->pool);
 }
 
-buddy_cache *heap_cache_take(buddy_heap *heap) {
+buddy_cache *buddy_heap_cache_take(buddy_heap *heap) {
 #ifdef BUDDY_HAVE_PTHREAD
     slot *mine = pthread_getspecific(heap->key);
     if (mine != NULL)
@@ -119,7 +119,7 @@ buddy_cache *heap_cache_take(buddy_heap *heap) {
     return slot_at(heap, HEAP_SLOTS)->cache; /* the mutex stays held */
 }
 
-void heap_cache_put(buddy_heap *heap, buddy_cache *cache) {
+void buddy_heap_cache_put(buddy_heap *heap, const buddy_cache *cache) {
 #ifdef BUDDY_HAVE_PTHREAD
     if (cache == slot_at(heap, HEAP_SLOTS)->cache)
         pthread_mutex_unlock(&heap->mutex);

@@ -49,18 +49,18 @@ struct buddy_heap {
 
 /* Bytes of the pool and the slots after the range's metadata for a heap of
  * this capacity: 0 without BUDDY_HEAP_THREAD_SAFE, SIZE_MAX if too many. */
-size_t heap_cache_metadata_size(size_t capacity, const buddy_heap_config *config);
+size_t buddy_heap_cache_metadata_size(size_t capacity, const buddy_heap_config *config);
 
 /* Builds the pool and the slots in `memory` (64-aligned, as sized above) and
  * the key; BUDDY_ENOMEM iff the mutex or the key cannot be made. */
-int heap_cache_init(buddy_heap *heap, unsigned char *memory);
+int buddy_heap_cache_init(buddy_heap *heap, unsigned char *memory);
 
 /* Gives every cache back and deletes the key. */
-void heap_cache_fini(buddy_heap *heap);
+void buddy_heap_cache_fini(buddy_heap *heap);
 
 /* The calling thread's cache: its own (made on its first call), or the
- * shared one with the heap's mutex held; heap_cache_put releases it. */
-buddy_cache *heap_cache_take(buddy_heap *heap);
-void heap_cache_put(buddy_heap *heap, buddy_cache *cache);
+ * shared one with the heap's mutex held; buddy_heap_cache_put releases it. */
+buddy_cache *buddy_heap_cache_take(buddy_heap *heap);
+void buddy_heap_cache_put(buddy_heap *heap, const buddy_cache *cache);
 
 #endif /* BUDDY_HEAP_INTERNAL_H */
