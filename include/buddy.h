@@ -538,14 +538,19 @@ BUDDY_API int buddy_cache_free(buddy_cache *cache, uint64_t offset);
 /* The heap hands out pointers into a region the caller supplies, through a
  * range used only by its public API. By default a heap is single-threaded:
  * no call may run concurrently with another on the same heap, unless the
- * heap has lock hooks or BUDDY_HEAP_THREAD_SAFE, which serialise every call.
+ * heap has lock hooks, which serialise every call, or BUDDY_HEAP_THREAD_SAFE,
+ * which gives each thread a cache in front of the range (see the caches
+ * above): the first 16 threads at once get their own, given back when the
+ * thread exits; later ones share one under a mutex.
  * Tools: under AddressSanitizer free blocks are poisoned; under Valgrind the
  * heap is a mempool (memcheck reports leaks and invalid accesses). */
 typedef struct buddy_heap buddy_heap;
 
 enum buddy_heap_flags {
     BUDDY_HEAP_FILL = 1u << 0,        /* fill new blocks with 0xAA, freed ones with 0xDD */
-    BUDDY_HEAP_THREAD_SAFE = 1u << 1, /* serialise every call with an internal pthread mutex */
+    BUDDY_HEAP_THREAD_SAFE = 1u << 1, /* a cache per thread (16 B..32 KiB at 16 B min blocks) in
+                                         front of the range: 2 bits per min block and about
+                                         85 KB more metadata */
     BUDDY_HEAP_EXACT = 1u << 2        /* exact sizing: a block is whole min blocks (an exact run,
                                          buddy_range_alloc_exact), not a power of two of them */
 };
@@ -575,7 +580,7 @@ BUDDY_API size_t buddy_heap_metadata_size(size_t region_size, const buddy_heap_c
  * Fails with BUDDY_EINVAL iff heap_out or region is NULL or the config is
  * invalid (a field not a power of two, one lock hook without the other, an
  * unknown policy or flag); BUDDY_ESMALL iff the region has no room for one
- * block; BUDDY_ENOMEM iff the mutex of BUDDY_HEAP_THREAD_SAFE cannot be made.
+ * block; BUDDY_ENOMEM iff BUDDY_HEAP_THREAD_SAFE's mutex or thread key cannot be made.
  * O(metadata size). */
 BUDDY_API int buddy_heap_init(buddy_heap **heap_out, void *region, size_t region_size,
                               const buddy_heap_config *config);
@@ -588,8 +593,9 @@ BUDDY_API int buddy_heap_init_external(buddy_heap **heap_out, void *region, size
                                        void *metadata, size_t metadata_size,
                                        const buddy_heap_config *config);
 
-/* Releases what init made besides memory (the mutex); the heap is unusable
- * afterwards. Fails with BUDDY_EINVAL iff heap is NULL. */
+/* Releases what init made besides memory (the mutex, the thread key, the
+ * caches); the heap is unusable afterwards. Fails with BUDDY_EINVAL iff heap
+ * is NULL. */
 BUDDY_API int buddy_heap_fini(buddy_heap *heap);
 
 /* malloc: a block of at least size bytes, aligned to at least

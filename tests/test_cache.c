@@ -220,14 +220,15 @@ static void corruption_is_found(void) {
             tags[byte] ^= (unsigned char)(1u << bit);
         }
     CHECK_EQ_U64(missed, 0);
-    uint64_t *entry = (uint64_t *)(void *)(cache_memory[0] + 128); /* past the header */
-    while (*entry != cached)
-        entry++;
-    *entry = cached + 64; /* a block the stack already holds */
+    unsigned char *entry = cache_memory[0] + 8; /* the stack slot that holds it */
+    while (memcmp(entry, &cached, sizeof cached) != 0)
+        entry += 4;
+    uint64_t wrong = cached + 64; /* a block the stack already holds */
+    memcpy(entry, &wrong, sizeof wrong);
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
-    *entry = live; /* a block a cache handed out */
+    memcpy(entry, &live, sizeof live); /* a block a cache handed out */
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
-    *entry = cached;
+    memcpy(entry, &cached, sizeof cached);
     uint64_t magic;
     memcpy(&magic, cache_memory[0], sizeof magic); /* a cache's first field */
     memset(cache_memory[0], 0, sizeof magic);

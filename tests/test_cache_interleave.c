@@ -208,7 +208,7 @@ static void run_schedule(uint64_t number) {
 int main(void) {
     uint64_t first = check_seed("cache_interleave", 1);
     unsigned long schedules = check_scale(3000, 200);
-    for (unsigned long number = first; number < first + schedules && check_failures == 0; number++)
+    for (uint64_t number = first; number < first + schedules && check_failures == 0; number++)
         run_schedule(number);
     printf("cache_interleave: %lu schedules, %lu hook calls\n", schedules, yields);
     return check_exit_code("cache_interleave");
