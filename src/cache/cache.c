@@ -6,8 +6,9 @@
  *    range counts as live. alloc pops the top (the block freed last, still
  *    warm); free pushes. Past the order's high-water mark, free drains the
  *    bottom half (the coldest blocks) to the range; an empty stack refills
- *    half the mark from it. Each batch runs under one acquisition of the
- *    pool's lock, which serialises everything the caches do to the range.
+ *    with one batch, a span of the range that is this cache's alone. Each
+ *    refill and drain runs under one acquisition of the pool's lock, which
+ *    serialises everything the caches do to the range.
  * 2. The pool's tags, 2 bits per min block, 16 to a 32-bit word, say what
  *    each min block is to the caches:
  *      NONE    nothing of theirs starts here;
@@ -29,85 +30,17 @@
  * Locks, always taken in this order: the registry lock (the list of caches),
  * a cache's own spin lock (its stacks; uncontended unless another thread
  * drains it), the pool's lock. A cache's alloc and free take its own lock
- * and do one atomic operation on a tag word: O(1). A refill or drain moves at
- * most half a mark, O(log capacity) each.
+ * and do one atomic operation on a tag word: O(1). A refill is O(batch + log
+ * capacity); a drain moves half a mark, O(log capacity) each.
  */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "bits.h"
-#include "buddy.h"
-#include "lock.h"
-
-/* The deterministic interleaving test builds this file with a hook that may
- * switch threads before every store other threads can see. */
-#ifdef BUDDY_CACHE_YIELD_HOOK
-void BUDDY_CACHE_YIELD_HOOK(void);
-#define YIELD() BUDDY_CACHE_YIELD_HOOK()
-#else
-#define YIELD() ((void)0)
-#endif
-
-#define POOL_MAGIC UINT64_C(0x62756464795f7031)  /* "buddy_p1" */
-#define CACHE_MAGIC UINT64_C(0x62756464795f6331) /* "buddy_c1" */
-#define DEFAULT_ORDERS 8u
-#define DEFAULT_HIGH_WATER 512u
-#define MIN_HIGH_WATER 16u
-#define MAX_HIGH_WATER 4096u
-
-enum tag { TAG_NONE = 0, TAG_LIVE = 1, TAG_CACHED = 2, TAG_INSIDE = 3 };
-#define TAGS_PER_WORD 16u
-#define PAIR_LOW_BITS 0x55555555u
-
-struct buddy_cache_pool {
-    /* The locks first, a 64-byte line each, apart from what every call reads
-     * (when the pool's memory is 64-byte aligned). */
-    union {
-        uint32_t word;          /* the range and the NONE <-> CACHED tags */
-        unsigned char line[64]; // cppcheck-suppress unusedStructMember
-    } lock;
-    union {
-        struct {
-            uint32_t word; /* caches */
-            buddy_cache *caches;
-            uint64_t rejected_frees; /* by the tags; atomic */
-        } registry;
-        unsigned char line[64]; // cppcheck-suppress unusedStructMember
-    } list;
-    uint64_t magic;
-    buddy_range *range;
-    uint32_t *tags;
-    uint64_t tag_count;       /* min blocks of the range's max capacity */
-    uint64_t max_cached_size; /* the largest request a cache serves */
-    unsigned min_block_shift;
-    unsigned orders;
-    unsigned limit[BUDDY_CACHE_MAX_ORDERS]; /* each order's high-water mark */
-    unsigned first[BUDDY_CACHE_MAX_ORDERS]; /* where its stack starts in a cache's entries */
-    unsigned entries;                       /* offsets a cache holds in all */
-};
-
-struct buddy_cache {
-    uint64_t magic;
-    buddy_cache_pool *pool;
-    buddy_cache *next;
-    uint32_t lock;
-    unsigned count[BUDDY_CACHE_MAX_ORDERS];
-    uint64_t entry[]; /* pool->entries offsets: order k's stack at pool->first[k] */
-};
-
-#define POOL_HEADER_SIZE ((sizeof(struct buddy_cache_pool) + 63u) / 64u * 64u)
+#include "cache_internal.h"
 
 /* ---- Tags ---------------------------------------------------------------- */
-
-static uint32_t *tag_word(const buddy_cache_pool *pool, uint64_t block_index) {
-    return &pool->tags[block_index / TAGS_PER_WORD];
-}
-
-static unsigned tag_shift(uint64_t block_index) {
-    return (unsigned)(block_index % TAGS_PER_WORD) * 2u;
-}
 
 /* The tag bits of an order-`order` block at `block_index` in its word, with
  * `start` as the first tag: start, then `order` INSIDE tags. */
@@ -123,55 +56,7 @@ static void clear_tags(const buddy_cache_pool *pool, uint64_t index, unsigned or
     __atomic_fetch_and(tag_word(pool, index), ~tag_pattern(index, order, start), __ATOMIC_RELAXED);
 }
 
-/* The order of the block whose first tag is at `shift` in `word`: the INSIDE
- * tags that follow it. */
-static unsigned tag_order(uint32_t word, unsigned shift) {
-    uint32_t after = shift + 2u < 32u ? word >> (shift + 2u) : 0u;
-    uint32_t inside_pairs = after & (after >> 1) & PAIR_LOW_BITS;
-    return bits_ctz(~(uint64_t)(inside_pairs | ~PAIR_LOW_BITS)) / 2u; /* the first other pair */
-}
-
 /* ---- Locks ------------------------------------------------------------- */
-
-/* Takes a lock word; in the interleaving test, a loop that lets the holder
- * run (a sleeping thread would keep the baton). */
-static void lock_word(uint32_t *word, void (*take)(uint32_t *)) {
-#ifdef BUDDY_CACHE_YIELD_HOOK
-    (void)take;
-    YIELD();
-    while (!buddy_lock_try(word))
-        YIELD();
-#else
-    take(word);
-#endif
-}
-
-static void registry_lock(buddy_cache_pool *pool) {
-    lock_word(&pool->list.registry.word, buddy_lock_take);
-}
-
-static void registry_unlock(buddy_cache_pool *pool) {
-    YIELD();
-    buddy_lock_release(&pool->list.registry.word);
-}
-
-static void pool_lock(buddy_cache_pool *pool) {
-    lock_word(&pool->lock.word, buddy_lock_take);
-}
-
-static void pool_unlock(buddy_cache_pool *pool) {
-    YIELD();
-    buddy_lock_release(&pool->lock.word);
-}
-
-static void cache_lock(buddy_cache *cache) {
-    lock_word(&cache->lock, buddy_spin_take);
-}
-
-static void cache_unlock(buddy_cache *cache) {
-    YIELD();
-    buddy_spin_release(&cache->lock);
-}
 
 /* ---- Pool ---------------------------------------------------------------- */
 
@@ -258,10 +143,6 @@ void buddy_cache_pool_unlock(buddy_cache_pool *pool) {
 }
 
 /* ---- A cache's stacks ---------------------------------------------------- */
-
-static uint64_t *stack_of(buddy_cache *cache, unsigned order) {
-    return &cache->entry[cache->pool->first[order]];
-}
 
 /* Moves the bottom `count` blocks of an order's stack to the range; under the
  * cache's lock and the pool's. */
@@ -592,78 +473,4 @@ int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_
     stats.rejected_frees += __atomic_load_n(&pool->list.registry.rejected_frees, __ATOMIC_RELAXED);
     *stats_out = stats;
     return BUDDY_OK;
-}
-
-/* ---- Invariants ---------------------------------------------------------- */
-
-/* Checks the tags from `index` on against the range: one block of tags, or
- * a NONE tag. Returns the next index, or 0 (never a next index) if broken. */
-static uint64_t check_tag_block(const buddy_cache_pool *pool, uint64_t index, uint64_t *cached,
-                                uint64_t *sum) {
-    uint32_t word = __atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED);
-    unsigned shift = tag_shift(index), tag = (word >> shift) & 3u;
-    if (tag == TAG_NONE)
-        return index + 1;
-    unsigned order = tag_order(word, shift);
-    uint64_t size = 0, offset = index << pool->min_block_shift;
-    if (tag == TAG_INSIDE || order >= pool->orders || (index & bits_low_mask(order)) != 0 ||
-        buddy_range_size(pool->range, offset, &size) != BUDDY_OK ||
-        size != UINT64_C(1) << (order + pool->min_block_shift))
-        return 0; /* C1, C2 */
-    for (uint64_t after = index + order + 1; after < index + (UINT64_C(1) << order); after++)
-        if (((__atomic_load_n(tag_word(pool, after), __ATOMIC_RELAXED) >> tag_shift(after)) & 3u) !=
-            TAG_NONE)
-            return 0; /* C2 */
-    if (tag == TAG_CACHED) {
-        ++*cached;
-        *sum += offset * 2654435761u ^ offset;
-    }
-    return index + (UINT64_C(1) << order);
-}
-
-/* C3: the caches' stacks hold exactly the CACHED blocks, each of its order. */
-static bool stacks_match(buddy_cache_pool *pool, uint64_t cached, uint64_t sum) {
-    uint64_t entries = 0, entry_sum = 0;
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
-        if (cache->magic != CACHE_MAGIC || cache->pool != pool)
-            return false;
-        for (unsigned order = 0; order < pool->orders; order++) {
-            for (unsigned slot = 0; slot < cache->count[order]; slot++) {
-                uint64_t offset = stack_of(cache, order)[slot];
-                uint64_t index = offset >> pool->min_block_shift;
-                uint32_t word = __atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED);
-                if (index >= pool->tag_count || ((word >> tag_shift(index)) & 3u) != TAG_CACHED ||
-                    tag_order(word, tag_shift(index)) != order)
-                    return false;
-                entries++;
-                entry_sum += offset * 2654435761u ^ offset;
-            }
-        }
-    }
-    return entries == cached && entry_sum == sum;
-}
-
-int buddy_cache_pool_check(buddy_cache_pool *pool) {
-    if (pool == NULL)
-        return BUDDY_EINVAL;
-    if (pool->magic != POOL_MAGIC)
-        return BUDDY_ECORRUPT;
-    registry_lock(pool);
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        cache_lock(cache);
-    pool_lock(pool);
-    int status = buddy_range_check(pool->range);
-    uint64_t cached = 0, sum = 0;
-    for (uint64_t index = 0; index < pool->tag_count && status == BUDDY_OK;) {
-        index = check_tag_block(pool, index, &cached, &sum);
-        if (index == 0)
-            status = BUDDY_ECORRUPT;
-    }
-    if (status == BUDDY_OK && !stacks_match(pool, cached, sum))
-        status = BUDDY_ECORRUPT;
-    pool_unlock(pool);
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        cache_unlock(cache);
-    registry_unlock(pool);
-    return status;
 }

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The caches' internals, shared by cache.c (the caches) and check.c (their
+ * invariants): the pool's and a cache's layout, the tags, the locks.
+ */
+#ifndef BUDDY_CACHE_INTERNAL_H
+#define BUDDY_CACHE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "bits.h"
+#include "buddy.h"
+#include "lock.h"
+
+/* The deterministic interleaving test builds the caches with a hook that may
+ * switch threads before every store other threads can see. */
+#ifdef BUDDY_CACHE_YIELD_HOOK
+void BUDDY_CACHE_YIELD_HOOK(void);
+#define YIELD() BUDDY_CACHE_YIELD_HOOK()
+#else
+#define YIELD() ((void)0)
+#endif
+
+#define POOL_MAGIC UINT64_C(0x62756464795f7031)  /* "buddy_p1" */
+#define CACHE_MAGIC UINT64_C(0x62756464795f6331) /* "buddy_c1" */
+#define DEFAULT_ORDERS 8u
+#define DEFAULT_HIGH_WATER 512u
+#define MIN_HIGH_WATER 16u
+#define MAX_HIGH_WATER 4096u
+
+enum tag { TAG_NONE = 0, TAG_LIVE = 1, TAG_CACHED = 2, TAG_INSIDE = 3 };
+#define TAGS_PER_WORD 16u
+#define PAIR_LOW_BITS 0x55555555u
+
+struct buddy_cache_pool {
+    /* The locks first, a 64-byte line each, apart from what every call reads
+     * (when the pool's memory is 64-byte aligned). */
+    union {
+        uint32_t word;          /* the range and the NONE <-> CACHED tags */
+        unsigned char line[64]; // cppcheck-suppress unusedStructMember
+    } lock;
+    union {
+        struct {
+            uint32_t word; /* caches */
+            buddy_cache *caches;
+            uint64_t rejected_frees; /* by the tags; atomic */
+        } registry;
+        unsigned char line[64]; // cppcheck-suppress unusedStructMember
+    } list;
+    uint64_t magic;
+    buddy_range *range;
+    uint32_t *tags;
+    uint64_t tag_count;       /* min blocks of the range's max capacity */
+    uint64_t max_cached_size; /* the largest request a cache serves */
+    unsigned min_block_shift;
+    unsigned orders;
+    unsigned limit[BUDDY_CACHE_MAX_ORDERS]; /* each order's high-water mark */
+    unsigned first[BUDDY_CACHE_MAX_ORDERS]; /* where its stack starts in a cache's entries */
+    unsigned entries;                       /* offsets a cache holds in all */
+};
+
+struct buddy_cache {
+    uint64_t magic;
+    buddy_cache_pool *pool;
+    buddy_cache *next;
+    uint32_t lock;
+    unsigned count[BUDDY_CACHE_MAX_ORDERS];
+    uint64_t entry[]; /* pool->entries offsets: order k's stack at pool->first[k] */
+};
+
+#define POOL_HEADER_SIZE ((sizeof(struct buddy_cache_pool) + 63u) / 64u * 64u)
+
+/* ---- Tags ---------------------------------------------------------------- */
+
+static inline uint32_t *tag_word(const buddy_cache_pool *pool, uint64_t block_index) {
+    return &pool->tags[block_index / TAGS_PER_WORD];
+}
+
+static inline unsigned tag_shift(uint64_t block_index) {
+    return (unsigned)(block_index % TAGS_PER_WORD) * 2u;
+}
+
+/* The order of the block whose first tag is at `shift` in `word`: the INSIDE
+ * tags that follow it. */
+static inline unsigned tag_order(uint32_t word, unsigned shift) {
+    uint32_t after = shift + 2u < 32u ? word >> (shift + 2u) : 0u;
+    uint32_t inside_pairs = after & (after >> 1) & PAIR_LOW_BITS;
+    return bits_ctz(~(uint64_t)(inside_pairs | ~PAIR_LOW_BITS)) / 2u; /* the first other pair */
+}
+
+/* ---- Locks ------------------------------------------------------------- */
+
+/* Takes a lock word; in the interleaving test, a loop that lets the holder
+ * run (a sleeping thread would keep the baton). */
+static inline void lock_word(uint32_t *word, void (*take)(uint32_t *)) {
+#ifdef BUDDY_CACHE_YIELD_HOOK
+    (void)take;
+    YIELD();
+    while (!buddy_lock_try(word))
+        YIELD();
+#else
+    take(word);
+#endif
+}
+
+static inline void registry_lock(buddy_cache_pool *pool) {
+    lock_word(&pool->list.registry.word, buddy_lock_take);
+}
+
+static inline void registry_unlock(buddy_cache_pool *pool) {
+    YIELD();
+    buddy_lock_release(&pool->list.registry.word);
+}
+
+static inline void pool_lock(buddy_cache_pool *pool) {
+    lock_word(&pool->lock.word, buddy_lock_take);
+}
+
+static inline void pool_unlock(buddy_cache_pool *pool) {
+    YIELD();
+    buddy_lock_release(&pool->lock.word);
+}
+
+static inline void cache_lock(buddy_cache *cache) {
+    lock_word(&cache->lock, buddy_spin_take);
+}
+
+static inline void cache_unlock(buddy_cache *cache) {
+    YIELD();
+    buddy_spin_release(&cache->lock);
+}
+
+static inline uint64_t *stack_of(buddy_cache *cache, unsigned order) {
+    return &cache->entry[cache->pool->first[order]];
+}
+
+#endif /* BUDDY_CACHE_INTERNAL_H */
