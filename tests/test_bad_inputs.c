@@ -87,6 +87,12 @@ static void range_rows(void) {
     ROW(buddy_range_alloc_aligned(range, 1, 16, NULL), BUDDY_EINVAL);
     ROW(buddy_range_alloc_aligned(range, 1, 0, &offset), BUDDY_EINVAL);
     ROW(buddy_range_alloc_aligned(range, 1, 48, &offset), BUDDY_EINVAL);
+    uint64_t batch[4];
+    ROW(buddy_range_alloc_batch(NULL, 1, 4, batch), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_batch(range, 1, 4, NULL), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_batch(range, 1, 0, batch), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_batch(range, 1, 3, batch), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_batch(range, UINT64_MAX, 1, batch), BUDDY_ETOOBIG);
     ROW(buddy_range_free(NULL, 0), BUDDY_EINVAL);
     ROW(buddy_range_size(NULL, 0, &size), BUDDY_EINVAL);
     ROW(buddy_range_size(range, 0, NULL), BUDDY_EINVAL);
