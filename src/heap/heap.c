@@ -77,8 +77,8 @@ static int normalize_config(const buddy_heap_config *given, buddy_heap_config *c
 static size_t metadata_after_header(size_t capacity, const buddy_heap_config *config) {
     size_t range = buddy_range_metadata_size(capacity, config->min_block_size);
     size_t caches = buddy_heap_cache_metadata_size(capacity, config);
-    size_t range_room = (range + HEADER_ALIGNMENT - 1) & ~(size_t)(HEADER_ALIGNMENT - 1);
-    if (range == 0 || caches == SIZE_MAX || range_room > SIZE_MAX - caches)
+    size_t range_room = (size_t)align_up(range, HEADER_ALIGNMENT);
+    if (range == 0 || caches == SIZE_MAX || range_room < range || range_room > SIZE_MAX - caches)
         return 0;
     return caches == 0 ? range : range_room + caches;
 }
@@ -195,8 +195,8 @@ static int build_heap(buddy_heap **heap_out, unsigned char *header, size_t metad
     heap->unlock = config->unlock;
     heap->lock_context = config->lock_context;
     if (config->flags & BUDDY_HEAP_THREAD_SAFE) {
-        size_t range_room = (range_bytes + HEADER_ALIGNMENT - 1) & ~(size_t)(HEADER_ALIGNMENT - 1);
-        status = buddy_heap_cache_init(heap, header + HEAP_HEADER_SIZE + range_room);
+        status = buddy_heap_cache_init(heap, header + HEAP_HEADER_SIZE +
+                                                 align_up(range_bytes, HEADER_ALIGNMENT));
         if (status != BUDDY_OK)
             return status; /* GCOVR_EXCL_LINE: no key left */
     }
