@@ -484,6 +484,14 @@ BUDDY_API int buddy_cache_pool_check(buddy_cache_pool *pool);
 BUDDY_API void buddy_cache_pool_lock(buddy_cache_pool *pool);
 BUDDY_API void buddy_cache_pool_unlock(buddy_cache_pool *pool);
 
+/* Every lock of the pool and its caches, in the order the library takes them
+ * (the list of caches, each cache's, the pool's), for a fork: call lock_all
+ * in a pthread_atfork prepare handler and unlock_all in both the parent's and
+ * the child's, so the child never starts with a lock held by a thread it does
+ * not have. Not recursive. O(caches). */
+BUDDY_API void buddy_cache_pool_lock_all(buddy_cache_pool *pool);
+BUDDY_API void buddy_cache_pool_unlock_all(buddy_cache_pool *pool);
+
 /* buddy_range_size for a block handed out by a cache or by the range: fails
  * with BUDDY_ENOTLIVE iff the block sits in a cache, else as
  * buddy_range_size. Takes the pool's lock. O(log capacity). */
@@ -633,7 +641,10 @@ BUDDY_API int buddy_heap_reset(buddy_heap *heap);
 
 /* Called once per block in address order; nonzero stops the walk. */
 typedef int (*buddy_heap_visitor)(void *pointer, size_t size, bool is_live, void *user);
-/* Visits every block. Fails with BUDDY_EINVAL iff heap or visitor is NULL. */
+/* Visits every block, under the heap's locks: a free block stays free until
+ * the visitor returns (so it may, say, madvise the block's pages), and the
+ * visitor must not call the heap. Fails with BUDDY_EINVAL iff heap or visitor
+ * is NULL. O(blocks); other threads wait for the range meanwhile. */
 BUDDY_API int buddy_heap_walk(buddy_heap *heap, buddy_heap_visitor visitor, void *user);
 
 typedef enum buddy_failure_reason {
@@ -662,6 +673,13 @@ BUDDY_API size_t buddy_heap_dump_json(buddy_heap *heap, char *buffer, size_t buf
                                       unsigned flags);
 /* Checks the heap header and every range invariant; BUDDY_ECORRUPT if broken. */
 BUDDY_API int buddy_heap_check(buddy_heap *heap);
+
+/* Every lock of the heap (the caller's hooks, or BUDDY_HEAP_THREAD_SAFE's
+ * mutex and caches), for a fork, as buddy_cache_pool_lock_all. In the child,
+ * the caches of the threads it does not have keep their blocks. Fail with
+ * BUDDY_EINVAL iff heap is NULL. Not recursive. O(threads with a cache). */
+BUDDY_API int buddy_heap_lock_all(buddy_heap *heap);
+BUDDY_API int buddy_heap_unlock_all(buddy_heap *heap);
 
 /* ---- Seed face: the educational BuddyMemoryManager contract ------------ */
 

@@ -142,6 +142,24 @@ void buddy_cache_pool_unlock(buddy_cache_pool *pool) {
         pool_unlock(pool);
 }
 
+void buddy_cache_pool_lock_all(buddy_cache_pool *pool) {
+    if (pool == NULL)
+        return;
+    registry_lock(pool);
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        cache_lock(cache);
+    pool_lock(pool);
+}
+
+void buddy_cache_pool_unlock_all(buddy_cache_pool *pool) {
+    if (pool == NULL)
+        return;
+    pool_unlock(pool);
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        cache_unlock(cache);
+    registry_unlock(pool);
+}
+
 /* ---- A cache's stacks ---------------------------------------------------- */
 
 /* Moves the bottom `count` blocks of an order's stack to the range; under the

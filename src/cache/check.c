@@ -61,10 +61,7 @@ int buddy_cache_pool_check(buddy_cache_pool *pool) {
         return BUDDY_EINVAL;
     if (pool->magic != POOL_MAGIC)
         return BUDDY_ECORRUPT;
-    registry_lock(pool);
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        cache_lock(cache);
-    pool_lock(pool);
+    buddy_cache_pool_lock_all(pool);
     int status = buddy_range_check(pool->range);
     uint64_t cached = 0, sum = 0;
     for (uint64_t index = 0; index < pool->tag_count && status == BUDDY_OK;) {
@@ -74,9 +71,6 @@ int buddy_cache_pool_check(buddy_cache_pool *pool) {
     }
     if (status == BUDDY_OK && !stacks_match(pool, cached, sum))
         status = BUDDY_ECORRUPT;
-    pool_unlock(pool);
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        cache_unlock(cache);
-    registry_unlock(pool);
+    buddy_cache_pool_unlock_all(pool);
     return status;
 }

@@ -604,6 +604,24 @@ int buddy_heap_get_stats(buddy_heap *heap, buddy_range_stats *stats_out) {
     return status;
 }
 
+int buddy_heap_lock_all(buddy_heap *heap) {
+    if (heap == NULL)
+        return BUDDY_EINVAL;
+    heap_lock(heap);
+    failure_lock(heap);
+    buddy_cache_pool_lock_all(heap->pool);
+    return BUDDY_OK;
+}
+
+int buddy_heap_unlock_all(buddy_heap *heap) {
+    if (heap == NULL)
+        return BUDDY_EINVAL;
+    buddy_cache_pool_unlock_all(heap->pool);
+    failure_unlock(heap);
+    heap_unlock(heap);
+    return BUDDY_OK;
+}
+
 size_t buddy_heap_dump_json(buddy_heap *heap, char *buffer, size_t buffer_size, unsigned flags) {
     if (heap == NULL)
         return 0;
