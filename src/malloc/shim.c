@@ -335,6 +335,7 @@ static size_t usable_size(void *pointer) {
 
 static void invalid_free(const char *call, void *pointer, const char *why) {
     __atomic_fetch_add(&invalid_frees, 1u, __ATOMIC_RELAXED);
+    pthread_once(&once, set_up); /* a free may come before any allocation */
     if (!shim_config.abort_on_invalid)
         return;
     say("buddy malloc: %s(%p): invalid pointer (%s); set BUDDY_MALLOC_INVALID_FREE=count to "
