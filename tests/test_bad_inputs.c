@@ -291,6 +291,8 @@ static void heap_rows(void) {
     ROW(buddy_heap_last_failure(heap, NULL), BUDDY_EINVAL);
     ROW(buddy_heap_get_stats(NULL, NULL), BUDDY_EINVAL);
     ROW(buddy_heap_check(NULL), BUDDY_EINVAL);
+    ROW(buddy_heap_lock_all(NULL), BUDDY_EINVAL);
+    ROW(buddy_heap_unlock_all(NULL), BUDDY_EINVAL);
     ROW((int)buddy_heap_dump_json(NULL, NULL, 0, 0), 0);
     /* Overflow, alignment, oversize. */
     ROW(buddy_heap_calloc(heap, SIZE_MAX / 2, 4) == NULL, 1);

@@ -276,6 +276,8 @@ static void bad_arguments(void) {
     CHECK_STATUS(buddy_cache_pool_resize(NULL, 0, 16), BUDDY_EINVAL);
     buddy_cache_pool_lock(NULL); /* ignored */
     buddy_cache_pool_unlock(NULL);
+    buddy_cache_pool_lock_all(NULL);
+    buddy_cache_pool_unlock_all(NULL);
     CHECK_STATUS(buddy_cache_init(NULL, cache_memory[0], sizeof cache_memory[0], pool),
                  BUDDY_EINVAL);
     CHECK_STATUS(buddy_cache_init(&cache, NULL, sizeof cache_memory[0], pool), BUDDY_EINVAL);

@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "shim.h"
 
 /* Values the compiler cannot see through, so it lets the bad calls be made. */
 static volatile size_t half_of_everything = SIZE_MAX / 2;
@@ -27,9 +29,9 @@ static void *launder(void *pointer) {
     return copy;
 }
 
-static bool aligned(const void *pointer, size_t alignment) {
-    return ((uintptr_t)pointer & (alignment - 1)) == 0;
-}
+/* A macro, not a function: GCC takes a pointer passed to a function for a
+ * read of the bytes it points to, which a new block's are not yet. */
+#define ALIGNED(pointer, alignment) (((uintptr_t)(pointer) & ((alignment)-1)) == 0)
 
 static bool filled(const unsigned char *block, size_t size, unsigned char value) {
     for (size_t i = 0; i < size; i++)
@@ -40,8 +42,9 @@ static bool filled(const unsigned char *block, size_t size, unsigned char value)
 
 static void entry_points_keep_their_contracts(void) {
     unsigned char *block = malloc(100);
-    CHECK(block != NULL && aligned(block, 16) && malloc_usable_size(block) >= 100);
+    CHECK(block != NULL && ALIGNED(block, 16));
     memset(block, 7, 100);
+    CHECK(malloc_usable_size(block) >= 100);
     block = realloc(block, 5000); /* grows, in place or not, keeping the bytes */
     CHECK(block != NULL && filled(block, 100, 7));
     block = realloc(block, 3u << 20); /* becomes a mapping of its own */
@@ -72,8 +75,8 @@ static void entry_points_keep_their_contracts(void) {
         void *m = memalign(alignment, 100);
         void *p = NULL;
         int status = posix_memalign(&p, alignment < sizeof(void *) ? sizeof(void *) : alignment, 1);
-        CHECK(a != NULL && aligned(a, alignment) && m != NULL && aligned(m, alignment));
-        CHECK(status == 0 && aligned(p, alignment));
+        CHECK(a != NULL && ALIGNED(a, alignment) && m != NULL && ALIGNED(m, alignment));
+        CHECK(status == 0 && ALIGNED(p, alignment));
         free(a);
         free(m);
         free(p);
@@ -81,12 +84,12 @@ static void entry_points_keep_their_contracts(void) {
     void *p = NULL;
     CHECK(posix_memalign(&p, 24, 10) == EINVAL && posix_memalign(&p, 2, 10) == EINVAL && p == NULL);
     void *m = memalign(48, 10); /* rounds up to 64, as glibc's does */
-    CHECK(m != NULL && aligned(m, 64));
+    CHECK(m != NULL && ALIGNED(m, 64));
     free(m);
     errno = 0;
     CHECK(memalign(SIZE_MAX, 10) == NULL && errno == EINVAL);
     void *v = valloc(10), *pv = pvalloc(page + 1), *pv0 = pvalloc(0);
-    CHECK(v != NULL && aligned(v, page) && pv != NULL && aligned(pv, page));
+    CHECK(v != NULL && ALIGNED(v, page) && pv != NULL && ALIGNED(pv, page));
     CHECK(malloc_usable_size(pv) >= 2 * page && pv0 != NULL && malloc_usable_size(pv0) >= page);
     free(v);
     free(pv);
@@ -162,7 +165,8 @@ static void threads_pass_blocks_and_lose_nothing(void) {
         pthread_join(threads[i], NULL);
     for (unsigned i = 0; i < THREADS; i++)
         for (unsigned k = 0; k < boxes[i].count; k++) {
-            CHECK(filled(boxes[i].blocks[k], boxes[i].sizes[k], (unsigned char)(boxes[i].sizes[k])));
+            CHECK(
+                filled(boxes[i].blocks[k], boxes[i].sizes[k], (unsigned char)(boxes[i].sizes[k])));
             free(boxes[i].blocks[k]);
         }
     CHECK(failures == 0);
@@ -243,11 +247,58 @@ static void rss_falls_after_a_peak(void) {
     CHECK(after < before + (peak - before) / 4);
 }
 
+/* ---- The pointer tables (table.c, compiled into this test too) ------------ */
+
+static void tables_keep_what_is_put(void) {
+    shim_table table = {NULL, NULL, 0, 0};
+    size_t value = 0;
+    CHECK(!shim_table_get(&table, 4096, &value, false)); /* empty */
+    for (uintptr_t key = 16; key <= 16 * 5000; key += 16)
+        CHECK(shim_table_put(&table, key, (size_t)key * 3)); /* grows past 1024 slots */
+    CHECK(table.slots >= 8192 && table.used == 5000);
+    CHECK(!shim_table_get(&table, 0, &value, false) && !shim_table_get(&table, 1, &value, false));
+    CHECK(shim_table_get(&table, 160, &value, true) && value == 480);
+    CHECK(!shim_table_get(&table, 160, &value, false));          /* removed */
+    CHECK(shim_table_put(&table, 160, 7) && table.used == 5000); /* reuses the removed slot */
+    CHECK(shim_table_put(&table, 160, 8) && shim_table_get(&table, 160, &value, false) &&
+          value == 8);
+    for (uintptr_t key = 16; key <= 16 * 5000; key += 16)
+        CHECK(shim_table_get(&table, key, &value, false) && (key == 160 || value == key * 3));
+}
+
+/* The address space in use, from /proc/self/statm; 0 if unknown. */
+static size_t mapped_bytes(void) {
+    FILE *statm = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (statm == NULL)
+        return 0;
+    if (fscanf(statm, "%lu", &pages) != 1)
+        pages = 0;
+    fclose(statm);
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A table whose growth finds no room for its keys, then none for its values. */
+static int table_without_room(void) {
+    shim_table table = {NULL, NULL, 0, 0};
+    size_t in_use = mapped_bytes(), one_array = 1024 * sizeof(size_t);
+    for (size_t room = one_array / 2; room < 2 * one_array; room += one_array) {
+        struct rlimit limit = {in_use + room, RLIM_INFINITY};
+        if (in_use == 0 || setrlimit(RLIMIT_AS, &limit) != 0)
+            return 3;
+        if (shim_table_put(&table, 4096, 1))
+            return 1;
+    }
+    return 0;
+}
+
 /* ---- Other options, in a child process ------------------------------------ */
 
-/* Runs this program with `mode` and `environment` (NAME=VALUE, may be NULL);
- * returns its wait status and its stderr in `output`. */
-static int run_child(const char *mode, const char *environment, char *output, size_t size) {
+/* Runs this program with `mode`, `environment` (NAME=VALUE, may be NULL)
+ * and BUDDY_MALLOC_STATS=`stats` (NULL: unset); returns its wait status
+ * and its stderr in `output`. */
+static int run_child(const char *mode, const char *environment, const char *stats, char *output,
+                     size_t size) {
     int pipe_ends[2];
     CHECK(pipe(pipe_ends) == 0);
     pid_t child = fork();
@@ -256,7 +307,8 @@ static int run_child(const char *mode, const char *environment, char *output, si
         close(pipe_ends[0]);
         if (environment != NULL)
             putenv((char *)environment);
-        setenv("BUDDY_MALLOC_STATS", "1", 1);
+        if (stats != NULL)
+            setenv("BUDDY_MALLOC_STATS", stats, 1);
         execl("/proc/self/exe", "test_malloc", mode, (char *)NULL);
         _exit(127);
     }
@@ -277,9 +329,13 @@ static int child_main(const char *mode) {
         static volatile uintptr_t address;
         address = (uintptr_t)launder(malloc(64));
         free((void *)address);
-        free((void *)address); /* a double free */
-        free(launder(&mode)); /* a pointer no allocation made */
+        free((void *)address);                   /* a double free */
+        free(launder(&mode));                    /* a pointer no allocation made */
         free(launder((char *)malloc(100) + 16)); /* an interior pointer */
+        char *live = malloc(100);
+        if (realloc(launder(live + 16), 200) != NULL || realloc(launder(&mode), 200) != NULL)
+            return 1;
+        free(live);
         return 0;
     }
     if (strcmp(mode, "--arenas") == 0) { /* 1 MiB arenas: many of them */
@@ -296,37 +352,103 @@ static int child_main(const char *mode) {
                 return 1;
         for (size_t i = 0; i < COUNT; i++)
             free(blocks[i]);
+        char *grown = NULL;
+        for (size_t size = 1000; size < (4u << 20); size *= 2) /* moved, in place, then mapped */
+            if ((grown = realloc(grown, size)) == NULL)
+                return 1;
+        free(grown);
         return 0;
     }
+    if (strcmp(mode, "--no-memory") == 0) { /* the address space runs out */
+        struct rlimit limit = {mapped_bytes() + (48u << 20), RLIM_INFINITY};
+        if (limit.rlim_cur == 48u << 20 || setrlimit(RLIMIT_AS, &limit) != 0)
+            return 3;
+        void *last = NULL, *block;
+        size_t blocks = 0;
+        while ((block = malloc(100000)) != NULL) { /* fills the first arena; no room for one more */
+            *(void **)block = last;
+            last = block;
+            blocks++;
+        }
+        bool failed = errno == ENOMEM && malloc(64u << 20) == NULL && blocks > 100;
+        void *aligned_out = NULL;
+        failed = failed && posix_memalign(&aligned_out, 64, 64u << 20) == ENOMEM;
+        char *grown = malloc(10);
+        failed = failed && grown != NULL && realloc(grown, 64u << 20) == NULL && errno == ENOMEM;
+        free(grown);
+        while (last != NULL) {
+            void *next = *(void **)last;
+            free(last);
+            last = next;
+        }
+        return failed ? 0 : 1;
+    }
+    if (strcmp(mode, "--nested") ==
+        0) { /* a key past glibc's first 32 makes setspecific allocate */
+        pthread_key_t keys[40];
+        for (int i = 0; i < 40; i++)
+            if (pthread_key_create(&keys[i], NULL) != 0)
+                return 3;
+        free(launder(malloc(10))); /* the heap's key is past 40: its setspecific calls calloc */
+        return 0;
+    }
+    if (strcmp(mode, "--table-without-room") == 0)
+        return table_without_room();
     return 2;
 }
 
 static void options_change_what_they_say(void) {
     char output[4096];
-    int status = run_child("--invalid-frees", NULL, output, sizeof output);
+    int status = run_child("--invalid-frees", NULL, "1", output, sizeof output);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     CHECK(strstr(output, "buddy malloc: free(") != NULL && strstr(output, "invalid pointer"));
-    status = run_child("--invalid-frees", "BUDDY_MALLOC_INVALID_FREE=count", output, sizeof output);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 3 invalid frees"));
-    status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=1M", output, sizeof output);
+    status =
+        run_child("--invalid-frees", "BUDDY_MALLOC_INVALID_FREE=count", "1", output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 5 invalid frees"));
+    status = run_child("--invalid-frees", "BUDDY_MALLOC_INVALID_FREE=count", NULL, output,
+                       sizeof output);
+    CHECK(WIFEXITED(status) && strstr(output, ": 5 invalid frees were ignored"));
+    status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=1024K", "1", output, sizeof output);
     unsigned arenas = 0;
     const char *at = strstr(output, " arenas of ");
     while (at != NULL && at > output && at[-1] >= '0' && at[-1] <= '9')
         at--;
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && at != NULL &&
           sscanf(at, "%u", &arenas) == 1 && arenas >= 3);
-    status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=lots", output, sizeof output);
+    CHECK(strstr(output, "; 12 reallocs, ") && strstr(output, "; 1 blocks mapped"));
+    status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=lots", "1", output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(strstr(output, "BUDDY_MALLOC_ARENA_SIZE='lots' is not a size") != NULL);
-    status = run_child("--arenas", "BUDDY_MALLOC_EXACT=yes", output, sizeof output);
+    status = run_child("--arenas", "BUDDY_MALLOC_EXACT=yes", "1", output, sizeof output);
     CHECK(strstr(output, "BUDDY_MALLOC_EXACT='yes' is neither '1' nor '0'") != NULL);
-    status = run_child("--arenas", "BUDDY_MALLOC_EXACT=1", output, sizeof output);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "(rounding 2.3%)"));
+    status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=1G", NULL, output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && output[0] == '\0');
+
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/buddy-malloc-stats-%ld", (long)getpid());
+    unlink(path);
+    status = run_child("--arenas", "BUDDY_MALLOC_EXACT=1", path, output, sizeof output);
+    FILE *file = fopen(path, "r");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && file != NULL);
+    if (file != NULL) {
+        CHECK(fgets(output, sizeof output, file) != NULL && strstr(output, "(rounding 2.3%)"));
+        fclose(file);
+    }
+    unlink(path);
+    status = run_child("--no-memory", "BUDDY_MALLOC_MMAP_THRESHOLD=1M", "1", output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, " 4 failed;"));
+    status = run_child("--nested", NULL, "1", output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    status = run_child("--arenas", NULL, "/nonexistent/folder/stats", output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && output[0] == '\0'); /* nowhere to say */
+    status = run_child("--table-without-room", NULL, NULL, output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 int main(int argc, char **argv) {
     if (argc > 1)
         return child_main(argv[1]);
+    tables_keep_what_is_put();
     entry_points_keep_their_contracts();
     free_keeps_errno();
     threads_pass_blocks_and_lose_nothing();

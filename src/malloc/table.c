@@ -38,13 +38,12 @@ static size_t find(const shim_table *table, uintptr_t key) {
 static bool grow(shim_table *table) {
     size_t slots = table->slots == 0 ? FIRST_SLOTS : table->slots * 2;
     if (slots > SIZE_MAX / (sizeof(uintptr_t) + sizeof(size_t)))
+        return false; /* GCOVR_EXCL_LINE: the address space would be full first */
+    shim_table bigger = {map(slots * sizeof(uintptr_t)), NULL, slots, 0};
+    if (bigger.keys == NULL)
         return false;
-    shim_table bigger = {map(slots * sizeof(uintptr_t)), map(slots * sizeof(size_t)), slots, 0};
-    if (bigger.keys == NULL || bigger.values == NULL) {
-        if (bigger.keys != NULL)
-            munmap(bigger.keys, slots * sizeof(uintptr_t));
-        if (bigger.values != NULL)
-            munmap(bigger.values, slots * sizeof(size_t));
+    if ((bigger.values = map(slots * sizeof(size_t))) == NULL) {
+        munmap(bigger.keys, slots * sizeof(uintptr_t));
         return false;
     }
     for (size_t slot = 0; slot < table->slots; slot++) {
