@@ -15,7 +15,6 @@
  * PURGE_MIN_BLOCK bytes are dropped (MADV_DONTNEED) while the walk holds
  * the heap's locks, so no thread can be handed those pages meanwhile.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -121,11 +120,10 @@ static int drop_pages(void *pointer, size_t size, bool is_live, void *user) {
     (void)user;
     if (is_live || size < PURGE_MIN_BLOCK)
         return 0;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t from = ((uintptr_t)pointer + page - 1) & ~(page - 1);
-    uintptr_t to = ((uintptr_t)pointer + size) & ~(page - 1);
-    if (to > from)
-        (void)madvise((void *)from, to - from, MADV_DONTNEED);
+    size_t page = shim_page_size();
+    size_t head = (page - (size_t)((uintptr_t)pointer % page)) % page; /* to the first whole page */
+    if (size > head + page)
+        (void)madvise((unsigned char *)pointer + head, (size - head) & ~(page - 1), MADV_DONTNEED);
     return 0;
 }
 

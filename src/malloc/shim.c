@@ -16,9 +16,9 @@
  * BUDDY_MALLOC_STATS set, every call also updates the statistics printed at
  * exit, under one lock: a diagnostic mode, as `buddy run` uses it.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,7 +50,7 @@ static void say(const char *format, ...) {
     char line[512];
     va_list args;
     va_start(args, format);
-    int length = vsnprintf(line, sizeof line, format, args);
+    int length = vsnprintf(line, sizeof line, format, args); // NOLINT: started above
     va_end(args);
     if (length > 0)
         (void)!write(STDERR_FILENO, line,
@@ -107,13 +107,9 @@ static void read_choice(const char *name, const char *yes, const char *no, bool 
 static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
 static shim_table mappings; /* pointer -> mapped bytes */
 
-static size_t page_size(void) {
-    return (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Maps `size` bytes at a multiple of `alignment` (0 or a power of two). */
 static void *map_block(size_t size, size_t alignment) {
-    size_t page = page_size();
+    size_t page = shim_page_size();
     if (alignment < page)
         alignment = page;
     if (size > SIZE_MAX - alignment - page)
@@ -124,7 +120,7 @@ static void *map_block(size_t size, size_t alignment) {
     if (memory == MAP_FAILED)
         return NULL;
     unsigned char *block =
-        (unsigned char *)(((uintptr_t)memory + alignment - 1) & ~(alignment - 1));
+        memory + ((alignment - ((uintptr_t)memory & (alignment - 1))) & (alignment - 1));
     if (block > memory)
         munmap(memory, (size_t)(block - memory));
     if (block + bytes < memory + bytes + slack)
@@ -227,14 +223,13 @@ static void print_stats(void) {
             : 100.0 * (double)(copy.peak_bytes - copy.requested_at_peak) / (double)copy.peak_bytes;
     dprintf(fd,
             "buddy malloc: pid %ld %s: peak %zu bytes in blocks for %zu requested (rounding "
-            "%.1f%%); %llu allocations, %llu failed; %llu reallocs, %llu in place; %u arenas of "
-            "%zu bytes in all; %llu blocks mapped on their own; %llu invalid frees\n",
+            "%.1f%%); %" PRIu64 " allocations, %" PRIu64 " failed; %" PRIu64 " reallocs, %" PRIu64
+            " in place; %u arenas of %zu bytes in all; %" PRIu64 " blocks mapped on their own; "
+            "%" PRIu64 " invalid frees\n",
             (long)getpid(), base != NULL ? base + 1 : name, copy.peak_bytes, copy.requested_at_peak,
-            rounding, (unsigned long long)copy.allocations, (unsigned long long)copy.failures,
-            (unsigned long long)(copy.reallocs_moved + copy.reallocs_in_place),
-            (unsigned long long)copy.reallocs_in_place, arenas, arena_bytes,
-            (unsigned long long)copy.mapped,
-            (unsigned long long)__atomic_load_n(&invalid_frees, __ATOMIC_RELAXED));
+            rounding, copy.allocations, copy.failures, copy.reallocs_moved + copy.reallocs_in_place,
+            copy.reallocs_in_place, arenas, arena_bytes, copy.mapped,
+            __atomic_load_n(&invalid_frees, __ATOMIC_RELAXED));
     if (fd != STDERR_FILENO)
         close(fd);
 }
@@ -243,8 +238,8 @@ static void at_exit(void) {
     if (stats_on)
         print_stats();
     else if (__atomic_load_n(&invalid_frees, __ATOMIC_RELAXED) != 0)
-        say("buddy malloc: pid %ld: %llu invalid frees were ignored\n", (long)getpid(),
-            (unsigned long long)__atomic_load_n(&invalid_frees, __ATOMIC_RELAXED));
+        say("buddy malloc: pid %ld: %" PRIu64 " invalid frees were ignored\n", (long)getpid(),
+            __atomic_load_n(&invalid_frees, __ATOMIC_RELAXED));
 }
 
 /* ---- Set-up and fork ---------------------------------------------------- */
@@ -271,8 +266,8 @@ static void set_up(void) {
         shim_config.stats_path = strcmp(path, "1") == 0 ? "" : path;
         stats_on = true;
     }
-    pthread_atfork(before_fork, after_fork, after_fork);
-    atexit(at_exit);
+    if (pthread_atfork(before_fork, after_fork, after_fork) != 0 || atexit(at_exit) != 0)
+        say("buddy malloc: no room to register the fork and exit handlers\n");
 }
 
 /* ---- Allocation --------------------------------------------------------- */
@@ -431,7 +426,7 @@ static void *resize(void *pointer, size_t size) {
         }
         return move(pointer, old, size); /* this arena is full, or the block becomes a mapping */
     }
-    size_t mapped = mapping_size(pointer, false), page = page_size();
+    size_t mapped = mapping_size(pointer, false), page = shim_page_size();
     if (mapped == 0) {
         invalid_free("realloc", pointer, "not allocated here");
         errno = EINVAL;
@@ -480,7 +475,7 @@ EXPORT void *reallocarray(void *pointer, size_t count, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return realloc(pointer, count * size);
+    return realloc(pointer, count * size); // NOLINT: 0 frees, as glibc's does
 }
 
 /* glibc's memalign: an alignment that is not a power of two rounds up to one. */
@@ -512,11 +507,11 @@ EXPORT int posix_memalign(void **pointer_out, size_t alignment, size_t size) {
 }
 
 EXPORT void *valloc(size_t size) {
-    return memalign(page_size(), size);
+    return memalign(shim_page_size(), size);
 }
 
 EXPORT void *pvalloc(size_t size) {
-    size_t page = page_size();
+    size_t page = shim_page_size();
     if (size > SIZE_MAX - page) {
         errno = ENOMEM;
         return NULL;

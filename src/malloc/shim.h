@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #define SHIM_TLS __thread __attribute__((tls_model("initial-exec")))
 
@@ -57,6 +58,12 @@ void shim_arenas_unlock_all(void);
 /* Arenas and their mapped bytes, for the statistics. */
 void shim_arenas_count(unsigned *arenas_out, size_t *bytes_out);
 
-#define ARENA_MAX_ALIGNMENT (64u * 1024u)
+/* The system's page size (4096 if it will not say). */
+static inline size_t shim_page_size(void) {
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : 4096u;
+}
+
+#define ARENA_MAX_ALIGNMENT ((size_t)64 << 10)
 
 #endif /* BUDDY_MALLOC_SHIM_H */

@@ -5,7 +5,6 @@
  * malloc, which is us). A table grows to twice its slots when three
  * quarters are used, removed keys included; its owner serialises calls.
  */
-#define _GNU_SOURCE
 #include <sys/mman.h>
 
 #include "shim.h"
