@@ -21,6 +21,7 @@ static const struct {
     {"report", tool_report,
      "the fragmentation report card of traces: each policy's smallest capacity"},
     {"record", tool_record, "records a program's allocations as a trace (LD_PRELOAD)"},
+    {"run", tool_run, "runs a program on libbuddy_malloc.so and prints its statistics"},
 };
 
 static void usage(FILE *out) {
@@ -28,13 +29,15 @@ static void usage(FILE *out) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nexit codes: 0 success, 1 the work failed, 2 bad usage, 3 a malformed trace;\n"
-                 "buddy record exits with the recorded program's own code\n");
+                 "buddy record and buddy run exit with the program's own code\n");
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "buddy: COMMAND is missing (commands: demo, sizes, replay, draw, record)\n"
-                        "Try 'buddy --help' for more.\n");
+        fprintf(
+            stderr,
+            "buddy: COMMAND is missing (commands: demo, sizes, replay, draw, report, record, run)\n"
+            "Try 'buddy --help' for more.\n");
         return TOOL_USAGE;
     }
     if (tool_is_help(argv[1])) {
@@ -48,9 +51,10 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr,
-            "buddy: unknown command '%s' (commands: demo, sizes, replay, draw, record)\n"
-            "Try 'buddy --help' for more.\n",
-            argv[1]);
+    fprintf(
+        stderr,
+        "buddy: unknown command '%s' (commands: demo, sizes, replay, draw, report, record, run)\n"
+        "Try 'buddy --help' for more.\n",
+        argv[1]);
     return TOOL_USAGE;
 }

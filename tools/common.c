@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers every subcommand of the `buddy` command shares. */
+#define _DEFAULT_SOURCE /* readlink */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -66,4 +68,25 @@ void tool_print_json_string(FILE *out, const char *text) {
         }
     }
     fputc('"', out);
+}
+
+bool tool_find_library(const char *file, const char *from_bin, char *path, size_t size) {
+    ssize_t length = readlink("/proc/self/exe", path, size - 1);
+    if (length <= 0)
+        return false;
+    path[length] = '\0';
+    char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return false;
+    size_t folder = (size_t)(slash - path) + 1;
+    const char *const places[] = {"", from_bin};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        int written = snprintf(path + folder, size - folder, "%s%s%s", places[i],
+                               places[i][0] != '\0' ? "/" : "", file);
+        if (written < 0 || (size_t)written >= size - folder)
+            return false;
+        if (access(path, R_OK) == 0)
+            return true;
+    }
+    return false;
 }

@@ -26,30 +26,6 @@ static const char *const usage_text =
     "starts, nor the processes it forks.\n\n"
     "exit codes: PROGRAM's own; 1 if it could not be started or recorded, 2 bad usage\n";
 
-/* The recording library: next to this program's executable (a build tree),
- * else in the private folder the install puts it in, BUDDY_RECORD_FROM_BIN
- * relative to the executable's folder. */
-static bool find_library(char *path, size_t size) {
-    ssize_t length = readlink("/proc/self/exe", path, size - 1);
-    if (length <= 0)
-        return false;
-    path[length] = '\0';
-    char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        return false;
-    size_t folder = (size_t)(slash - path);
-    static const char *const places[] = {"/libbuddy_record.so",
-                                         "/" BUDDY_RECORD_FROM_BIN "/libbuddy_record.so"};
-    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
-        if (folder + strlen(places[i]) + 1 > size)
-            return false;
-        strcpy(path + folder, places[i]);
-        if (access(path, R_OK) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Counts the operations and the bytes allocated, for the replay hint. */
 static void summarize(const char *path) {
     FILE *trace = fopen(path, "r");
@@ -96,7 +72,7 @@ int tool_record(int argc, char **argv) {
         return tool_args_error(&args, "PROGRAM is missing (buddy record [--output FILE] -- "
                                       "PROGRAM [ARGS...])");
     char library[PATH_MAX], trace[PATH_MAX];
-    if (!find_library(library, sizeof library)) {
+    if (!tool_find_library("libbuddy_record.so", BUDDY_RECORD_FROM_BIN, library, sizeof library)) {
         fprintf(stderr, "buddy record: libbuddy_record.so is neither next to the buddy program nor "
                         "in " BUDDY_RECORD_FROM_BIN " from its folder\n");
         return TOOL_FAILED;

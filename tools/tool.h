@@ -66,7 +66,13 @@ void tool_args_policy(tool_args *args, buddy_policy *policy_out, bool *exact_out
 /* Reports the current argument as unknown (options: `accepted`); sets status. */
 void tool_args_unknown(tool_args *args, const char *accepted);
 
+/* A library the tool preloads: `file` next to this program's executable (a
+ * build tree), else in the folder `from_bin` relative to it (an install).
+ * Writes its path to `path`; false if it is in neither. */
+bool tool_find_library(const char *file, const char *from_bin, char *path, size_t size);
+
 int tool_demo(int argc, char **argv);
+int tool_run(int argc, char **argv);
 int tool_sizes(int argc, char **argv);
 int tool_replay(int argc, char **argv);
 int tool_draw(int argc, char **argv);
