@@ -23,7 +23,7 @@
 #include "shim.h"
 
 /* Values the compiler cannot see through, so it lets the bad calls be made. */
-static volatile size_t half_of_everything = SIZE_MAX / 2;
+static volatile size_t half_of_everything = SIZE_MAX / 2, forty_eight = 48;
 static void *launder(void *pointer) {
     void *volatile copy = pointer;
     return copy;
@@ -83,11 +83,11 @@ static void entry_points_keep_their_contracts(void) {
     }
     void *p = NULL;
     CHECK(posix_memalign(&p, 24, 10) == EINVAL && posix_memalign(&p, 2, 10) == EINVAL && p == NULL);
-    void *m = memalign(48, 10); /* rounds up to 64, as glibc's does */
+    void *m = memalign(forty_eight, 10); /* rounds up to 64, as glibc's does */
     CHECK(m != NULL && ALIGNED(m, 64));
     free(m);
     errno = 0;
-    CHECK(memalign(SIZE_MAX, 10) == NULL && errno == EINVAL);
+    CHECK(memalign(half_of_everything * 2 + 1, 10) == NULL && errno == EINVAL);
     void *v = valloc(10), *pv = pvalloc(page + 1), *pv0 = pvalloc(0);
     CHECK(v != NULL && ALIGNED(v, page) && pv != NULL && ALIGNED(pv, page));
     CHECK(malloc_usable_size(pv) >= 2 * page && pv0 != NULL && malloc_usable_size(pv0) >= page);
