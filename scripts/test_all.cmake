@@ -4,7 +4,9 @@
 #   cmake -DJOBS=1 -P scripts/test_all.cmake   (build and test with 1 job; the
 #                                              default is every core)
 #
-# Always: Debug, Release (-DNDEBUG) and ASan+UBSan with gcc, and ThreadSanitizer
+# Always: Debug, Release (-DNDEBUG, with real programs from Debian on the drop-in
+# malloc, each skipped with a message if not installed) and ASan+UBSan with gcc,
+# and ThreadSanitizer
 # where a threaded program built with it runs. When the tools are
 # installed (CI installs them): clang, the whole suite under Valgrind memcheck,
 # a 32-bit build (gcc-multilib; natively where the kernel runs 32-bit programs,
@@ -62,7 +64,7 @@ function(skip name why)
 endfunction()
 
 run_configuration(debug -DCMAKE_BUILD_TYPE=Debug)
-run_configuration(release -DCMAKE_BUILD_TYPE=Release)
+run_configuration(release -DCMAKE_BUILD_TYPE=Release -DBUDDY_REAL_PROGRAM_TESTS=ON)
 run_configuration(asan -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON)
 
 # ThreadSanitizer: the whole suite, threads tests included. Probed by running

@@ -43,3 +43,14 @@ execute_process(COMMAND ${bin} replay ${work}/true.trace OUTPUT_VARIABLE replay
 if(NOT replay MATCHES "failed allocations 0")
   message(FATAL_ERROR "the installed buddy replay printed:\n${replay}")
 endif()
+
+# The drop-in malloc in the public libdir, which the installed `buddy run` finds:
+# the installed buddy itself runs on it.
+file(GLOB malloc_library "${prefix}/lib*/libbuddy_malloc.so")
+if(malloc_library)
+  execute_process(COMMAND ${bin} run -- ${bin} demo --out ${work}/run-demo.svg
+    OUTPUT_QUIET ERROR_VARIABLE run COMMAND_ERROR_IS_FATAL ANY)
+  if(NOT run MATCHES "buddy malloc: pid [0-9]+ buddy: peak")
+    message(FATAL_ERROR "the installed buddy run printed:\n${run}")
+  endif()
+endif()
