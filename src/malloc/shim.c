@@ -267,7 +267,7 @@ static void set_up(void) {
         stats_on = true;
     }
     if (pthread_atfork(before_fork, after_fork, after_fork) != 0 || atexit(at_exit) != 0)
-        say("buddy malloc: no room to register the fork and exit handlers\n");
+        say("buddy malloc: no room to register the fork and exit handlers\n"); // GCOVR_EXCL_LINE
 }
 
 /* ---- Allocation --------------------------------------------------------- */
