@@ -12,7 +12,10 @@
  * Memory goes back to the system by purges: every PURGE_EVERY frees of a
  * thread, the arenas whose free bytes grew by PURGE_STEP since their last
  * purge are walked, and the whole pages of every free block of at least
- * PURGE_MIN_BLOCK bytes are dropped (MADV_DONTNEED) while the walk holds
+ * PURGE_MIN_BLOCK bytes are dropped (MADV_DONTNEED). A walk visits every
+ * block, so an arena is walked only once the frees since its last walk are
+ * at least a quarter of its live blocks: at most four visits a free. The
+ * pages are dropped while the walk holds
  * the heap's locks, so no thread can be handed those pages meanwhile.
  */
 #include <errno.h>
@@ -36,6 +39,7 @@ typedef struct arena {
     unsigned char *start, *end; /* the mapping */
     buddy_heap *heap;
     size_t purged_free_bytes; /* free bytes after the last purge; under purge_lock */
+    uint64_t frees_seen;      /* frees counted since its last walk (by PURGE_EVERY); the same */
 } arena;
 
 static arena arenas[MAX_ARENAS];
@@ -73,7 +77,7 @@ static bool add_arena(unsigned index) {
         munmap(memory, size); /* GCOVR_EXCL_LINE: 1 MiB and more always holds a heap */
         return false;         /* GCOVR_EXCL_LINE */
     }
-    arenas[index] = (arena){memory, (unsigned char *)memory + size, heap, SIZE_MAX};
+    arenas[index] = (arena){memory, (unsigned char *)memory + size, heap, SIZE_MAX, 0};
     __atomic_store_n(&arena_count, index + 1, __ATOMIC_RELEASE);
     return true;
 }
@@ -131,14 +135,17 @@ static void purge(void) {
     unsigned count = published();
     for (unsigned index = 0; index < count; index++) {
         arena *a = &arenas[index];
+        a->frees_seen += PURGE_EVERY; /* which arena they were in is not known: each counts them */
         buddy_range_stats stats;
         (void)buddy_heap_get_stats(a->heap, &stats);
         size_t free_bytes = (size_t)stats.free_bytes;
         if (a->purged_free_bytes == SIZE_MAX || free_bytes < a->purged_free_bytes)
             a->purged_free_bytes = free_bytes; /* pages were used again */
-        else if (free_bytes - a->purged_free_bytes >= PURGE_STEP) {
+        else if (free_bytes - a->purged_free_bytes >= PURGE_STEP &&
+                 a->frees_seen * 4 >= stats.live_blocks) {
             (void)buddy_heap_walk(a->heap, drop_pages, NULL);
             a->purged_free_bytes = free_bytes;
+            a->frees_seen = 0;
         }
     }
 }
