@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The door from the shared range (src/shared/) into the core: every store
+ * that alloc and free make to a range's metadata, its words and its header,
+ * is announced by WILL_STORE(address) just before it happens. A normal build
+ * announces nothing, so the core is unchanged. src/shared/logged.c compiles
+ * alloc and free again with BUDDY_RANGE_STORE_HOOK naming a function that
+ * saves the old bytes in the segment's undo log first, so that a process
+ * killed between two stores can be undone. A store this header does not see
+ * would make that undo incomplete: the shared range's crash-point test
+ * compares every byte after recovery, so it would fail.
+ */
+#ifndef BUDDY_RANGE_STORE_H
+#define BUDDY_RANGE_STORE_H
+
+#include <stddef.h>
+
+#ifdef BUDDY_RANGE_STORE_HOOK
+void BUDDY_RANGE_STORE_HOOK(void *address, size_t bytes);
+#define WILL_STORE(address) BUDDY_RANGE_STORE_HOOK((void *)(address), sizeof *(address))
+#else
+#define WILL_STORE(address) ((void)0)
+#endif
+
+#endif /* BUDDY_RANGE_STORE_H */
