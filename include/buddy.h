@@ -52,18 +52,19 @@ BUDDY_API const char *buddy_version(void);
 
 typedef enum buddy_status {
     BUDDY_OK = 0,
-    BUDDY_EINVAL = -1,    /* a required pointer is NULL, or an enum is out of range */
-    BUDDY_EGEOMETRY = -2, /* capacity and min block size make no usable range */
-    BUDDY_ESMALL = -3,    /* the metadata buffer is smaller than required */
-    BUDDY_ETOOBIG = -4,   /* the request exceeds the largest block the range has */
-    BUDDY_ENOMEM = -5,    /* no free block is large enough right now */
-    BUDDY_ERANGE = -6,    /* the offset is at or beyond the capacity */
-    BUDDY_EALIGN = -7,    /* the offset is not a multiple of the min block size */
-    BUDDY_ENOTSTART = -8, /* the offset lies inside a block, not at its start */
-    BUDDY_ENOTLIVE = -9,  /* the block at the offset is free (a double free) */
-    BUDDY_ECORRUPT = -10, /* the metadata breaks an invariant (buddy_range_check) */
-    BUDDY_EBUSY = -11,    /* the region is not all free (reserve, a shrinking set_capacity) */
-    BUDDY_ERESERVED = -12 /* the offset lies in a reserved region */
+    BUDDY_EINVAL = -1,     /* a required pointer is NULL, or an enum is out of range */
+    BUDDY_EGEOMETRY = -2,  /* capacity and min block size make no usable range */
+    BUDDY_ESMALL = -3,     /* the metadata buffer is smaller than required */
+    BUDDY_ETOOBIG = -4,    /* the request exceeds the largest block the range has */
+    BUDDY_ENOMEM = -5,     /* no free block is large enough right now */
+    BUDDY_ERANGE = -6,     /* the offset is at or beyond the capacity */
+    BUDDY_EALIGN = -7,     /* the offset is not a multiple of the min block size */
+    BUDDY_ENOTSTART = -8,  /* the offset lies inside a block, not at its start */
+    BUDDY_ENOTLIVE = -9,   /* the block at the offset is free (a double free) */
+    BUDDY_ECORRUPT = -10,  /* the metadata breaks an invariant (buddy_range_check) */
+    BUDDY_EBUSY = -11,     /* the region is not all free (reserve, a shrinking set_capacity) */
+    BUDDY_ERESERVED = -12, /* the offset lies in a reserved region */
+    BUDDY_EVERSION = -13   /* the shared segment was made by another version of its format */
 } buddy_status;
 
 /* A constant, human-readable name for a status ("BUDDY_ENOMEM: ..."); an
@@ -680,6 +681,63 @@ BUDDY_API int buddy_heap_check(buddy_heap *heap);
  * BUDDY_EINVAL iff heap is NULL. Not recursive. O(threads with a cache). */
 BUDDY_API int buddy_heap_lock_all(buddy_heap *heap);
 BUDDY_API int buddy_heap_unlock_all(buddy_heap *heap);
+
+/* ---- Shared range: one range in memory that processes share -------------
+ *
+ * A segment the caller maps in several processes (a file, /dev/shm, memfd;
+ * MAP_SHARED, 64-byte aligned) holds a versioned, checksummed header, a
+ * process-shared robust mutex, an undo log and a range's metadata; offsets
+ * are relative to the caller's own memory, as with a range. Every call takes
+ * the mutex. A process that dies inside a call, at any instruction, leaves
+ * an undo log: the next process to take the mutex restores the old bytes,
+ * O(log n), so the interrupted operation never happened (an allocation whose
+ * call did not return is not allocated), then marks the mutex consistent.
+ * Power-of-two allocations only (exact runs, aligned allocation, resize and
+ * thread caches are not offered yet). The segment's lock is a pthread mutex,
+ * so all its processes must share one ABI (no 32- and 64-bit mix). */
+typedef struct buddy_shared buddy_shared;
+
+/* Bytes a segment needs for this geometry (as buddy_range_metadata_size
+ * takes it); 0 iff the geometry is impossible. Pure. */
+BUDDY_API size_t buddy_shared_size(uint64_t capacity, uint64_t min_block_size);
+
+/* Makes a shared range in `segment` (segment_size bytes, 64-byte aligned),
+ * best fit. Fails with BUDDY_EINVAL iff an argument is NULL or segment is
+ * not 64-byte aligned, BUDDY_EGEOMETRY iff buddy_shared_size is 0,
+ * BUDDY_ESMALL iff segment_size is below it, BUDDY_ENOMEM iff the robust
+ * mutex cannot be made. O(segment size). Not thread-safe: no other process
+ * may use the segment until it returns. */
+BUDDY_API int buddy_shared_create(buddy_shared **shared_out, void *segment, size_t segment_size,
+                                  uint64_t capacity, uint64_t min_block_size);
+
+/* Attaches to a segment that buddy_shared_create made, in this or another
+ * process, at any address. Fails with BUDDY_EINVAL iff an argument is NULL
+ * or segment is not 64-byte aligned; BUDDY_ECORRUPT iff the header's magic
+ * or checksum is wrong or the range breaks an invariant; BUDDY_EVERSION iff
+ * the format is another version; BUDDY_EGEOMETRY iff the header's geometry
+ * does not fit segment_size. Never reads outside the segment. O(metadata)
+ * (it runs the range's checker, under the mutex). */
+BUDDY_API int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment_size);
+
+/* As buddy_range_alloc, buddy_range_free, buddy_range_size and
+ * buddy_range_get_stats, under the segment's mutex, recovering first if its
+ * last holder died; these fail as those do, and with BUDDY_EINVAL iff shared
+ * is NULL, BUDDY_ECORRUPT iff the mutex cannot be recovered. Thread- and
+ * process-safe. O(log n) each, plus the recovery's O(log n). */
+BUDDY_API int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *offset_out);
+BUDDY_API int buddy_shared_free(buddy_shared *shared, uint64_t offset);
+BUDDY_API int buddy_shared_block_size(buddy_shared *shared, uint64_t offset, uint64_t *size_out);
+BUDDY_API int buddy_shared_get_stats(buddy_shared *shared, buddy_range_stats *stats_out);
+
+/* The number of interrupted operations recovered since the segment was made
+ * (*recoveries_out), under the mutex. Fails with BUDDY_EINVAL iff an
+ * argument is NULL. */
+BUDDY_API int buddy_shared_recoveries(buddy_shared *shared, uint64_t *recoveries_out);
+
+/* Checks the header and every range invariant under the mutex: BUDDY_OK,
+ * BUDDY_EINVAL iff shared is NULL, else as buddy_shared_attach fails.
+ * O(metadata). */
+BUDDY_API int buddy_shared_check(buddy_shared *shared);
 
 /* ---- Seed face: the educational BuddyMemoryManager contract ------------ */
 

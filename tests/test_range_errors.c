@@ -187,10 +187,10 @@ static void corruption_is_detected(void) {
 }
 
 static void every_status_has_a_name(void) {
-    for (int status = BUDDY_OK; status >= BUDDY_ERESERVED; status--)
-        for (int other = status - 1; other >= BUDDY_ERESERVED; other--)
+    for (int status = BUDDY_OK; status >= BUDDY_EVERSION; status--)
+        for (int other = status - 1; other >= BUDDY_EVERSION; other--)
             CHECK(strcmp(buddy_status_str(status), buddy_status_str(other)) != 0);
-    CHECK_EQ_STR(buddy_status_str(BUDDY_ERESERVED - 1), "unknown buddy status");
+    CHECK_EQ_STR(buddy_status_str(BUDDY_EVERSION - 1), "unknown buddy status");
     CHECK_EQ_STR(buddy_status_str(1), "unknown buddy status");
     CHECK(strncmp(buddy_status_str(BUDDY_ENOTLIVE), "BUDDY_ENOTLIVE", 14) == 0);
 }

@@ -157,7 +157,7 @@ __version__: str = _version().decode()
 
 _STATUS = {name: -code for code, name in enumerate((
     "OK", "EINVAL", "EGEOMETRY", "ESMALL", "ETOOBIG", "ENOMEM", "ERANGE", "EALIGN",
-    "ENOTSTART", "ENOTLIVE", "ECORRUPT", "EBUSY", "ERESERVED"))}
+    "ENOTSTART", "ENOTLIVE", "ECORRUPT", "EBUSY", "ERESERVED", "EVERSION"))}
 _POLICIES = {"best_fit": 0, "first_fit": 1}
 _POLICY_ALIASES = {"best": "best_fit", "best-fit": "best_fit", "first": "first_fit",
                    "first-fit": "first_fit"}

@@ -38,6 +38,8 @@ const char *buddy_status_str(int status) {
         return "BUDDY_EBUSY: the region is not all free";
     case BUDDY_ERESERVED:
         return "BUDDY_ERESERVED: the offset lies in a reserved region";
+    case BUDDY_EVERSION:
+        return "BUDDY_EVERSION: the shared segment was made by another version of its format";
     default:
         return "unknown buddy status";
     }

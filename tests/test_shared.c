@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shared range: a segment made, used from two mappings at different
+ * addresses, and rejected when corrupt, of another version or of another
+ * geometry; then every crash point. The shared range's logged alloc and
+ * free are compiled into this test again with a hook that numbers every
+ * store; for each operation of a seeded script (allocations that split 0 to
+ * 20 times, frees that merge 0 to 20 times, failures) and each store k, a
+ * child process runs the operation and kills itself with SIGKILL just
+ * before store k. The parent then takes the lock (EOWNERDEAD), which
+ * recovers, and compares every byte of the range's metadata with the state
+ * before the operation: it never happened. Without a kill, the bytes must
+ * equal a reference run's.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buddy.h"
+#include "check.h"
+#include "shared_internal.h"
+
+/* ---- The crash hook the test's copy of logged.c calls ------------------- */
+
+static unsigned crash_at;    /* the store to die before; 0: none */
+static unsigned stores_seen; /* stores of the running operation */
+
+void crash_point(unsigned store_number);
+void crash_point(unsigned store_number) {
+    stores_seen = store_number;
+    if (store_number == crash_at)
+        raise(SIGKILL);
+}
+
+static void *map_shared(size_t bytes) {
+    void *memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(memory != MAP_FAILED);
+    return memory == MAP_FAILED ? NULL : memory;
+}
+
+/* ---- Making, attaching, rejecting ---------------------------------------- */
+
+/* The header's checksum as the format defines it (docs/design.md): FNV-1a
+ * over the bytes before the checksum field. */
+static uint64_t format_checksum(const buddy_shared *header) {
+    const unsigned char *bytes = (const unsigned char *)header;
+    uint64_t hash = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < offsetof(buddy_shared, checksum); i++)
+        hash = (hash ^ bytes[i]) * UINT64_C(0x100000001b3);
+    return hash;
+}
+
+static void segments_are_made_attached_and_checked(void) {
+    const uint64_t capacity = 1u << 20;
+    size_t size = buddy_shared_size(capacity, 64);
+    CHECK(size > 0 && buddy_shared_size(0, 64) == 0 && buddy_shared_size(capacity, 3) == 0);
+    int fd = memfd_create("buddy-shared-test", 0);
+    CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+    unsigned char *first = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    unsigned char *second = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(first != MAP_FAILED && second != MAP_FAILED && first != second);
+
+    buddy_shared *made = NULL, *seen = NULL;
+    CHECK_EQ_INT(buddy_shared_create(NULL, first, size, capacity, 64), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_create(&made, first + 8, size, capacity, 64), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_create(&made, first, size, capacity, 3), BUDDY_EGEOMETRY);
+    CHECK_EQ_INT(buddy_shared_create(&made, first, size - 1, capacity, 64), BUDDY_ESMALL);
+    CHECK_EQ_INT(buddy_shared_create(&made, first, size, capacity, 64), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_OK); /* another address */
+
+    uint64_t a = 0, b = 0, block = 0, recoveries = 9;
+    CHECK_EQ_INT(buddy_shared_alloc(made, 100, &a), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_alloc(seen, 1000, &b), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_block_size(seen, a, &block), BUDDY_OK);
+    CHECK_EQ_U64(block, 128);
+    CHECK_EQ_INT(buddy_shared_free(seen, a + 64), BUDDY_ENOTSTART); /* checked, as a range's */
+    CHECK_EQ_INT(buddy_shared_free(seen, a), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_free(made, a), BUDDY_ENOTLIVE);
+    CHECK_EQ_INT(buddy_shared_free(made, UINT64_MAX), BUDDY_ERANGE);
+    buddy_range_stats stats;
+    CHECK_EQ_INT(buddy_shared_get_stats(made, &stats), BUDDY_OK);
+    CHECK(stats.live_blocks == 1 && stats.allocated_bytes == 1024 && stats.rejected_frees == 3);
+    CHECK_EQ_INT(buddy_shared_recoveries(seen, &recoveries), BUDDY_OK);
+    CHECK_EQ_U64(recoveries, 0);
+    CHECK_EQ_INT(buddy_shared_check(made), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_free(made, b), BUDDY_OK);
+
+    /* Bad arguments change nothing. */
+    CHECK_EQ_INT(buddy_shared_alloc(NULL, 1, &a), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_alloc(made, 1, NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_free(NULL, 0), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_block_size(NULL, 0, &block), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_get_stats(made, NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_recoveries(made, NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_check(NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_attach(NULL, second, size), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second + 8, size), BUDDY_EINVAL);
+
+    /* Corrupt, another version, another geometry. */
+    buddy_shared *header = (buddy_shared *)(void *)second;
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, 32), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size - 1), BUDDY_EGEOMETRY);
+    header->capacity++; /* the checksum no longer matches */
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_check(made), BUDDY_ECORRUPT);
+    header->capacity--;
+    header->version++; /* another version, with its checksum right */
+    header->checksum = format_checksum(header);
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_EVERSION);
+    header->version--;
+    header->checksum = format_checksum(header);
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_OK);
+    header->magic ^= 1u;
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_ECORRUPT);
+    header->magic ^= 1u;
+    unsigned char *metadata = second + header->range_offset;
+    metadata[4096] ^= 0x10u; /* a tree bit */
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_ECORRUPT);
+    metadata[4096] ^= 0x10u;
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_OK);
+    munmap(first, size);
+    munmap(second, size);
+    close(fd);
+}
+
+/* ---- Every crash point ----------------------------------------------------- */
+
+typedef struct script_op {
+    bool is_free;
+    uint64_t size;   /* alloc */
+    unsigned victim; /* free: which live block */
+} script_op;
+
+typedef struct crash_run {
+    unsigned char *segment, *before, *scratch;
+    size_t size, range_offset;
+    uint64_t live[256];
+    unsigned live_count;
+    unsigned crash_points, operations;
+} crash_run;
+
+static int run_op(buddy_shared *shared, const crash_run *run, const script_op *op,
+                  uint64_t *offset_out) {
+    if (!op->is_free)
+        return buddy_shared_alloc(shared, op->size, offset_out);
+    uint64_t offset = run->live_count == 0 ? 5 : run->live[op->victim % run->live_count];
+    return buddy_shared_free(shared, op->is_free && op->victim == 1000 ? offset + 1 : offset);
+}
+
+/* Kills a child at each store of `op` from the segment's state, recovers,
+ * and compares; then runs `op` for real. */
+static void sweep(crash_run *run, const script_op *op) {
+    buddy_shared *shared = (buddy_shared *)(void *)run->segment;
+    memcpy(run->before, run->segment, run->size);
+    /* The reference: the op whole, in a copy, counting its stores. */
+    memcpy(run->scratch, run->segment, run->size);
+    buddy_shared *reference = NULL;
+    CHECK_EQ_INT(buddy_shared_attach(&reference, run->scratch, run->size), BUDDY_OK);
+    uint64_t offset = 0;
+    crash_at = 0;
+    stores_seen = 0;
+    int expected = run_op(reference, run, op, &offset);
+    unsigned stores = stores_seen;
+    for (unsigned k = 1; k <= stores; k++) {
+        memcpy(run->segment, run->before, run->size);
+        pid_t child = fork();
+        if (child == 0) {
+            crash_at = k;
+            uint64_t ignored = 0;
+            run_op(shared, run, op, &ignored);
+            _exit(3); /* not reached: store k kills it */
+        }
+        int status = 0;
+        CHECK(child > 0 && waitpid(child, &status, 0) == child);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        uint64_t recoveries = 0;
+        CHECK_EQ_INT(buddy_shared_recoveries(shared, &recoveries), BUDDY_OK); /* recovers */
+        CHECK_EQ_U64(recoveries, ((buddy_shared *)(void *)run->before)->recoveries + 1);
+        if (memcmp(run->segment + run->range_offset, run->before + run->range_offset,
+                   run->size - run->range_offset) != 0) {
+            fprintf(stderr, "crash before store %u of %u: the metadata differs after recovery\n", k,
+                    stores);
+            check_failures++;
+        }
+        run->crash_points++;
+    }
+    /* For real: the same result and bytes as the reference. */
+    memcpy(run->segment, run->before, run->size);
+    crash_at = 0;
+    uint64_t real_offset = 0;
+    CHECK_EQ_INT(run_op(shared, run, op, &real_offset), expected);
+    CHECK(memcmp(run->segment + run->range_offset, run->scratch + run->range_offset,
+                 run->size - run->range_offset) == 0);
+    CHECK_EQ_INT(buddy_shared_check(shared), BUDDY_OK);
+    if (!op->is_free && expected == BUDDY_OK && run->live_count < 256)
+        run->live[run->live_count++] = real_offset;
+    if (op->is_free && expected == BUDDY_OK && run->live_count > 0) {
+        unsigned freed = op->victim % run->live_count;
+        run->live[freed] = run->live[run->live_count - 1];
+        run->live_count--;
+    }
+    run->operations++;
+}
+
+static void every_crash_point_recovers(void) {
+    const uint64_t capacity = UINT64_C(1) << 20; /* 20 orders; summaries of 3 levels */
+    crash_run run = {0};
+    run.size = buddy_shared_size(capacity, 1);
+    run.segment = map_shared(run.size);
+    run.before = malloc(run.size);
+    run.scratch = map_shared(run.size);
+    buddy_shared *shared = NULL;
+    CHECK_EQ_INT(buddy_shared_create(&shared, run.segment, run.size, capacity, 1), BUDDY_OK);
+    run.range_offset = (size_t)shared->range_offset;
+    const char *seed_text = getenv("BUDDY_SEED");
+    uint64_t seed = seed_text != NULL ? strtoull(seed_text, NULL, 10) : 20261201u;
+    printf("test_shared: seed %llu (BUDDY_SEED replays)\n", (unsigned long long)seed);
+    unsigned quick = getenv("BUDDY_TEST_QUICK") != NULL;
+    static const script_op fixed[] = {
+        {false, 1, 0},                 /* 20 splits */
+        {false, 1, 0},                 /* none */
+        {false, UINT64_C(1) << 21, 0}, /* too big: a counted failure */
+        {true, 0, 1000},               /* an interior offset: a counted rejection */
+        {true, 0, 0},                  /* a free whose buddy is live */
+        {true, 0, 0},                  /* 20 merges */
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        sweep(&run, &fixed[i]);
+    for (unsigned step = 0; step < (quick ? 30u : 300u); step++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        script_op op = {run.live_count > 0 && (seed >> 60) < 7, UINT64_C(1) << ((seed >> 33) % 19),
+                        (unsigned)(seed >> 40)};
+        sweep(&run, &op);
+    }
+    /* Fill the range, so that an allocation fails with ENOMEM, then free. */
+    script_op whole = {false, capacity, 0};
+    sweep(&run, &whole);
+    printf("test_shared: %u crash points over %u operations, each recovered to the bytes before\n",
+           run.crash_points, run.operations);
+    CHECK(run.crash_points > (quick ? 300u : 3000u));
+    munmap(run.segment, run.size);
+    munmap(run.scratch, run.size);
+    free(run.before);
+}
+
+int main(void) {
+    segments_are_made_attached_and_checked();
+    every_crash_point_recovers();
+    return check_exit_code("test_shared");
+}
