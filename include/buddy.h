@@ -697,18 +697,25 @@ BUDDY_API int buddy_heap_unlock_all(buddy_heap *heap);
  * so all its processes must share one ABI (no 32- and 64-bit mix). */
 typedef struct buddy_shared buddy_shared;
 
+enum buddy_shared_flags {
+    /* Record the allocating process's pid with each block (32 bits per min
+     * block), so that buddy_shared_sweep can free a dead process's blocks. */
+    BUDDY_SHARED_OWNERS = 1u << 0
+};
+
 /* Bytes a segment needs for this geometry (as buddy_range_metadata_size
- * takes it); 0 iff the geometry is impossible. Pure. */
-BUDDY_API size_t buddy_shared_size(uint64_t capacity, uint64_t min_block_size);
+ * takes it) and these flags; 0 iff the geometry is impossible or a flag
+ * unknown. Pure. */
+BUDDY_API size_t buddy_shared_size(uint64_t capacity, uint64_t min_block_size, unsigned flags);
 
 /* Makes a shared range in `segment` (segment_size bytes, 64-byte aligned),
- * best fit. Fails with BUDDY_EINVAL iff an argument is NULL or segment is
- * not 64-byte aligned, BUDDY_EGEOMETRY iff buddy_shared_size is 0,
- * BUDDY_ESMALL iff segment_size is below it, BUDDY_ENOMEM iff the robust
- * mutex cannot be made. O(segment size). Not thread-safe: no other process
- * may use the segment until it returns. */
+ * best fit. Fails with BUDDY_EINVAL iff an argument is NULL, segment is
+ * not 64-byte aligned or a flag is unknown, BUDDY_EGEOMETRY iff
+ * buddy_shared_size is 0, BUDDY_ESMALL iff segment_size is below it,
+ * BUDDY_ENOMEM iff the robust mutex cannot be made. O(segment size). Not
+ * thread-safe: no other process may use the segment until it returns. */
 BUDDY_API int buddy_shared_create(buddy_shared **shared_out, void *segment, size_t segment_size,
-                                  uint64_t capacity, uint64_t min_block_size);
+                                  uint64_t capacity, uint64_t min_block_size, unsigned flags);
 
 /* Attaches to a segment that buddy_shared_create made, in this or another
  * process, at any address. Fails with BUDDY_EINVAL iff an argument is NULL
@@ -728,6 +735,18 @@ BUDDY_API int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *
 BUDDY_API int buddy_shared_free(buddy_shared *shared, uint64_t offset);
 BUDDY_API int buddy_shared_block_size(buddy_shared *shared, uint64_t offset, uint64_t *size_out);
 BUDDY_API int buddy_shared_get_stats(buddy_shared *shared, buddy_range_stats *stats_out);
+
+/* With BUDDY_SHARED_OWNERS: the pid that allocated the live block at
+ * `offset` (*owner_out). Fails as buddy_range_size does, and with
+ * BUDDY_EINVAL iff an argument is NULL or the segment has no owners. */
+BUDDY_API int buddy_shared_owner(buddy_shared *shared, uint64_t offset, uint32_t *owner_out);
+
+/* With BUDDY_SHARED_OWNERS: frees every live block that process `owner`
+ * allocated (a process that died, say) and stores how many in *freed_out
+ * (may be NULL). Each free is atomic on its own: a sweep cut short by a
+ * crash can be run again. Fails with BUDDY_EINVAL iff shared is NULL or the
+ * segment has no owners. O(blocks) walks. */
+BUDDY_API int buddy_shared_sweep(buddy_shared *shared, uint32_t owner, uint64_t *freed_out);
 
 /* The number of interrupted operations recovered since the segment was made
  * (*recoveries_out), under the mutex. Fails with BUDDY_EINVAL iff an

@@ -60,8 +60,9 @@ static uint64_t format_checksum(const buddy_shared *header) {
 
 static void segments_are_made_attached_and_checked(void) {
     const uint64_t capacity = 1u << 20;
-    size_t size = buddy_shared_size(capacity, 64);
-    CHECK(size > 0 && buddy_shared_size(0, 64) == 0 && buddy_shared_size(capacity, 3) == 0);
+    size_t size = buddy_shared_size(capacity, 64, 0);
+    CHECK(size > 0 && buddy_shared_size(0, 64, 0) == 0 && buddy_shared_size(capacity, 3, 0) == 0 &&
+          buddy_shared_size(capacity, 64, 2) == 0);
     int fd = memfd_create("buddy-shared-test", 0);
     CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
     unsigned char *first = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -69,11 +70,12 @@ static void segments_are_made_attached_and_checked(void) {
     CHECK(first != MAP_FAILED && second != MAP_FAILED && first != second);
 
     buddy_shared *made = NULL, *seen = NULL;
-    CHECK_EQ_INT(buddy_shared_create(NULL, first, size, capacity, 64), BUDDY_EINVAL);
-    CHECK_EQ_INT(buddy_shared_create(&made, first + 8, size, capacity, 64), BUDDY_EINVAL);
-    CHECK_EQ_INT(buddy_shared_create(&made, first, size, capacity, 3), BUDDY_EGEOMETRY);
-    CHECK_EQ_INT(buddy_shared_create(&made, first, size - 1, capacity, 64), BUDDY_ESMALL);
-    CHECK_EQ_INT(buddy_shared_create(&made, first, size, capacity, 64), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_create(NULL, first, size, capacity, 64, 0), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_create(&made, first + 8, size, capacity, 64, 0), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_create(&made, first, size, capacity, 3, 0), BUDDY_EGEOMETRY);
+    CHECK_EQ_INT(buddy_shared_create(&made, first, size - 1, capacity, 64, 0), BUDDY_ESMALL);
+    CHECK_EQ_INT(buddy_shared_create(&made, first, size, capacity, 64, 2), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_create(&made, first, size, capacity, 64, 0), BUDDY_OK);
     CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_OK); /* another address */
 
     uint64_t a = 0, b = 0, block = 0, recoveries = 9;
@@ -101,6 +103,11 @@ static void segments_are_made_attached_and_checked(void) {
     CHECK_EQ_INT(buddy_shared_get_stats(made, NULL), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_recoveries(made, NULL), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_check(NULL), BUDDY_EINVAL);
+    uint32_t owner = 0;
+    CHECK_EQ_INT(buddy_shared_owner(made, b, &owner), BUDDY_EINVAL); /* made without owners */
+    CHECK_EQ_INT(buddy_shared_sweep(made, 1, NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_owner(NULL, b, &owner), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_sweep(NULL, 1, NULL), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_attach(NULL, second, size), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_attach(&seen, second + 8, size), BUDDY_EINVAL);
 
@@ -129,6 +136,45 @@ static void segments_are_made_attached_and_checked(void) {
     munmap(first, size);
     munmap(second, size);
     close(fd);
+}
+
+/* ---- Owners and sweeps ---------------------------------------------------- */
+
+static void a_dead_process_blocks_are_swept(void) {
+    const uint64_t capacity = 1u << 16;
+    size_t size = buddy_shared_size(capacity, 16, BUDDY_SHARED_OWNERS);
+    CHECK(size > buddy_shared_size(capacity, 16, 0) + capacity / 16 * 4 - 64);
+    unsigned char *segment = map_shared(size);
+    buddy_shared *shared = NULL;
+    CHECK_EQ_INT(buddy_shared_create(&shared, segment, size, capacity, 16, BUDDY_SHARED_OWNERS),
+                 BUDDY_OK);
+    uint64_t mine = 0, freed = 0;
+    uint32_t owner = 0;
+    CHECK_EQ_INT(buddy_shared_alloc(shared, 100, &mine), BUDDY_OK);
+    pid_t child = fork();
+    if (child == 0) { /* 600 blocks (more than a sweep's batch), then dies */
+        uint64_t offset = 0;
+        for (int i = 0; i < 600; i++)
+            if (buddy_shared_alloc(shared, 16u << (i % 3), &offset) != BUDDY_OK)
+                _exit(1);
+        raise(SIGKILL);
+    }
+    int status = 0;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFSIGNALED(status));
+    buddy_range_stats stats;
+    CHECK_EQ_INT(buddy_shared_get_stats(shared, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.live_blocks, 601);
+    CHECK_EQ_INT(buddy_shared_owner(shared, mine, &owner), BUDDY_OK);
+    CHECK_EQ_U64(owner, (uint32_t)getpid());
+    CHECK_EQ_INT(buddy_shared_owner(shared, mine + 16, &owner), BUDDY_ENOTSTART);
+    CHECK_EQ_INT(buddy_shared_sweep(shared, (uint32_t)child, &freed), BUDDY_OK);
+    CHECK_EQ_U64(freed, 600);
+    CHECK_EQ_INT(buddy_shared_get_stats(shared, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.live_blocks, 1);
+    CHECK_EQ_INT(buddy_shared_free(shared, mine), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_sweep(shared, (uint32_t)getpid(), NULL), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_check(shared), BUDDY_OK);
+    munmap(segment, size);
 }
 
 /* ---- Every crash point ----------------------------------------------------- */
@@ -213,12 +259,14 @@ static void sweep(crash_run *run, const script_op *op) {
 static void every_crash_point_recovers(void) {
     const uint64_t capacity = UINT64_C(1) << 20; /* 20 orders; summaries of 3 levels */
     crash_run run = {0};
-    run.size = buddy_shared_size(capacity, 1);
+    run.size = buddy_shared_size(capacity, 1, BUDDY_SHARED_OWNERS);
     run.segment = map_shared(run.size);
     run.before = malloc(run.size);
     run.scratch = map_shared(run.size);
     buddy_shared *shared = NULL;
-    CHECK_EQ_INT(buddy_shared_create(&shared, run.segment, run.size, capacity, 1), BUDDY_OK);
+    CHECK_EQ_INT(
+        buddy_shared_create(&shared, run.segment, run.size, capacity, 1, BUDDY_SHARED_OWNERS),
+        BUDDY_OK);
     run.range_offset = (size_t)shared->range_offset;
     const char *seed_text = getenv("BUDDY_SEED");
     uint64_t seed = seed_text != NULL ? strtoull(seed_text, NULL, 10) : 20261201u;
@@ -253,6 +301,7 @@ static void every_crash_point_recovers(void) {
 
 int main(void) {
     segments_are_made_attached_and_checked();
+    a_dead_process_blocks_are_swept();
     every_crash_point_recovers();
     return check_exit_code("test_shared");
 }

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shared_internal.h"
 
@@ -48,18 +49,34 @@ static uint64_t header_checksum(const buddy_shared *shared) {
     return hash;
 }
 
-size_t buddy_shared_size(uint64_t capacity, uint64_t min_block_size) {
+static uint32_t *owners_of(buddy_shared *shared) {
+    return (uint32_t *)(void *)(bytes_of(shared) + shared->owners_offset);
+}
+
+/* Where the owners' table starts for `range_bytes` of range metadata. */
+static size_t owners_offset(size_t range_bytes) {
+    return (SHARED_RANGE_OFFSET + range_bytes + 63u) / 64u * 64u;
+}
+
+size_t buddy_shared_size(uint64_t capacity, uint64_t min_block_size, unsigned flags) {
     size_t range = buddy_range_metadata_size(capacity, min_block_size);
-    if (range == 0 || range > SIZE_MAX - SHARED_RANGE_OFFSET)
+    if (range == 0 || range > SIZE_MAX / 2 || (flags & ~(unsigned)BUDDY_SHARED_OWNERS) != 0)
         return 0;
-    return SHARED_RANGE_OFFSET + range;
+    if (!(flags & BUDDY_SHARED_OWNERS))
+        return SHARED_RANGE_OFFSET + range;
+    uint64_t blocks = capacity / min_block_size;
+    if (blocks > (SIZE_MAX / 2) / sizeof(uint32_t))
+        return 0; /* GCOVR_EXCL_LINE: a 32-bit target's huge range */
+    return owners_offset(range) + (size_t)blocks * sizeof(uint32_t);
 }
 
 int buddy_shared_create(buddy_shared **shared_out, void *segment, size_t segment_size,
-                        uint64_t capacity, uint64_t min_block_size) {
-    if (shared_out == NULL || segment == NULL || (uintptr_t)segment % 64u != 0)
+                        uint64_t capacity, uint64_t min_block_size, unsigned flags) {
+    if (shared_out == NULL || segment == NULL || (uintptr_t)segment % 64u != 0 ||
+        (flags & ~(unsigned)BUDDY_SHARED_OWNERS) != 0)
         return BUDDY_EINVAL;
-    size_t needed = buddy_shared_size(capacity, min_block_size);
+    size_t needed = buddy_shared_size(capacity, min_block_size, flags);
+    size_t range_bytes = buddy_range_metadata_size(capacity, min_block_size);
     if (needed == 0)
         return BUDDY_EGEOMETRY;
     if (segment_size < needed)
@@ -87,6 +104,10 @@ int buddy_shared_create(buddy_shared **shared_out, void *segment, size_t segment
     shared->min_block_size = min_block_size;
     shared->segment_bytes = needed;
     shared->range_offset = SHARED_RANGE_OFFSET;
+    shared->flags = flags;
+    shared->owners_offset = (flags & BUDDY_SHARED_OWNERS) ? owners_offset(range_bytes) : 0;
+    if (shared->owners_offset != 0)
+        memset(owners_of(shared), 0, needed - (size_t)shared->owners_offset);
     shared->magic = SHARED_MAGIC;
     shared->checksum = header_checksum(shared);
     *shared_out = shared;
@@ -101,9 +122,12 @@ static int check_header(buddy_shared *shared, size_t segment_size) {
         return BUDDY_ECORRUPT;
     if (shared->version != SHARED_VERSION || shared->header_bytes != SHARED_HEADER_BYTES)
         return BUDDY_EVERSION;
-    uint64_t needed = buddy_shared_size(shared->capacity, shared->min_block_size);
+    uint64_t needed = buddy_shared_size(shared->capacity, shared->min_block_size, shared->flags);
+    size_t range_bytes = buddy_range_metadata_size(shared->capacity, shared->min_block_size);
     if (needed == 0 || needed != shared->segment_bytes || needed > segment_size ||
-        shared->range_offset != SHARED_RANGE_OFFSET)
+        shared->range_offset != SHARED_RANGE_OFFSET ||
+        shared->owners_offset !=
+            ((shared->flags & BUDDY_SHARED_OWNERS) ? owners_offset(range_bytes) : 0))
         return BUDDY_EGEOMETRY;
     return BUDDY_OK;
 }
@@ -151,8 +175,9 @@ int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment
     if (lock(shared) != BUDDY_OK)
         return BUDDY_ECORRUPT;
     buddy_range *range = NULL;
-    status = buddy_range_attach(&range, range_of(shared),
-                                (size_t)(shared->segment_bytes - shared->range_offset));
+    status =
+        buddy_range_attach(&range, range_of(shared),
+                           buddy_range_metadata_size(shared->capacity, shared->min_block_size));
     if (status == BUDDY_OK)
         status = buddy_range_check(range);
     unlock(shared);
@@ -162,36 +187,119 @@ int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment
     return BUDDY_OK;
 }
 
-/* Runs a logged alloc of `value` units, or free of offset `value`, under
- * the mutex. */
-static int logged_call(buddy_shared *shared, bool is_free, uint64_t value, uint64_t *offset_out) {
-    if (shared == NULL)
-        return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+/* Opens the undo log for one operation; under the mutex. */
+static void log_begin(buddy_shared *shared) {
     undo_log *log = log_of(shared);
     log->count = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     log->state = LOG_ACTIVE;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     buddy_shared_target = (log_target){log, bytes_of(shared)};
-    int status = is_free ? buddy_shared_logged_free(range_of(shared), value)
-                         : buddy_shared_logged_alloc(range_of(shared), value, offset_out);
+}
+
+/* Closes it: from here the operation has happened. */
+static void log_end(buddy_shared *shared) {
     buddy_shared_target = (log_target){NULL, NULL};
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    log->state = LOG_IDLE;
-    unlock(shared);
+    log_of(shared)->state = LOG_IDLE;
+}
+
+/* Stores the owner of the block at `offset`, logged; under the mutex, with
+ * the log open. */
+static void set_owner(buddy_shared *shared, uint64_t offset, uint32_t owner) {
+    uint32_t *slot = &owners_of(shared)[offset / shared->min_block_size];
+    buddy_shared_will_store(slot, sizeof *slot);
+    *slot = owner;
+}
+
+/* A free with the log open: the range's, then the owner's slot cleared. */
+static int logged_free(buddy_shared *shared, uint64_t offset) {
+    int status = buddy_shared_logged_free(range_of(shared), offset);
+    if (status == BUDDY_OK && shared->owners_offset != 0)
+        set_owner(shared, offset, 0);
     return status;
 }
 
 int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *offset_out) {
-    if (offset_out == NULL)
+    if (shared == NULL || offset_out == NULL)
         return BUDDY_EINVAL;
-    return logged_call(shared, false, size, offset_out);
+    if (lock(shared) != BUDDY_OK)
+        return BUDDY_ECORRUPT;
+    log_begin(shared);
+    uint64_t offset = 0;
+    int status = buddy_shared_logged_alloc(range_of(shared), size, &offset);
+    if (status == BUDDY_OK && shared->owners_offset != 0)
+        set_owner(shared, offset, (uint32_t)getpid());
+    log_end(shared);
+    unlock(shared);
+    if (status == BUDDY_OK)
+        *offset_out = offset;
+    return status;
 }
 
 int buddy_shared_free(buddy_shared *shared, uint64_t offset) {
-    return logged_call(shared, true, offset, NULL);
+    if (shared == NULL)
+        return BUDDY_EINVAL;
+    if (lock(shared) != BUDDY_OK)
+        return BUDDY_ECORRUPT;
+    log_begin(shared);
+    int status = logged_free(shared, offset);
+    log_end(shared);
+    unlock(shared);
+    return status;
+}
+
+int buddy_shared_owner(buddy_shared *shared, uint64_t offset, uint32_t *owner_out) {
+    if (shared == NULL || owner_out == NULL || shared->owners_offset == 0)
+        return BUDDY_EINVAL;
+    if (lock(shared) != BUDDY_OK)
+        return BUDDY_ECORRUPT;
+    uint64_t size = 0;
+    int status = buddy_range_size(range_of(shared), offset, &size);
+    if (status == BUDDY_OK)
+        *owner_out = owners_of(shared)[offset / shared->min_block_size];
+    unlock(shared);
+    return status;
+}
+
+/* The sweep's walk: up to SWEEP_BATCH offsets of `owner`'s live blocks. */
+#define SWEEP_BATCH 256u
+typedef struct sweep_walk {
+    const uint32_t *owners;
+    uint64_t min_block_size;
+    uint32_t owner;
+    unsigned found;
+    uint64_t offset[SWEEP_BATCH];
+} sweep_walk;
+
+static int collect(uint64_t offset, uint64_t size, buddy_block_state state, void *user) {
+    (void)size;
+    sweep_walk *walk = user;
+    if (state == BUDDY_BLOCK_LIVE && walk->owners[offset / walk->min_block_size] == walk->owner)
+        walk->offset[walk->found++] = offset;
+    return walk->found == SWEEP_BATCH; /* a full batch stops the walk */
+}
+
+int buddy_shared_sweep(buddy_shared *shared, uint32_t owner, uint64_t *freed_out) {
+    if (shared == NULL || shared->owners_offset == 0)
+        return BUDDY_EINVAL;
+    if (lock(shared) != BUDDY_OK)
+        return BUDDY_ECORRUPT;
+    static _Thread_local sweep_walk walk; /* 2 KiB: not on the stack */
+    uint64_t freed = 0;
+    do {
+        walk = (sweep_walk){owners_of(shared), shared->min_block_size, owner, 0, {0}};
+        (void)buddy_range_walk(range_of(shared), collect, &walk);
+        for (unsigned i = 0; i < walk.found; i++) { /* each free atomic on its own */
+            log_begin(shared);
+            freed += logged_free(shared, walk.offset[i]) == BUDDY_OK;
+            log_end(shared);
+        }
+    } while (walk.found == SWEEP_BATCH);
+    unlock(shared);
+    if (freed_out != NULL)
+        *freed_out = freed;
+    return BUDDY_OK;
 }
 
 int buddy_shared_block_size(buddy_shared *shared, uint64_t offset, uint64_t *size_out) {

@@ -4,7 +4,8 @@
  * and logged.c (the core's alloc and free compiled again with their stores
  * announced, range_store.h): the segment's layout and the undo log.
  *
- *   header (64 B) | robust mutex (64-B lines) | undo log | range metadata
+ *   header (128 B) | robust mutex (64-B lines) | undo log | range metadata
+ *   | owners (BUDDY_SHARED_OWNERS: a uint32_t pid per min block)
  */
 #ifndef BUDDY_SHARED_INTERNAL_H
 #define BUDDY_SHARED_INTERNAL_H
@@ -41,12 +42,15 @@ struct buddy_shared {
     uint64_t capacity;
     uint64_t min_block_size;
     uint64_t segment_bytes; /* what buddy_shared_size gave */
-    uint64_t range_offset;  /* the range's metadata, from the segment's start */
+    uint32_t range_offset;  /* the range's metadata, from the segment's start */
+    uint32_t flags;         /* enum buddy_shared_flags */
+    uint64_t owners_offset; /* the owners' table, 0 without BUDDY_SHARED_OWNERS */
     uint64_t checksum;      /* of the fields above */
     uint64_t recoveries;    /* outside the checksum: it changes; under the mutex */
 };
 
-#define SHARED_HEADER_BYTES 64u
+#define SHARED_HEADER_BYTES 128u
+_Static_assert(sizeof(struct buddy_shared) <= SHARED_HEADER_BYTES, "the header fits its bytes");
 #define SHARED_LOCK_OFFSET SHARED_HEADER_BYTES
 #define SHARED_LOCK_BYTES ((sizeof(pthread_mutex_t) + 63u) / 64u * 64u)
 #define SHARED_LOG_OFFSET (SHARED_LOCK_OFFSET + SHARED_LOCK_BYTES)
@@ -59,6 +63,9 @@ typedef struct log_target {
     unsigned char *segment;
 } log_target;
 extern _Thread_local log_target buddy_shared_target;
+
+/* Logs the old bytes at `address` before a store (logged.c). */
+void buddy_shared_will_store(void *address, size_t bytes);
 
 /* The core's alloc and free with every store logged first (logged.c). */
 int buddy_shared_logged_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out);
