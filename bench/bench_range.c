@@ -137,6 +137,40 @@ static void harness_release(void *state, uint64_t handle) {
     (void)handle;
 }
 
+/* ---- The shared range: one process, no contention (its robust mutex and
+ * undo log are the cost); with owners, a pid stored per allocation. */
+
+static bench_buffer shared_segment;
+
+static void *shared_setup_with(const workload *w, unsigned flags) {
+    size_t size = buddy_shared_size(w->capacity, w->min_block_size, flags);
+    buddy_shared *shared = NULL;
+    if (buddy_shared_create(&shared, bench_buffer_get(&shared_segment, size), size, w->capacity,
+                            w->min_block_size, flags) != BUDDY_OK)
+        exit(1);
+    return shared;
+}
+static void *shared_setup(const workload *w) {
+    return shared_setup_with(w, 0);
+}
+static void *shared_owners_setup(const workload *w) {
+    return shared_setup_with(w, BUDDY_SHARED_OWNERS);
+}
+static int shared_alloc(void *state, uint64_t size, uint64_t *handle) {
+    return buddy_shared_alloc(state, size, handle);
+}
+static void shared_release(void *state, uint64_t handle) {
+    buddy_shared_free(state, handle);
+}
+static double shared_bits(const workload *w) {
+    return (double)buddy_shared_size(w->capacity, w->min_block_size, 0) * 8.0 /
+           (double)(w->capacity / w->min_block_size);
+}
+static double shared_owners_bits(const workload *w) {
+    return (double)buddy_shared_size(w->capacity, w->min_block_size, BUDDY_SHARED_OWNERS) * 8.0 /
+           (double)(w->capacity / w->min_block_size);
+}
+
 static const allocator allocators[] = {
     /* The range's and the seed's memory stays mapped for the next run. */
     {"buddy best-fit", best_fit_setup, range_alloc, range_release, NULL, range_bits},
@@ -145,6 +179,9 @@ static const allocator allocators[] = {
     {"buddy aligned", best_fit_setup, range_alloc_aligned, range_release, NULL, range_bits},
     {"buddy cached", cached_range_setup, cached_range_alloc, cached_range_release,
      cached_range_teardown, cached_bits},
+    {"buddy shared", shared_setup, shared_alloc, shared_release, NULL, shared_bits},
+    {"buddy shared+owners", shared_owners_setup, shared_alloc, shared_release, NULL,
+     shared_owners_bits},
     /* The first row again: how much a row's place in the run moves its figure. */
     {"buddy best-fit #2", best_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"seed algorithm", seed_setup, seed_alloc, seed_release, NULL, seed_bits},
@@ -260,7 +297,7 @@ int main(int argc, char **argv) {
         compare_fragmentation(ops);
         return 0;
     }
-    enum { SEED_BASELINE = 6 }; /* allocators[6], the seed's algorithm */
+    enum { SEED_BASELINE = 8 }; /* allocators[8], the seed's algorithm */
     workload w;
     workload_churn(&w, UINT64_C(1) << 30, 64, 0.5, ops, 1);
     bench_compare(allocators, ALLOCATOR_COUNT, &w, runs, SEED_BASELINE, "seed / this");
