@@ -748,6 +748,16 @@ BUDDY_API int buddy_shared_owner(buddy_shared *shared, uint64_t offset, uint32_t
  * segment has no owners. O(blocks) walks. */
 BUDDY_API int buddy_shared_sweep(buddy_shared *shared, uint32_t owner, uint64_t *freed_out);
 
+/* Called once per block in address order by buddy_shared_walk, with the
+ * block's owner (0 for a free block, or without owners); nonzero stops it. */
+typedef int (*buddy_shared_visitor)(uint64_t offset, uint64_t size, buddy_block_state state,
+                                    uint32_t owner, void *user);
+
+/* Visits every block under the mutex (the visitor must not call the
+ * segment). Fails with BUDDY_EINVAL iff shared or visitor is NULL,
+ * BUDDY_ECORRUPT iff the mutex cannot be recovered. O(blocks). */
+BUDDY_API int buddy_shared_walk(buddy_shared *shared, buddy_shared_visitor visitor, void *user);
+
 /* The number of interrupted operations recovered since the segment was made
  * (*recoveries_out), under the mutex. Fails with BUDDY_EINVAL iff an
  * argument is NULL. */

@@ -48,6 +48,15 @@ static void *map_shared(size_t bytes) {
 
 /* ---- Making, attaching, rejecting ---------------------------------------- */
 
+static int count_live(uint64_t offset, uint64_t size, buddy_block_state state, uint32_t owner,
+                      void *user) {
+    (void)offset;
+    (void)size;
+    (void)owner;
+    *(uint64_t *)user += state == BUDDY_BLOCK_LIVE;
+    return 0;
+}
+
 /* The header's checksum as the format defines it (docs/design.md): FNV-1a
  * over the bytes before the checksum field. */
 static uint64_t format_checksum(const buddy_shared *header) {
@@ -93,6 +102,9 @@ static void segments_are_made_attached_and_checked(void) {
     CHECK_EQ_INT(buddy_shared_recoveries(seen, &recoveries), BUDDY_OK);
     CHECK_EQ_U64(recoveries, 0);
     CHECK_EQ_INT(buddy_shared_check(made), BUDDY_OK);
+    uint64_t live = 0;
+    CHECK_EQ_INT(buddy_shared_walk(made, count_live, &live), BUDDY_OK);
+    CHECK_EQ_U64(live, 1);
     CHECK_EQ_INT(buddy_shared_free(made, b), BUDDY_OK);
 
     /* Bad arguments change nothing. */
@@ -108,6 +120,9 @@ static void segments_are_made_attached_and_checked(void) {
     CHECK_EQ_INT(buddy_shared_sweep(made, 1, NULL), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_owner(NULL, b, &owner), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_sweep(NULL, 1, NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_walk(NULL, count_live, NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_walk(made, NULL, NULL), BUDDY_EINVAL);
+
     CHECK_EQ_INT(buddy_shared_attach(NULL, second, size), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_attach(&seen, second + 8, size), BUDDY_EINVAL);
 

@@ -22,6 +22,7 @@ static const struct {
      "the fragmentation report card of traces: each policy's smallest capacity"},
     {"record", tool_record, "records a program's allocations as a trace (LD_PRELOAD)"},
     {"run", tool_run, "runs a program on libbuddy_malloc.so and prints its statistics"},
+    {"shared", tool_shared, "makes and inspects a shared range's segment (stat, check, draw...)"},
 };
 
 static void usage(FILE *out) {
@@ -34,10 +35,9 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(
-            stderr,
-            "buddy: COMMAND is missing (commands: demo, sizes, replay, draw, report, record, run)\n"
-            "Try 'buddy --help' for more.\n");
+        fprintf(stderr, "buddy: COMMAND is missing (commands: demo, sizes, replay, draw, report, "
+                        "record, run, shared)\n"
+                        "Try 'buddy --help' for more.\n");
         return TOOL_USAGE;
     }
     if (tool_is_help(argv[1])) {
@@ -51,10 +51,10 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(
-        stderr,
-        "buddy: unknown command '%s' (commands: demo, sizes, replay, draw, report, record, run)\n"
-        "Try 'buddy --help' for more.\n",
-        argv[1]);
+    fprintf(stderr,
+            "buddy: unknown command '%s' (commands: demo, sizes, replay, draw, report, record, "
+            "run, shared)\n"
+            "Try 'buddy --help' for more.\n",
+            argv[1]);
     return TOOL_USAGE;
 }

@@ -73,6 +73,7 @@ bool tool_find_library(const char *file, const char *from_bin, char *path, size_
 
 int tool_demo(int argc, char **argv);
 int tool_run(int argc, char **argv);
+int tool_shared(int argc, char **argv);
 int tool_sizes(int argc, char **argv);
 int tool_replay(int argc, char **argv);
 int tool_draw(int argc, char **argv);

@@ -197,11 +197,14 @@ static void log_begin(buddy_shared *shared) {
     buddy_shared_target = (log_target){log, bytes_of(shared)};
 }
 
-/* Closes it: from here the operation has happened. */
+/* Closes it: from here the operation has happened. The count goes back to
+ * 0 too, so that no later state can make these entries look current. */
 static void log_end(buddy_shared *shared) {
     buddy_shared_target = (log_target){NULL, NULL};
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     log_of(shared)->state = LOG_IDLE;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    log_of(shared)->count = 0;
 }
 
 /* Stores the owner of the block at `offset`, logged; under the mutex, with
@@ -318,6 +321,32 @@ int buddy_shared_get_stats(buddy_shared *shared, buddy_range_stats *stats_out) {
     if (lock(shared) != BUDDY_OK)
         return BUDDY_ECORRUPT;
     int status = buddy_range_get_stats(range_of(shared), stats_out);
+    unlock(shared);
+    return status;
+}
+
+typedef struct walk_adapter {
+    buddy_shared *shared;
+    buddy_shared_visitor visitor;
+    void *user;
+} walk_adapter;
+
+static int visit_block(uint64_t offset, uint64_t size, buddy_block_state state, void *user) {
+    const walk_adapter *adapter = user;
+    buddy_shared *shared = adapter->shared;
+    uint32_t owner = 0;
+    if (state == BUDDY_BLOCK_LIVE && shared->owners_offset != 0)
+        owner = owners_of(shared)[offset / shared->min_block_size];
+    return adapter->visitor(offset, size, state, owner, adapter->user);
+}
+
+int buddy_shared_walk(buddy_shared *shared, buddy_shared_visitor visitor, void *user) {
+    if (shared == NULL || visitor == NULL)
+        return BUDDY_EINVAL;
+    if (lock(shared) != BUDDY_OK)
+        return BUDDY_ECORRUPT;
+    walk_adapter adapter = {shared, visitor, user};
+    int status = buddy_range_walk(range_of(shared), visit_block, &adapter);
     unlock(shared);
     return status;
 }
