@@ -13,6 +13,8 @@
  * equal a reference run's.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -151,6 +153,42 @@ static void segments_are_made_attached_and_checked(void) {
     munmap(first, size);
     munmap(second, size);
     close(fd);
+}
+
+/* ---- A lock past recovery ------------------------------------------------- */
+
+/* A holder dies and the next one unlocks without making the lock
+ * consistent: every call then answers BUDDY_ECORRUPT. */
+static void an_unrecoverable_lock_is_reported(void) {
+    size_t size = buddy_shared_size(4096, 16, BUDDY_SHARED_OWNERS);
+    unsigned char *segment = map_shared(size);
+    buddy_shared *shared = NULL, *again = NULL;
+    CHECK_EQ_INT(buddy_shared_create(&shared, segment, size, 4096, 16, BUDDY_SHARED_OWNERS),
+                 BUDDY_OK);
+    pthread_mutex_t *mutex = (pthread_mutex_t *)(void *)(segment + SHARED_LOCK_OFFSET);
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_mutex_lock(mutex);
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child);
+    CHECK_EQ_INT(pthread_mutex_lock(mutex), EOWNERDEAD);
+    pthread_mutex_unlock(mutex); /* not consistent: not recoverable from now on */
+    uint64_t value = 0;
+    uint32_t owner = 0;
+    buddy_range_stats stats;
+    CHECK_EQ_INT(buddy_shared_alloc(shared, 16, &value), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_free(shared, 0), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_block_size(shared, 0, &value), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_get_stats(shared, &stats), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_recoveries(shared, &value), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_owner(shared, 0, &owner), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_sweep(shared, 1, NULL), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_walk(shared, count_live, &value), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_check(shared), BUDDY_ECORRUPT);
+    CHECK_EQ_INT(buddy_shared_attach(&again, segment, size), BUDDY_ECORRUPT);
+    munmap(segment, size);
 }
 
 /* ---- Owners and sweeps ---------------------------------------------------- */
@@ -317,6 +355,7 @@ static void every_crash_point_recovers(void) {
 int main(void) {
     segments_are_made_attached_and_checked();
     a_dead_process_blocks_are_swept();
+    an_unrecoverable_lock_is_reported();
     every_crash_point_recovers();
     return check_exit_code("test_shared");
 }
