@@ -392,6 +392,16 @@ static int child_main(const char *mode) {
         free(launder(malloc(10))); /* the heap's key is past 40: its setspecific calls calloc */
         return 0;
     }
+    if (strcmp(mode, "--too-large-for-an-arena") == 0) { /* below the threshold, above any arena */
+        size_t request = (sizeof(void *) == 8 ? (size_t)1 << 30 : (size_t)1 << 28) - 4096;
+        unsigned char *block = malloc(request);
+        if (block == NULL)
+            return 1;
+        block[0] = 1;
+        block[request - 1] = 2;
+        free(block);
+        return 0;
+    }
     if (strcmp(mode, "--table-without-room") == 0)
         return table_without_room();
     return 2;
@@ -441,6 +451,9 @@ static void options_change_what_they_say(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     status = run_child("--arenas", NULL, "/nonexistent/folder/stats", output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && output[0] == '\0'); /* nowhere to say */
+    status = run_child("--too-large-for-an-arena", "BUDDY_MALLOC_MMAP_THRESHOLD=1G", "1", output,
+                       sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 1 blocks mapped"));
     status = run_child("--table-without-room", NULL, NULL, output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }

@@ -102,10 +102,13 @@ void *shim_arena_alloc(size_t size, size_t alignment, bool zeroed) {
     pthread_mutex_lock(&grow_lock);
     void *block = NULL;
     for (unsigned index = count; block == NULL && index < MAX_ARENAS; index++) {
-        if (index >= published() && !add_arena(index))
+        bool fresh = index >= published();
+        if (fresh && !add_arena(index))
             break;
         if ((block = alloc_in(index, size, alignment, zeroed)) != NULL)
             current_arena = index;
+        else if (fresh && (size_t)(arenas[index].end - arenas[index].start) >= ARENA_SIZE_MAX)
+            break; /* too large for an empty arena of the largest size: a mapping serves it */
     }
     pthread_mutex_unlock(&grow_lock);
     return block;
