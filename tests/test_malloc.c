@@ -333,7 +333,10 @@ static int child_main(const char *mode) {
         free(launder(&mode));                    /* a pointer no allocation made */
         free(launder((char *)malloc(100) + 16)); /* an interior pointer */
         char *live = malloc(100);
-        if (realloc(launder(live + 16), 200) != NULL || realloc(launder(&mode), 200) != NULL)
+        errno = 0;
+        if (realloc(launder(live + 16), 200) != NULL || errno != EINVAL)
+            return 1;
+        if (realloc(launder(&mode), 200) != NULL || errno != EINVAL)
             return 1;
         free(live);
         return 0;

@@ -251,7 +251,7 @@ static int run_op(buddy_shared *shared, const crash_run *run, const script_op *o
     if (!op->is_free)
         return buddy_shared_alloc(shared, op->size, offset_out);
     uint64_t offset = run->live_count == 0 ? 5 : run->live[op->victim % run->live_count];
-    return buddy_shared_free(shared, op->is_free && op->victim == 1000 ? offset + 1 : offset);
+    return buddy_shared_free(shared, op->victim == 1000 ? offset + 1 : offset);
 }
 
 /* Kills a child at each store of `op` from the segment's state, recovers,

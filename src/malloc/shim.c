@@ -465,9 +465,7 @@ EXPORT void *realloc(void *pointer, size_t size) {
     } else if (stats_on) {
         stats_count(&stats.failures);
     }
-    if (block == NULL)
-        errno = ENOMEM;
-    return block;
+    return block; /* resize set errno on failure: ENOMEM, or EINVAL for an invalid pointer */
 }
 
 EXPORT void *reallocarray(void *pointer, size_t count, size_t size) {
