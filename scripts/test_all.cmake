@@ -42,6 +42,7 @@ file(MAKE_DIRECTORY "${build_root}")
 # Configures, builds and tests one configuration; stops everything on a failure.
 function(run_configuration name)
   set(binary_dir "${build_root}/${name}")
+  string(TIMESTAMP started "%s")
   message(STATUS "==== ${name}: configure, build, test")
   execute_process(COMMAND ${CMAKE_COMMAND} -S ${source_dir} -B ${binary_dir}
       -DBUDDY_WERROR=${BUDDY_WERROR} -DBUDDY_BUILD_BENCH=OFF ${ARGN} RESULT_VARIABLE failed)
@@ -55,6 +56,9 @@ function(run_configuration name)
   if(failed)
     message(FATAL_ERROR "==== ${name}: FAILED")
   endif()
+  string(TIMESTAMP finished "%s")
+  math(EXPR took "${finished} - ${started}")
+  message(STATUS "==== ${name}: passed in ${took} s")
   set(ran "${ran} ${name}" PARENT_SCOPE)
 endfunction()
 
