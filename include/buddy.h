@@ -692,8 +692,8 @@ BUDDY_API int buddy_heap_unlock_all(buddy_heap *heap);
  * an undo log: the next process to take the mutex restores the old bytes,
  * O(log n), so the interrupted operation never happened (an allocation whose
  * call did not return is not allocated), then marks the mutex consistent.
- * Power-of-two allocations only (exact runs, aligned allocation, resize and
- * thread caches are not offered yet). The segment's lock is a pthread mutex,
+ * Power-of-two blocks and exact runs, with resize (aligned allocation and
+ * thread caches are not offered: docs/design.md says why). The segment's lock is a pthread mutex,
  * so all its processes must share one ABI (no 32- and 64-bit mix). */
 typedef struct buddy_shared buddy_shared;
 
@@ -733,6 +733,11 @@ BUDDY_API int buddy_shared_attach(buddy_shared **shared_out, void *segment, size
  * process-safe. O(log n) each, plus the recovery's O(log n). */
 BUDDY_API int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *offset_out);
 BUDDY_API int buddy_shared_free(buddy_shared *shared, uint64_t offset);
+/* As buddy_range_alloc_exact and buddy_range_resize, with the same locking,
+ * recovery and failures as the calls above: a run or a resize cut by a crash
+ * is undone whole. O(log n) word operations each. */
+BUDDY_API int buddy_shared_alloc_exact(buddy_shared *shared, uint64_t size, uint64_t *offset_out);
+BUDDY_API int buddy_shared_resize(buddy_shared *shared, uint64_t offset, uint64_t new_size);
 BUDDY_API int buddy_shared_block_size(buddy_shared *shared, uint64_t offset, uint64_t *size_out);
 BUDDY_API int buddy_shared_get_stats(buddy_shared *shared, buddy_range_stats *stats_out);
 

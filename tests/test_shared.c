@@ -5,7 +5,8 @@
  * geometry; then every crash point. The shared range's logged alloc and
  * free are compiled into this test again with a hook that numbers every
  * store; for each operation of a seeded script (allocations that split 0 to
- * 20 times, frees that merge 0 to 20 times, failures) and each store k, a
+ * 20 times, frees that merge 0 to 20 times, exact runs, resizes of blocks and
+ * runs, failures) and each store k, a
  * child process runs the operation and kills itself with SIGKILL just
  * before store k. The parent then takes the lock (EOWNERDEAD), which
  * recovers, and compares every byte of the range's metadata with the state
@@ -232,10 +233,15 @@ static void a_dead_process_blocks_are_swept(void) {
 
 /* ---- Every crash point ----------------------------------------------------- */
 
+enum op_kind { OP_ALLOC, OP_EXACT, OP_FREE, OP_RESIZE };
+/* Special victims of a free: an offset inside the block, the start of its
+ * second piece (of a run). */
+enum { INTERIOR = 1000, SECOND_PIECE = 2000 };
+
 typedef struct script_op {
-    bool is_free;
-    uint64_t size;   /* alloc */
-    unsigned victim; /* free: which live block */
+    enum op_kind kind;
+    uint64_t size;   /* alloc, exact: the size; resize: the new size */
+    unsigned victim; /* free, resize: which live block (modulo their count), or a special */
 } script_op;
 
 typedef struct crash_run {
@@ -248,10 +254,17 @@ typedef struct crash_run {
 
 static int run_op(buddy_shared *shared, const crash_run *run, const script_op *op,
                   uint64_t *offset_out) {
-    if (!op->is_free)
+    if (op->kind == OP_ALLOC)
         return buddy_shared_alloc(shared, op->size, offset_out);
+    if (op->kind == OP_EXACT)
+        return buddy_shared_alloc_exact(shared, op->size, offset_out);
     uint64_t offset = run->live_count == 0 ? 5 : run->live[op->victim % run->live_count];
-    return buddy_shared_free(shared, op->victim == 1000 ? offset + 1 : offset);
+    if (op->kind == OP_RESIZE)
+        return buddy_shared_resize(shared, offset, op->size);
+    uint64_t size = 0;
+    if (op->victim == SECOND_PIECE && buddy_shared_block_size(shared, offset, &size) == BUDDY_OK)
+        offset += UINT64_C(1) << (63 - __builtin_clzll(size)); /* the largest piece's size */
+    return buddy_shared_free(shared, op->victim == INTERIOR ? offset + 1 : offset);
 }
 
 /* Kills a child at each store of `op` from the segment's state, recovers,
@@ -299,9 +312,10 @@ static void sweep(crash_run *run, const script_op *op) {
     CHECK(memcmp(run->segment + run->range_offset, run->scratch + run->range_offset,
                  run->size - run->range_offset) == 0);
     CHECK_EQ_INT(buddy_shared_check(shared), BUDDY_OK);
-    if (!op->is_free && expected == BUDDY_OK && run->live_count < 256)
+    bool allocates = op->kind == OP_ALLOC || op->kind == OP_EXACT;
+    if (allocates && expected == BUDDY_OK && run->live_count < 256)
         run->live[run->live_count++] = real_offset;
-    if (op->is_free && expected == BUDDY_OK && run->live_count > 0) {
+    if (op->kind == OP_FREE && expected == BUDDY_OK && run->live_count > 0) {
         unsigned freed = op->victim % run->live_count;
         run->live[freed] = run->live[run->live_count - 1];
         run->live_count--;
@@ -326,23 +340,43 @@ static void every_crash_point_recovers(void) {
     printf("test_shared: seed %llu (BUDDY_SEED replays)\n", (unsigned long long)seed);
     unsigned quick = getenv("BUDDY_TEST_QUICK") != NULL;
     static const script_op fixed[] = {
-        {false, 1, 0},                 /* 20 splits */
-        {false, 1, 0},                 /* none */
-        {false, UINT64_C(1) << 21, 0}, /* too big: a counted failure */
-        {true, 0, 1000},               /* an interior offset: a counted rejection */
-        {true, 0, 0},                  /* a free whose buddy is live */
-        {true, 0, 0},                  /* 20 merges */
+        {OP_ALLOC, 1, 0},                 /* 20 splits */
+        {OP_ALLOC, 1, 0},                 /* none */
+        {OP_ALLOC, UINT64_C(1) << 21, 0}, /* too big: a counted failure */
+        {OP_FREE, 0, INTERIOR},           /* an interior offset: a counted rejection */
+        {OP_FREE, 0, 0},                  /* a free whose buddy is live */
+        {OP_FREE, 0, 0},                  /* 20 merges */
+        {OP_EXACT, (1u << 18) + (1u << 15) + (1u << 9) + 5, 0}, /* 5 pieces, 4 marks */
+        {OP_FREE, 0, SECOND_PIECE},                  /* a later piece: a counted rejection */
+        {OP_RESIZE, (1u << 18) + (1u << 16) + 3, 0}, /* a run grown in place */
+        {OP_RESIZE, 1000, 0},                        /* shrunk */
+        {OP_RESIZE, 1u << 19, 0},                    /* grown to a plain block */
+        {OP_RESIZE, 1u << 21, 0},                    /* too big */
+        {OP_FREE, 0, 0},                             /* 19 merges */
+        {OP_ALLOC, 64, 0},                           /* a block grown and shrunk in place */
+        {OP_RESIZE, 4096, 0},
+        {OP_RESIZE, 16, 0},
+        {OP_EXACT, 7, 0}, /* 7 = 3 mod 4: 8 min blocks */
+        {OP_FREE, 0, 1},
+        {OP_FREE, 0, 0},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         sweep(&run, &fixed[i]);
     for (unsigned step = 0; step < (quick ? 30u : 300u); step++) {
         seed = seed * 6364136223846793005u + 1442695040888963407u;
-        script_op op = {run.live_count > 0 && (seed >> 60) < 7, UINT64_C(1) << ((seed >> 33) % 19),
-                        (unsigned)(seed >> 40)};
+        unsigned draw = (unsigned)(seed >> 59); /* 0..31 */
+        enum op_kind kind = run.live_count == 0 ? OP_ALLOC
+                            : draw < 12         ? OP_FREE
+                            : draw < 16         ? OP_RESIZE
+                            : draw < 24         ? OP_EXACT
+                                                : OP_ALLOC;
+        uint64_t power = UINT64_C(1) << ((seed >> 33) % 19);
+        script_op op = {kind, kind == OP_ALLOC ? power : power + (seed >> 8) % power,
+                        (unsigned)(seed >> 40) % 256u};
         sweep(&run, &op);
     }
     /* Fill the range, so that an allocation fails with ENOMEM, then free. */
-    script_op whole = {false, capacity, 0};
+    script_op whole = {OP_ALLOC, capacity, 0};
     sweep(&run, &whole);
     printf("test_shared: %u crash points over %u operations, each recovered to the bytes before\n",
            run.crash_points, run.operations);

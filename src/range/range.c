@@ -323,23 +323,6 @@ int buddy_range_alloc_batch(buddy_range *range, uint64_t size, uint32_t count,
     BUDDY_SYNCED(int, range, unlocked_alloc_batch(range, size, count, offsets_out));
 }
 
-/* Grows live block (order, index) to `target` by absorbing its free buddies:
- * possible iff at each order below `target` the block is a lower half whose
- * buddy is a free block. Checks everything before it changes anything. */
-static bool grow_in_place(buddy_range *range, unsigned order, uint64_t index, unsigned target) {
-    uint64_t probe = index;
-    for (unsigned level = order; level < target; level++, probe >>= 1)
-        if ((probe & 1u) || (probe | 1u) >= range->orders[level].node_count ||
-            !node_test(range, level, probe | 1u, FREE_BIT))
-            return false;
-    for (; order < target; order++, index >>= 1) {
-        free_remove(range, order, index | 1u);
-        node_ref parent = node_locate(range, order + 1, index >> 1);
-        range_words(range)[parent.word + HALF_WORDS] &= ~parent.mask;
-    }
-    return true;
-}
-
 int buddy_find_allocation(const buddy_range *range, uint64_t offset, unsigned *order_out,
                           uint64_t *blocks_out) {
     node_ref ref;
@@ -353,31 +336,7 @@ int buddy_find_allocation(const buddy_range *range, uint64_t offset, unsigned *o
 }
 
 static int unlocked_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
-    if (range == NULL)
-        return BUDDY_EINVAL;
-    unsigned order = 0;
-    uint64_t blocks = 0;
-    int status = buddy_find_allocation(range, offset, &order, &blocks);
-    if (status != BUDDY_OK)
-        return status;
-    unsigned shift = range->min_block_shift;
-    if (exceeds_largest_block(range, new_size))
-        return BUDDY_ETOOBIG;
-    if (blocks != (uint64_t)1 << order) /* a run stays a run of the exact new size */
-        return buddy_run_resize(range, offset, blocks, new_size);
-    unsigned target = order_for_size(new_size, shift);
-    uint64_t index = (offset >> shift) >> order;
-    if (target < order) {
-        shrink_in_place(range, order, index, target);
-    } else if (target > order) {
-        if (!grow_in_place(range, order, index, target))
-            return BUDDY_ENOMEM;
-    }
-    range->allocated_blocks =
-        range->allocated_blocks - ((uint64_t)1 << order) + ((uint64_t)1 << target);
-    if (range->allocated_blocks > range->peak_allocated_blocks)
-        range->peak_allocated_blocks = range->allocated_blocks;
-    return BUDDY_OK;
+    return range == NULL ? BUDDY_EINVAL : buddy_resize(range, offset, new_size);
 }
 
 int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {

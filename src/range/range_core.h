@@ -479,6 +479,8 @@ int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned or
  * must grow over min blocks that are not free, or its new largest piece would
  * not be aligned at the offset. Changes nothing on failure. */
 int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint64_t new_size);
+/* buddy_range_resize of a non-NULL range (run.c). */
+int buddy_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
 
 /* The free block that holds min block `first`, searched from the root (run.c):
  * true and its order and index, or false if a live block holds it. */
@@ -491,7 +493,7 @@ bool buddy_all_free(const buddy_range *range, uint64_t first, uint64_t end);
  * to the node, freeing the halves off the path. Nothing is counted. */
 void buddy_carve_piece(buddy_range *range, uint64_t first, unsigned piece);
 
-/* The checked free (reserve.c), taken while range->slow_free != 0: given
+/* The checked free (run.c), taken while range->slow_free != 0: given
  * find_live_block's answer for `offset`, rejects a reserved offset, then
  * frees as buddy_run_free and forgets the user data. Counts as free does. */
 int buddy_checked_free(buddy_range *range, uint64_t offset, int status, unsigned order,

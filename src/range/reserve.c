@@ -34,19 +34,6 @@ int buddy_reservation_check(const buddy_range *range, uint64_t offset, int statu
                : status;
 }
 
-int buddy_checked_free(buddy_range *range, uint64_t offset, int status, unsigned order,
-                       node_ref ref) {
-    status = buddy_reservation_check(range, offset, status);
-    if (status != BUDDY_OK) {
-        range->rejected_frees++;
-        return status;
-    }
-    status = buddy_run_free(range, offset, order, ref); /* a plain block is a run of one */
-    if (status == BUDDY_OK && range->user_data_word != 0)
-        range_words(range)[range->user_data_word + (offset >> range->min_block_shift)] = 0;
-    return status;
-}
-
 /* The order of the largest block that starts at min block `first` (aligned to
  * its size) and ends by `end`. */
 static unsigned largest_piece(uint64_t first, uint64_t end) {

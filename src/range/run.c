@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Exact runs: buddy_range_alloc_exact and what free, size and resize do with
- * the runs it makes.
+ * The mutating paths off the hot ones: exact runs (buddy_range_alloc_exact
+ * and what free, size and resize do with the runs it makes), the checked
+ * free, and resize. Every store is announced (range_store.h): the shared
+ * range compiles this file again with its stores logged
+ * (src/shared/logged_run.c).
  *
  * A run of c min blocks is the binary decomposition of c laid out from an
  * offset aligned to its largest piece: pieces of strictly decreasing order,
@@ -39,8 +42,11 @@
 static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
     node_ref ref = node_locate(range, order - 1, (index << 1) | 1u);
     uint64_t *word = &range_words(range)[ref.word + HALF_WORDS];
+    WILL_STORE(word);
     *word = on ? *word | ref.mask : *word & ~ref.mask;
+    WILL_STORE(&range->run_marks);
     range->run_marks += on ? 1 : (uint64_t)-1;
+    WILL_STORE(&range->slow_free);
     update_slow_free(range);
 }
 
@@ -96,6 +102,7 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
     uint64_t first = offset >> range->min_block_shift;
     int status = check_starts_allocation(range, first, order);
     if (status != BUDDY_OK) {
+        WILL_STORE(&range->rejected_frees);
         range->rejected_frees++;
         return status;
     }
@@ -104,6 +111,7 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
         bool marked = piece_is_marked(range, order, index);
         if (marked)
             set_mark(range, order, index, false);
+        WILL_STORE(&range->allocated_blocks);
         range->allocated_blocks -= (uint64_t)1 << order;
         release_block(range, order, index, ref); /* a later piece is still live: no merge
                                                     reaches it */
@@ -112,8 +120,27 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
         first += (uint64_t)1 << order;
         order = piece_order(range, first, &ref);
     }
+    WILL_STORE(&range->live_blocks);
     range->live_blocks--;
     return BUDDY_OK;
+}
+
+int buddy_checked_free(buddy_range *range, uint64_t offset, int status, unsigned order,
+                       node_ref ref) {
+    status = buddy_reservation_check(range, offset, status);
+    if (status != BUDDY_OK) {
+        WILL_STORE(&range->rejected_frees);
+        range->rejected_frees++;
+        return status;
+    }
+    status = buddy_run_free(range, offset, order, ref); /* a plain block is a run of one */
+    if (status == BUDDY_OK && range->user_data_word != 0) {
+        uint64_t *slot =
+            &range_words(range)[range->user_data_word + (offset >> range->min_block_shift)];
+        WILL_STORE(slot);
+        *slot = 0;
+    }
+    return status;
 }
 
 int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned order,
@@ -290,6 +317,53 @@ int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint6
     return BUDDY_OK;
 }
 
+/* Grows live block (order, index) to `target` by absorbing its free buddies:
+ * possible iff at each order below `target` the block is a lower half whose
+ * buddy is a free block. Checks everything before it changes anything. */
+static bool grow_in_place(buddy_range *range, unsigned order, uint64_t index, unsigned target) {
+    uint64_t probe = index;
+    for (unsigned level = order; level < target; level++, probe >>= 1)
+        if ((probe & 1u) || (probe | 1u) >= range->orders[level].node_count ||
+            !node_test(range, level, probe | 1u, FREE_BIT))
+            return false;
+    for (; order < target; order++, index >>= 1) {
+        free_remove(range, order, index | 1u);
+        node_ref parent = node_locate(range, order + 1, index >> 1);
+        WILL_STORE(&range_words(range)[parent.word + HALF_WORDS]);
+        range_words(range)[parent.word + HALF_WORDS] &= ~parent.mask;
+    }
+    return true;
+}
+
+int buddy_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
+    unsigned order = 0;
+    uint64_t blocks = 0;
+    int status = buddy_find_allocation(range, offset, &order, &blocks);
+    if (status != BUDDY_OK)
+        return status;
+    unsigned shift = range->min_block_shift;
+    if (exceeds_largest_block(range, new_size))
+        return BUDDY_ETOOBIG;
+    if (blocks != (uint64_t)1 << order) /* a run stays a run of the exact new size */
+        return buddy_run_resize(range, offset, blocks, new_size);
+    unsigned target = order_for_size(new_size, shift);
+    uint64_t index = (offset >> shift) >> order;
+    if (target < order) {
+        shrink_in_place(range, order, index, target);
+    } else if (target > order) {
+        if (!grow_in_place(range, order, index, target))
+            return BUDDY_ENOMEM;
+    }
+    WILL_STORE(&range->allocated_blocks);
+    range->allocated_blocks =
+        range->allocated_blocks - ((uint64_t)1 << order) + ((uint64_t)1 << target);
+    if (range->allocated_blocks > range->peak_allocated_blocks) {
+        WILL_STORE(&range->peak_allocated_blocks);
+        range->peak_allocated_blocks = range->allocated_blocks;
+    }
+    return BUDDY_OK;
+}
+
 int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out) {
     return buddy_range_alloc_exact_aligned(range, size, 1, offset_out);
 }
@@ -388,6 +462,7 @@ static int unlocked_alloc_exact_aligned(buddy_range *range, uint64_t size, uint6
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
     if (exceeds_largest_block(range, size)) {
+        WILL_STORE(&range->alloc_failures);
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
     }

@@ -16,6 +16,8 @@
 
 #include "shared_internal.h"
 
+#include "logged_names.h"
+
 #include "range_core.h"
 
 _Thread_local log_target buddy_shared_target;

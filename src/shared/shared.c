@@ -207,6 +207,29 @@ static void log_end(buddy_shared *shared) {
     log_of(shared)->count = 0;
 }
 
+/* This process's id, for owners: getpid is a system call, so it is read once
+ * and again in the child of each fork. */
+static uint32_t cached_pid;
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void) {
+    __atomic_store_n(&cached_pid, 0u, __ATOMIC_RELAXED);
+}
+
+static void register_fork_handler(void) {
+    (void)pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static uint32_t process_id(void) {
+    uint32_t pid = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+    if (pid == 0) {
+        (void)pthread_once(&fork_handler_once, register_fork_handler);
+        pid = (uint32_t)getpid();
+        __atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+    }
+    return pid;
+}
+
 /* Stores the owner of the block at `offset`, logged; under the mutex, with
  * the log open. */
 static void set_owner(buddy_shared *shared, uint64_t offset, uint32_t owner) {
@@ -223,21 +246,33 @@ static int logged_free(buddy_shared *shared, uint64_t offset) {
     return status;
 }
 
-int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *offset_out) {
+/* The core's allocators, as the mutating calls below pass them to one body. */
+typedef int (*logged_allocator)(buddy_range *range, uint64_t size, uint64_t *offset_out);
+
+static int shared_alloc(buddy_shared *shared, logged_allocator allocate, uint64_t size,
+                        uint64_t *offset_out) {
     if (shared == NULL || offset_out == NULL)
         return BUDDY_EINVAL;
     if (lock(shared) != BUDDY_OK)
         return BUDDY_ECORRUPT;
     log_begin(shared);
     uint64_t offset = 0;
-    int status = buddy_shared_logged_alloc(range_of(shared), size, &offset);
+    int status = allocate(range_of(shared), size, &offset);
     if (status == BUDDY_OK && shared->owners_offset != 0)
-        set_owner(shared, offset, (uint32_t)getpid());
+        set_owner(shared, offset, process_id());
     log_end(shared);
     unlock(shared);
     if (status == BUDDY_OK)
         *offset_out = offset;
     return status;
+}
+
+int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *offset_out) {
+    return shared_alloc(shared, buddy_shared_logged_alloc, size, offset_out);
+}
+
+int buddy_shared_alloc_exact(buddy_shared *shared, uint64_t size, uint64_t *offset_out) {
+    return shared_alloc(shared, buddy_shared_logged_alloc_exact, size, offset_out);
 }
 
 int buddy_shared_free(buddy_shared *shared, uint64_t offset) {
@@ -247,6 +282,18 @@ int buddy_shared_free(buddy_shared *shared, uint64_t offset) {
         return BUDDY_ECORRUPT;
     log_begin(shared);
     int status = logged_free(shared, offset);
+    log_end(shared);
+    unlock(shared);
+    return status;
+}
+
+int buddy_shared_resize(buddy_shared *shared, uint64_t offset, uint64_t new_size) {
+    if (shared == NULL)
+        return BUDDY_EINVAL;
+    if (lock(shared) != BUDDY_OK)
+        return BUDDY_ECORRUPT;
+    log_begin(shared);
+    int status = buddy_shared_logged_resize(range_of(shared), offset, new_size);
     log_end(shared);
     unlock(shared);
     return status;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The shared range's internals, shared by shared.c (segment, lock, recovery)
- * and logged.c (the core's alloc and free compiled again with their stores
- * announced, range_store.h): the segment's layout and the undo log.
+ * and logged.c and logged_run.c (the range's mutating paths compiled again
+ * with their stores announced, range_store.h): the segment's layout and the
+ * undo log.
  *
  *   header (128 B) | robust mutex (64-B lines) | undo log | range metadata
  *   | owners (BUDDY_SHARED_OWNERS: a uint32_t pid per min block)
@@ -70,5 +71,11 @@ void buddy_shared_will_store(void *address, size_t bytes);
 /* The core's alloc and free with every store logged first (logged.c). */
 int buddy_shared_logged_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out);
 int buddy_shared_logged_free(buddy_range *range, uint64_t offset);
+/* The range's alloc_exact(_aligned) and resize with every store logged first
+ * (logged_run.c, under the names of logged_names.h). */
+int buddy_shared_logged_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out);
+int buddy_shared_logged_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                            uint64_t *offset_out);
+int buddy_shared_logged_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
 
 #endif /* BUDDY_SHARED_INTERNAL_H */
