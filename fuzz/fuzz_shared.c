@@ -3,13 +3,13 @@
  * Fuzz target for the shared range's attach: the input is an undo log (its
  * state, count and entries, whose offsets, sizes and old values may be
  * anything) and then a list of edits (an offset and a byte each) to a valid
- * segment image, made once: a small range with owners and live blocks, whose
+ * segment image, made once: a small range with owners, live blocks and a run, whose
  * lock was held by a process that died, so that attach recovers from that
  * log. The edits reach the header, the log, the range's metadata and
  * the owners' table, never the lock (a pthread mutex has no format a reader
  * could check: docs/design.md). Attach must answer a status and never crash
- * or read outside the image. When it accepts the image, alloc, free, sweep
- * and the checker must work on it, and the checker must pass after each.
+ * or read outside the image. When it accepts the image, alloc, exact runs,
+ * resize, free, sweep and the checker must work on it, and the checker must pass after each.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -44,6 +44,8 @@ static void make_base(void) {
     for (unsigned i = 0; i < 12; i++)
         FUZZ_REQUIRE(buddy_shared_alloc(shared, 16u << (i % 5), &offset) == BUDDY_OK);
     FUZZ_REQUIRE(buddy_shared_free(shared, offset) == BUDDY_OK);
+    FUZZ_REQUIRE(buddy_shared_alloc_exact(shared, 13u * MIN_BLOCK, &offset) ==
+                 BUDDY_OK); /* a run */
     pid_t child = fork();
     if (child == 0) {
         pthread_mutex_lock((pthread_mutex_t *)(void *)(segment + SHARED_LOCK_OFFSET));
@@ -96,6 +98,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (unsigned i = 0; i < 8; i++) {
         if (buddy_shared_alloc(shared, 16u << i, &offset) == BUDDY_OK)
             FUZZ_REQUIRE(buddy_shared_free(shared, offset) == BUDDY_OK);
+        FUZZ_REQUIRE(buddy_shared_check(shared) == BUDDY_OK);
+        if (buddy_shared_alloc_exact(shared, 16u * (5u + 3u * i), &offset) == BUDDY_OK) {
+            (void)buddy_shared_resize(shared, offset, 16u * (9u + i)); /* may not fit */
+            FUZZ_REQUIRE(buddy_shared_check(shared) == BUDDY_OK);
+            FUZZ_REQUIRE(buddy_shared_free(shared, offset) == BUDDY_OK);
+        }
         FUZZ_REQUIRE(buddy_shared_check(shared) == BUDDY_OK);
     }
     FUZZ_REQUIRE(buddy_shared_sweep(shared, (uint32_t)getpid(), &freed) == BUDDY_OK);
