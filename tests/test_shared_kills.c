@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Random kills: four worker processes hammer one shared range (allocate,
- * write their pid and the offset at both ends of the block, verify, free)
+ * Random kills: four worker processes hammer one shared range (allocate
+ * blocks and exact runs, write their pid and the offset at both ends, verify,
+ * resize in place, free)
  * while the parent kills one of them with SIGKILL at a random moment, sweeps
  * the dead worker's blocks (owners) and starts another, BUDDY_KILL_TRIALS
  * times (10,000 by default, 1,000 in quick mode). A worker that finds its
@@ -58,7 +59,12 @@ static void worker(uint64_t seed) {
         uint64_t choice = next_random(&seed);
         if (held < HELD && (held == 0 || choice % 3 != 0)) {
             uint64_t size = UINT64_C(64) << (choice % 9), offset = 0;
-            if (buddy_shared_alloc(shared, size, &offset) == BUDDY_OK) {
+            bool exact = (choice >> 8) % 2 != 0; /* half are exact runs */
+            if (exact)
+                size = 64u * (1u + (choice >> 10) % 300u);
+            int status = exact ? buddy_shared_alloc_exact(shared, size, &offset)
+                               : buddy_shared_alloc(shared, size, &offset);
+            if (status == BUDDY_OK) {
                 mark(offset, size, pid << 32 ^ offset);
                 offsets[held] = offset;
                 sizes[held++] = size;
@@ -66,7 +72,15 @@ static void worker(uint64_t seed) {
         } else {
             unsigned victim = (unsigned)(choice % held);
             if (!marked(offsets[victim], sizes[victim], pid << 32 ^ offsets[victim]))
-                _exit(2); /* someone else was handed this block */
+                _exit(2);                 /* someone else was handed this block */
+            if ((choice >> 8) % 4 == 0) { /* a resize, in place or not at all */
+                uint64_t size = 64u * (1u + (choice >> 10) % 300u);
+                if (buddy_shared_resize(shared, offsets[victim], size) == BUDDY_OK) {
+                    sizes[victim] = size;
+                    mark(offsets[victim], size, pid << 32 ^ offsets[victim]);
+                }
+                continue;
+            }
             if (buddy_shared_free(shared, offsets[victim]) != BUDDY_OK)
                 _exit(3);
             offsets[victim] = offsets[--held];
