@@ -693,8 +693,10 @@ BUDDY_API int buddy_heap_unlock_all(buddy_heap *heap);
  * O(log n), so the interrupted operation never happened (an allocation whose
  * call did not return is not allocated), then marks the mutex consistent.
  * Power-of-two blocks and exact runs, with resize (aligned allocation and
- * thread caches are not offered: docs/design.md says why). The segment's lock is a pthread mutex,
- * so all its processes must share one ABI (no 32- and 64-bit mix). */
+ * thread caches are not offered: docs/design.md says why). Attach holds
+ * nothing per process: to detach, unmap the segment. The segment's lock is
+ * a pthread mutex, so all its processes must share one ABI (no 32- and
+ * 64-bit mix). */
 typedef struct buddy_shared buddy_shared;
 
 enum buddy_shared_flags {

@@ -110,7 +110,24 @@ static void segments_are_made_attached_and_checked(void) {
     CHECK_EQ_U64(live, 1);
     CHECK_EQ_INT(buddy_shared_free(made, b), BUDDY_OK);
 
+    /* An exact run from one mapping, sized, resized and freed from the other. */
+    CHECK_EQ_INT(buddy_shared_alloc_exact(made, 13 * 64 - 5, &a), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_block_size(seen, a, &block), BUDDY_OK);
+    CHECK_EQ_U64(block, 13 * 64);
+    CHECK_EQ_INT(buddy_shared_free(seen, a + 8 * 64), BUDDY_ENOTSTART); /* its second piece */
+    CHECK_EQ_INT(buddy_shared_resize(seen, a, 9 * 64), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_block_size(made, a, &block), BUDDY_OK);
+    CHECK_EQ_U64(block, 9 * 64);
+    CHECK_EQ_INT(buddy_shared_resize(seen, a + 64, 64), BUDDY_ENOTSTART);
+    CHECK_EQ_INT(buddy_shared_resize(seen, a, capacity * 2), BUDDY_ETOOBIG);
+    CHECK_EQ_INT(buddy_shared_free(seen, a), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_get_stats(made, &stats), BUDDY_OK);
+    CHECK(stats.live_blocks == 0 && stats.allocated_bytes == 0);
+
     /* Bad arguments change nothing. */
+    CHECK_EQ_INT(buddy_shared_alloc_exact(NULL, 1, &a), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_alloc_exact(made, 1, NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_resize(NULL, 0, 1), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_alloc(NULL, 1, &a), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_alloc(made, 1, NULL), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_free(NULL, 0), BUDDY_EINVAL);
