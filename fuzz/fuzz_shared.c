@@ -6,13 +6,12 @@
  * segment image, made once: a small range with owners, live blocks and a run, whose
  * lock was held by a process that died, so that attach recovers from that
  * log. The edits reach the header, the log, the range's metadata and
- * the owners' table, never the lock (a pthread mutex has no format a reader
- * could check: docs/design.md). Attach must answer a status and never crash
+ * the owners' table, never the lock (a word naming a live thread as its
+ * holder is rightly waited for: docs/design.md). Attach must answer a status and never crash
  * or read outside the image. When it accepts the image, alloc, exact runs,
  * resize, free, sweep and the checker must work on it, and the checker must pass after each.
  */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "buddy.h"
 #include "fuzz_input.h"
+#include "robust_lock.h"
 #include "shared_internal.h"
 
 #define CAPACITY 4096u
@@ -48,7 +48,7 @@ static void make_base(void) {
                  BUDDY_OK); /* a run */
     pid_t child = fork();
     if (child == 0) {
-        pthread_mutex_lock((pthread_mutex_t *)(void *)(segment + SHARED_LOCK_OFFSET));
+        buddy_robust_lock_take((robust_lock *)(void *)(segment + SHARED_LOCK_OFFSET));
         _exit(0); /* dies holding it: the next holder recovers */
     }
     int status = 0;

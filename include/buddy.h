@@ -686,17 +686,19 @@ BUDDY_API int buddy_heap_unlock_all(buddy_heap *heap);
  *
  * A segment the caller maps in several processes (a file, /dev/shm, memfd;
  * MAP_SHARED, 64-byte aligned) holds a versioned, checksummed header, a
- * process-shared robust mutex, an undo log and a range's metadata; offsets
- * are relative to the caller's own memory, as with a range. Every call takes
- * the mutex. A process that dies inside a call, at any instruction, leaves
- * an undo log: the next process to take the mutex restores the old bytes,
- * O(log n), so the interrupted operation never happened (an allocation whose
- * call did not return is not allocated), then marks the mutex consistent.
- * Power-of-two blocks and exact runs, with resize (aligned allocation and
- * thread caches are not offered: docs/design.md says why). Attach holds
- * nothing per process: to detach, unmap the segment. The segment's lock is
- * a pthread mutex, so all its processes must share one ABI (no 32- and
- * 64-bit mix). */
+ * robust lock (a futex word the Linux kernel marks when its holder dies),
+ * an undo log and a range's metadata; offsets are relative to the caller's
+ * own memory, as with a range. Every call takes the lock. A process that
+ * dies inside a call, at any instruction, leaves an undo log: the next
+ * process to take the lock restores the old bytes, O(log n), so the
+ * interrupted operation never happened (an allocation whose call did not
+ * return is not allocated). A lock whose holder is gone but unmarked (a
+ * segment file kept across a reboot) is taken after about a quarter of a
+ * second. Power-of-two blocks and exact runs, with resize (aligned
+ * allocation and thread caches are not offered: docs/design.md says why).
+ * Attach holds nothing per process: to detach, unmap the segment. The
+ * range's header has the ABI's layout, so all the processes of a segment
+ * must share one ABI (no 32- and 64-bit mix), and one pid namespace. */
 typedef struct buddy_shared buddy_shared;
 
 enum buddy_shared_flags {
@@ -714,7 +716,7 @@ BUDDY_API size_t buddy_shared_size(uint64_t capacity, uint64_t min_block_size, u
  * best fit. Fails with BUDDY_EINVAL iff an argument is NULL, segment is
  * not 64-byte aligned or a flag is unknown, BUDDY_EGEOMETRY iff
  * buddy_shared_size is 0, BUDDY_ESMALL iff segment_size is below it,
- * BUDDY_ENOMEM iff the robust mutex cannot be made. O(segment size). Not
+ * O(segment size). Not
  * thread-safe: no other process may use the segment until it returns. */
 BUDDY_API int buddy_shared_create(buddy_shared **shared_out, void *segment, size_t segment_size,
                                   uint64_t capacity, uint64_t min_block_size, unsigned flags);
@@ -725,13 +727,13 @@ BUDDY_API int buddy_shared_create(buddy_shared **shared_out, void *segment, size
  * or checksum is wrong or the range breaks an invariant; BUDDY_EVERSION iff
  * the format is another version; BUDDY_EGEOMETRY iff the header's geometry
  * does not fit segment_size. Never reads outside the segment. O(metadata)
- * (it runs the range's checker, under the mutex). */
+ * (it runs the range's checker, under the lock). */
 BUDDY_API int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment_size);
 
 /* As buddy_range_alloc, buddy_range_free, buddy_range_size and
- * buddy_range_get_stats, under the segment's mutex, recovering first if its
+ * buddy_range_get_stats, under the segment's lock, recovering first if its
  * last holder died; these fail as those do, and with BUDDY_EINVAL iff shared
- * is NULL, BUDDY_ECORRUPT iff the mutex cannot be recovered. Thread- and
+ * is NULL. Thread- and
  * process-safe. O(log n) each, plus the recovery's O(log n). */
 BUDDY_API int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *offset_out);
 BUDDY_API int buddy_shared_free(buddy_shared *shared, uint64_t offset);
@@ -760,17 +762,17 @@ BUDDY_API int buddy_shared_sweep(buddy_shared *shared, uint32_t owner, uint64_t 
 typedef int (*buddy_shared_visitor)(uint64_t offset, uint64_t size, buddy_block_state state,
                                     uint32_t owner, void *user);
 
-/* Visits every block under the mutex (the visitor must not call the
- * segment). Fails with BUDDY_EINVAL iff shared or visitor is NULL,
- * BUDDY_ECORRUPT iff the mutex cannot be recovered. O(blocks). */
+/* Visits every block under the lock (the visitor must not call the
+ * segment). Fails with BUDDY_EINVAL iff shared or visitor is NULL.
+ * O(blocks). */
 BUDDY_API int buddy_shared_walk(buddy_shared *shared, buddy_shared_visitor visitor, void *user);
 
 /* The number of interrupted operations recovered since the segment was made
- * (*recoveries_out), under the mutex. Fails with BUDDY_EINVAL iff an
+ * (*recoveries_out), under the lock. Fails with BUDDY_EINVAL iff an
  * argument is NULL. */
 BUDDY_API int buddy_shared_recoveries(buddy_shared *shared, uint64_t *recoveries_out);
 
-/* Checks the header and every range invariant under the mutex: BUDDY_OK,
+/* Checks the header and every range invariant under the lock: BUDDY_OK,
  * BUDDY_EINVAL iff shared is NULL, else as buddy_shared_attach fails.
  * O(metadata). */
 BUDDY_API int buddy_shared_check(buddy_shared *shared);

@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "buddy.h"
+#include "robust_lock.h"
 #include "shared_internal.h"
 
 int main(int argc, char **argv) {
@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
         buddy_shared_attach(&shared, memory, (size_t)info.st_size) != BUDDY_OK)
         return 1;
     if (strcmp(argv[2], "die") == 0) {
-        pthread_mutex_lock((pthread_mutex_t *)(void *)(memory + SHARED_LOCK_OFFSET));
+        buddy_robust_lock_take((robust_lock *)(void *)(memory + SHARED_LOCK_OFFSET));
         ((undo_log *)(void *)(memory + SHARED_LOG_OFFSET))->state = LOG_ACTIVE;
         _exit(0); /* holding the lock, in the middle of an operation */
     }

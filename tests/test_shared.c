@@ -24,11 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "buddy.h"
 #include "check.h"
+#include "robust_lock.h"
 #include "shared_internal.h"
 
 /* ---- The crash hook the test's copy of logged.c calls ------------------- */
@@ -120,6 +122,7 @@ static void segments_are_made_attached_and_checked(void) {
     CHECK_EQ_U64(block, 9 * 64);
     CHECK_EQ_INT(buddy_shared_resize(seen, a + 64, 64), BUDDY_ENOTSTART);
     CHECK_EQ_INT(buddy_shared_resize(seen, a, capacity * 2), BUDDY_ETOOBIG);
+    CHECK_EQ_INT(buddy_shared_alloc_exact(seen, capacity * 2, &b), BUDDY_ETOOBIG);
     CHECK_EQ_INT(buddy_shared_free(seen, a), BUDDY_OK);
     CHECK_EQ_INT(buddy_shared_get_stats(made, &stats), BUDDY_OK);
     CHECK(stats.live_blocks == 0 && stats.allocated_bytes == 0);
@@ -173,40 +176,73 @@ static void segments_are_made_attached_and_checked(void) {
     close(fd);
 }
 
-/* ---- A lock past recovery ------------------------------------------------- */
+/* ---- The lock's holder dies --------------------------------------------- */
 
-/* A holder dies and the next one unlocks without making the lock
- * consistent: every call then answers BUDDY_ECORRUPT. */
-static void an_unrecoverable_lock_is_reported(void) {
-    size_t size = buddy_shared_size(4096, 16, BUDDY_SHARED_OWNERS);
+/* A segment whose lock a process held in the middle of an operation (the
+ * log ACTIVE) when it ended in `way`; the next call must recover once. */
+enum death { EXITED, ID_REUSED, UNMARKED, IN_A_VISITOR };
+
+static pthread_mutex_t *visitor_mutex; /* a robust pthread mutex, process-shared */
+
+static int die_in_visitor(uint64_t offset, uint64_t size, buddy_block_state state, uint32_t owner,
+                          void *user) {
+    (void)offset, (void)size, (void)state, (void)owner, (void)user;
+    pthread_mutex_lock(visitor_mutex); /* replaces the thread's pending robust entry */
+    pthread_mutex_unlock(visitor_mutex);
+    raise(SIGKILL); /* so the kernel cannot mark the shared range's lock */
+    return 1;
+}
+
+static void recovers_after(enum death way) {
+    size_t size = buddy_shared_size(4096, 16, 0);
     unsigned char *segment = map_shared(size);
-    buddy_shared *shared = NULL, *again = NULL;
-    CHECK_EQ_INT(buddy_shared_create(&shared, segment, size, 4096, 16, BUDDY_SHARED_OWNERS),
-                 BUDDY_OK);
-    pthread_mutex_t *mutex = (pthread_mutex_t *)(void *)(segment + SHARED_LOCK_OFFSET);
+    buddy_shared *shared = NULL;
+    CHECK_EQ_INT(buddy_shared_create(&shared, segment, size, 4096, 16, 0), BUDDY_OK);
+    robust_lock *lock = (robust_lock *)(void *)(segment + SHARED_LOCK_OFFSET);
+    undo_log *log = (undo_log *)(void *)(segment + SHARED_LOG_OFFSET);
     pid_t child = fork();
     if (child == 0) {
-        pthread_mutex_lock(mutex);
+        if (way == IN_A_VISITOR) {
+            (void)buddy_shared_walk(shared, die_in_visitor, NULL);
+            _exit(3);
+        }
+        buddy_robust_lock_take(lock);
+        log->state = LOG_ACTIVE; /* inside an operation */
         _exit(0);
     }
     int status = 0;
     CHECK(child > 0 && waitpid(child, &status, 0) == child);
-    CHECK_EQ_INT(pthread_mutex_lock(mutex), EOWNERDEAD);
-    pthread_mutex_unlock(mutex); /* not consistent: not recoverable from now on */
-    uint64_t value = 0;
-    uint32_t owner = 0;
-    buddy_range_stats stats;
-    CHECK_EQ_INT(buddy_shared_alloc(shared, 16, &value), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_free(shared, 0), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_block_size(shared, 0, &value), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_get_stats(shared, &stats), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_recoveries(shared, &value), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_owner(shared, 0, &owner), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_sweep(shared, 1, NULL), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_walk(shared, count_live, &value), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_check(shared), BUDDY_ECORRUPT);
-    CHECK_EQ_INT(buddy_shared_attach(&again, segment, size), BUDDY_ECORRUPT);
+    if (way == ID_REUSED) { /* the id in the word is now this thread's */
+        lock->word = (uint32_t)syscall(SYS_gettid);
+        lock->holder_pid = (uint32_t)getpid();
+    } else if (way == UNMARKED) { /* an id the kernel did not replace: a thread now gone */
+        lock->word = (uint32_t)child;
+    }
+    if (way == IN_A_VISITOR)
+        log->state = LOG_ACTIVE; /* as if inside an operation, to count the recovery */
+    uint64_t recoveries = 0, offset = 0;
+    CHECK_EQ_INT(buddy_shared_recoveries(shared, &recoveries), BUDDY_OK);
+    CHECK_EQ_U64(recoveries, 1);
+    CHECK_EQ_INT(buddy_shared_alloc(shared, 16, &offset), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_free(shared, offset), BUDDY_OK);
+    CHECK_EQ_INT(buddy_shared_check(shared), BUDDY_OK);
+    CHECK_EQ_U64(lock->word, 0);
     munmap(segment, size);
+}
+
+static void a_dead_holder_is_recovered(void) {
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+    visitor_mutex = map_shared(sizeof *visitor_mutex);
+    CHECK_EQ_INT(pthread_mutex_init(visitor_mutex, &attributes), 0);
+    pthread_mutexattr_destroy(&attributes);
+    recovers_after(EXITED);       /* the kernel marks the word */
+    recovers_after(ID_REUSED);    /* taken at once */
+    recovers_after(UNMARKED);     /* taken once the holder is found gone */
+    recovers_after(IN_A_VISITOR); /* the same, through a real robust mutex */
+    munmap(visitor_mutex, sizeof *visitor_mutex);
 }
 
 /* ---- Owners and sweeps ---------------------------------------------------- */
@@ -243,6 +279,16 @@ static void a_dead_process_blocks_are_swept(void) {
     CHECK_EQ_INT(buddy_shared_get_stats(shared, &stats), BUDDY_OK);
     CHECK_EQ_U64(stats.live_blocks, 1);
     CHECK_EQ_INT(buddy_shared_free(shared, mine), BUDDY_OK);
+    child = fork(); /* a forked child owns what it allocates, not its parent */
+    if (child == 0) {
+        uint32_t found = 0;
+        int failed = buddy_shared_alloc(shared, 16, &mine) != BUDDY_OK ||
+                     buddy_shared_owner(shared, mine, &found) != BUDDY_OK ||
+                     found != (uint32_t)getpid() || buddy_shared_free(shared, mine) != BUDDY_OK;
+        exit(failed); /* exit, not _exit: a coverage build writes its counts */
+    }
+    CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+          WEXITSTATUS(status) == 0);
     CHECK_EQ_INT(buddy_shared_sweep(shared, (uint32_t)getpid(), NULL), BUDDY_OK);
     CHECK_EQ_INT(buddy_shared_check(shared), BUDDY_OK);
     munmap(segment, size);
@@ -406,7 +452,7 @@ static void every_crash_point_recovers(void) {
 int main(void) {
     segments_are_made_attached_and_checked();
     a_dead_process_blocks_are_swept();
-    an_unrecoverable_lock_is_reported();
+    a_dead_holder_is_recovered();
     every_crash_point_recovers();
     return check_exit_code("test_shared");
 }

@@ -35,21 +35,13 @@ static void wake_one(uint32_t *word) {
 
 #define SPINS_BEFORE_SLEEP 100u
 
-static inline void cpu_pause(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 void buddy_lock_take(uint32_t *word) {
     uint32_t seen = 0;
     for (unsigned spins = 0; spins < SPINS_BEFORE_SLEEP; spins++) {
         seen = __atomic_load_n(word, __ATOMIC_RELAXED);
         if (seen == 0 && buddy_lock_try(word))
             return;
-        cpu_pause();
+        buddy_cpu_pause();
     }
     if (seen != 2u)
         seen = __atomic_exchange_n(word, 2u, __ATOMIC_ACQUIRE);
@@ -71,7 +63,7 @@ void buddy_spin_take(uint32_t *word) {
             if (++spins % SPINS_BEFORE_SLEEP == 0)
                 sched_yield();
             else
-                cpu_pause();
+                buddy_cpu_pause();
         }
     }
 }

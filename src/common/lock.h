@@ -12,6 +12,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Tells the CPU that this thread spins on a word. */
+static inline void buddy_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Takes the lock: spins briefly, then sleeps on the word (a futex on Linux,
  * sched_yield elsewhere). */
 void buddy_lock_take(uint32_t *word);

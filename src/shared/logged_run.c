@@ -9,4 +9,4 @@
 
 #include "logged_names.h"
 
-#include "../range/run.c"
+#include "../range/run.c" /* NOLINT(bugprone-suspicious-include): a second copy, on purpose */

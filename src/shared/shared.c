@@ -1,35 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The shared range: a range's metadata in a segment that processes map, a
- * process-shared robust mutex, and an undo log (shared_internal.h has the
- * layout). A mutating call runs like this, under the mutex:
+ * robust lock (robust_lock.h) and an undo log (shared_internal.h has the
+ * layout). A mutating call runs like this, under the lock:
  *
  *   1. count = 0, then state = ACTIVE;
- *   2. the core's alloc or free (logged.c), each store's old bytes logged
- *      first;
+ *   2. the core's operation (logged.c, logged_run.c), each store's old bytes
+ *      logged first;
  *   3. state = IDLE.
  *
- * If the holder dies, the next pthread_mutex_lock returns EOWNERDEAD. With
- * the state ACTIVE, the entries are written back newest first, which leaves
- * every byte as it was before step 1; then the state is IDLE and the mutex
- * consistent. Recovery stores only old values in fixed places, so a process
- * killed while recovering leaves it to the next one to do again. Steps are
- * ordered by compiler fences: the writer is the only thread that stores to
- * the log, and its death is what the next holder must see through.
+ * If the holder dies, the next buddy_robust_lock_take says so. With the state
+ * ACTIVE, the entries are written back newest first, which leaves every
+ * byte as it was before step 1; then the state is IDLE. Recovery stores
+ * only old values in fixed places, so a process killed while recovering
+ * leaves it to the next one to do again. Steps are ordered by compiler
+ * fences: the writer is the only thread that stores to the log, and its
+ * death is what the next holder must see through.
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "robust_lock.h"
 #include "shared_internal.h"
 
 static unsigned char *bytes_of(buddy_shared *shared) {
     return (unsigned char *)shared;
 }
 
-static pthread_mutex_t *mutex_of(buddy_shared *shared) {
-    return (pthread_mutex_t *)(void *)(bytes_of(shared) + SHARED_LOCK_OFFSET);
+static robust_lock *lock_of(buddy_shared *shared) {
+    return (robust_lock *)(void *)(bytes_of(shared) + SHARED_LOCK_OFFSET);
 }
 
 static undo_log *log_of(buddy_shared *shared) {
@@ -81,7 +80,7 @@ int buddy_shared_create(buddy_shared **shared_out, void *segment, size_t segment
         return BUDDY_EGEOMETRY;
     if (segment_size < needed)
         return BUDDY_ESMALL;
-    memset(segment, 0, SHARED_RANGE_OFFSET);
+    memset(segment, 0, SHARED_RANGE_OFFSET); /* a free lock, an idle log */
     buddy_shared *shared = segment;
     buddy_range *range = NULL;
     int status =
@@ -89,15 +88,6 @@ int buddy_shared_create(buddy_shared **shared_out, void *segment, size_t segment
                          needed - SHARED_RANGE_OFFSET, capacity, min_block_size, BUDDY_BEST_FIT);
     if (status != BUDDY_OK)
         return status; /* GCOVR_EXCL_LINE: sized by buddy_shared_size */
-    pthread_mutexattr_t attributes;
-    if (pthread_mutexattr_init(&attributes) != 0)
-        return BUDDY_ENOMEM; /* GCOVR_EXCL_LINE: cannot fail on Linux */
-    int failed = pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED) != 0 ||
-                 pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST) != 0 ||
-                 pthread_mutex_init(mutex_of(shared), &attributes) != 0;
-    pthread_mutexattr_destroy(&attributes);
-    if (failed)
-        return BUDDY_ENOMEM; /* GCOVR_EXCL_LINE: cannot fail on Linux */
     shared->version = SHARED_VERSION;
     shared->header_bytes = SHARED_HEADER_BYTES;
     shared->capacity = capacity;
@@ -150,19 +140,14 @@ static void recover(buddy_shared *shared) {
     log->count = 0;
 }
 
-/* Takes the mutex, recovering first if its holder died: BUDDY_OK, or
- * BUDDY_ECORRUPT if the mutex is past recovery. */
-static int lock(buddy_shared *shared) {
-    int status = pthread_mutex_lock(mutex_of(shared));
-    if (status == EOWNERDEAD) {
+/* Takes the lock, recovering first if its holder died. */
+static void lock(buddy_shared *shared) {
+    if (buddy_robust_lock_take(lock_of(shared)) == ROBUST_OWNER_DIED)
         recover(shared);
-        status = pthread_mutex_consistent(mutex_of(shared));
-    }
-    return status == 0 ? BUDDY_OK : BUDDY_ECORRUPT;
 }
 
 static void unlock(buddy_shared *shared) {
-    pthread_mutex_unlock(mutex_of(shared));
+    buddy_robust_lock_release(lock_of(shared));
 }
 
 int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment_size) {
@@ -172,8 +157,7 @@ int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment
     int status = check_header(shared, segment_size);
     if (status != BUDDY_OK)
         return status;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     buddy_range *range = NULL;
     status =
         buddy_range_attach(&range, range_of(shared),
@@ -207,29 +191,6 @@ static void log_end(buddy_shared *shared) {
     log_of(shared)->count = 0;
 }
 
-/* This process's id, for owners: getpid is a system call, so it is read once
- * and again in the child of each fork. */
-static uint32_t cached_pid;
-static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
-
-static void forget_pid(void) {
-    __atomic_store_n(&cached_pid, 0u, __ATOMIC_RELAXED);
-}
-
-static void register_fork_handler(void) {
-    (void)pthread_atfork(NULL, NULL, forget_pid);
-}
-
-static uint32_t process_id(void) {
-    uint32_t pid = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
-    if (pid == 0) {
-        (void)pthread_once(&fork_handler_once, register_fork_handler);
-        pid = (uint32_t)getpid();
-        __atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
-    }
-    return pid;
-}
-
 /* Stores the owner of the block at `offset`, logged; under the mutex, with
  * the log open. */
 static void set_owner(buddy_shared *shared, uint64_t offset, uint32_t owner) {
@@ -253,13 +214,12 @@ static int shared_alloc(buddy_shared *shared, logged_allocator allocate, uint64_
                         uint64_t *offset_out) {
     if (shared == NULL || offset_out == NULL)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     log_begin(shared);
     uint64_t offset = 0;
     int status = allocate(range_of(shared), size, &offset);
     if (status == BUDDY_OK && shared->owners_offset != 0)
-        set_owner(shared, offset, process_id());
+        set_owner(shared, offset, buddy_robust_lock_process_id());
     log_end(shared);
     unlock(shared);
     if (status == BUDDY_OK)
@@ -278,8 +238,7 @@ int buddy_shared_alloc_exact(buddy_shared *shared, uint64_t size, uint64_t *offs
 int buddy_shared_free(buddy_shared *shared, uint64_t offset) {
     if (shared == NULL)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     log_begin(shared);
     int status = logged_free(shared, offset);
     log_end(shared);
@@ -290,8 +249,7 @@ int buddy_shared_free(buddy_shared *shared, uint64_t offset) {
 int buddy_shared_resize(buddy_shared *shared, uint64_t offset, uint64_t new_size) {
     if (shared == NULL)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     log_begin(shared);
     int status = buddy_shared_logged_resize(range_of(shared), offset, new_size);
     log_end(shared);
@@ -302,8 +260,7 @@ int buddy_shared_resize(buddy_shared *shared, uint64_t offset, uint64_t new_size
 int buddy_shared_owner(buddy_shared *shared, uint64_t offset, uint32_t *owner_out) {
     if (shared == NULL || owner_out == NULL || shared->owners_offset == 0)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     uint64_t size = 0;
     int status = buddy_range_size(range_of(shared), offset, &size);
     if (status == BUDDY_OK)
@@ -333,8 +290,7 @@ static int collect(uint64_t offset, uint64_t size, buddy_block_state state, void
 int buddy_shared_sweep(buddy_shared *shared, uint32_t owner, uint64_t *freed_out) {
     if (shared == NULL || shared->owners_offset == 0)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     static _Thread_local sweep_walk walk; /* 2 KiB: not on the stack */
     uint64_t freed = 0;
     do {
@@ -355,8 +311,7 @@ int buddy_shared_sweep(buddy_shared *shared, uint32_t owner, uint64_t *freed_out
 int buddy_shared_block_size(buddy_shared *shared, uint64_t offset, uint64_t *size_out) {
     if (shared == NULL || size_out == NULL)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     int status = buddy_range_size(range_of(shared), offset, size_out);
     unlock(shared);
     return status;
@@ -365,8 +320,7 @@ int buddy_shared_block_size(buddy_shared *shared, uint64_t offset, uint64_t *siz
 int buddy_shared_get_stats(buddy_shared *shared, buddy_range_stats *stats_out) {
     if (shared == NULL || stats_out == NULL)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     int status = buddy_range_get_stats(range_of(shared), stats_out);
     unlock(shared);
     return status;
@@ -384,14 +338,15 @@ static int visit_block(uint64_t offset, uint64_t size, buddy_block_state state, 
     uint32_t owner = 0;
     if (state == BUDDY_BLOCK_LIVE && shared->owners_offset != 0)
         owner = owners_of(shared)[offset / shared->min_block_size];
-    return adapter->visitor(offset, size, state, owner, adapter->user);
+    int stop = adapter->visitor(offset, size, state, owner, adapter->user);
+    buddy_robust_lock_reclaim(lock_of(shared)); /* in case the visitor used the robust list */
+    return stop;
 }
 
 int buddy_shared_walk(buddy_shared *shared, buddy_shared_visitor visitor, void *user) {
     if (shared == NULL || visitor == NULL)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     walk_adapter adapter = {shared, visitor, user};
     int status = buddy_range_walk(range_of(shared), visit_block, &adapter);
     unlock(shared);
@@ -401,8 +356,7 @@ int buddy_shared_walk(buddy_shared *shared, buddy_shared_visitor visitor, void *
 int buddy_shared_recoveries(buddy_shared *shared, uint64_t *recoveries_out) {
     if (shared == NULL || recoveries_out == NULL)
         return BUDDY_EINVAL;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     *recoveries_out = shared->recoveries;
     unlock(shared);
     return BUDDY_OK;
@@ -414,8 +368,7 @@ int buddy_shared_check(buddy_shared *shared) {
     int status = check_header(shared, (size_t)shared->segment_bytes);
     if (status != BUDDY_OK)
         return status;
-    if (lock(shared) != BUDDY_OK)
-        return BUDDY_ECORRUPT;
+    lock(shared);
     status = buddy_range_check(range_of(shared));
     unlock(shared);
     return status;

@@ -5,19 +5,18 @@
  * with their stores announced, range_store.h): the segment's layout and the
  * undo log.
  *
- *   header (128 B) | robust mutex (64-B lines) | undo log | range metadata
+ *   header (128 B) | robust lock (64 B) | undo log | range metadata
  *   | owners (BUDDY_SHARED_OWNERS: a uint32_t pid per min block)
  */
 #ifndef BUDDY_SHARED_INTERNAL_H
 #define BUDDY_SHARED_INTERNAL_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #include "buddy.h"
 
 #define SHARED_MAGIC UINT64_C(0x62756464795f7331) /* "buddy_s1" */
-#define SHARED_VERSION 1u
+#define SHARED_VERSION 2u                         /* 1 had a pthread mutex for a lock */
 /* Stores one operation announces at most: a split or a merge per order, each
  * with its summary levels and counters, is under 16; 64 orders. */
 #define LOG_ENTRIES 1024u
@@ -53,7 +52,7 @@ struct buddy_shared {
 #define SHARED_HEADER_BYTES 128u
 _Static_assert(sizeof(struct buddy_shared) <= SHARED_HEADER_BYTES, "the header fits its bytes");
 #define SHARED_LOCK_OFFSET SHARED_HEADER_BYTES
-#define SHARED_LOCK_BYTES ((sizeof(pthread_mutex_t) + 63u) / 64u * 64u)
+#define SHARED_LOCK_BYTES 64u /* a robust_lock, alone in its line */
 #define SHARED_LOG_OFFSET (SHARED_LOCK_OFFSET + SHARED_LOCK_BYTES)
 #define SHARED_RANGE_OFFSET ((SHARED_LOG_OFFSET + sizeof(undo_log) + 63u) / 64u * 64u)
 
