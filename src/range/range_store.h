@@ -6,7 +6,9 @@
  * announces nothing, so the core is unchanged. src/shared/logged.c compiles
  * alloc and free again with BUDDY_RANGE_STORE_HOOK naming a function that
  * saves the old bytes in the segment's undo log first, so that a process
- * killed between two stores can be undone. A store this header does not see
+ * killed between two stores can be undone. The hook returns the last byte
+ * it stored, and an empty asm that reads that byte and rewrites *address
+ * keeps the store after the log without ordering any other memory. A store this header does not see
  * would make that undo incomplete: the shared range's crash-point test
  * compares every byte after recovery, so it would fail.
  */
@@ -16,8 +18,12 @@
 #include <stddef.h>
 
 #ifdef BUDDY_RANGE_STORE_HOOK
-void BUDDY_RANGE_STORE_HOOK(void *address, size_t bytes);
-#define WILL_STORE(address) BUDDY_RANGE_STORE_HOOK((void *)(address), sizeof *(address))
+const void *BUDDY_RANGE_STORE_HOOK(void *address, size_t bytes);
+#define WILL_STORE(address)                                                                        \
+    do {                                                                                           \
+        const void *record_ = BUDDY_RANGE_STORE_HOOK((void *)(address), sizeof *(address));        \
+        __asm__ __volatile__("" : "+m"(*(address)) : "m"(*(const unsigned char *)record_));        \
+    } while (0)
 #else
 #define WILL_STORE(address) ((void)0)
 #endif

@@ -3,9 +3,12 @@
  * The range's alloc and free for the shared range: the core (range_core.h)
  * compiled again with BUDDY_RANGE_STORE_HOOK=buddy_shared_will_store, which
  * appends each store's old bytes to the running operation's undo log before
- * the store happens. An entry is whole before the count covers it, and the
- * count covers it before the store: a process killed between any two
- * instructions leaves a log that undoes exactly what it stored.
+ * the store happens. An entry is whole before the count covers it (a release
+ * store), and the count covers it before the store (WILL_STORE's empty asm,
+ * which reads the count and writes the stored bytes): a process killed
+ * between any two instructions leaves a log that undoes exactly what it
+ * stored. Only those bytes are ordered, so the compiler keeps everything
+ * else in registers across the hook.
  *
  * The crash-point test compiles this file again with BUDDY_SHARED_CRASH_HOOK
  * naming a function called with each store's number, after its entry is
@@ -26,22 +29,24 @@ _Thread_local log_target buddy_shared_target;
 void BUDDY_SHARED_CRASH_HOOK(unsigned store_number);
 #endif
 
-void buddy_shared_will_store(void *address, size_t bytes) {
+const void *buddy_shared_will_store(void *address, size_t bytes) {
     undo_log *log = buddy_shared_target.log;
-    unsigned char *at = address;
+    const unsigned char *at = address;
     assert(log != NULL && at >= buddy_shared_target.segment && bytes <= 8u);
-    assert(log->count < LOG_ENTRIES); /* LOG_ENTRIES bounds an operation's stores */
-    log_entry *entry = &log->entry[log->count];
+    uint32_t count = log->count;
+    assert(count < LOG_ENTRIES); /* LOG_ENTRIES bounds an operation's stores */
+    uint64_t old = 0;
+    memcpy(&old, at, bytes);
+    log_entry *entry = &log->entry[count];
     entry->offset = (uint64_t)(at - buddy_shared_target.segment);
     entry->bytes = bytes;
-    entry->old = 0;
-    memcpy(&entry->old, at, bytes);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the entry, then the count */
-    log->count++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the count, then the store */
+    entry->old = old;
+    /* The entry, then the count: no store before a release store moves after it. */
+    __atomic_store_n(&log->count, count + 1u, __ATOMIC_RELEASE);
 #ifdef BUDDY_SHARED_CRASH_HOOK
-    BUDDY_SHARED_CRASH_HOOK(log->count);
+    BUDDY_SHARED_CRASH_HOOK(count + 1u);
 #endif
+    return &log->count; /* WILL_STORE keeps the store after this */
 }
 
 int buddy_shared_logged_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {

@@ -65,7 +65,7 @@ typedef struct log_target {
 extern _Thread_local log_target buddy_shared_target;
 
 /* Logs the old bytes at `address` before a store (logged.c). */
-void buddy_shared_will_store(void *address, size_t bytes);
+const void *buddy_shared_will_store(void *address, size_t bytes);
 
 /* The core's alloc and free with every store logged first (logged.c). */
 int buddy_shared_logged_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out);
