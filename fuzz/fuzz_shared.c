@@ -53,6 +53,9 @@ static void make_base(void) {
     }
     int status = 0;
     FUZZ_REQUIRE(child > 0 && waitpid(child, &status, 0) == child);
+    /* The saved state words are the range's, as at the start of an operation. */
+    buddy_shared_save_state((undo_log *)(void *)(segment + SHARED_LOG_OFFSET),
+                            (buddy_range *)(void *)(segment + shared->range_offset));
     base = malloc(image_size);
     image = aligned_alloc(64, (image_size + 63) / 64 * 64);
     FUZZ_REQUIRE(base != NULL && image != NULL);

@@ -31,7 +31,9 @@ int main(int argc, char **argv) {
         return 1;
     if (strcmp(argv[2], "die") == 0) {
         buddy_robust_lock_take((robust_lock *)(void *)(memory + SHARED_LOCK_OFFSET));
-        ((undo_log *)(void *)(memory + SHARED_LOG_OFFSET))->state = LOG_ACTIVE;
+        undo_log *log = (undo_log *)(void *)(memory + SHARED_LOG_OFFSET);
+        buddy_shared_save_state(log, (buddy_range *)(void *)(memory + shared->range_offset));
+        log->state = LOG_ACTIVE;
         _exit(0); /* holding the lock, in the middle of an operation */
     }
     uint64_t offset = 0;

@@ -200,6 +200,7 @@ static void recovers_after(enum death way) {
     CHECK_EQ_INT(buddy_shared_create(&shared, segment, size, 4096, 16, 0), BUDDY_OK);
     robust_lock *lock = (robust_lock *)(void *)(segment + SHARED_LOCK_OFFSET);
     undo_log *log = (undo_log *)(void *)(segment + SHARED_LOG_OFFSET);
+    buddy_range *range = (buddy_range *)(void *)(segment + shared->range_offset);
     pid_t child = fork();
     if (child == 0) {
         if (way == IN_A_VISITOR) {
@@ -207,7 +208,8 @@ static void recovers_after(enum death way) {
             _exit(3);
         }
         buddy_robust_lock_take(lock);
-        log->state = LOG_ACTIVE; /* inside an operation */
+        buddy_shared_save_state(log, range); /* inside an operation, as log_begin leaves it */
+        log->state = LOG_ACTIVE;
         _exit(0);
     }
     int status = 0;
@@ -218,8 +220,10 @@ static void recovers_after(enum death way) {
     } else if (way == UNMARKED) { /* an id the kernel did not replace: a thread now gone */
         lock->word = (uint32_t)child;
     }
-    if (way == IN_A_VISITOR)
-        log->state = LOG_ACTIVE; /* as if inside an operation, to count the recovery */
+    if (way == IN_A_VISITOR) { /* as if inside an operation, to count the recovery */
+        buddy_shared_save_state(log, range);
+        log->state = LOG_ACTIVE;
+    }
     uint64_t recoveries = 0, offset = 0;
     CHECK_EQ_INT(buddy_shared_recoveries(shared, &recoveries), BUDDY_OK);
     CHECK_EQ_U64(recoveries, 1);

@@ -89,7 +89,7 @@ struct buddy_range {
     uint64_t band_word[MAX_BANDS];
     uint64_t level_word[BUDDY_MAX_ORDER + 1][MAX_SUMMARY_LEVELS]; /* each order's summary
                                                                    levels, level 1 first */
-    /* State. */
+    /* State. The four words from here stay together (range_store.h). */
     uint64_t nonempty_orders; /* bit k set iff orders[k].free_count > 0 */
     uint64_t allocated_blocks;
     uint64_t live_blocks;

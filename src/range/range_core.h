@@ -135,7 +135,7 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
      * starts from it, and an unconditional store would make it wait for the
      * loads this block's order came from (in free, a tile's cache miss). */
     if (!((range->nonempty_orders >> order) & 1u)) {
-        WILL_STORE(&range->nonempty_orders);
+        WILL_STORE_STATE(&range->nonempty_orders);
         range->nonempty_orders |= (uint64_t)1 << order;
     }
 }
@@ -158,7 +158,7 @@ BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_
         }
     }
     if (info->free_count == 0) { /* stored only on a change, as in free_insert_at */
-        WILL_STORE(&range->nonempty_orders);
+        WILL_STORE_STATE(&range->nonempty_orders);
         range->nonempty_orders &= ~((uint64_t)1 << order);
     }
 }
@@ -283,12 +283,12 @@ static inline bool take_fitting_block(buddy_range *range, unsigned least, unsign
 
 /* Counts a new allocation of `blocks` min blocks: live, allocated, peak. */
 static inline void count_allocation(buddy_range *range, uint64_t blocks) {
-    WILL_STORE(&range->live_blocks);
+    WILL_STORE_STATE(&range->live_blocks);
     range->live_blocks++;
-    WILL_STORE(&range->allocated_blocks);
+    WILL_STORE_STATE(&range->allocated_blocks);
     range->allocated_blocks += blocks;
     if (range->allocated_blocks > range->peak_allocated_blocks) {
-        WILL_STORE(&range->peak_allocated_blocks);
+        WILL_STORE_STATE(&range->peak_allocated_blocks);
         range->peak_allocated_blocks = range->allocated_blocks;
     }
 }
@@ -324,16 +324,16 @@ static inline int range_alloc(buddy_range *range, uint64_t size, uint64_t *offse
     /* BEST_FIT takes the smallest order that fits, FIRST_FIT the lowest start. */
     unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
                                                       : bits_ctz(fitting_orders);
-    WILL_STORE(&range->live_blocks);
+    WILL_STORE_STATE(&range->live_blocks);
     range->live_blocks++; /* apart from allocated_blocks, as in free */
     uint64_t index = take_lowest_free(range, found);
     if (found != order)
         shrink_in_place(range, found, index, order); /* split down to `order` */
 
     uint64_t allocated = range->allocated_blocks + ((uint64_t)1 << order);
-    WILL_STORE(&range->allocated_blocks);
+    WILL_STORE_STATE(&range->allocated_blocks);
     range->allocated_blocks = allocated;
-    WILL_STORE(&range->peak_allocated_blocks);
+    WILL_STORE_STATE(&range->peak_allocated_blocks);
     range->peak_allocated_blocks =
         allocated > range->peak_allocated_blocks ? allocated : range->peak_allocated_blocks;
     *offset_out = (index << found) << shift;
@@ -529,12 +529,12 @@ static inline int range_free(buddy_range *range, uint64_t offset) {
         range->rejected_frees++;
         return status;
     }
-    WILL_STORE(&range->allocated_blocks);
+    WILL_STORE_STATE(&range->allocated_blocks);
     range->allocated_blocks -= (uint64_t)1 << order;
     release_block(range, order, (offset >> range->min_block_shift) >> order, ref);
     /* Apart from allocated_blocks, which the compiler would otherwise update
      * with it as one 16-byte vector, a slower chain from call to call. */
-    WILL_STORE(&range->live_blocks);
+    WILL_STORE_STATE(&range->live_blocks);
     range->live_blocks--;
     return BUDDY_OK;
 }

@@ -28,4 +28,15 @@ const void *BUDDY_RANGE_STORE_HOOK(void *address, size_t bytes);
 #define WILL_STORE(address) ((void)0)
 #endif
 
+/* A store to the range's state words (nonempty_orders, allocated_blocks,
+ * live_blocks, peak_allocated_blocks: layout.h keeps them together), which
+ * most operations change. With BUDDY_RANGE_STATE_SAVED the caller saves
+ * them whole before an operation (32 bytes, cheaper than logging two or
+ * three stores), so their stores are not announced. */
+#ifdef BUDDY_RANGE_STATE_SAVED
+#define WILL_STORE_STATE(address) ((void)0)
+#else
+#define WILL_STORE_STATE(address) WILL_STORE(address)
+#endif
+
 #endif /* BUDDY_RANGE_STORE_H */

@@ -111,7 +111,7 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
         bool marked = piece_is_marked(range, order, index);
         if (marked)
             set_mark(range, order, index, false);
-        WILL_STORE(&range->allocated_blocks);
+        WILL_STORE_STATE(&range->allocated_blocks);
         range->allocated_blocks -= (uint64_t)1 << order;
         release_block(range, order, index, ref); /* a later piece is still live: no merge
                                                     reaches it */
@@ -120,7 +120,7 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
         first += (uint64_t)1 << order;
         order = piece_order(range, first, &ref);
     }
-    WILL_STORE(&range->live_blocks);
+    WILL_STORE_STATE(&range->live_blocks);
     range->live_blocks--;
     return BUDDY_OK;
 }
@@ -355,11 +355,11 @@ int buddy_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
         if (!grow_in_place(range, order, index, target))
             return BUDDY_ENOMEM;
     }
-    WILL_STORE(&range->allocated_blocks);
+    WILL_STORE_STATE(&range->allocated_blocks);
     range->allocated_blocks =
         range->allocated_blocks - ((uint64_t)1 << order) + ((uint64_t)1 << target);
     if (range->allocated_blocks > range->peak_allocated_blocks) {
-        WILL_STORE(&range->peak_allocated_blocks);
+        WILL_STORE_STATE(&range->peak_allocated_blocks);
         range->peak_allocated_blocks = range->allocated_blocks;
     }
     return BUDDY_OK;

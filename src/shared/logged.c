@@ -10,6 +10,10 @@
  * stored. Only those bytes are ordered, so the compiler keeps everything
  * else in registers across the hook.
  *
+ * BUDDY_RANGE_STATE_SAVED is defined too: the four state words that most
+ * operations change are saved whole when an operation begins (shared.c),
+ * not logged store by store.
+ *
  * The crash-point test compiles this file again with BUDDY_SHARED_CRASH_HOOK
  * naming a function called with each store's number, after its entry is
  * logged and before the store, which may end the process there.
@@ -47,6 +51,18 @@ const void *buddy_shared_will_store(void *address, size_t bytes) {
     BUDDY_SHARED_CRASH_HOOK(count + 1u);
 #endif
     return &log->count; /* WILL_STORE keeps the store after this */
+}
+
+static_assert(offsetof(struct buddy_range, peak_allocated_blocks) ==
+                  offsetof(struct buddy_range, nonempty_orders) + 3 * sizeof(uint64_t),
+              "the state words follow each other");
+
+void buddy_shared_save_state(undo_log *log, const buddy_range *range) {
+    memcpy(log->saved_state, &range->nonempty_orders, sizeof log->saved_state);
+}
+
+void buddy_shared_restore_state(const undo_log *log, buddy_range *range) {
+    memcpy(&range->nonempty_orders, log->saved_state, sizeof log->saved_state);
 }
 
 int buddy_shared_logged_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out) {

@@ -4,7 +4,7 @@
  * robust lock (robust_lock.h) and an undo log (shared_internal.h has the
  * layout). A mutating call runs like this, under the lock:
  *
- *   1. count = 0, then state = ACTIVE;
+ *   1. count = 0 and the range's state words saved, then state = ACTIVE;
  *   2. the core's operation (logged.c, logged_run.c), each store's old bytes
  *      logged first;
  *   3. state = IDLE.
@@ -133,6 +133,7 @@ static void recover(buddy_shared *shared) {
                 entry->offset <= shared->segment_bytes - entry->bytes)
                 memcpy(bytes_of(shared) + entry->offset, &entry->old, (size_t)entry->bytes);
         }
+        buddy_shared_restore_state(log, range_of(shared));
         shared->recoveries++;
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -175,6 +176,7 @@ int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment
 static void log_begin(buddy_shared *shared) {
     undo_log *log = log_of(shared);
     log->count = 0;
+    buddy_shared_save_state(log, range_of(shared));
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     log->state = LOG_ACTIVE;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);

@@ -30,8 +30,9 @@ typedef struct log_entry {
 } log_entry;
 
 typedef struct undo_log {
-    uint32_t state; /* enum log_state: LOG_ACTIVE while an operation may have stored */
-    uint32_t count; /* entries that are whole */
+    uint32_t state;          /* enum log_state: LOG_ACTIVE while an operation may have stored */
+    uint32_t count;          /* entries that are whole */
+    uint64_t saved_state[4]; /* the range's state words before the operation (range_store.h) */
     log_entry entry[LOG_ENTRIES];
 } undo_log;
 
@@ -66,6 +67,10 @@ extern _Thread_local log_target buddy_shared_target;
 
 /* Logs the old bytes at `address` before a store (logged.c). */
 const void *buddy_shared_will_store(void *address, size_t bytes);
+
+/* Saves the range's state words in the log, and puts them back (logged.c). */
+void buddy_shared_save_state(undo_log *log, const buddy_range *range);
+void buddy_shared_restore_state(const undo_log *log, buddy_range *range);
 
 /* The core's alloc and free with every store logged first (logged.c). */
 int buddy_shared_logged_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out);
