@@ -133,7 +133,9 @@ enum robust_take buddy_robust_lock_take(robust_lock *lock) {
     if (!__atomic_compare_exchange_n(&lock->word, &seen, me->tid, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
         taken = take_slow(lock, me, seen);
-    __atomic_store_n(&lock->holder_pid, buddy_robust_lock_process_id(), __ATOMIC_RELAXED);
+    uint32_t pid = buddy_robust_lock_process_id();
+    if (__atomic_load_n(&lock->holder_pid, __ATOMIC_RELAXED) != pid) /* stored on a change */
+        __atomic_store_n(&lock->holder_pid, pid, __ATOMIC_RELAXED);
     return taken;
 }
 

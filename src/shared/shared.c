@@ -142,12 +142,12 @@ static void recover(buddy_shared *shared) {
 }
 
 /* Takes the lock, recovering first if its holder died. */
-static void lock(buddy_shared *shared) {
+static inline void lock(buddy_shared *shared) {
     if (buddy_robust_lock_take(lock_of(shared)) == ROBUST_OWNER_DIED)
         recover(shared);
 }
 
-static void unlock(buddy_shared *shared) {
+static inline void unlock(buddy_shared *shared) {
     buddy_robust_lock_release(lock_of(shared));
 }
 
@@ -173,7 +173,7 @@ int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment
 }
 
 /* Opens the undo log for one operation; under the mutex. */
-static void log_begin(buddy_shared *shared) {
+static inline void log_begin(buddy_shared *shared) {
     undo_log *log = log_of(shared);
     log->count = 0;
     buddy_shared_save_state(log, range_of(shared));
@@ -183,14 +183,12 @@ static void log_begin(buddy_shared *shared) {
     buddy_shared_target = (log_target){log, bytes_of(shared)};
 }
 
-/* Closes it: from here the operation has happened. The count goes back to
- * 0 too, so that no later state can make these entries look current. */
-static void log_end(buddy_shared *shared) {
+/* Closes it: from here the operation has happened. The entries stay until
+ * the next log_begin empties the log, and only an ACTIVE log is read. */
+static inline void log_end(buddy_shared *shared) {
     buddy_shared_target = (log_target){NULL, NULL};
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* every store of the operation, then IDLE */
     log_of(shared)->state = LOG_IDLE;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    log_of(shared)->count = 0;
 }
 
 /* Stores the owner of the block at `offset`, logged; under the mutex, with
@@ -212,8 +210,8 @@ static int logged_free(buddy_shared *shared, uint64_t offset) {
 /* The core's allocators, as the mutating calls below pass them to one body. */
 typedef int (*logged_allocator)(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
-static int shared_alloc(buddy_shared *shared, logged_allocator allocate, uint64_t size,
-                        uint64_t *offset_out) {
+static inline int shared_alloc(buddy_shared *shared, logged_allocator allocate, uint64_t size,
+                               uint64_t *offset_out) {
     if (shared == NULL || offset_out == NULL)
         return BUDDY_EINVAL;
     lock(shared);
