@@ -697,8 +697,8 @@ BUDDY_API int buddy_heap_unlock_all(buddy_heap *heap);
  * second. Power-of-two blocks and exact runs, with resize (aligned
  * allocation and thread caches are not offered: docs/design.md says why).
  * Attach holds nothing per process: to detach, unmap the segment. The
- * range's header has the ABI's layout, so all the processes of a segment
- * must share one ABI (no 32- and 64-bit mix), and one pid namespace. */
+ * processes of a segment must share one pid namespace (a mix of 32- and
+ * 64-bit processes is not tested). Linux only (robust futexes). */
 typedef struct buddy_shared buddy_shared;
 
 enum buddy_shared_flags {
