@@ -208,7 +208,8 @@ static void recovers_after(enum death way) {
             _exit(3);
         }
         buddy_robust_lock_take(lock);
-        buddy_shared_save_state(log, range); /* inside an operation, as log_begin leaves it */
+        log->count = 0; /* inside an operation, as log_begin leaves the log */
+        buddy_shared_save_state(log, range);
         log->state = LOG_ACTIVE;
         _exit(0);
     }
@@ -221,6 +222,7 @@ static void recovers_after(enum death way) {
         lock->word = (uint32_t)child;
     }
     if (way == IN_A_VISITOR) { /* as if inside an operation, to count the recovery */
+        log->count = 0;
         buddy_shared_save_state(log, range);
         log->state = LOG_ACTIVE;
     }
