@@ -10,8 +10,9 @@
  *   3. state = IDLE.
  *
  * If the holder dies, the next buddy_robust_lock_take says so. With the state
- * ACTIVE, the entries are written back newest first, which leaves every
- * byte as it was before step 1; then the state is IDLE. Recovery stores
+ * ACTIVE, the entries are written back newest first and the state words
+ * restored, which leaves every byte as it was before step 1; then the state
+ * is IDLE. Recovery stores
  * only old values in fixed places, so a process killed while recovering
  * leaves it to the next one to do again. Steps are ordered by compiler
  * fences: the writer is the only thread that stores to the log, and its
@@ -172,7 +173,7 @@ int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment
     return BUDDY_OK;
 }
 
-/* Opens the undo log for one operation; under the mutex. */
+/* Opens the undo log for one operation; under the lock. */
 static inline void log_begin(buddy_shared *shared) {
     undo_log *log = log_of(shared);
     log->count = 0;
@@ -191,7 +192,7 @@ static inline void log_end(buddy_shared *shared) {
     log_of(shared)->state = LOG_IDLE;
 }
 
-/* Stores the owner of the block at `offset`, logged; under the mutex, with
+/* Stores the owner of the block at `offset`, logged; under the lock, with
  * the log open. */
 static void set_owner(buddy_shared *shared, uint64_t offset, uint32_t owner) {
     uint32_t *slot = &owners_of(shared)[offset / shared->min_block_size];

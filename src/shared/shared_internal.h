@@ -47,7 +47,7 @@ struct buddy_shared {
     uint32_t flags;         /* enum buddy_shared_flags */
     uint64_t owners_offset; /* the owners' table, 0 without BUDDY_SHARED_OWNERS */
     uint64_t checksum;      /* of the fields above */
-    uint64_t recoveries;    /* outside the checksum: it changes; under the mutex */
+    uint64_t recoveries;    /* outside the checksum: it changes; under the lock */
 };
 
 #define SHARED_HEADER_BYTES 128u
