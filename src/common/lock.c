@@ -12,23 +12,26 @@
 #if defined(__linux__)
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Shared futexes (not FUTEX_PRIVATE_FLAG): the word may be in a mapping that
  * several processes share. */
-static void sleep_while(uint32_t *word, uint32_t value) {
-    (void)syscall(SYS_futex, word, FUTEX_WAIT, value, NULL, NULL, 0);
+void buddy_futex_wait(uint32_t *word, uint32_t value, long most_ns) {
+    struct timespec most = {0, most_ns};
+    (void)syscall(SYS_futex, word, FUTEX_WAIT, value, most_ns > 0 ? &most : NULL, NULL, 0);
 }
-static void wake_one(uint32_t *word) {
+void buddy_futex_wake(uint32_t *word) {
     (void)syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 #else
-static void sleep_while(uint32_t *word, uint32_t value) {
+void buddy_futex_wait(uint32_t *word, uint32_t value, long most_ns) {
     (void)word;
     (void)value;
+    (void)most_ns;
     sched_yield();
 }
-static void wake_one(uint32_t *word) {
+void buddy_futex_wake(uint32_t *word) {
     (void)word;
 }
 #endif
@@ -46,14 +49,14 @@ void buddy_lock_take(uint32_t *word) {
     if (seen != 2u)
         seen = __atomic_exchange_n(word, 2u, __ATOMIC_ACQUIRE);
     while (seen != 0) {
-        sleep_while(word, 2u);
+        buddy_futex_wait(word, 2u, 0);
         seen = __atomic_exchange_n(word, 2u, __ATOMIC_ACQUIRE);
     }
 }
 
 void buddy_lock_release(uint32_t *word) {
     if (__atomic_exchange_n(word, 0u, __ATOMIC_RELEASE) == 2u)
-        wake_one(word);
+        buddy_futex_wake(word);
 }
 
 void buddy_spin_take(uint32_t *word) {

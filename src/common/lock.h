@@ -21,6 +21,14 @@ static inline void buddy_cpu_pause(void) {
 #endif
 }
 
+/* Sleeps while *word is `value`, at most most_ns nanoseconds (below a
+ * second; 0: no limit), or until a wake: a futex on Linux, which works
+ * across processes sharing the word's mapping; sched_yield elsewhere. May
+ * return early. */
+void buddy_futex_wait(uint32_t *word, uint32_t value, long most_ns);
+/* Wakes one thread sleeping in buddy_futex_wait on `word`. */
+void buddy_futex_wake(uint32_t *word);
+
 /* Takes the lock: spins briefly, then sleeps on the word (a futex on Linux,
  * sched_yield elsewhere). */
 void buddy_lock_take(uint32_t *word);

@@ -17,7 +17,6 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -91,11 +90,6 @@ static bool holder_exists(uint32_t pid, uint32_t tid) {
     return syscall(SYS_tgkill, (pid_t)pid, (pid_t)tid, 0) == 0 || errno != ESRCH;
 }
 
-static void sleep_on(uint32_t *word, uint32_t value) {
-    struct timespec most = {0, SLEEP_NS};
-    (void)syscall(SYS_futex, word, FUTEX_WAIT, value, &most, NULL, 0);
-}
-
 static enum robust_take take_slow(robust_lock *lock, const thread_self *me, uint32_t seen) {
     unsigned spins = 0, sleeps = 0;
     for (;;) {
@@ -116,7 +110,7 @@ static enum robust_take take_slow(robust_lock *lock, const thread_self *me, uint
         } else if ((seen & FUTEX_WAITERS) != 0 ||
                    __atomic_compare_exchange_n(&lock->word, &seen, seen | FUTEX_WAITERS, false,
                                                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-            sleep_on(&lock->word, seen | FUTEX_WAITERS);
+            buddy_futex_wait(&lock->word, seen | FUTEX_WAITERS, SLEEP_NS);
             sleeps++;
         } else {
             continue; /* seen is the word's new value */
@@ -143,7 +137,7 @@ void buddy_robust_lock_release(robust_lock *lock) {
     uint32_t seen = __atomic_load_n(&lock->word, __ATOMIC_RELAXED);
     __atomic_store_n(&lock->word, 0u, __ATOMIC_RELEASE);
     if ((seen & FUTEX_WAITERS) != 0)
-        (void)syscall(SYS_futex, &lock->word, FUTEX_WAKE, 1, NULL, NULL, 0);
+        buddy_futex_wake(&lock->word);
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* released before the entry is cleared */
     if (self.head != NULL)
         self.head->list_op_pending = NULL;
