@@ -54,8 +54,9 @@ static void make_base(void) {
     int status = 0;
     FUZZ_REQUIRE(child > 0 && waitpid(child, &status, 0) == child);
     /* The saved state words are the range's, as at the start of an operation. */
-    buddy_shared_save_state((undo_log *)(void *)(segment + SHARED_LOG_OFFSET),
-                            (buddy_range *)(void *)(segment + shared->range_offset));
+    undo_log *log = (undo_log *)(void *)(segment + SHARED_LOG_OFFSET);
+    buddy_shared_log_open(log, (buddy_range *)(void *)(segment + shared->range_offset));
+    log->state = LOG_IDLE;
     base = malloc(image_size);
     image = aligned_alloc(64, (image_size + 63) / 64 * 64);
     FUZZ_REQUIRE(base != NULL && image != NULL);
@@ -76,11 +77,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned entries = read_u8(&in) % 8u;
     if (entries != 0) {
         log->state = read_u8(&in) < 200 ? LOG_ACTIVE : read_u8(&in);
-        log->count = read_u8(&in) < 200 ? entries : (uint32_t)read_bytes(&in, 4);
+        if (read_u8(&in) >= 200)
+            log->tag = read_bytes(&in, 8);
         for (unsigned i = 0; i < entries; i++) {
             log_entry *entry = &log->entry[i];
-            entry->offset = read_u8(&in) < 200 ? read_bytes(&in, 3) : read_bytes(&in, 8);
-            entry->bytes = read_u8(&in) < 200 ? 1u + read_u8(&in) % 8u : read_bytes(&in, 8);
+            uint64_t offset = read_u8(&in) < 200 ? read_bytes(&in, 3) : read_bytes(&in, 5);
+            entry->where = read_u8(&in) < 200 ? offset | log->tag : read_bytes(&in, 8);
             entry->old = read_bytes(&in, 8);
         }
     }

@@ -708,8 +708,8 @@ enum buddy_shared_flags {
 };
 
 /* Bytes a segment needs for this geometry (as buddy_range_metadata_size
- * takes it) and these flags; 0 iff the geometry is impossible or a flag
- * unknown. Pure. */
+ * takes it) and these flags; 0 iff the geometry is impossible, a flag
+ * unknown or the segment would pass 2^40 bytes (1 TiB). Pure. */
 BUDDY_API size_t buddy_shared_size(uint64_t capacity, uint64_t min_block_size, unsigned flags);
 
 /* Makes a shared range in `segment` (segment_size bytes, 64-byte aligned),

@@ -32,9 +32,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[2], "die") == 0) {
         buddy_robust_lock_take((robust_lock *)(void *)(memory + SHARED_LOCK_OFFSET));
         undo_log *log = (undo_log *)(void *)(memory + SHARED_LOG_OFFSET);
-        log->count = 0; /* as log_begin leaves the log */
-        buddy_shared_save_state(log, (buddy_range *)(void *)(memory + shared->range_offset));
-        log->state = LOG_ACTIVE;
+        buddy_shared_log_open(log, (buddy_range *)(void *)(memory + shared->range_offset));
         _exit(0); /* holding the lock, in the middle of an operation */
     }
     uint64_t offset = 0;

@@ -209,9 +209,7 @@ static void recovers_after(enum death way) {
             _exit(3);
         }
         buddy_robust_lock_take(lock);
-        log->count = 0; /* inside an operation, as log_begin leaves the log */
-        buddy_shared_save_state(log, range);
-        log->state = LOG_ACTIVE;
+        buddy_shared_log_open(log, range); /* inside an operation */
         _exit(0);
     }
     int status = 0;
@@ -223,9 +221,7 @@ static void recovers_after(enum death way) {
         lock->word = (uint32_t)child;
     }
     if (way == IN_A_VISITOR) { /* as if inside an operation, to count the recovery */
-        log->count = 0;
-        buddy_shared_save_state(log, range);
-        log->state = LOG_ACTIVE;
+        buddy_shared_log_open(log, range);
     }
     uint64_t recoveries = 0, offset = 0;
     CHECK_EQ_INT(buddy_shared_recoveries(shared, &recoveries), BUDDY_OK);
@@ -414,6 +410,14 @@ static void every_crash_point_recovers(void) {
         buddy_shared_create(&shared, run.segment, run.size, capacity, 1, BUDDY_SHARED_OWNERS),
         BUDDY_OK);
     run.range_offset = (size_t)shared->range_offset;
+    /* The epochs wrap at the first operation, and every entry carries epoch
+     * 1 with a wrong old value: unless the wrap zeroes them, recovery in that
+     * operation would write those values back. */
+    undo_log *log = (undo_log *)(void *)(run.segment + SHARED_LOG_OFFSET);
+    log->tag = (uint64_t)LOG_EPOCH_MAX << LOG_EPOCH_SHIFT;
+    for (unsigned i = 0; i < LOG_ENTRIES; i++)
+        log->entry[i] = (log_entry){~UINT64_C(0), (run.range_offset + 8u * (i % 64u)) |
+                                                      UINT64_C(1) << LOG_EPOCH_SHIFT};
     const char *seed_text = getenv("BUDDY_SEED");
     uint64_t seed = seed_text != NULL ? strtoull(seed_text, NULL, 10) : 20261201u;
     printf("test_shared: seed %llu (BUDDY_SEED replays)\n", (unsigned long long)seed);

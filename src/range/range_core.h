@@ -15,7 +15,7 @@
 
 static inline void node_set(buddy_range *range, unsigned order, uint64_t index, unsigned kind) {
     node_ref ref = node_locate(range, order, index);
-    WILL_STORE(&range_words(range)[ref.word + (uint64_t)kind * HALF_WORDS]);
+    WILL_STORE(range, &range_words(range)[ref.word + (uint64_t)kind * HALF_WORDS]);
     range_words(range)[ref.word + (uint64_t)kind * HALF_WORDS] |= ref.mask;
 }
 
@@ -49,7 +49,7 @@ static inline void node_set(buddy_range *range, unsigned order, uint64_t index, 
 BUDDY_HOT_INLINE void summary_mark_walk(uint64_t *words, const uint64_t *level_word, uint64_t group,
                                         unsigned levels) {
     for (unsigned level = 0; level < levels; level++, group >>= 6) {
-        WILL_STORE(&words[level_word[level] + (group >> 6)]);
+        WILL_STORE(words, &words[level_word[level] + (group >> 6)]); /* words: the range's start */
         words[level_word[level] + (group >> 6)] |= (uint64_t)1 << (group & 63u);
     }
 }
@@ -61,7 +61,7 @@ BUDDY_HOT_INLINE void summary_unmark_walk(uint64_t *words, const uint64_t *level
     uint64_t emptied = 1;
     for (unsigned level = 0; level < levels; level++, group >>= 6) {
         uint64_t *word = &words[level_word[level] + (group >> 6)];
-        WILL_STORE(word);
+        WILL_STORE(words, word);
         *word ^= emptied << (group & 63u); /* the bit is set where emptied is 1 */
         emptied = *word == 0;
     }
@@ -124,18 +124,18 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
     if (group_is_empty_at(words, info, ref.word)) {
         uint64_t group = index >> info->group_shift;
         summary_mark(range, order, group);
-        WILL_STORE(&info->first_group);
+        WILL_STORE(range, &info->first_group);
         info->first_group = group < info->first_group ? group : info->first_group;
     }
-    WILL_STORE(&words[ref.word]);
+    WILL_STORE(range, &words[ref.word]);
     words[ref.word] |= ref.mask;
-    WILL_STORE(&info->free_count);
+    WILL_STORE(range, &info->free_count);
     info->free_count++;
     /* nonempty_orders is stored only when it changes: the next allocation
      * starts from it, and an unconditional store would make it wait for the
      * loads this block's order came from (in free, a tile's cache miss). */
     if (!((range->nonempty_orders >> order) & 1u)) {
-        WILL_STORE_STATE(&range->nonempty_orders);
+        WILL_STORE_STATE(range, &range->nonempty_orders);
         range->nonempty_orders |= (uint64_t)1 << order;
     }
 }
@@ -146,19 +146,19 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
 BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_t index,
                                      bool group_emptied) {
     order_info *info = &range->orders[order];
-    WILL_STORE(&info->free_count);
+    WILL_STORE(range, &info->free_count);
     info->free_count--;
     if (group_emptied) {
         uint64_t group = index >> info->group_shift;
         summary_unmark(range, order, group);
         if (group == info->first_group) {
-            WILL_STORE(&info->first_group);
+            WILL_STORE(range, &info->first_group);
             info->first_group =
                 info->free_count != 0 ? summary_lowest_group(range, order) : NO_GROUP;
         }
     }
     if (info->free_count == 0) { /* stored only on a change, as in free_insert_at */
-        WILL_STORE_STATE(&range->nonempty_orders);
+        WILL_STORE_STATE(range, &range->nonempty_orders);
         range->nonempty_orders &= ~((uint64_t)1 << order);
     }
 }
@@ -168,7 +168,7 @@ BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_
 BUDDY_HOT_INLINE void free_remove_at(buddy_range *range, unsigned order, uint64_t index,
                                      node_ref ref) {
     uint64_t *words = range_words(range);
-    WILL_STORE(&words[ref.word]);
+    WILL_STORE(range, &words[ref.word]);
     words[ref.word] &= ~ref.mask;
     free_count_off(range, order, index, group_is_empty_at(words, &range->orders[order], ref.word));
 }
@@ -239,7 +239,7 @@ static inline uint64_t take_lowest_free(buddy_range *range, unsigned order) {
     node_ref ref;
     uint64_t others;
     uint64_t index = lowest_free(range, order, &ref, &others);
-    WILL_STORE(&range_words(range)[ref.word]);
+    WILL_STORE(range, &range_words(range)[ref.word]);
     range_words(range)[ref.word] &= ~ref.mask;
     free_count_off(range, order, index, others == 0);
     return index;
@@ -270,7 +270,7 @@ static inline bool take_fitting_block(buddy_range *range, unsigned least, unsign
                                       uint64_t *index_out) {
     uint64_t fitting_orders = range->nonempty_orders >> least << least;
     if (fitting_orders == 0) {
-        WILL_STORE(&range->alloc_failures);
+        WILL_STORE(range, &range->alloc_failures);
         range->alloc_failures++;
         return false;
     }
@@ -283,12 +283,12 @@ static inline bool take_fitting_block(buddy_range *range, unsigned least, unsign
 
 /* Counts a new allocation of `blocks` min blocks: live, allocated, peak. */
 static inline void count_allocation(buddy_range *range, uint64_t blocks) {
-    WILL_STORE_STATE(&range->live_blocks);
+    WILL_STORE_STATE(range, &range->live_blocks);
     range->live_blocks++;
-    WILL_STORE_STATE(&range->allocated_blocks);
+    WILL_STORE_STATE(range, &range->allocated_blocks);
     range->allocated_blocks += blocks;
     if (range->allocated_blocks > range->peak_allocated_blocks) {
-        WILL_STORE_STATE(&range->peak_allocated_blocks);
+        WILL_STORE_STATE(range, &range->peak_allocated_blocks);
         range->peak_allocated_blocks = range->allocated_blocks;
     }
 }
@@ -309,14 +309,14 @@ static inline int range_alloc(buddy_range *range, uint64_t size, uint64_t *offse
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
     if (exceeds_largest_block(range, size)) {
-        WILL_STORE(&range->alloc_failures);
+        WILL_STORE(range, &range->alloc_failures);
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
     }
     unsigned order = order_for_size(size, shift);
     uint64_t fitting_orders = range->nonempty_orders >> order << order;
     if (fitting_orders == 0) {
-        WILL_STORE(&range->alloc_failures);
+        WILL_STORE(range, &range->alloc_failures);
         range->alloc_failures++;
         return BUDDY_ENOMEM;
     }
@@ -324,16 +324,16 @@ static inline int range_alloc(buddy_range *range, uint64_t size, uint64_t *offse
     /* BEST_FIT takes the smallest order that fits, FIRST_FIT the lowest start. */
     unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
                                                       : bits_ctz(fitting_orders);
-    WILL_STORE_STATE(&range->live_blocks);
+    WILL_STORE_STATE(range, &range->live_blocks);
     range->live_blocks++; /* apart from allocated_blocks, as in free */
     uint64_t index = take_lowest_free(range, found);
     if (found != order)
         shrink_in_place(range, found, index, order); /* split down to `order` */
 
     uint64_t allocated = range->allocated_blocks + ((uint64_t)1 << order);
-    WILL_STORE_STATE(&range->allocated_blocks);
+    WILL_STORE_STATE(range, &range->allocated_blocks);
     range->allocated_blocks = allocated;
-    WILL_STORE_STATE(&range->peak_allocated_blocks);
+    WILL_STORE_STATE(range, &range->peak_allocated_blocks);
     range->peak_allocated_blocks =
         allocated > range->peak_allocated_blocks ? allocated : range->peak_allocated_blocks;
     *offset_out = (index << found) << shift;
@@ -458,7 +458,7 @@ BUDDY_HOT_INLINE void release_block(buddy_range *range, unsigned order, uint64_t
         index >>= 1;
         order++;
         ref = node_locate(range, order, index);
-        WILL_STORE(&words[ref.word + HALF_WORDS]);
+        WILL_STORE(range, &words[ref.word + HALF_WORDS]);
         words[ref.word + HALF_WORDS] &= ~ref.mask; /* the parent is no longer split */
     }
     free_insert_at(range, order, index, ref);
@@ -525,16 +525,16 @@ static inline int range_free(buddy_range *range, uint64_t offset) {
     if (range->slow_free != 0)
         return buddy_checked_free(range, offset, status, order, ref); /* checks, counts, frees */
     if (status != BUDDY_OK) {
-        WILL_STORE(&range->rejected_frees);
+        WILL_STORE(range, &range->rejected_frees);
         range->rejected_frees++;
         return status;
     }
-    WILL_STORE_STATE(&range->allocated_blocks);
+    WILL_STORE_STATE(range, &range->allocated_blocks);
     range->allocated_blocks -= (uint64_t)1 << order;
     release_block(range, order, (offset >> range->min_block_shift) >> order, ref);
     /* Apart from allocated_blocks, which the compiler would otherwise update
      * with it as one 16-byte vector, a slower chain from call to call. */
-    WILL_STORE_STATE(&range->live_blocks);
+    WILL_STORE_STATE(range, &range->live_blocks);
     range->live_blocks--;
     return BUDDY_OK;
 }

@@ -1,31 +1,45 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The door from the shared range (src/shared/) into the core: every store
- * that alloc and free make to a range's metadata, its words and its header,
- * is announced by WILL_STORE(address) just before it happens. A normal build
- * announces nothing, so the core is unchanged. src/shared/logged.c compiles
- * alloc and free again with BUDDY_RANGE_STORE_HOOK naming a function that
- * saves the old bytes in the segment's undo log first, so that a process
- * killed between two stores can be undone. The hook returns the last byte
- * it stored, and an empty asm that reads that byte and rewrites *address
- * keeps the store after the log without ordering any other memory. A store this header does not see
- * would make that undo incomplete: the shared range's crash-point test
- * compares every byte after recovery, so it would fail.
+ * that the range's mutating paths make to its words and its header is
+ * announced by WILL_STORE(range, address) just before it happens, `range`
+ * being the range's start. A normal build announces nothing, so the core is
+ * unchanged. src/shared/logged.c and logged_run.c compile those paths again
+ * with BUDDY_RANGE_STORE_HOOK naming a function, declared before this header,
+ *
+ *     const uint64_t *hook(void *range, uint64_t *address);
+ *
+ * that saves the word's old value in the segment's undo log first, so that a
+ * process killed between two stores can be undone. The hook returns the
+ * entry's last stored word, and an empty asm that reads it and rewrites
+ * *address keeps the store after the entry without ordering any other
+ * memory. A store this header does not see would make that undo incomplete:
+ * the shared range's crash-point test compares every byte after recovery,
+ * so it would fail.
  */
 #ifndef BUDDY_RANGE_STORE_H
 #define BUDDY_RANGE_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef BUDDY_RANGE_STORE_HOOK
-const void *BUDDY_RANGE_STORE_HOOK(void *address, size_t bytes);
-#define WILL_STORE(address)                                                                        \
+#define WILL_STORE(range, address)                                                                 \
     do {                                                                                           \
-        const void *record_ = BUDDY_RANGE_STORE_HOOK((void *)(address), sizeof *(address));        \
-        __asm__ __volatile__("" : "+m"(*(address)) : "m"(*(const unsigned char *)record_));        \
+        const uint64_t *record_ = BUDDY_RANGE_STORE_HOOK((void *)(range), (address));              \
+        __asm__ __volatile__("" : "+m"(*(address)) : "m"(*record_));                               \
+    } while (0)
+/* The same for a 32-bit field: the log takes the aligned word that holds it. */
+#define WILL_STORE_32(range, address)                                                              \
+    do {                                                                                           \
+        _Static_assert(sizeof *(address) == 4, "a 32-bit field");                                  \
+        const uint64_t *record_ = BUDDY_RANGE_STORE_HOOK(                                          \
+            (void *)(range), (uint64_t *)(void *)((uintptr_t)(address) & ~(uintptr_t)7u));         \
+        __asm__ __volatile__("" : "+m"(*(address)) : "m"(*record_));                               \
     } while (0)
 #else
-#define WILL_STORE(address) ((void)0)
+#define WILL_STORE(range, address) ((void)0)
+#define WILL_STORE_32(range, address) ((void)0)
 #endif
 
 /* A store to the range's state words (nonempty_orders, allocated_blocks,
@@ -34,9 +48,9 @@ const void *BUDDY_RANGE_STORE_HOOK(void *address, size_t bytes);
  * them whole before an operation (32 bytes, cheaper than logging two or
  * three stores), so their stores are not announced. */
 #ifdef BUDDY_RANGE_STATE_SAVED
-#define WILL_STORE_STATE(address) ((void)0)
+#define WILL_STORE_STATE(range, address) ((void)0)
 #else
-#define WILL_STORE_STATE(address) WILL_STORE(address)
+#define WILL_STORE_STATE(range, address) WILL_STORE(range, address)
 #endif
 
 #endif /* BUDDY_RANGE_STORE_H */

@@ -42,11 +42,11 @@
 static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
     node_ref ref = node_locate(range, order - 1, (index << 1) | 1u);
     uint64_t *word = &range_words(range)[ref.word + HALF_WORDS];
-    WILL_STORE(word);
+    WILL_STORE(range, word);
     *word = on ? *word | ref.mask : *word & ~ref.mask;
-    WILL_STORE(&range->run_marks);
+    WILL_STORE(range, &range->run_marks);
     range->run_marks += on ? 1 : (uint64_t)-1;
-    WILL_STORE(&range->slow_free);
+    WILL_STORE_32(range, &range->slow_free);
     update_slow_free(range);
 }
 
@@ -102,7 +102,7 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
     uint64_t first = offset >> range->min_block_shift;
     int status = check_starts_allocation(range, first, order);
     if (status != BUDDY_OK) {
-        WILL_STORE(&range->rejected_frees);
+        WILL_STORE(range, &range->rejected_frees);
         range->rejected_frees++;
         return status;
     }
@@ -111,7 +111,7 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
         bool marked = piece_is_marked(range, order, index);
         if (marked)
             set_mark(range, order, index, false);
-        WILL_STORE_STATE(&range->allocated_blocks);
+        WILL_STORE_STATE(range, &range->allocated_blocks);
         range->allocated_blocks -= (uint64_t)1 << order;
         release_block(range, order, index, ref); /* a later piece is still live: no merge
                                                     reaches it */
@@ -120,7 +120,7 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
         first += (uint64_t)1 << order;
         order = piece_order(range, first, &ref);
     }
-    WILL_STORE_STATE(&range->live_blocks);
+    WILL_STORE_STATE(range, &range->live_blocks);
     range->live_blocks--;
     return BUDDY_OK;
 }
@@ -129,7 +129,7 @@ int buddy_checked_free(buddy_range *range, uint64_t offset, int status, unsigned
                        node_ref ref) {
     status = buddy_reservation_check(range, offset, status);
     if (status != BUDDY_OK) {
-        WILL_STORE(&range->rejected_frees);
+        WILL_STORE(range, &range->rejected_frees);
         range->rejected_frees++;
         return status;
     }
@@ -138,7 +138,7 @@ int buddy_checked_free(buddy_range *range, uint64_t offset, int status, unsigned
         uint64_t *slot =
             &range_words(range)[range->user_data_word + (offset >> range->min_block_shift)];
         /* The shared range's copy has code here, and no user data to run it. */
-        WILL_STORE(slot); /* GCOVR_EXCL_LINE */
+        WILL_STORE(range, slot); /* GCOVR_EXCL_LINE */
         *slot = 0;
     }
     return status;
@@ -330,7 +330,7 @@ static bool grow_in_place(buddy_range *range, unsigned order, uint64_t index, un
     for (; order < target; order++, index >>= 1) {
         free_remove(range, order, index | 1u);
         node_ref parent = node_locate(range, order + 1, index >> 1);
-        WILL_STORE(&range_words(range)[parent.word + HALF_WORDS]);
+        WILL_STORE(range, &range_words(range)[parent.word + HALF_WORDS]);
         range_words(range)[parent.word + HALF_WORDS] &= ~parent.mask;
     }
     return true;
@@ -355,11 +355,11 @@ int buddy_resize(buddy_range *range, uint64_t offset, uint64_t new_size) {
         if (!grow_in_place(range, order, index, target))
             return BUDDY_ENOMEM;
     }
-    WILL_STORE_STATE(&range->allocated_blocks);
+    WILL_STORE_STATE(range, &range->allocated_blocks);
     range->allocated_blocks =
         range->allocated_blocks - ((uint64_t)1 << order) + ((uint64_t)1 << target);
     if (range->allocated_blocks > range->peak_allocated_blocks) {
-        WILL_STORE_STATE(&range->peak_allocated_blocks);
+        WILL_STORE_STATE(range, &range->peak_allocated_blocks);
         range->peak_allocated_blocks = range->allocated_blocks;
     }
     return BUDDY_OK;
@@ -463,7 +463,7 @@ static int unlocked_alloc_exact_aligned(buddy_range *range, uint64_t size, uint6
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
     if (exceeds_largest_block(range, size)) {
-        WILL_STORE(&range->alloc_failures);
+        WILL_STORE(range, &range->alloc_failures);
         range->alloc_failures++;
         return BUDDY_ETOOBIG;
     }

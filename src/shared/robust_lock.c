@@ -90,7 +90,8 @@ static bool holder_exists(uint32_t pid, uint32_t tid) {
     return syscall(SYS_tgkill, (pid_t)pid, (pid_t)tid, 0) == 0 || errno != ESRCH;
 }
 
-static enum robust_take take_slow(robust_lock *lock, const thread_self *me, uint32_t seen) {
+__attribute__((noinline)) static enum robust_take take_slow(robust_lock *lock,
+                                                            const thread_self *me, uint32_t seen) {
     unsigned spins = 0, sleeps = 0;
     for (;;) {
         uint32_t holder = seen & FUTEX_TID_MASK;

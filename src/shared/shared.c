@@ -4,17 +4,17 @@
  * robust lock (robust_lock.h) and an undo log (shared_internal.h has the
  * layout). A mutating call runs like this, under the lock:
  *
- *   1. count = 0 and the range's state words saved, then state = ACTIVE;
+ *   1. the range's state words saved, a new epoch, then state = ACTIVE;
  *   2. the core's operation (logged.c, logged_run.c), each store's old bytes
- *      logged first;
+ *      logged first in an entry that carries the epoch;
  *   3. state = IDLE.
  *
  * If the holder dies, the next buddy_robust_lock_take says so. With the state
- * ACTIVE, the entries are written back newest first and the state words
- * restored, which leaves every byte as it was before step 1; then the state
- * is IDLE. Recovery stores
- * only old values in fixed places, so a process killed while recovering
- * leaves it to the next one to do again. Steps are ordered by compiler
+ * ACTIVE, the entries of the epoch are written back newest first and the
+ * state words restored, which leaves every byte as it was before step 1;
+ * then the state is IDLE. Recovery stores only old values in fixed places,
+ * so a process killed while recovering leaves it to the next one to do
+ * again. Steps are ordered by compiler
  * fences: the writer is the only thread that stores to the log, and its
  * death is what the next holder must see through.
  */
@@ -23,6 +23,9 @@
 
 #include "robust_lock.h"
 #include "shared_internal.h"
+
+#define BUDDY_RANGE_STORE_HOOK buddy_shared_log_store /* out of line: see its comment */
+#include "range_store.h"
 
 static unsigned char *bytes_of(buddy_shared *shared) {
     return (unsigned char *)shared;
@@ -53,6 +56,12 @@ static uint32_t *owners_of(buddy_shared *shared) {
     return (uint32_t *)(void *)(bytes_of(shared) + shared->owners_offset);
 }
 
+/* The owners' table slot of the block at `offset` (min blocks are a power of
+ * two: a shift, not a division). */
+static uint64_t owner_index(uint64_t min_block_size, uint64_t offset) {
+    return offset >> __builtin_ctzll(min_block_size);
+}
+
 /* Where the owners' table starts for `range_bytes` of range metadata. */
 static size_t owners_offset(size_t range_bytes) {
     return (SHARED_RANGE_OFFSET + range_bytes + 63u) / 64u * 64u;
@@ -62,12 +71,15 @@ size_t buddy_shared_size(uint64_t capacity, uint64_t min_block_size, unsigned fl
     size_t range = buddy_range_metadata_size(capacity, min_block_size);
     if (range == 0 || range > SIZE_MAX / 2 || (flags & ~(unsigned)BUDDY_SHARED_OWNERS) != 0)
         return 0;
-    if (!(flags & BUDDY_SHARED_OWNERS))
-        return SHARED_RANGE_OFFSET + range;
-    uint64_t blocks = capacity / min_block_size;
-    if (blocks > (SIZE_MAX / 2) / sizeof(uint32_t))
-        return 0; /* GCOVR_EXCL_LINE: a 32-bit target's huge range */
-    return owners_offset(range) + (size_t)blocks * sizeof(uint32_t);
+    uint64_t needed = SHARED_RANGE_OFFSET + (uint64_t)range;
+    if (flags & BUDDY_SHARED_OWNERS) {
+        uint64_t blocks = capacity / min_block_size;
+        if (blocks > (SIZE_MAX / 2) / sizeof(uint32_t))
+            return 0; /* GCOVR_EXCL_LINE: a 32-bit target's huge range */
+        needed =
+            owners_offset(range) + (blocks * sizeof(uint32_t) + 7u) / 8u * 8u; /* whole words */
+    }
+    return needed <= (UINT64_C(1) << LOG_OFFSET_BITS) ? (size_t)needed : 0; /* the log's offsets */
 }
 
 int buddy_shared_create(buddy_shared **shared_out, void *segment, size_t segment_size,
@@ -123,23 +135,25 @@ static int check_header(buddy_shared *shared, size_t segment_size) {
     return BUDDY_OK;
 }
 
-/* Writes the log's entries back, newest first, if an operation was cut. */
+/* Writes the running operation's entries back, newest first, if it was cut. */
 static void recover(buddy_shared *shared) {
     undo_log *log = log_of(shared);
     if (log->state == LOG_ACTIVE) {
-        uint32_t count = log->count < LOG_ENTRIES ? log->count : LOG_ENTRIES;
+        uint32_t count = 0;
+        while (count < LOG_ENTRIES && (log->entry[count].where & ~LOG_OFFSET_MASK) == log->tag)
+            count++;
         for (uint32_t i = count; i-- > 0;) {
             const log_entry *entry = &log->entry[i];
-            if (entry->bytes <= 8u && entry->offset >= shared->range_offset &&
-                entry->offset <= shared->segment_bytes - entry->bytes)
-                memcpy(bytes_of(shared) + entry->offset, &entry->old, (size_t)entry->bytes);
+            uint64_t offset = entry->where & LOG_OFFSET_MASK;
+            if (offset >= shared->range_offset &&
+                offset <= shared->segment_bytes - sizeof entry->old)
+                memcpy(bytes_of(shared) + offset, &entry->old, sizeof entry->old);
         }
         buddy_shared_restore_state(log, range_of(shared));
         shared->recoveries++;
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     log->state = LOG_IDLE;
-    log->count = 0;
 }
 
 /* Takes the lock, recovering first if its holder died. */
@@ -175,19 +189,12 @@ int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment
 
 /* Opens the undo log for one operation; under the lock. */
 static inline void log_begin(buddy_shared *shared) {
-    undo_log *log = log_of(shared);
-    log->count = 0;
-    buddy_shared_save_state(log, range_of(shared));
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    log->state = LOG_ACTIVE;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    buddy_shared_target = (log_target){log, bytes_of(shared)};
+    buddy_shared_log_open(log_of(shared), range_of(shared));
 }
 
-/* Closes it: from here the operation has happened. The entries stay until
- * the next log_begin empties the log, and only an ACTIVE log is read. */
+/* Closes it: from here the operation has happened. Its entries stay, and
+ * only an ACTIVE log is read. */
 static inline void log_end(buddy_shared *shared) {
-    buddy_shared_target = (log_target){NULL, NULL};
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* every store of the operation, then IDLE */
     log_of(shared)->state = LOG_IDLE;
 }
@@ -195,8 +202,8 @@ static inline void log_end(buddy_shared *shared) {
 /* Stores the owner of the block at `offset`, logged; under the lock, with
  * the log open. */
 static void set_owner(buddy_shared *shared, uint64_t offset, uint32_t owner) {
-    uint32_t *slot = &owners_of(shared)[offset / shared->min_block_size];
-    buddy_shared_will_store(slot, sizeof *slot);
+    uint32_t *slot = &owners_of(shared)[owner_index(shared->min_block_size, offset)];
+    WILL_STORE_32(range_of(shared), slot); /* the table ends at a multiple of 8 bytes */
     *slot = owner;
 }
 
@@ -265,7 +272,7 @@ int buddy_shared_owner(buddy_shared *shared, uint64_t offset, uint32_t *owner_ou
     uint64_t size = 0;
     int status = buddy_range_size(range_of(shared), offset, &size);
     if (status == BUDDY_OK)
-        *owner_out = owners_of(shared)[offset / shared->min_block_size];
+        *owner_out = owners_of(shared)[owner_index(shared->min_block_size, offset)];
     unlock(shared);
     return status;
 }
@@ -283,7 +290,8 @@ typedef struct sweep_walk {
 static int collect(uint64_t offset, uint64_t size, buddy_block_state state, void *user) {
     (void)size;
     sweep_walk *walk = user;
-    if (state == BUDDY_BLOCK_LIVE && walk->owners[offset / walk->min_block_size] == walk->owner)
+    if (state == BUDDY_BLOCK_LIVE &&
+        walk->owners[owner_index(walk->min_block_size, offset)] == walk->owner)
         walk->offset[walk->found++] = offset;
     return walk->found == SWEEP_BATCH; /* a full batch stops the walk */
 }
@@ -338,7 +346,7 @@ static int visit_block(uint64_t offset, uint64_t size, buddy_block_state state, 
     buddy_shared *shared = adapter->shared;
     uint32_t owner = 0;
     if (state == BUDDY_BLOCK_LIVE && shared->owners_offset != 0)
-        owner = owners_of(shared)[offset / shared->min_block_size];
+        owner = owners_of(shared)[owner_index(shared->min_block_size, offset)];
     int stop = adapter->visitor(offset, size, state, owner, adapter->user);
     buddy_robust_lock_reclaim(lock_of(shared)); /* in case the visitor used the robust list */
     return stop;

@@ -11,27 +11,43 @@
 #ifndef BUDDY_SHARED_INTERNAL_H
 #define BUDDY_SHARED_INTERNAL_H
 
+#include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buddy.h"
 
 #define SHARED_MAGIC UINT64_C(0x62756464795f7331) /* "buddy_s1" */
-#define SHARED_VERSION 2u                         /* 1 had a pthread mutex for a lock */
+/* 1 had a pthread mutex for a lock; 2 a count of whole entries in the log. */
+#define SHARED_VERSION 3u
 /* Stores one operation announces at most: a split or a merge per order, each
  * with its summary levels and counters, is under 16; 64 orders. */
 #define LOG_ENTRIES 1024u
 
 enum log_state { LOG_IDLE = 0, LOG_ACTIVE = 1 };
 
+/* An entry's `where`: the offset of the stored word from the segment's
+ * start (segments are at most 2^40 bytes) and the epoch, the number of the
+ * operation that logged it. */
+#define LOG_OFFSET_BITS 40u
+#define LOG_EPOCH_SHIFT LOG_OFFSET_BITS
+#define LOG_EPOCH_MAX ((UINT32_C(1) << (64u - LOG_EPOCH_SHIFT)) - 1u)
+#define LOG_OFFSET_MASK ((UINT64_C(1) << LOG_OFFSET_BITS) - 1u)
+
 typedef struct log_entry {
-    uint64_t offset; /* of the stored bytes, from the segment's start */
-    uint64_t old;    /* their value before the store */
-    uint64_t bytes;  /* 1 .. 8 */
+    uint64_t old;   /* the word's value before the store */
+    uint64_t where; /* stored after `old`, before the word: see above */
 } log_entry;
 
+/* An operation's entries are the first ones that carry its epoch: recovery
+ * needs no count of them, and the writer stores none in order. Epochs run
+ * from 1 to LOG_EPOCH_MAX; at the wrap the entries are zeroed first, so no
+ * entry left by an earlier operation carries the running one's epoch. */
 typedef struct undo_log {
     uint32_t state;          /* enum log_state: LOG_ACTIVE while an operation may have stored */
-    uint32_t count;          /* entries that are whole */
+    uint32_t next;           /* the running operation's next entry: the writer's, not recovery's */
+    uint64_t tag;            /* the running or the last operation's epoch << LOG_EPOCH_SHIFT */
     uint64_t saved_state[4]; /* the range's state words before the operation (range_store.h) */
     log_entry entry[LOG_ENTRIES];
 } undo_log;
@@ -57,19 +73,44 @@ _Static_assert(sizeof(struct buddy_shared) <= SHARED_HEADER_BYTES, "the header f
 #define SHARED_LOG_OFFSET (SHARED_LOCK_OFFSET + SHARED_LOCK_BYTES)
 #define SHARED_RANGE_OFFSET ((SHARED_LOG_OFFSET + sizeof(undo_log) + 63u) / 64u * 64u)
 
-/* The log that the running operation of this thread stores into, and the
- * segment its offsets count from; set by shared.c around a logged call. */
-typedef struct log_target {
-    undo_log *log;
-    unsigned char *segment;
-} log_target;
-extern _Thread_local log_target buddy_shared_target;
+static inline undo_log *log_of_range(void *range) {
+    return (undo_log *)(void *)((unsigned char *)range - (SHARED_RANGE_OFFSET - SHARED_LOG_OFFSET));
+}
 
-/* Logs the old bytes at `address` before a store (logged.c). */
-const void *buddy_shared_will_store(void *address, size_t bytes);
+#ifdef BUDDY_SHARED_CRASH_HOOK
+/* The crash-point test's: called with each store's number, after its entry
+ * is logged and before the store, and may end the process there. */
+void BUDDY_SHARED_CRASH_HOOK(unsigned store_number);
+#endif
 
-/* Saves the range's state words in the log, and puts them back (logged.c). */
-void buddy_shared_save_state(undo_log *log, const buddy_range *range);
+/* Logs the word at `address`, in the range that starts at `range`, before a
+ * store (range_store.h's hook); returns the word that completes the entry,
+ * which the store must follow. Under the lock, in an operation. */
+static inline const uint64_t *buddy_shared_will_store(void *range, uint64_t *address) {
+    undo_log *log = log_of_range(range);
+    uint32_t next = log->next;
+    assert(log->state == LOG_ACTIVE && next < LOG_ENTRIES);
+    log->next = next + 1u;
+    log_entry *entry = &log->entry[next];
+    entry->old = *address;
+    __asm__ __volatile__("" : "+m"(entry->where) : "m"(entry->old)); /* `old` is whole first */
+    entry->where =
+        ((uint64_t)((unsigned char *)address - (unsigned char *)range) + SHARED_RANGE_OFFSET) |
+        log->tag;
+#ifdef BUDDY_SHARED_CRASH_HOOK
+    BUDDY_SHARED_CRASH_HOOK(next + 1u);
+#endif
+    return &entry->where;
+}
+
+/* buddy_shared_will_store out of line (logged.c), for shared.c's stores: the
+ * crash-point test's copy of logged.c numbers them too. */
+const uint64_t *buddy_shared_log_store(void *range, uint64_t *address);
+
+/* Opens the log for an operation on `range`: its state words saved, a new
+ * epoch, then LOG_ACTIVE (logged.c). Under the lock. */
+void buddy_shared_log_open(undo_log *log, const buddy_range *range);
+/* Puts the state words saved by buddy_shared_log_open back (logged.c). */
 void buddy_shared_restore_state(const undo_log *log, buddy_range *range);
 
 /* The core's alloc and free with every store logged first (logged.c). */
