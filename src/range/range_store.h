@@ -34,7 +34,8 @@
     do {                                                                                           \
         _Static_assert(sizeof *(address) == 4, "a 32-bit field");                                  \
         const uint64_t *record_ = BUDDY_RANGE_STORE_HOOK(                                          \
-            (void *)(range), (uint64_t *)(void *)((uintptr_t)(address) & ~(uintptr_t)7u));         \
+            (void *)(range),                                                                       \
+            (uint64_t *)(void *)((unsigned char *)(address) - ((uintptr_t)(address)&7u)));         \
         __asm__ __volatile__("" : "+m"(*(address)) : "m"(*record_));                               \
     } while (0)
 #else
