@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "robust_lock.h"
 #include "shared_internal.h"
 
@@ -209,7 +210,13 @@ static void set_owner(buddy_shared *shared, uint64_t offset, uint32_t owner) {
 
 /* A free with the log open: the range's, then the owner's slot cleared. */
 static int logged_free(buddy_shared *shared, uint64_t offset) {
+#if BUDDY_HAVE_X86_64_V3
+    int status = buddy_cpu_has_x86_64_v3
+                     ? buddy_shared_logged_free_x86_64_v3(range_of(shared), offset)
+                     : buddy_shared_logged_free(range_of(shared), offset);
+#else
     int status = buddy_shared_logged_free(range_of(shared), offset);
+#endif
     if (status == BUDDY_OK && shared->owners_offset != 0)
         set_owner(shared, offset, 0);
     return status;
@@ -236,6 +243,10 @@ static inline int shared_alloc(buddy_shared *shared, logged_allocator allocate, 
 }
 
 int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *offset_out) {
+#if BUDDY_HAVE_X86_64_V3
+    if (buddy_cpu_has_x86_64_v3)
+        return shared_alloc(shared, buddy_shared_logged_alloc_x86_64_v3, size, offset_out);
+#endif
     return shared_alloc(shared, buddy_shared_logged_alloc, size, offset_out);
 }
 
