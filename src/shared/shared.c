@@ -32,6 +32,8 @@ static unsigned char *bytes_of(buddy_shared *shared) {
     return (unsigned char *)shared;
 }
 
+_Static_assert(sizeof(robust_lock) <= SHARED_LOCK_BYTES, "the lock fits its bytes");
+
 static robust_lock *lock_of(buddy_shared *shared) {
     return (robust_lock *)(void *)(bytes_of(shared) + SHARED_LOCK_OFFSET);
 }
