@@ -24,19 +24,21 @@
 #include <stdint.h>
 
 #ifdef BUDDY_RANGE_STORE_HOOK
-#define WILL_STORE(range, address)                                                                 \
+/* Logs `word` (the 64-bit word that holds *address) and keeps the store to
+ * *address after the entry. */
+#define WILL_STORE_IN(range, word, address)                                                        \
     do {                                                                                           \
-        const uint64_t *record_ = BUDDY_RANGE_STORE_HOOK((void *)(range), (address));              \
+        const uint64_t *record_ = BUDDY_RANGE_STORE_HOOK((void *)(range), (word));                 \
         __asm__ __volatile__("" : "+m"(*(address)) : "m"(*record_));                               \
     } while (0)
+#define WILL_STORE(range, address) WILL_STORE_IN(range, address, address)
 /* The same for a 32-bit field: the log takes the aligned word that holds it. */
 #define WILL_STORE_32(range, address)                                                              \
     do {                                                                                           \
         _Static_assert(sizeof *(address) == 4, "a 32-bit field");                                  \
-        const uint64_t *record_ = BUDDY_RANGE_STORE_HOOK(                                          \
-            (void *)(range),                                                                       \
-            (uint64_t *)(void *)((unsigned char *)(address) - ((uintptr_t)(address)&7u)));         \
-        __asm__ __volatile__("" : "+m"(*(address)) : "m"(*record_));                               \
+        WILL_STORE_IN(                                                                             \
+            range, (uint64_t *)(void *)((unsigned char *)(address) - ((uintptr_t)(address)&7u)),   \
+            address);                                                                              \
     } while (0)
 #else
 #define WILL_STORE(range, address) ((void)0)

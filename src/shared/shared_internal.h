@@ -12,9 +12,7 @@
 #define BUDDY_SHARED_INTERNAL_H
 
 #include <assert.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "buddy.h"
 
