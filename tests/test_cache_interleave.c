@@ -12,7 +12,9 @@
  * BUDDY_ENOTLIVE. Each allocates and frees small blocks through its own cache
  * and frees one of the other's. Each takes a large block: the range has room
  * for one, and for the second only once the caches are drained, which the
- * refused allocation does while the other thread runs. After each schedule:
+ * refused allocation does while the other thread runs; and one drains the
+ * pool while the other allocates and frees through its cache, whose owner
+ * goes in without a lock (cache_internal.h). After each schedule:
  * no block was handed out twice, no call failed, every cache is given back,
  * and the range is empty and whole.
  */
@@ -137,6 +139,14 @@ static void *script(void *argument) {
     free_in(self, a, 16);
     free_in(self, passed[self], 16);
     free_in(self, b, 32);
+    barrier();
+    if (self == 0) { /* drains thread 1's cache from outside while its owner uses it */
+        failed += buddy_cache_pool_drain(pool) != BUDDY_OK;
+    } else {
+        uint64_t c = alloc_in(self, 16), d = alloc_in(self, 16);
+        free_in(self, c, 16);
+        free_in(self, d, 16);
+    }
     barrier();
     uint64_t large = alloc_in(self, CAPACITY / 4); /* uncached: from the range */
     free_in(self, large, CAPACITY / 4);

@@ -12,10 +12,12 @@
  * interleaving test's: here a drain could hand a freed block to another
  * thread before a second free.)
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "buddy.h"
 #include "check.h"
@@ -114,6 +116,56 @@ static void *watch(void *argument) {
     return NULL;
 }
 
+static void *alloc_and_free(void *argument) {
+    buddy_cache *cache = argument;
+    uint64_t offset = 0;
+    int status = buddy_cache_alloc(cache, MIN_BLOCK, &offset);
+    if (status == BUDDY_OK)
+        status = buddy_cache_free(cache, offset);
+    return (void *)(intptr_t)status;
+}
+
+static void *read_stats(void *argument) {
+    buddy_range_stats stats;
+    return (void *)(intptr_t)buddy_cache_pool_get_stats(argument, &stats);
+}
+
+static int joined(pthread_t thread) {
+    void *status = NULL;
+    pthread_join(thread, &status);
+    return (int)(intptr_t)status;
+}
+
+static void pause_ms(long ms) {
+    struct timespec pause = {0, ms * 1000000};
+    nanosleep(&pause, NULL);
+}
+
+/* A cache's owner goes in without its lock unless another thread wants the
+ * cache (cache_internal.h). Both ways round, on purpose: an owner that finds
+ * the cache wanted (everything held by lock_all) waits for the lock; and a
+ * thread that wants the cache (statistics) waits while its owner is inside,
+ * held in a refill by the pool's lock. */
+static void owner_and_others_wait_for_each_other(buddy_cache_pool *pool, buddy_cache *cache) {
+    pthread_t owner, other;
+    CHECK_STATUS(buddy_cache_pool_drain(pool), BUDDY_OK); /* so the allocation refills */
+    buddy_cache_pool_lock_all(pool);
+    pthread_create(&owner, NULL, alloc_and_free, cache);
+    pause_ms(20);
+    buddy_cache_pool_unlock_all(pool);
+    CHECK_STATUS(joined(owner), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_drain(pool), BUDDY_OK);
+    buddy_cache_pool_lock(pool);
+    pthread_create(&owner, NULL, alloc_and_free, cache);
+    pause_ms(20);
+    pthread_create(&other, NULL, read_stats, pool);
+    pause_ms(20);
+    buddy_cache_pool_unlock(pool);
+    CHECK_STATUS(joined(owner), BUDDY_OK);
+    CHECK_STATUS(joined(other), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+}
+
 int main(void) {
     uint64_t seed = check_seed("cache_threads", 41);
     buddy_range *range = NULL;
@@ -156,6 +208,7 @@ int main(void) {
             check_and_free(&workers[(i + 1) % WORKERS], left, workers[i].tag);
     }
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+    owner_and_others_wait_for_each_other(pool, workers[0].cache);
     for (unsigned i = 0; i < WORKERS; i++) {
         CHECK_EQ_U64(workers[i].corrupted, 0);
         operations += workers[i].operations;

@@ -104,6 +104,7 @@ int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memo
     memset(memory, 0, needed);
     buddy_cache_pool *pool = memory;
     pool->range = range;
+    pool->barriers = buddy_barrier_available();
     pool->tag_count = stats.max_capacity / stats.min_block_size;
     pool->min_block_shift = bits_ctz(stats.min_block_size);
     pool->orders = config.orders;
@@ -147,7 +148,7 @@ void buddy_cache_pool_lock_all(buddy_cache_pool *pool) {
         return;
     registry_lock(pool);
     for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        cache_lock(cache);
+        remote_lock(cache);
     pool_lock(pool);
 }
 
@@ -156,7 +157,7 @@ void buddy_cache_pool_unlock_all(buddy_cache_pool *pool) {
         return;
     pool_unlock(pool);
     for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        cache_unlock(cache);
+        remote_unlock(cache);
     registry_unlock(pool);
 }
 
@@ -223,9 +224,9 @@ static void drain_cache(buddy_cache *cache) {
 static void drain_all(buddy_cache_pool *pool) {
     registry_lock(pool);
     for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
-        cache_lock(cache);
+        remote_lock(cache);
         drain_cache(cache);
-        cache_unlock(cache);
+        remote_unlock(cache);
     }
     registry_unlock(pool);
 }
@@ -283,14 +284,14 @@ int buddy_cache_fini(buddy_cache *cache) {
         return BUDDY_EINVAL;
     buddy_cache_pool *pool = cache->pool;
     registry_lock(pool);
-    cache_lock(cache);
+    remote_lock(cache);
     drain_cache(cache);
     buddy_cache **link = &pool->list.registry.caches;
     while (*link != cache)
         link = &(*link)->next;
     *link = cache->next;
     cache->magic = 0;
-    cache_unlock(cache);
+    remote_unlock(cache);
     registry_unlock(pool);
     return BUDDY_OK;
 }
@@ -324,20 +325,22 @@ int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *offset_out) {
     buddy_cache_pool *pool = cache->pool;
     unsigned order = order_of(pool, size);
     if (order < pool->orders) {
-        cache_lock(cache);
+        bool locked = owner_enter(cache);
         int status = cache->count[order] != 0 ? BUDDY_OK : refill(cache, order);
         if (status == BUDDY_OK) {
-            uint64_t offset = stack_of(cache, order)[--cache->count[order]];
+            uint64_t offset = stack_of(cache, order)[cache->count[order] - 1u];
+            YIELD(); /* as in push */
+            cache->count[order]--;
             uint64_t index = offset >> pool->min_block_shift;
             /* Only this cache's owner turns its CACHED tags LIVE. */
             YIELD();
             __atomic_fetch_xor(tag_word(pool, index), (uint32_t)3u << tag_shift(index),
                                __ATOMIC_RELAXED);
-            cache_unlock(cache);
+            owner_exit(cache, locked);
             *offset_out = offset;
             return BUDDY_OK;
         }
-        cache_unlock(cache);
+        owner_exit(cache, locked);
         if (status != BUDDY_ENOMEM)
             return status;
     }
@@ -359,7 +362,9 @@ static void push(buddy_cache *cache, uint64_t offset, unsigned order) {
         drain_bottom(cache, order, pool->limit[order] / 2);
         pool_unlock(pool);
     }
-    stack_of(cache, order)[cache->count[order]++] = offset;
+    stack_of(cache, order)[cache->count[order]] = offset;
+    YIELD(); /* a drain from another thread reads the stack and its count */
+    cache->count[order]++;
 }
 
 /* A free whose tag was NONE (or that has no tag, index = tag_count): the
@@ -415,9 +420,9 @@ int buddy_cache_free(buddy_cache *cache, uint64_t offset) {
     uint64_t index = offset >> pool->min_block_shift;
     if ((offset & bits_low_mask(pool->min_block_shift)) != 0 || index >= pool->tag_count)
         return free_by_range(pool, offset, pool->tag_count);
-    cache_lock(cache);
+    bool locked = owner_enter(cache);
     int status = free_tagged(cache, offset, index);
-    cache_unlock(cache);
+    owner_exit(cache, locked);
     return status;
 }
 
@@ -469,10 +474,10 @@ int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_
     uint64_t cached[BUDDY_CACHE_MAX_ORDERS] = {0};
     registry_lock(pool);
     for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
-        cache_lock(cache);
+        remote_lock(cache);
         for (unsigned order = 0; order < pool->orders; order++)
             cached[order] += cache->count[order];
-        cache_unlock(cache);
+        remote_unlock(cache);
     }
     pool_lock(pool);
     buddy_range_stats stats;

@@ -6,6 +6,8 @@
 #ifndef BUDDY_CACHE_INTERNAL_H
 #define BUDDY_CACHE_INTERNAL_H
 
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bits.h"
@@ -57,13 +59,16 @@ struct buddy_cache_pool {
     unsigned limit[BUDDY_CACHE_MAX_ORDERS]; /* each order's high-water mark */
     unsigned first[BUDDY_CACHE_MAX_ORDERS]; /* where its stack starts in a cache's entries */
     unsigned entries;                       /* offsets a cache holds in all */
+    bool barriers; /* buddy_barrier_available(): owners go in without the lock */
 };
 
 struct buddy_cache {
     uint64_t magic;
     buddy_cache_pool *pool;
     buddy_cache *next;
-    uint32_t lock;
+    uint32_t lock;   /* other threads', and the owner's when it cannot go in freely */
+    uint32_t busy;   /* 1 while the owner is in without the lock (owner_enter) */
+    uint32_t wanted; /* 1 while another thread holds the lock or waits for the owner */
     unsigned count[BUDDY_CACHE_MAX_ORDERS];
     uint64_t entry[]; /* pool->entries offsets: order k's stack at pool->first[k] */
 };
@@ -128,6 +133,62 @@ static inline void cache_lock(buddy_cache *cache) {
 static inline void cache_unlock(buddy_cache *cache) {
     YIELD();
     buddy_spin_release(&cache->lock);
+}
+
+/* A cache's owner goes in with a plain store and load: it marks itself busy,
+ * then looks whether another thread wants the cache. Another thread takes
+ * the lock, says it wants the cache, runs a memory barrier on every thread
+ * of the process (which makes the owner's mark seen, or the owner see its
+ * wish), and waits until the owner is not busy. Only the owner writes
+ * `busy`. Where the barrier is not available, the owner takes the lock.
+ * Returns whether the owner took the lock, for owner_exit. */
+static inline bool owner_enter(buddy_cache *cache) {
+    if (cache->pool->barriers) {
+        YIELD();
+        __atomic_store_n(&cache->busy, 1u, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the mark, then the look */
+        YIELD();
+        if (__atomic_load_n(&cache->wanted, __ATOMIC_ACQUIRE) == 0)
+            return false;
+        YIELD();
+        __atomic_store_n(&cache->busy, 0u, __ATOMIC_RELEASE);
+    }
+    cache_lock(cache);
+    return true;
+}
+
+static inline void owner_exit(buddy_cache *cache, bool locked) {
+    if (locked) {
+        cache_unlock(cache);
+    } else {
+        YIELD();
+        __atomic_store_n(&cache->busy, 0u, __ATOMIC_RELEASE);
+    }
+}
+
+/* Another thread's way in: the lock, then the owner out (see owner_enter). */
+static inline void remote_lock(buddy_cache *cache) {
+    cache_lock(cache);
+    if (cache->pool->barriers) {
+        YIELD();
+        __atomic_store_n(&cache->wanted, 1u, __ATOMIC_RELAXED);
+        buddy_barrier_all_threads();
+        for (unsigned spins = 0; __atomic_load_n(&cache->busy, __ATOMIC_ACQUIRE) != 0; spins++) {
+            YIELD();
+            if (spins % 64u == 63u)
+                sched_yield();
+            else
+                buddy_cpu_pause();
+        }
+    }
+}
+
+static inline void remote_unlock(buddy_cache *cache) {
+    if (cache->pool->barriers) {
+        YIELD();
+        __atomic_store_n(&cache->wanted, 0u, __ATOMIC_RELEASE);
+    }
+    cache_unlock(cache);
 }
 
 static inline uint64_t *stack_of(buddy_cache *cache, unsigned order) {

@@ -11,9 +11,35 @@
 
 #if defined(__linux__)
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+static long membarrier(int command) {
+    return syscall(SYS_membarrier, command, 0, 0);
+}
+
+bool buddy_barrier_available(void) {
+    static int state; /* 0 not known yet, 1 available, 2 not */
+    int known = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (known == 0) {
+        long commands = membarrier(MEMBARRIER_CMD_QUERY);
+        known = commands > 0 && (commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+                        membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+                    ? 1
+                    : 2;
+        __atomic_store_n(&state, known, __ATOMIC_RELAXED);
+    }
+    return known == 1;
+}
+
+void buddy_barrier_all_threads(void) {
+    /* A child of fork may need to register again; nothing else refuses it once
+     * the query and the registration succeeded. */
+    while (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+        (void)membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED); /* GCOVR_EXCL_LINE */
+}
 
 /* Shared futexes (not FUTEX_PRIVATE_FLAG): the word may be in a mapping that
  * several processes share. */
@@ -25,6 +51,10 @@ void buddy_futex_wake(uint32_t *word) {
     (void)syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 #else
+bool buddy_barrier_available(void) {
+    return false;
+}
+void buddy_barrier_all_threads(void) {}
 void buddy_futex_wait(uint32_t *word, uint32_t value, long most_ns) {
     (void)word;
     (void)value;

@@ -53,4 +53,14 @@ static inline void buddy_spin_release(uint32_t *word) {
     __atomic_store_n(word, 0u, __ATOMIC_RELEASE);
 }
 
+/* Asymmetric fences for a word that one thread owns (the caches' owner
+ * protocol, cache_internal.h): true iff this process can run a memory
+ * barrier on all of its threads at once (Linux's membarrier, private
+ * expedited), registering for it on the first call. */
+bool buddy_barrier_available(void);
+
+/* Runs that barrier: every thread of the process executes a full memory
+ * barrier before this returns. Only after buddy_barrier_available said true. */
+void buddy_barrier_all_threads(void);
+
 #endif /* BUDDY_LOCK_H */
