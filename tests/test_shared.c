@@ -78,6 +78,12 @@ static void segments_are_made_attached_and_checked(void) {
     size_t size = buddy_shared_size(capacity, 64, 0);
     CHECK(size > 0 && buddy_shared_size(0, 64, 0) == 0 && buddy_shared_size(capacity, 3, 0) == 0 &&
           buddy_shared_size(capacity, 64, 2) == 0);
+    /* A segment past 2^40 bytes (the log's offsets) is refused: 2^38 min
+     * blocks with a 4-byte owner each; without owners it fits (on 64 bits). */
+    CHECK(buddy_shared_size(UINT64_C(1) << 38, 1, BUDDY_SHARED_OWNERS) == 0);
+    CHECK(sizeof(size_t) < 8 || buddy_shared_size(UINT64_C(1) << 38, 1, 0) != 0);
+    /* The owners' table ends on a whole word, for the log: 3 owners take 16 bytes. */
+    CHECK_EQ_U64(buddy_shared_size(192, 64, BUDDY_SHARED_OWNERS) % 8u, 0);
     int fd = memfd_create("buddy-shared-test", 0);
     CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
     unsigned char *first = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
