@@ -9,7 +9,8 @@
  * holds no block: the exiting threads gave their caches back. Then 24
  * threads at once, more than the heap has cache slots, and the checks that
  * caches must keep: a double free, also of a block another thread freed and
- * still holds in its cache, and an interior pointer.
+ * still holds in its cache, and an interior pointer; a failure through a
+ * cache, and a heap made where an old one was.
  */
 #define _POSIX_C_SOURCE 200809L /* pthread_barrier_t */
 #include <pthread.h>
@@ -198,6 +199,45 @@ static void an_exact_run_drains_the_caches(void) {
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
 }
 
+/* A malloc the thread's cache serves straight (up to 32 KiB here) fails as
+ * any other: NULL, and the reason recorded. */
+static void a_cached_malloc_fails_cleanly(buddy_heap *heap) {
+    enum { MOST = 256, SIZE = 32768 };
+    static unsigned char *blocks[MOST];
+    size_t count = 0;
+    while (count < MOST && (blocks[count] = buddy_heap_malloc(heap, SIZE)) != NULL)
+        count++;
+    CHECK(count > 0 && count < MOST);
+    buddy_heap_failure failure;
+    CHECK_STATUS(buddy_heap_last_failure(heap, &failure), BUDDY_OK);
+    CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_NOT_ENOUGH_FREE);
+    CHECK_EQ_U64(failure.requested, SIZE);
+    for (size_t i = 0; i < count; i++)
+        CHECK_STATUS(buddy_heap_free(heap, blocks[i]), BUDDY_OK);
+}
+
+/* A thread that used a heap remembers its cache; a heap made later in the
+ * same memory, with its metadata laid out otherwise, is not taken for it
+ * (the remembered cache would sit in the new heap's metadata or usable
+ * area). */
+static void a_new_heap_in_old_memory(void) {
+    buddy_heap *heap = NULL;
+    buddy_heap_config config = {256, 0, BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE, NULL, NULL, NULL};
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, buddy_heap_malloc(heap, 100)), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
+    config.min_block_size = 16;
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_OK);
+    unsigned char *block = buddy_heap_malloc(heap, 100);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 128);
+    buddy_range_stats stats;
+    buddy_heap_get_stats(heap, &stats);
+    CHECK_EQ_U64(stats.live_blocks, 1);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
+}
+
 static pthread_mutex_t caller_mutex = PTHREAD_MUTEX_INITIALIZER;
 static void caller_lock(void *mutex) {
     pthread_mutex_lock(mutex);
@@ -214,8 +254,10 @@ int main(void) {
     two_threads_share(heap, seed);
     many_threads_share(heap, seed + 4);
     caches_keep_every_check(heap);
+    a_cached_malloc_fails_cleanly(heap);
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
     an_exact_run_drains_the_caches();
+    a_new_heap_in_old_memory();
 
     config =
         (buddy_heap_config){0, 0, BUDDY_FIRST_FIT, 0, caller_lock, caller_unlock, &caller_mutex};

@@ -300,8 +300,8 @@ int buddy_cache_fini(buddy_cache *cache) {
 static unsigned order_of(const buddy_cache_pool *pool, uint64_t size) {
     if (size > pool->max_cached_size)
         return pool->orders;
-    uint64_t blocks = size == 0 ? 1 : bits_div_ceil_pow2(size, pool->min_block_shift);
-    return bits_log2_ceil(blocks);
+    uint64_t above = (size - (size != 0)) >> pool->min_block_shift; /* min blocks past the first */
+    return above == 0 ? 0u : bits_log2_floor(above) + 1u;
 }
 
 /* buddy_range_alloc under the pool's lock, draining every cache and trying
@@ -319,32 +319,51 @@ static int alloc_from_range(buddy_cache_pool *pool, uint64_t size, uint64_t *off
     return status;
 }
 
-int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *offset_out) {
-    if (cache == NULL || offset_out == NULL)
-        return BUDDY_EINVAL;
+/* Pops the top of a non-empty stack and tags it LIVE; the owner is in. */
+static uint64_t pop(buddy_cache *cache, unsigned order) {
     buddy_cache_pool *pool = cache->pool;
-    unsigned order = order_of(pool, size);
+    uint64_t offset = stack_of(cache, order)[cache->count[order] - 1u];
+    YIELD(); /* as in push */
+    cache->count[order]--;
+    uint64_t index = offset >> pool->min_block_shift;
+    /* Only this cache's owner turns its CACHED tags LIVE. */
+    YIELD();
+    __atomic_fetch_xor(tag_word(pool, index), (uint32_t)3u << tag_shift(index), __ATOMIC_RELAXED);
+    return offset;
+}
+
+/* buddy_cache_alloc past its fast path: the owner by the lock if need be, a
+ * refill, or the range. */
+static BUDDY_NOINLINE int alloc_slow(buddy_cache *cache, unsigned order, uint64_t size,
+                                     uint64_t *offset_out) {
+    buddy_cache_pool *pool = cache->pool;
     if (order < pool->orders) {
         bool locked = owner_enter(cache);
         int status = cache->count[order] != 0 ? BUDDY_OK : refill(cache, order);
-        if (status == BUDDY_OK) {
-            uint64_t offset = stack_of(cache, order)[cache->count[order] - 1u];
-            YIELD(); /* as in push */
-            cache->count[order]--;
-            uint64_t index = offset >> pool->min_block_shift;
-            /* Only this cache's owner turns its CACHED tags LIVE. */
-            YIELD();
-            __atomic_fetch_xor(tag_word(pool, index), (uint32_t)3u << tag_shift(index),
-                               __ATOMIC_RELAXED);
-            owner_exit(cache, locked);
-            *offset_out = offset;
-            return BUDDY_OK;
-        }
+        if (status == BUDDY_OK)
+            *offset_out = pop(cache, order);
         owner_exit(cache, locked);
         if (status != BUDDY_ENOMEM)
             return status;
     }
     return alloc_from_range(pool, size, offset_out);
+}
+
+/* The fast path makes no call, so it saves no registers: a cached order
+ * with a block on its stack and the owner in without the lock. */
+int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *offset_out) {
+    if (cache == NULL || offset_out == NULL)
+        return BUDDY_EINVAL;
+    unsigned order = order_of(cache->pool, size);
+    if (order < cache->pool->orders && owner_try_enter(cache)) {
+        if (cache->count[order] != 0) {
+            *offset_out = pop(cache, order);
+            owner_leave(cache);
+            return BUDDY_OK;
+        }
+        owner_leave(cache);
+    }
+    return alloc_slow(cache, order, size, offset_out);
 }
 
 /* Counts a free the tags rejected, and returns its status. */
@@ -353,18 +372,27 @@ static int reject(buddy_cache_pool *pool, int status) {
     return status;
 }
 
-/* Pushes a block this cache just took from LIVE to CACHED, draining the
- * bottom half of the stack if it was full; under the cache's lock. */
-static void push(buddy_cache *cache, uint64_t offset, unsigned order) {
+/* Drains the bottom half of a full stack to the range. */
+static BUDDY_NOINLINE void drain_half(buddy_cache *cache, unsigned order) {
     buddy_cache_pool *pool = cache->pool;
-    if (cache->count[order] == pool->limit[order]) {
-        pool_lock(pool);
-        drain_bottom(cache, order, pool->limit[order] / 2);
-        pool_unlock(pool);
-    }
+    pool_lock(pool);
+    drain_bottom(cache, order, pool->limit[order] / 2);
+    pool_unlock(pool);
+}
+
+/* Pushes a block this cache just took from LIVE to CACHED on a stack with
+ * room; the owner is in. */
+static void push_below_mark(buddy_cache *cache, uint64_t offset, unsigned order) {
     stack_of(cache, order)[cache->count[order]] = offset;
     YIELD(); /* a drain from another thread reads the stack and its count */
     cache->count[order]++;
+}
+
+/* The same on any stack, draining its bottom half if it is full. */
+static void push(buddy_cache *cache, uint64_t offset, unsigned order) {
+    if (cache->count[order] == cache->pool->limit[order])
+        drain_half(cache, order);
+    push_below_mark(cache, offset, order);
 }
 
 /* A free whose tag was NONE (or that has no tag, index = tag_count): the
@@ -413,9 +441,8 @@ static int free_tagged(buddy_cache *cache, uint64_t offset, uint64_t index) {
     }
 }
 
-int buddy_cache_free(buddy_cache *cache, uint64_t offset) {
-    if (cache == NULL)
-        return BUDDY_EINVAL;
+/* buddy_cache_free past its fast path. */
+static BUDDY_NOINLINE int free_slow(buddy_cache *cache, uint64_t offset) {
     buddy_cache_pool *pool = cache->pool;
     uint64_t index = offset >> pool->min_block_shift;
     if ((offset & bits_low_mask(pool->min_block_shift)) != 0 || index >= pool->tag_count)
@@ -424,6 +451,34 @@ int buddy_cache_free(buddy_cache *cache, uint64_t offset) {
     int status = free_tagged(cache, offset, index);
     owner_exit(cache, locked);
     return status;
+}
+
+/* The fast path makes no call: a LIVE tag whose order's stack has room, and
+ * the owner in without the lock. */
+int buddy_cache_free(buddy_cache *cache, uint64_t offset) {
+    if (cache == NULL)
+        return BUDDY_EINVAL;
+    buddy_cache_pool *pool = cache->pool;
+    uint64_t index = offset >> pool->min_block_shift;
+    if ((offset & bits_low_mask(pool->min_block_shift)) == 0 && index < pool->tag_count &&
+        owner_try_enter(cache)) {
+        uint32_t *word = tag_word(pool, index);
+        unsigned shift = tag_shift(index);
+        uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+        if (((seen >> shift) & 3u) == TAG_LIVE) {
+            unsigned order = tag_order(seen, shift);
+            YIELD();
+            if (cache->count[order] != pool->limit[order] &&
+                __atomic_compare_exchange_n(word, &seen, seen ^ ((uint32_t)3u << shift), false,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+                push_below_mark(cache, offset, order);
+                owner_leave(cache);
+                return BUDDY_OK;
+            }
+        }
+        owner_leave(cache);
+    }
+    return free_slow(cache, offset);
 }
 
 /* ---- Sizes, resizes and statistics -------------------------------------- */

@@ -12,6 +12,7 @@
 
 #include "bits.h"
 #include "buddy.h"
+#include "compiler.h"
 #include "lock.h"
 
 /* The deterministic interleaving test builds the caches with a hook that may
@@ -141,29 +142,43 @@ static inline void cache_unlock(buddy_cache *cache) {
  * of the process (which makes the owner's mark seen, or the owner see its
  * wish), and waits until the owner is not busy. Only the owner writes
  * `busy`. Where the barrier is not available, the owner takes the lock.
- * Returns whether the owner took the lock, for owner_exit. */
+ *
+ * owner_try_enter is the way in without the lock: true iff the owner is in
+ * (leave with owner_leave), false with nothing changed if the barrier is not
+ * available or another thread wants the cache. */
+static inline bool owner_try_enter(buddy_cache *cache) {
+    if (!cache->pool->barriers)
+        return false;
+    YIELD();
+    __atomic_store_n(&cache->busy, 1u, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the mark, then the look */
+    YIELD();
+    if (__atomic_load_n(&cache->wanted, __ATOMIC_ACQUIRE) == 0)
+        return true;
+    YIELD();
+    __atomic_store_n(&cache->busy, 0u, __ATOMIC_RELEASE);
+    return false;
+}
+
+static inline void owner_leave(buddy_cache *cache) {
+    YIELD();
+    __atomic_store_n(&cache->busy, 0u, __ATOMIC_RELEASE);
+}
+
+/* The owner's way in, by the lock if need be. Returns whether it took the
+ * lock, for owner_exit. */
 static inline bool owner_enter(buddy_cache *cache) {
-    if (cache->pool->barriers) {
-        YIELD();
-        __atomic_store_n(&cache->busy, 1u, __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the mark, then the look */
-        YIELD();
-        if (__atomic_load_n(&cache->wanted, __ATOMIC_ACQUIRE) == 0)
-            return false;
-        YIELD();
-        __atomic_store_n(&cache->busy, 0u, __ATOMIC_RELEASE);
-    }
+    if (owner_try_enter(cache))
+        return false;
     cache_lock(cache);
     return true;
 }
 
 static inline void owner_exit(buddy_cache *cache, bool locked) {
-    if (locked) {
+    if (locked)
         cache_unlock(cache);
-    } else {
-        YIELD();
-        __atomic_store_n(&cache->busy, 0u, __ATOMIC_RELEASE);
-    }
+    else
+        owner_leave(cache);
 }
 
 /* Another thread's way in: the lock, then the owner out (see owner_enter). */

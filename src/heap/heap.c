@@ -350,6 +350,13 @@ static int range_resize(buddy_heap *heap, uint64_t offset, size_t size) {
     return buddy_cache_pool_resize(heap->pool, offset, size);
 }
 
+/* Records the failure of malloc's request for `size` bytes (`request`
+ * after its rounding to min_request and alignment). */
+static void allocation_failed(buddy_heap *heap, int status, size_t size, size_t request) {
+    /* Only a request that fits the range is rounded. */
+    record_failure(heap, status, size, status == BUDDY_ENOMEM ? block_size_for(heap, request) : 0);
+}
+
 /* malloc's work under the lock: `alignment` 0 or a power of two <=
  * max_alignment. Stores the status in *status_out. */
 static void *allocate(buddy_heap *heap, size_t size, size_t alignment, int *status_out) {
@@ -359,9 +366,8 @@ static void *allocate(buddy_heap *heap, size_t size, size_t alignment, int *stat
     *status_out = status;
     if (!(heap->flags & BUDDY_HEAP_EXACT) && request < alignment)
         request = alignment;
-    if (status != BUDDY_OK) { /* only a request that fits the range is rounded */
-        record_failure(heap, status, size,
-                       status == BUDDY_ENOMEM ? block_size_for(heap, request) : 0);
+    if (status != BUDDY_OK) {
+        allocation_failed(heap, status, size, request);
         return NULL;
     }
     unsigned char *block = heap->base + offset;
@@ -400,6 +406,16 @@ static int release(buddy_heap *heap, void *pointer) {
 void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
     if (heap == NULL)
         return NULL;
+    buddy_cache *cache = heap_cache_mine(heap);
+    if (cache != NULL && size <= heap->fast_limit) { /* no lock: the heap has caches */
+        size_t request = size < heap->min_request ? heap->min_request : size;
+        uint64_t offset = 0;
+        int status = buddy_cache_alloc(cache, request, &offset);
+        if (status == BUDDY_OK)
+            return heap->base + offset;
+        allocation_failed(heap, status, size, request);
+        return NULL;
+    }
     int status;
     heap_lock(heap);
     void *block = allocate(heap, size, 0, &status);
@@ -458,6 +474,9 @@ int buddy_heap_free(buddy_heap *heap, void *pointer) {
         return BUDDY_EINVAL;
     if (pointer == NULL)
         return BUDDY_OK;
+    buddy_cache *cache = heap_cache_mine(heap);
+    if (cache != NULL)
+        return buddy_cache_free(cache, offset_of(heap, pointer));
     heap_lock(heap);
     int status = release(heap, pointer);
     heap_unlock(heap);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "heap_debug.h"
 #include "heap_internal.h"
 
 #define SLOT_HEADER_SIZE 64u
@@ -57,9 +58,28 @@ static void claim(buddy_heap *heap, slot *s) {
 }
 
 #ifdef BUDDY_HAVE_PTHREAD
+_Thread_local heap_thread_cache buddy_heap_thread_cache;
+
+/* Numbers the heaps, so a heap made where an old one was is not taken for
+ * it by a thread that used the old one. */
+static uint64_t heap_serials;
+
+/* Makes `s` the thread's cache that heap_cache_mine finds, if the heap has
+ * the fast path (fast_limit). */
+static void remember(buddy_heap *heap, const slot *s) {
+    heap_thread_cache *mine = &buddy_heap_thread_cache;
+    if (heap->fast_limit == 0)
+        return;
+    mine->heap = heap;
+    mine->serial = heap->serial;
+    mine->cache = s->cache;
+}
+
 /* The key's destructor: a thread with a slot exits. */
 static void give_back(void *value) {
     slot *s = value;
+    if (buddy_heap_thread_cache.cache == s->cache)
+        buddy_heap_thread_cache.heap = NULL;
     buddy_cache_fini(s->cache);
     pthread_mutex_lock(&s->heap->mutex);
     s->used = false;
@@ -85,8 +105,11 @@ int buddy_heap_cache_init(buddy_heap *heap, unsigned char *memory) {
         pthread_mutex_destroy(&heap->mutex); /* GCOVR_EXCL_LINE: 1024 keys a process */
         return BUDDY_ENOMEM;                 /* GCOVR_EXCL_LINE */
     }
+    heap->serial = __atomic_add_fetch(&heap_serials, 1u, __ATOMIC_RELAXED);
 #endif
     claim(heap, slot_at(heap, HEAP_SLOTS));
+    if (!(heap->flags & (BUDDY_HEAP_FILL | BUDDY_HEAP_EXACT)) && !debug_tools_active())
+        heap->fast_limit = (size_t)heap->min_block_size << (heap_cache_config.orders - 1u);
     return BUDDY_OK;
 }
 
@@ -104,13 +127,16 @@ void buddy_heap_cache_fini(buddy_heap *heap) {
 buddy_cache *buddy_heap_cache_take(buddy_heap *heap) {
 #ifdef BUDDY_HAVE_PTHREAD
     slot *mine = pthread_getspecific(heap->key);
-    if (mine != NULL)
+    if (mine != NULL) {
+        remember(heap, mine);
         return mine->cache;
+    }
     pthread_mutex_lock(&heap->mutex);
     for (unsigned index = 0; index < HEAP_SLOTS; index++) {
         slot *s = slot_at(heap, index);
         if (!s->used && pthread_setspecific(heap->key, s) == 0) {
             claim(heap, s);
+            remember(heap, s);
             pthread_mutex_unlock(&heap->mutex);
             return s->cache;
         }

@@ -34,6 +34,9 @@ struct buddy_heap {
     buddy_cache_pool *pool;
     unsigned char *slots; /* HEAP_SLOTS thread slots, then the shared slot */
     size_t slot_size;
+    uint64_t serial;   /* this heap's number in the process (the thread's cache below) */
+    size_t fast_limit; /* malloc and free go straight to the thread's cache up to this
+                          size: with caches, and no fill pattern, exact runs or memory tool */
 #ifdef BUDDY_HAVE_PTHREAD
     pthread_mutex_t mutex; /* last_failure, the slots, the shared slot's cache */
     pthread_key_t key;     /* a thread's slot */
@@ -47,6 +50,30 @@ struct buddy_heap {
  * heap's mutex until a thread with a cache exits. */
 #define HEAP_SLOTS 16u
 
+#ifdef BUDDY_HAVE_PTHREAD
+/* The calling thread's own cache of the heap it used last. */
+typedef struct heap_thread_cache {
+    const buddy_heap *heap;
+    uint64_t serial;
+    buddy_cache *cache;
+} heap_thread_cache;
+
+extern _Thread_local heap_thread_cache buddy_heap_thread_cache;
+#endif
+
+/* The calling thread's own cache of `heap` if the heap has the fast path
+ * and the thread used it last, else NULL (buddy_heap_cache_take finds it).
+ * O(1). */
+static inline buddy_cache *heap_cache_mine(const buddy_heap *heap) {
+#ifdef BUDDY_HAVE_PTHREAD
+    const heap_thread_cache *mine = &buddy_heap_thread_cache;
+    return mine->heap == heap && mine->serial == heap->serial ? mine->cache : NULL;
+#else
+    (void)heap;
+    return NULL;
+#endif
+}
+
 /* Bytes of the pool and the slots after the range's metadata for a heap of
  * this capacity: 0 without BUDDY_HEAP_THREAD_SAFE, SIZE_MAX if too many. */
 size_t buddy_heap_cache_metadata_size(size_t capacity, const buddy_heap_config *config);
@@ -58,8 +85,9 @@ int buddy_heap_cache_init(buddy_heap *heap, unsigned char *memory);
 /* Gives every cache back and deletes the key. */
 void buddy_heap_cache_fini(buddy_heap *heap);
 
-/* The calling thread's cache: its own (made on its first call), or the
- * shared one with the heap's mutex held; buddy_heap_cache_put releases it. */
+/* The calling thread's cache: its own (made on its first call, and then the
+ * one heap_cache_mine gives), or the shared one with the heap's mutex held;
+ * buddy_heap_cache_put releases it. */
 buddy_cache *buddy_heap_cache_take(buddy_heap *heap);
 void buddy_heap_cache_put(buddy_heap *heap, const buddy_cache *cache);
 

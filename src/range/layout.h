@@ -24,20 +24,7 @@
 
 #include "bits.h"
 #include "buddy.h"
-
-/* For the few helpers on the alloc and free paths whose call overhead shows. */
-#if defined(__GNUC__) || defined(__clang__)
-#define BUDDY_HOT_INLINE static inline __attribute__((always_inline))
-#else
-#define BUDDY_HOT_INLINE static inline
-#endif
-
-/* For rare paths, which would otherwise take registers from the hot ones. */
-#if defined(__GNUC__) || defined(__clang__)
-#define BUDDY_NOINLINE __attribute__((noinline))
-#else
-#define BUDDY_NOINLINE
-#endif
+#include "compiler.h"
 
 #define RANGE_MAGIC UINT64_C(0x62756464795f7236) /* "buddy_r6": thread safety */
 

@@ -9,6 +9,7 @@
  */
 #include "robust_lock.h"
 
+#include "compiler.h"
 #include "lock.h"
 
 #include <errno.h>
@@ -56,7 +57,7 @@ uint32_t buddy_robust_lock_process_id(void) {
     return pid;
 }
 
-__attribute__((noinline)) static thread_self *self_init(void) {
+static BUDDY_NOINLINE thread_self *self_init(void) {
     (void)buddy_robust_lock_process_id(); /* registers the fork handler */
     struct robust_list_head *head = NULL;
     size_t length = 0;
@@ -90,8 +91,8 @@ static bool holder_exists(uint32_t pid, uint32_t tid) {
     return syscall(SYS_tgkill, (pid_t)pid, (pid_t)tid, 0) == 0 || errno != ESRCH;
 }
 
-__attribute__((noinline)) static enum robust_take take_slow(robust_lock *lock,
-                                                            const thread_self *me, uint32_t seen) {
+static BUDDY_NOINLINE enum robust_take take_slow(robust_lock *lock, const thread_self *me,
+                                                 uint32_t seen) {
     unsigned spins = 0, sleeps = 0;
     for (;;) {
         uint32_t holder = seen & FUTEX_TID_MASK;
