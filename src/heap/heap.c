@@ -25,6 +25,7 @@
 
 #include "bits.h"
 #include "buddy.h"
+#include "compiler.h"
 #include "heap_debug.h"
 #include "heap_internal.h"
 
@@ -403,11 +404,22 @@ static int release(buddy_heap *heap, void *pointer) {
     return range_free(heap, offset);
 }
 
+/* malloc past its fast path: under the lock, through the range or any cache. */
+static BUDDY_NOINLINE void *malloc_slow(buddy_heap *heap, size_t size) {
+    int status;
+    heap_lock(heap);
+    void *block = allocate(heap, size, 0, &status);
+    heap_unlock(heap);
+    return block;
+}
+
+/* The fast path: the thread's cache straight, without the lock (a heap with
+ * caches has none). */
 void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
     if (heap == NULL)
         return NULL;
-    buddy_cache *cache = heap_cache_mine(heap);
-    if (cache != NULL && size <= heap->fast_limit) { /* no lock: the heap has caches */
+    buddy_cache *cache = NULL;
+    if (size <= heap->fast_limit && (cache = heap_cache_mine(heap)) != NULL) {
         size_t request = size < heap->min_request ? heap->min_request : size;
         uint64_t offset = 0;
         int status = buddy_cache_alloc(cache, request, &offset);
@@ -416,11 +428,7 @@ void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
         allocation_failed(heap, status, size, request);
         return NULL;
     }
-    int status;
-    heap_lock(heap);
-    void *block = allocate(heap, size, 0, &status);
-    heap_unlock(heap);
-    return block;
+    return malloc_slow(heap, size);
 }
 
 void *buddy_heap_calloc(buddy_heap *heap, size_t count, size_t size) {
@@ -469,18 +477,23 @@ int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, size_t align
     return status;
 }
 
+/* free past its fast path. */
+static BUDDY_NOINLINE int free_slow(buddy_heap *heap, void *pointer) {
+    heap_lock(heap);
+    int status = release(heap, pointer);
+    heap_unlock(heap);
+    return status;
+}
+
 int buddy_heap_free(buddy_heap *heap, void *pointer) {
     if (heap == NULL)
         return BUDDY_EINVAL;
     if (pointer == NULL)
         return BUDDY_OK;
-    buddy_cache *cache = heap_cache_mine(heap);
-    if (cache != NULL)
+    buddy_cache *cache = NULL;
+    if (heap->fast_limit != 0 && (cache = heap_cache_mine(heap)) != NULL)
         return buddy_cache_free(cache, offset_of(heap, pointer));
-    heap_lock(heap);
-    int status = release(heap, pointer);
-    heap_unlock(heap);
-    return status;
+    return free_slow(heap, pointer);
 }
 
 /* ---- Resizing ------------------------------------------------------------ */

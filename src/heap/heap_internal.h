@@ -58,6 +58,8 @@ typedef struct heap_thread_cache {
     buddy_cache *cache;
 } heap_thread_cache;
 
+/* The default TLS model: libbuddy.so must load with dlopen (Python does),
+ * where initial-exec would claim static TLS for all its thread-locals. */
 extern _Thread_local heap_thread_cache buddy_heap_thread_cache;
 #endif
 
