@@ -112,7 +112,11 @@ void bench_compare(const allocator *allocators, size_t count, const workload *w,
         for (size_t a = 0; a < count; a++)
             samples[a][r] = run_once(&allocators[a], w, handles).ns_per_op;
 
-    printf("  %-16s %10s %19s %9s %10s %12s\n", "allocator", "ns/op", "(min..max)", "failed",
+    int width = 16; /* the longest allocator name */
+    for (size_t a = 0; a < count; a++)
+        if ((int)strlen(allocators[a].name) > width)
+            width = (int)strlen(allocators[a].name);
+    printf("  %-*s %10s %19s %9s %10s %12s\n", width, "allocator", "ns/op", "(min..max)", "failed",
            "bits/minb", ratio_title);
     double medians[MOST];
     for (size_t a = 0; a < count; a++) {
@@ -123,9 +127,9 @@ void bench_compare(const allocator *allocators, size_t count, const workload *w,
         char bits_text[16] = "-";
         if (allocators[a].bits_per_min_block != NULL)
             snprintf(bits_text, sizeof bits_text, "%.3f", allocators[a].bits_per_min_block(w));
-        printf("  %-16s %10.1f %8.1f..%-8.1f %9llu %10s %11.2fx\n", allocators[a].name, medians[a],
-               samples[a][0], samples[a][runs - 1], (unsigned long long)failures[a], bits_text,
-               medians[baseline] / medians[a]);
+        printf("  %-*s %10.1f %8.1f..%-8.1f %9llu %10s %11.2fx\n", width, allocators[a].name,
+               medians[a], samples[a][0], samples[a][runs - 1], (unsigned long long)failures[a],
+               bits_text, medians[baseline] / medians[a]);
     }
     free(handles);
 }
