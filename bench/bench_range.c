@@ -171,6 +171,43 @@ static double shared_owners_bits(const workload *w) {
            (double)(w->capacity / w->min_block_size);
 }
 
+#ifdef BUDDY_BENCH_MEMSYS5
+/* ---- SQLite's memsys5 (bench/CMakeLists.txt: BUDDY_SQLITE_SOURCE), a buddy
+ * allocator that keeps its free lists in the blocks: a pool of the capacity
+ * in atoms of the min block (8 bytes at least, so W4's units scale), plus
+ * its control bytes. ---- */
+
+#include "sqlite3.h"
+
+static bench_buffer memsys5_heap;
+static uint64_t memsys5_scale;
+
+static void *memsys5_setup(const workload *w) {
+    memsys5_scale = w->min_block_size < 8 ? 8 / w->min_block_size : 1;
+    uint64_t atom = w->min_block_size * memsys5_scale;
+    size_t size = (size_t)((w->capacity / w->min_block_size) * (atom + 1)); /* a byte an atom */
+    sqlite3_shutdown();
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
+        sqlite3_config(SQLITE_CONFIG_HEAP, bench_buffer_get(&memsys5_heap, size), (int)size,
+                       (int)atom) != SQLITE_OK ||
+        sqlite3_initialize() != SQLITE_OK) {
+        fprintf(stderr, "memsys5 refused the pool\n");
+        exit(1);
+    }
+    return NULL;
+}
+static int memsys5_alloc(void *state, uint64_t size, uint64_t *handle) {
+    (void)state;
+    void *pointer = sqlite3_malloc64(size == 0 ? memsys5_scale : size * memsys5_scale);
+    *handle = (uint64_t)(uintptr_t)pointer;
+    return pointer == NULL ? -1 : 0;
+}
+static void memsys5_release(void *state, uint64_t handle) {
+    (void)state;
+    sqlite3_free((void *)(uintptr_t)handle);
+}
+#endif
+
 static const allocator allocators[] = {
     /* The range's and the seed's memory stays mapped for the next run. */
     {"buddy best-fit", best_fit_setup, range_alloc, range_release, NULL, range_bits},
@@ -186,6 +223,9 @@ static const allocator allocators[] = {
     {"buddy best-fit #2", best_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"seed algorithm", seed_setup, seed_alloc, seed_release, NULL, seed_bits},
     {"glibc malloc", libc_setup, libc_alloc, libc_release, NULL, NULL},
+#ifdef BUDDY_BENCH_MEMSYS5
+    {"sqlite memsys5", memsys5_setup, memsys5_alloc, memsys5_release, NULL, NULL},
+#endif
     {"(harness alone)", harness_setup, harness_alloc, harness_release, NULL, NULL},
 };
 #define ALLOCATOR_COUNT (sizeof allocators / sizeof allocators[0])
