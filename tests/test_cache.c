@@ -4,12 +4,15 @@
  * high-water mark, every rejected free (a block in this cache or another,
  * an offset inside a small block, foreign offsets) with the range's and the
  * pool's bytes unchanged, drain and retry before ENOMEM, exact statistics,
- * sizes and resizes, and the calls' bad arguments.
+ * sizes and resizes, and the calls' bad arguments. All of it twice: with
+ * the owners going in without their lock where the system has the barrier
+ * that needs, and with the lock, as where it has none.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "buddy.h"
+#include "cache_internal.h"
 #include "check.h"
 #include "layout.h"
 
@@ -24,6 +27,7 @@ static unsigned char range_before[sizeof range_memory], pool_before[sizeof pool_
 static buddy_range *range;
 static buddy_cache_pool *pool;
 static buddy_cache *caches[2];
+static bool owners_lock; /* the second pass: every owner takes its lock */
 
 static void set_up(uint64_t capacity, const buddy_cache_config *config) {
     CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, capacity, MIN_BLOCK,
@@ -32,6 +36,8 @@ static void set_up(uint64_t capacity, const buddy_cache_config *config) {
     CHECK(buddy_cache_pool_size(capacity, MIN_BLOCK, config) <= sizeof pool_memory);
     CHECK_STATUS(buddy_cache_pool_init(&pool, pool_memory, sizeof pool_memory, range, config),
                  BUDDY_OK);
+    if (owners_lock)
+        pool->barriers = false;
     memset(cache_memory, 0, sizeof cache_memory); /* no stale stack entries */
     for (int i = 0; i < 2; i++)
         CHECK_STATUS(buddy_cache_init(&caches[i], cache_memory[i], sizeof cache_memory[i], pool),
@@ -301,11 +307,14 @@ static void bad_arguments(void) {
 }
 
 int main(void) {
-    lifo_batches_and_high_water();
-    every_rejected_free();
-    drain_and_retry_before_enomem();
-    sizes_and_resizes();
-    corruption_is_found();
-    bad_arguments();
+    for (int pass = 0; pass < 2; pass++) {
+        owners_lock = pass == 1;
+        lifo_batches_and_high_water();
+        every_rejected_free();
+        drain_and_retry_before_enomem();
+        sizes_and_resizes();
+        corruption_is_found();
+        bad_arguments();
+    }
     return check_exit_code("cache");
 }
