@@ -108,6 +108,8 @@ int buddy_heap_cache_init(buddy_heap *heap, unsigned char *memory) {
     heap->serial = __atomic_add_fetch(&heap_serials, 1u, __ATOMIC_RELAXED);
 #endif
     claim(heap, slot_at(heap, HEAP_SLOTS));
+    /* Constant in a build without ASan or Valgrind, hence the suppression. */
+    // cppcheck-suppress knownConditionTrueFalse
     if (!(heap->flags & (BUDDY_HEAP_FILL | BUDDY_HEAP_EXACT)) && !debug_tools_active())
         heap->fast_limit = (size_t)heap->min_block_size << (heap_cache_config.orders - 1u);
     return BUDDY_OK;
