@@ -609,7 +609,8 @@ BUDDY_API int buddy_heap_fini(buddy_heap *heap);
 
 /* malloc: a block of at least size bytes, aligned to at least
  * alignof(max_align_t), or NULL (buddy_heap_last_failure says why). malloc(0)
- * returns a unique minimal block. O(log capacity). */
+ * returns a unique minimal block. O(log capacity); with BUDDY_HEAP_THREAD_SAFE,
+ * O(1) when the thread's cache holds a block of that size. */
 BUDDY_API void *buddy_heap_malloc(buddy_heap *heap, size_t size);
 /* calloc: zeroed; NULL iff count * size overflows or no block fits. */
 BUDDY_API void *buddy_heap_calloc(buddy_heap *heap, size_t count, size_t size);
@@ -630,7 +631,9 @@ BUDDY_API int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, si
                                         size_t size);
 /* Frees a live block. NULL is fine (BUDDY_OK). Fails, changing nothing, with
  * BUDDY_ERANGE for a pointer outside the usable area, BUDDY_EALIGN,
- * BUDDY_ENOTSTART for an interior pointer, BUDDY_ENOTLIVE for a double free. */
+ * BUDDY_ENOTSTART for an interior pointer, BUDDY_ENOTLIVE for a double free
+ * (with BUDDY_HEAP_THREAD_SAFE also one that races the first free on another
+ * thread). O(log capacity); O(1) into a thread's cache with room. */
 BUDDY_API int buddy_heap_free(buddy_heap *heap, void *pointer);
 /* The bytes usable at a live block's start (its block size), or 0 for NULL
  * or any pointer that is not a live block's start. */
