@@ -37,12 +37,11 @@
 /* ---- The crash hook the test's copy of logged.c calls ------------------- */
 
 static unsigned crash_at;    /* the store to die before; 0: none */
-static unsigned stores_seen; /* stores of the running operation */
+static unsigned stores_seen; /* stores of the running operation, logged or summaries */
 
-void crash_point(unsigned store_number);
-void crash_point(unsigned store_number) {
-    stores_seen = store_number;
-    if (store_number == crash_at)
+void crash_point(void);
+void crash_point(void) {
+    if (++stores_seen == crash_at)
         raise(SIGKILL);
 }
 
@@ -367,6 +366,7 @@ static void sweep(crash_run *run, const script_op *op) {
         pid_t child = fork();
         if (child == 0) {
             crash_at = k;
+            stores_seen = 0;
             uint64_t ignored = 0;
             run_op(shared, run, op, &ignored);
             _exit(3); /* not reached: store k kills it */

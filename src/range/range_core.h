@@ -49,7 +49,7 @@ static inline void node_set(buddy_range *range, unsigned order, uint64_t index, 
 BUDDY_HOT_INLINE void summary_mark_walk(uint64_t *words, const uint64_t *level_word, uint64_t group,
                                         unsigned levels) {
     for (unsigned level = 0; level < levels; level++, group >>= 6) {
-        WILL_STORE(words, &words[level_word[level] + (group >> 6)]); /* words: the range's start */
+        WILL_STORE_SUMMARY(words, &words[level_word[level] + (group >> 6)]); /* the range's start */
         words[level_word[level] + (group >> 6)] |= (uint64_t)1 << (group & 63u);
     }
 }
@@ -61,7 +61,7 @@ BUDDY_HOT_INLINE void summary_unmark_walk(uint64_t *words, const uint64_t *level
     uint64_t emptied = 1;
     for (unsigned level = 0; level < levels; level++, group >>= 6) {
         uint64_t *word = &words[level_word[level] + (group >> 6)];
-        WILL_STORE(words, word);
+        WILL_STORE_SUMMARY(words, word);
         *word ^= emptied << (group & 63u); /* the bit is set where emptied is 1 */
         emptied = *word == 0;
     }
@@ -121,13 +121,13 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
                                      node_ref ref) {
     order_info *info = &range->orders[order];
     uint64_t *words = range_words(range);
+    WILL_STORE(range, &words[ref.word]); /* before the summaries (WILL_STORE_SUMMARY) */
     if (group_is_empty_at(words, info, ref.word)) {
         uint64_t group = index >> info->group_shift;
         summary_mark(range, order, group);
         WILL_STORE(range, &info->first_group);
         info->first_group = group < info->first_group ? group : info->first_group;
     }
-    WILL_STORE(range, &words[ref.word]);
     words[ref.word] |= ref.mask;
     WILL_STORE(range, &info->free_count);
     info->free_count++;

@@ -45,6 +45,20 @@
 #define WILL_STORE_32(range, address) ((void)0)
 #endif
 
+/* A store to a summary word, which a recovery can compute again from the
+ * free bits below it (I6). With BUDDY_RANGE_SUMMARIES_REBUILT the caller
+ * recomputes the summaries of every group whose free bits it restores, so
+ * these stores are not logged; the core logs a free bit's word before it
+ * changes the summaries above it. BUDDY_RANGE_SUMMARY_HOOK, if defined,
+ * still sees each such store (the crash-point test numbers it). */
+#if defined(BUDDY_RANGE_SUMMARIES_REBUILT) && defined(BUDDY_RANGE_SUMMARY_HOOK)
+#define WILL_STORE_SUMMARY(range, address) BUDDY_RANGE_SUMMARY_HOOK()
+#elif defined(BUDDY_RANGE_SUMMARIES_REBUILT)
+#define WILL_STORE_SUMMARY(range, address) ((void)0)
+#else
+#define WILL_STORE_SUMMARY(range, address) WILL_STORE(range, address)
+#endif
+
 /* A store to the range's state words (nonempty_orders, allocated_blocks,
  * live_blocks, peak_allocated_blocks: layout.h keeps them together), which
  * most operations change. With BUDDY_RANGE_STATE_SAVED the caller saves

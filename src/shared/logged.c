@@ -12,7 +12,9 @@
  *
  * BUDDY_RANGE_STATE_SAVED is defined too: the four state words that most
  * operations change are saved whole when an operation begins, not logged
- * store by store.
+ * store by store. So is BUDDY_RANGE_SUMMARIES_REBUILT: the summaries are not
+ * logged either, and recovery computes those of each free word it restores
+ * again (buddy_shared_refresh_summaries).
  *
  * The crash-point test compiles this file and logged_run.c again with
  * BUDDY_SHARED_CRASH_HOOK naming a function called with each store's number.
@@ -59,6 +61,47 @@ void buddy_shared_log_open(undo_log *log, const buddy_range *range) {
 
 const uint64_t *buddy_shared_log_store(void *range, uint64_t *address) {
     return buddy_shared_will_store(range, address);
+}
+
+/* Sets the summary bits of (order, group) and above from the free bits, as
+ * I6 has them; every word index is checked against `word_count` first, since
+ * the geometry comes from a header that a cut operation may have left
+ * anywhere. */
+static void refresh_group(buddy_range *range, uint64_t word_count, unsigned order, uint64_t group) {
+    uint64_t *words = range_words(range);
+    const order_info *info = &range->orders[order];
+    if (group >= info->group_count || info->stride_shift > 3u)
+        return;
+    uint64_t first = info->base_word + (group << info->stride_shift);
+    if (first >= word_count || (first ^ 1u) >= word_count)
+        return;
+    bool filled = !group_is_empty_at(words, info, first);
+    unsigned levels = info->summary_levels;
+    for (unsigned level = 0; level < levels && level < MAX_SUMMARY_LEVELS; level++, group >>= 6) {
+        uint64_t at = range->level_word[order][level] + (group >> 6);
+        if (at >= word_count)
+            return;
+        uint64_t bit = (uint64_t)1 << (group & 63u);
+        words[at] = filled ? words[at] | bit : words[at] & ~bit;
+        filled = words[at] != 0;
+    }
+}
+
+void buddy_shared_refresh_summaries(buddy_range *range, uint64_t word_count, uint64_t word) {
+    unsigned top = range->top_order < BUDDY_MAX_ORDER ? range->top_order : BUDDY_MAX_ORDER;
+    if (word >= range->flat_word && word - range->flat_word < range->orders[0].group_count) {
+        refresh_group(range, word_count, 0, word - range->flat_word);
+        return;
+    }
+    for (unsigned band = 0; band < MAX_BANDS && band * TILE_ORDERS + 1u <= top; band++) {
+        uint64_t into = word - range->band_word[band];
+        if (word < range->band_word[band] || into % TILE_WORDS >= HALF_WORDS ||
+            into / TILE_WORDS >= range->orders[band * TILE_ORDERS + 1u].group_count)
+            continue; /* not a free word of this band's tiles */
+        for (unsigned order = band * TILE_ORDERS + 1u;
+             order <= top && order <= band * TILE_ORDERS + TILE_ORDERS; order++)
+            refresh_group(range, word_count, order, into / TILE_WORDS);
+    }
 }
 
 void buddy_shared_restore_state(const undo_log *log, buddy_range *range) {

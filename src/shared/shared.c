@@ -138,7 +138,8 @@ static int check_header(buddy_shared *shared, size_t segment_size) {
     return BUDDY_OK;
 }
 
-/* Writes the running operation's entries back, newest first, if it was cut. */
+/* Writes the running operation's entries back, newest first, if it was cut;
+ * then the summaries above the free words it restored, which are not logged. */
 static void recover(buddy_shared *shared) {
     undo_log *log = log_of(shared);
     if (log->state == LOG_ACTIVE) {
@@ -151,6 +152,14 @@ static void recover(buddy_shared *shared) {
             if (offset >= shared->range_offset &&
                 offset <= shared->segment_bytes - sizeof entry->old)
                 memcpy(bytes_of(shared) + offset, &entry->old, sizeof entry->old);
+        }
+        uint64_t range_words =
+            buddy_range_metadata_size(shared->capacity, shared->min_block_size) / 8u;
+        for (uint32_t i = 0; i < count; i++) {
+            uint64_t offset = log->entry[i].where & LOG_OFFSET_MASK;
+            if (offset >= shared->range_offset && (offset - shared->range_offset) % 8u == 0)
+                buddy_shared_refresh_summaries(range_of(shared), range_words,
+                                               (offset - shared->range_offset) / 8u);
         }
         buddy_shared_restore_state(log, range_of(shared));
         shared->recoveries++;

@@ -76,9 +76,10 @@ static inline undo_log *log_of_range(void *range) {
 }
 
 #ifdef BUDDY_SHARED_CRASH_HOOK
-/* The crash-point test's: called with each store's number, after its entry
- * is logged and before the store, and may end the process there. */
-void BUDDY_SHARED_CRASH_HOOK(unsigned store_number);
+/* The crash-point test's: called at each store, after its entry is logged
+ * (a summary's store has none) and before the store, and may end the
+ * process there. */
+void BUDDY_SHARED_CRASH_HOOK(void);
 #endif
 
 /* Logs the word at `address`, in the range that starts at `range`, before a
@@ -96,7 +97,7 @@ static inline const uint64_t *buddy_shared_will_store(void *range, uint64_t *add
         ((uint64_t)((unsigned char *)address - (unsigned char *)range) + SHARED_RANGE_OFFSET) |
         log->tag;
 #ifdef BUDDY_SHARED_CRASH_HOOK
-    BUDDY_SHARED_CRASH_HOOK(next + 1u);
+    BUDDY_SHARED_CRASH_HOOK();
 #endif
     return &entry->where;
 }
@@ -108,6 +109,10 @@ const uint64_t *buddy_shared_log_store(void *range, uint64_t *address);
 /* Opens the log for an operation on `range`: its state words saved, a new
  * epoch, then LOG_ACTIVE (logged.c). Under the lock. */
 void buddy_shared_log_open(undo_log *log, const buddy_range *range);
+/* After a cut operation's words are restored: sets the summary bits above
+ * range word `word` again from the free bits below them, if `word` holds free
+ * bits (logged.c). Touches no word at or past `word_count`. O(log n). */
+void buddy_shared_refresh_summaries(buddy_range *range, uint64_t word_count, uint64_t word);
 /* Puts the state words saved by buddy_shared_log_open back (logged.c). */
 void buddy_shared_restore_state(const undo_log *log, buddy_range *range);
 
