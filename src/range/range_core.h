@@ -125,7 +125,7 @@ BUDDY_HOT_INLINE void free_insert_at(buddy_range *range, unsigned order, uint64_
     if (group_is_empty_at(words, info, ref.word)) {
         uint64_t group = index >> info->group_shift;
         summary_mark(range, order, group);
-        WILL_STORE(range, &info->first_group);
+        WILL_STORE_SUMMARY(range, &info->first_group);
         info->first_group = group < info->first_group ? group : info->first_group;
     }
     words[ref.word] |= ref.mask;
@@ -152,7 +152,7 @@ BUDDY_HOT_INLINE void free_count_off(buddy_range *range, unsigned order, uint64_
         uint64_t group = index >> info->group_shift;
         summary_unmark(range, order, group);
         if (group == info->first_group) {
-            WILL_STORE(range, &info->first_group);
+            WILL_STORE_SUMMARY(range, &info->first_group);
             info->first_group =
                 info->free_count != 0 ? summary_lowest_group(range, order) : NO_GROUP;
         }

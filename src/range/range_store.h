@@ -45,12 +45,12 @@
 #define WILL_STORE_32(range, address) ((void)0)
 #endif
 
-/* A store to a summary word, which a recovery can compute again from the
- * free bits below it (I6). With BUDDY_RANGE_SUMMARIES_REBUILT the caller
- * recomputes the summaries of every group whose free bits it restores, so
- * these stores are not logged; the core logs a free bit's word before it
- * changes the summaries above it. BUDDY_RANGE_SUMMARY_HOOK, if defined,
- * still sees each such store (the crash-point test numbers it). */
+/* A store to a summary word or an order's first group, which a recovery can
+ * compute again from the free bits (I6, I10). With
+ * BUDDY_RANGE_SUMMARIES_REBUILT the caller recomputes them for every group
+ * whose free bits it restores, so these stores are not logged; the core logs
+ * a free bit's word before it changes what is computed from it. BUDDY_RANGE_SUMMARY_HOOK, if
+ * defined, still sees each such store (the crash-point test numbers it). */
 #if defined(BUDDY_RANGE_SUMMARIES_REBUILT) && defined(BUDDY_RANGE_SUMMARY_HOOK)
 #define WILL_STORE_SUMMARY(range, address) BUDDY_RANGE_SUMMARY_HOOK()
 #elif defined(BUDDY_RANGE_SUMMARIES_REBUILT)
