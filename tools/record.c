@@ -103,6 +103,14 @@ static void leave(void) {
     atomic_flag_clear_explicit(&lock, memory_order_release);
 }
 
+/* Resolves when the library is loaded, not at the first call: a program that
+ * forks before it allocates would otherwise fork without the handlers, and
+ * its child would write into the parent's trace. */
+__attribute__((constructor)) static void resolve_at_load(void) {
+    enter();
+    leave();
+}
+
 static char *put_hex(char *out, uintptr_t value) {
     char digits[16];
     int count = 0;
