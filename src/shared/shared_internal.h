@@ -17,8 +17,10 @@
 #include "buddy.h"
 
 #define SHARED_MAGIC UINT64_C(0x62756464795f7331) /* "buddy_s1" */
-/* 1 had a pthread mutex for a lock; 2 a count of whole entries in the log. */
-#define SHARED_VERSION 3u
+/* 1 had a pthread mutex for a lock; 2 a count of whole entries in the log;
+ * 3 logged the summaries, which 4 computes again when it recovers (a log of 4
+ * written back by 3 would leave them stale). */
+#define SHARED_VERSION 4u
 /* Stores one operation announces at most: a split or a merge per order, each
  * with its summary levels and counters, is under 16; 64 orders. */
 #define LOG_ENTRIES 1024u
