@@ -65,8 +65,9 @@ const uint64_t *buddy_shared_log_store(void *range, uint64_t *address) {
 
 /* Sets the summary bits of (order, group) and above from the free bits, as
  * I6 has them, and the order's first group (I10). Every word index is
- * checked against `word_count` first, and the level count is capped: the
- * geometry comes from a header that a cut operation may have left anywhere. */
+ * checked against `word_count` first, and the levels stop at the most a range
+ * has: the geometry comes from a header that a cut operation may have left
+ * anywhere. */
 static void refresh_group(buddy_range *range, uint64_t word_count, unsigned order, uint64_t group) {
     uint64_t *words = range_words(range);
     const order_info *info = &range->orders[order];
@@ -76,9 +77,8 @@ static void refresh_group(buddy_range *range, uint64_t word_count, unsigned orde
     if (first >= word_count || (first ^ 1u) >= word_count)
         return;
     bool filled = !group_is_empty_at(words, info, first);
-    unsigned levels =
-        info->summary_levels < MAX_SUMMARY_LEVELS ? info->summary_levels : MAX_SUMMARY_LEVELS;
-    for (unsigned level = 0; level < levels; level++, group >>= 6) {
+    unsigned levels = info->summary_levels;
+    for (unsigned level = 0; level < levels && level < MAX_SUMMARY_LEVELS; level++, group >>= 6) {
         uint64_t at = range->level_word[order][level] + (group >> 6);
         if (at >= word_count)
             return;
@@ -89,7 +89,8 @@ static void refresh_group(buddy_range *range, uint64_t word_count, unsigned orde
     /* The order's first group (I10), which is not logged either: a descent
      * from the top word, NO_GROUP if it is empty (or lies outside the range). */
     uint64_t first_group = 0;
-    for (unsigned level = levels; level-- > 0 && first_group != NO_GROUP;) {
+    for (unsigned level = levels < MAX_SUMMARY_LEVELS ? levels : MAX_SUMMARY_LEVELS;
+         level-- > 0 && first_group != NO_GROUP;) {
         uint64_t at = range->level_word[order][level] + first_group;
         first_group =
             at < word_count && words[at] != 0 ? first_group << 6 | bits_ctz(words[at]) : NO_GROUP;
