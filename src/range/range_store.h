@@ -49,8 +49,9 @@
  * compute again from the free bits (I6, I10). With
  * BUDDY_RANGE_SUMMARIES_REBUILT the caller recomputes them for every group
  * whose free bits it restores, so these stores are not logged; the core logs
- * a free bit's word before it changes what is computed from it. BUDDY_RANGE_SUMMARY_HOOK, if
- * defined, still sees each such store (the crash-point test numbers it). */
+ * a free bit's word before it changes what is computed from it.
+ * BUDDY_RANGE_SUMMARY_HOOK, if defined, still sees each such store (the
+ * crash-point test counts it). */
 #if defined(BUDDY_RANGE_SUMMARIES_REBUILT) && defined(BUDDY_RANGE_SUMMARY_HOOK)
 #define WILL_STORE_SUMMARY(range, address) BUDDY_RANGE_SUMMARY_HOOK()
 #elif defined(BUDDY_RANGE_SUMMARIES_REBUILT)

@@ -17,7 +17,8 @@
  * again (buddy_shared_refresh_summaries).
  *
  * The crash-point test compiles this file and logged_run.c again with
- * BUDDY_SHARED_CRASH_HOOK naming a function called with each store's number.
+ * BUDDY_SHARED_CRASH_HOOK (and BUDDY_RANGE_SUMMARY_HOOK) naming a function
+ * called before each store, logged or not.
  */
 #include <assert.h>
 #include <string.h>
