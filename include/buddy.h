@@ -452,8 +452,9 @@ BUDDY_API int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, s
 BUDDY_API int buddy_cache_pool_fini(buddy_cache_pool *pool);
 
 /* Gives every block that sits in any cache back to the range. Fails with
- * BUDDY_EINVAL iff pool is NULL. O(cached blocks * log capacity); takes every
- * cache's lock in turn, so it may run while other threads use their caches. */
+ * BUDDY_EINVAL iff pool is NULL. O(cached blocks * log capacity); holds every
+ * cache at once (one process-wide barrier for all of them), so it may run
+ * while other threads use their caches, which wait meanwhile. */
 BUDDY_API int buddy_cache_pool_drain(buddy_cache_pool *pool);
 
 /* buddy_range_reset through the pool: empties every cache (the caches stay
@@ -465,9 +466,9 @@ BUDDY_API int buddy_cache_pool_reset(buddy_cache_pool *pool);
 /* The range's statistics with the caches' blocks counted as free, not live:
  * free_bytes, allocated_bytes, live_blocks, free_blocks[] and
  * largest_free_block; rejected_frees adds the frees the caches rejected.
- * peak_allocated_bytes stays the range's (cached blocks count in it). Exact
- * when no other thread is inside a cache call; while others run, each
- * cache's share is its count at the moment it was read. Fails with
+ * peak_allocated_bytes stays the range's (cached blocks count in it). Exact,
+ * even while other threads run: it holds every cache and the range at once
+ * (one process-wide barrier), so the figures are one moment's. Fails with
  * BUDDY_EINVAL iff an argument is NULL. O(caches + orders). */
 BUDDY_API int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_out);
 

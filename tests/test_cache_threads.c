@@ -5,8 +5,9 @@
  * its block in a shadow of the range with its own tag, checks the stamp
  * before freeing, and hands every eighth block to the next thread, which
  * frees it through its own cache. A block handed out twice would carry its
- * other owner's stamp. A fifth thread reads the pool's statistics and drains
- * every cache now and then meanwhile. Bounded: 30000 operations per thread
+ * other owner's stamp. A fifth thread reads the pool's statistics (one
+ * moment's: never more live than the workers hold) and drains every cache
+ * now and then meanwhile. Bounded: 30000 operations per thread
  * (1000 in quick mode). Afterwards nothing is lost: every cache given back,
  * the range is empty and whole. (Double frees racing with each other are the
  * interleaving test's: here a drain could hand a freed block to another
@@ -108,6 +109,10 @@ static void *watch(void *argument) {
     while (atomic_load(&workers_running) > 0 || rounds == 0) {
         CHECK_STATUS(buddy_cache_pool_get_stats(pool, &stats), BUDDY_OK);
         CHECK(stats.free_bytes + stats.allocated_bytes == CAPACITY);
+        /* One moment's figures: no more than the workers can hold at once
+         * (a mixed reading of caches and range could say more, or wrap). */
+        CHECK(stats.live_blocks <= WORKERS * (LIVE + 1));
+        CHECK(stats.allocated_bytes <= WORKERS * (LIVE + 1) * UINT64_C(8192));
         if (++rounds % 16 == 0)
             CHECK_STATUS(buddy_cache_pool_drain(pool), BUDDY_OK);
         if (rounds % 1024 == 0) /* a scan of every tag: slow under Valgrind */

@@ -143,12 +143,27 @@ void buddy_cache_pool_unlock(buddy_cache_pool *pool) {
         pool_unlock(pool);
 }
 
+/* Takes every cache of the pool from its owner, in list order, with one
+ * barrier for all of them; under the registry lock. */
+static void remote_lock_every(buddy_cache_pool *pool) {
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        remote_want(cache);
+    if (pool->barriers && pool->list.registry.caches != NULL)
+        buddy_barrier_all_threads();
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        remote_wait(cache);
+}
+
+static void remote_unlock_every(buddy_cache_pool *pool) {
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        remote_unlock(cache);
+}
+
 void buddy_cache_pool_lock_all(buddy_cache_pool *pool) {
     if (pool == NULL)
         return;
     registry_lock(pool);
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        remote_lock(cache);
+    remote_lock_every(pool);
     pool_lock(pool);
 }
 
@@ -156,8 +171,7 @@ void buddy_cache_pool_unlock_all(buddy_cache_pool *pool) {
     if (pool == NULL)
         return;
     pool_unlock(pool);
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        remote_unlock(cache);
+    remote_unlock_every(pool);
     registry_unlock(pool);
 }
 
@@ -223,11 +237,10 @@ static void drain_cache(buddy_cache *cache) {
 /* Drains every cache of the pool; takes the registry lock. */
 static void drain_all(buddy_cache_pool *pool) {
     registry_lock(pool);
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
-        remote_lock(cache);
+    remote_lock_every(pool);
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
         drain_cache(cache);
-        remote_unlock(cache);
-    }
+    remote_unlock_every(pool);
     registry_unlock(pool);
 }
 
@@ -528,16 +541,15 @@ int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_
         return BUDDY_EINVAL;
     uint64_t cached[BUDDY_CACHE_MAX_ORDERS] = {0};
     registry_lock(pool);
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
-        remote_lock(cache);
+    remote_lock_every(pool); /* every cache and the range at one moment */
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
         for (unsigned order = 0; order < pool->orders; order++)
             cached[order] += cache->count[order];
-        remote_unlock(cache);
-    }
     pool_lock(pool);
     buddy_range_stats stats;
     (void)buddy_range_get_stats(pool->range, &stats);
     pool_unlock(pool);
+    remote_unlock_every(pool);
     registry_unlock(pool);
     for (unsigned order = 0; order < pool->orders; order++) {
         uint64_t bytes = cached[order] << (order + pool->min_block_shift);

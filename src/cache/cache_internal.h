@@ -181,21 +181,35 @@ static inline void owner_exit(buddy_cache *cache, bool locked) {
         owner_leave(cache);
 }
 
-/* Another thread's way in: the lock, then the owner out (see owner_enter). */
-static inline void remote_lock(buddy_cache *cache) {
+/* Another thread's way in, in three steps (see owner_enter): the lock and
+ * the wish (remote_want), the barrier, then the owner out (remote_wait).
+ * remote_lock takes one cache; buddy_cache_remote_lock_all takes every cache
+ * with one barrier for all of them. */
+static inline void remote_want(buddy_cache *cache) {
     cache_lock(cache);
     if (cache->pool->barriers) {
         YIELD();
         __atomic_store_n(&cache->wanted, 1u, __ATOMIC_RELAXED);
-        buddy_barrier_all_threads();
-        for (unsigned spins = 0; __atomic_load_n(&cache->busy, __ATOMIC_ACQUIRE) != 0; spins++) {
-            YIELD();
-            if (spins % 64u == 63u)
-                sched_yield();
-            else
-                buddy_cpu_pause();
-        }
     }
+}
+
+static inline void remote_wait(buddy_cache *cache) {
+    if (!cache->pool->barriers)
+        return;
+    for (unsigned spins = 0; __atomic_load_n(&cache->busy, __ATOMIC_ACQUIRE) != 0; spins++) {
+        YIELD();
+        if (spins % 64u == 63u)
+            sched_yield();
+        else
+            buddy_cpu_pause();
+    }
+}
+
+static inline void remote_lock(buddy_cache *cache) {
+    remote_want(cache);
+    if (cache->pool->barriers)
+        buddy_barrier_all_threads();
+    remote_wait(cache);
 }
 
 static inline void remote_unlock(buddy_cache *cache) {
