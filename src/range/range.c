@@ -259,7 +259,7 @@ BUDDY_NOINLINE int buddy_alloc_above_alignment(buddy_range *range, uint64_t size
                                                uint64_t alignment, uint64_t *offset_out) {
     unsigned shift = range->min_block_shift;
     if (exceeds_largest_block(range, size)) {
-        range->alloc_failures++;
+        count_failure(range);
         return BUDDY_ETOOBIG;
     }
     unsigned order = order_for_size(size, shift);
@@ -301,7 +301,7 @@ static int unlocked_alloc_batch(buddy_range *range, uint64_t size, uint32_t coun
     unsigned shift = range->min_block_shift, batch = bits_ctz(count);
     unsigned order = order_for_size(size, shift);
     if (exceeds_largest_block(range, size) || order + batch > range->max_free_order) {
-        range->alloc_failures++;
+        count_failure(range);
         return BUDDY_ETOOBIG;
     }
     uint64_t span = 0;

@@ -231,6 +231,12 @@ static inline bool exceeds_largest_block(const buddy_range *range, uint64_t size
     return size > ((uint64_t)1 << (range->max_free_order + range->min_block_shift));
 }
 
+/* Counts an allocation that failed (the statistics' alloc_failures). */
+static inline void count_failure(buddy_range *range) {
+    WILL_STORE(range, &range->alloc_failures);
+    range->alloc_failures++;
+}
+
 /* ---- Placement ---------------------------------------------------------- */
 
 /* Takes the lowest free block of `order`, which has one, off the free bits
@@ -270,8 +276,7 @@ static inline bool take_fitting_block(buddy_range *range, unsigned least, unsign
                                       uint64_t *index_out) {
     uint64_t fitting_orders = range->nonempty_orders >> least << least;
     if (fitting_orders == 0) {
-        WILL_STORE(range, &range->alloc_failures);
-        range->alloc_failures++;
+        count_failure(range);
         return false;
     }
     unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
@@ -309,15 +314,13 @@ static inline int range_alloc(buddy_range *range, uint64_t size, uint64_t *offse
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
     if (exceeds_largest_block(range, size)) {
-        WILL_STORE(range, &range->alloc_failures);
-        range->alloc_failures++;
+        count_failure(range);
         return BUDDY_ETOOBIG;
     }
     unsigned order = order_for_size(size, shift);
     uint64_t fitting_orders = range->nonempty_orders >> order << order;
     if (fitting_orders == 0) {
-        WILL_STORE(range, &range->alloc_failures);
-        range->alloc_failures++;
+        count_failure(range);
         return BUDDY_ENOMEM;
     }
 

@@ -463,8 +463,7 @@ static int unlocked_alloc_exact_aligned(buddy_range *range, uint64_t size, uint6
         return BUDDY_EINVAL;
     unsigned shift = range->min_block_shift;
     if (exceeds_largest_block(range, size)) {
-        WILL_STORE(range, &range->alloc_failures);
-        range->alloc_failures++;
+        count_failure(range);
         return BUDDY_ETOOBIG;
     }
     uint64_t count = run_blocks(size, shift), first = 0;
