@@ -183,7 +183,7 @@ static inline void owner_exit(buddy_cache *cache, bool locked) {
 
 /* Another thread's way in, in three steps (see owner_enter): the lock and
  * the wish (remote_want), the barrier, then the owner out (remote_wait).
- * remote_lock takes one cache; buddy_cache_remote_lock_all takes every cache
+ * remote_lock takes one cache; remote_lock_every (cache.c) takes every cache
  * with one barrier for all of them. */
 static inline void remote_want(buddy_cache *cache) {
     cache_lock(cache);
