@@ -159,16 +159,18 @@ BUDDY_API int buddy_range_init_config(buddy_range **range_out, void *metadata, s
                                       const buddy_range_config *config);
 
 /* Convenience: buddy_range_init on metadata from malloc. Fails as init does,
- * or with BUDDY_ENOMEM iff malloc fails. Release with buddy_range_destroy. */
+ * or with BUDDY_ENOMEM iff malloc fails. Release with buddy_range_destroy.
+ * O(metadata size). */
 BUDDY_API int buddy_range_create(buddy_range **range_out, uint64_t capacity,
                                  uint64_t min_block_size, buddy_policy policy);
 
 /* Convenience: buddy_range_init_config on metadata from malloc. Fails as
- * init_config does, or with BUDDY_ENOMEM iff malloc fails. */
+ * init_config does, or with BUDDY_ENOMEM iff malloc fails. O(metadata size). */
 BUDDY_API int buddy_range_create_config(buddy_range **range_out, const buddy_range_config *config);
 
 /* Frees a range made by buddy_range_create (NULL is ignored). Do not pass a
- * range made by buddy_range_init: its metadata belongs to the caller. */
+ * range made by buddy_range_init: its metadata belongs to the caller. No
+ * other call may be on the range. O(1). */
 BUDDY_API void buddy_range_destroy(buddy_range *range);
 
 /* Allocates a block of at least `size` units (0 counts as one min block) and
@@ -300,7 +302,8 @@ BUDDY_API int buddy_range_unreserve(buddy_range *range, uint64_t offset, uint64_
 BUDDY_API int buddy_range_set_user_data(buddy_range *range, uint64_t offset, uint64_t value);
 
 /* Reads what buddy_range_set_user_data stored (0 if nothing). Fails as
- * set_user_data does, and with BUDDY_EINVAL iff value_out is NULL. */
+ * set_user_data does, and with BUDDY_EINVAL iff value_out is NULL. O(log
+ * capacity). */
 BUDDY_API int buddy_range_get_user_data(const buddy_range *range, uint64_t offset,
                                         uint64_t *value_out);
 
@@ -482,7 +485,7 @@ BUDDY_API int buddy_cache_pool_check(buddy_cache_pool *pool);
 
 /* The pool's lock, for calling the range directly while caches are in use
  * (walk, check, aligned or exact allocations). Not recursive: call no pool
- * or cache function while holding it. */
+ * or cache function while holding it. NULL is ignored. O(1) uncontended. */
 BUDDY_API void buddy_cache_pool_lock(buddy_cache_pool *pool);
 BUDDY_API void buddy_cache_pool_unlock(buddy_cache_pool *pool);
 
@@ -582,7 +585,8 @@ typedef struct buddy_heap_config {
 #define BUDDY_HEAP_DEFAULT_MAX_ALIGNMENT 4096u
 
 /* Bytes of metadata buddy_heap_init_external needs for a region of this size
- * (config may be NULL for the defaults); 0 iff the region can hold no heap. */
+ * (config may be NULL for the defaults); 0 iff the config is invalid or the
+ * region can hold no heap. Pure; O(log region_size). */
 BUDDY_API size_t buddy_heap_metadata_size(size_t region_size, const buddy_heap_config *config);
 
 /* Builds a heap inside `region` (any alignment): its metadata at the start,
@@ -598,14 +602,16 @@ BUDDY_API int buddy_heap_init(buddy_heap **heap_out, void *region, size_t region
 /* Like buddy_heap_init, with the metadata in a separate buffer (8-byte
  * aligned, buddy_heap_metadata_size bytes), so the whole region is usable
  * after aligning its start. Fails as init does, and with BUDDY_ESMALL iff
- * metadata_size is too small. */
+ * metadata_size is too small. O(metadata size). */
 BUDDY_API int buddy_heap_init_external(buddy_heap **heap_out, void *region, size_t region_size,
                                        void *metadata, size_t metadata_size,
                                        const buddy_heap_config *config);
 
 /* Releases what init made besides memory (the mutex, the thread key, the
- * caches); the heap is unusable afterwards. Fails with BUDDY_EINVAL iff heap
- * is NULL. */
+ * caches); the heap is unusable afterwards, and no other call may be on it.
+ * Fails with BUDDY_EINVAL iff heap is NULL. O(1); with
+ * BUDDY_HEAP_THREAD_SAFE, O(cached blocks * log capacity), as the caches go
+ * back to the range. */
 BUDDY_API int buddy_heap_fini(buddy_heap *heap);
 
 /* malloc: a block of at least size bytes, aligned to at least
@@ -613,21 +619,25 @@ BUDDY_API int buddy_heap_fini(buddy_heap *heap);
  * returns a unique minimal block. O(log capacity); with BUDDY_HEAP_THREAD_SAFE,
  * O(1) when the thread's cache holds a block of that size. */
 BUDDY_API void *buddy_heap_malloc(buddy_heap *heap, size_t size);
-/* calloc: zeroed; NULL iff count * size overflows or no block fits. */
+/* calloc: zeroed; NULL iff count * size overflows or no block fits.
+ * O(log capacity + size). */
 BUDDY_API void *buddy_heap_calloc(buddy_heap *heap, size_t count, size_t size);
 /* realloc: realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns
  * NULL. It shrinks in place, grows in place when the block is the lower half
  * of free buddies, and otherwise moves. On failure (or a pointer that is not
- * a live block's start) it returns NULL and p is unchanged. */
+ * a live block's start) it returns NULL and p is unchanged. O(log capacity),
+ * plus the copy when it moves. */
 BUDDY_API void *buddy_heap_realloc(buddy_heap *heap, void *pointer, size_t size);
-/* reallocarray: realloc of count * size, NULL iff that overflows. */
+/* reallocarray: realloc of count * size, NULL iff that overflows; as
+ * realloc otherwise. */
 BUDDY_API void *buddy_heap_reallocarray(buddy_heap *heap, void *pointer, size_t count, size_t size);
 /* aligned_alloc: `alignment` (a power of two up to max_alignment) applies to
- * the absolute address. NULL iff the alignment is invalid or no block fits. */
+ * the absolute address. NULL iff the alignment is invalid or no block fits.
+ * O(log capacity). */
 BUDDY_API void *buddy_heap_aligned_alloc(buddy_heap *heap, size_t alignment, size_t size);
 /* posix_memalign: BUDDY_OK and *pointer_out, or BUDDY_EINVAL (NULL arguments,
  * bad alignment) or the allocation failure's status; *pointer_out untouched
- * on failure. */
+ * on failure. O(log capacity). */
 BUDDY_API int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, size_t alignment,
                                         size_t size);
 /* Frees a live block. NULL is fine (BUDDY_OK). Fails, changing nothing, with
@@ -637,11 +647,15 @@ BUDDY_API int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, si
  * thread). O(log capacity); O(1) into a thread's cache with room. */
 BUDDY_API int buddy_heap_free(buddy_heap *heap, void *pointer);
 /* The bytes usable at a live block's start (its block size), or 0 for NULL
- * or any pointer that is not a live block's start. */
+ * or any pointer that is not a live block's start. O(log capacity). */
 BUDDY_API size_t buddy_heap_usable_size(buddy_heap *heap, const void *pointer);
-/* Resizes in place or fails; never moves. Statuses of buddy_range_resize. */
+/* Resizes in place or fails; never moves. Fails with BUDDY_EINVAL iff heap
+ * or pointer is NULL, else with the statuses of buddy_range_resize
+ * (BUDDY_ENOMEM iff the block cannot grow in place). O(log capacity). */
 BUDDY_API int buddy_heap_try_resize(buddy_heap *heap, void *pointer, size_t size);
-/* Frees every block at once. */
+/* Frees every block at once (the threads' caches emptied too). Fails with
+ * BUDDY_EINVAL iff heap is NULL. No other thread may use the heap meanwhile.
+ * O(metadata size). */
 BUDDY_API int buddy_heap_reset(buddy_heap *heap);
 
 /* Called once per block in address order; nonzero stops the walk. */
@@ -668,15 +682,21 @@ typedef struct buddy_heap_failure {
 } buddy_heap_failure;
 
 /* Why the last failed allocation failed. Fails with BUDDY_EINVAL iff an
- * argument is NULL. */
+ * argument is NULL. O(1). */
 BUDDY_API int buddy_heap_last_failure(buddy_heap *heap, buddy_heap_failure *failure_out);
-/* The statistics of the heap's range (in bytes). */
+/* The statistics of the heap's range (in bytes); with BUDDY_HEAP_THREAD_SAFE,
+ * buddy_cache_pool_get_stats's (cached blocks count as free, and the figures
+ * are one moment's). Fails with BUDDY_EINVAL iff an argument is NULL. O(1),
+ * or O(caches + orders) with the caches. */
 BUDDY_API int buddy_heap_get_stats(buddy_heap *heap, buddy_range_stats *stats_out);
 /* buddy_range_dump_json of the heap's range: offsets are from the start of
- * the usable area, sizes in bytes. */
+ * the usable area, sizes in bytes. Returns as that does, or 0 iff heap is
+ * NULL. O(number of blocks). */
 BUDDY_API size_t buddy_heap_dump_json(buddy_heap *heap, char *buffer, size_t buffer_size,
                                       unsigned flags);
-/* Checks the heap header and every range invariant; BUDDY_ECORRUPT if broken. */
+/* Checks the heap header and every range invariant: BUDDY_OK,
+ * BUDDY_EINVAL iff heap is NULL, or BUDDY_ECORRUPT iff one is broken.
+ * O(metadata size). */
 BUDDY_API int buddy_heap_check(buddy_heap *heap);
 
 /* Every lock of the heap (the caller's hooks, or BUDDY_HEAP_THREAD_SAFE's
