@@ -244,12 +244,13 @@ static uint64_t blocks_of(const oracle *o, uint64_t size) {
     return o->aligned ? count + ((count & 3u) == 3u) : count; /* as runs round */
 }
 
-/* True iff the trace runs on `capacity` min blocks with no failed allocation. */
-static bool serves(const trace *tr, bool aligned, uint64_t capacity, uint64_t *firsts,
-                   uint64_t *counts) {
-    oracle o = {malloc((capacity / 2 + 2) * sizeof(extent)), 0, aligned, false};
-    if (o.extents == NULL)
-        exit(1);
+/* True iff the trace runs on `capacity` min blocks with no failed allocation.
+ * `extents` has room for two more extents than the trace has names: free
+ * extents are never more than the live blocks plus one, and a moving resize
+ * holds two blocks under one name. */
+static bool serves(const trace *tr, bool aligned, uint64_t capacity, extent *extents,
+                   uint64_t *firsts, uint64_t *counts) {
+    oracle o = {extents, 0, aligned, false};
     memset(counts, 0, tr->slots * sizeof *counts); /* 0: not live */
     give(&o, 0, capacity);
     bool served = true;
@@ -284,7 +285,6 @@ static bool serves(const trace *tr, bool aligned, uint64_t capacity, uint64_t *f
         firsts[l->next] = first;
         counts[l->next] = want;
     }
-    free(o.extents);
     return served;
 }
 
@@ -293,7 +293,8 @@ static void trace_capacities(void) {
     read_trace(stdin, &tr);
     uint64_t *firsts = calloc((size_t)tr.slots + 1, sizeof *firsts),
              *counts = calloc((size_t)tr.slots + 1, sizeof *counts);
-    if (firsts == NULL || counts == NULL)
+    extent *extents = malloc(((size_t)tr.slots + 2) * sizeof *extents);
+    if (firsts == NULL || counts == NULL || extents == NULL)
         exit(1);
     printf("smallest capacity that serves the trace, %u-byte min blocks (oracle best fit):\n",
            TRACE_MIN_BLOCK);
@@ -301,7 +302,7 @@ static void trace_capacities(void) {
         uint64_t low = 1, high = UINT64_C(1) << 28;
         while (low < high) {
             uint64_t middle = low + (high - low) / 2;
-            if (serves(&tr, aligned, middle, firsts, counts))
+            if (serves(&tr, aligned, middle, extents, firsts, counts))
                 high = middle;
             else
                 low = middle + 1;
@@ -311,6 +312,7 @@ static void trace_capacities(void) {
     }
     free(firsts);
     free(counts);
+    free(extents);
     free(tr.lines);
 }
 
