@@ -258,9 +258,10 @@ BUDDY_API int buddy_range_size(const buddy_range *range, uint64_t offset, uint64
  * the largest block; BUDDY_ENOMEM iff growing needs a buddy that is not free
  * (or the block is an upper half at some order). An exact run stays an exact
  * run of new_size (buddy_range_alloc_exact's count): it shrinks by giving back
- * its tail, and grows iff the min blocks after it are free and the offset is
- * a multiple of its new largest piece (else BUDDY_ENOMEM). Failures are not
- * counted. O(log capacity). */
+ * its tail, and grows iff the min blocks after it are free (else
+ * BUDDY_ENOMEM). A grown run keeps its offset, which may then be less aligned
+ * than its new largest piece: its pieces rise to that boundary, then fall.
+ * Failures are not counted. O(log capacity). */
 BUDDY_API int buddy_range_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
 
 /* Grows or shrinks the managed capacity to floor(new_capacity / min block)

@@ -125,11 +125,20 @@ static uint64_t block_holding(const model *m, uint64_t at) {
     return start;
 }
 
-/* Makes free min blocks [first, first + count) a run: each piece, the
- * largest that fits, is cut out of the free block holding it by halving. */
+/* The next piece of a run at `first` with `count` min blocks to go: the
+ * largest block that starts there and that the count covers. */
+static unsigned next_piece(uint64_t first, uint64_t count) {
+    unsigned piece = floor_log2(count);
+    while (piece > 0 && first % ((uint64_t)1 << piece) != 0)
+        piece--;
+    return piece;
+}
+
+/* Makes free min blocks [first, first + count) a run: each piece (next_piece)
+ * is cut out of the free block holding it by halving. */
 static void carve(model *m, uint64_t first, uint64_t count) {
     while (count != 0) {
-        unsigned piece = floor_log2(count);
+        unsigned piece = next_piece(first, count);
         uint64_t start = block_holding(m, first);
         while (start != first || (unsigned)m->order_at[start] != piece) {
             signed char half = (signed char)(m->order_at[start] - 1);
@@ -304,8 +313,8 @@ int model_size(const model *m, uint64_t offset, uint64_t *size_out) {
 }
 
 /* A run resized in place to the run of new_size: its pieces are those of
- * [start, start + count), which must decrease (start a multiple of the largest)
- * and, for a grow, cover only free min blocks after the run. */
+ * [start, start + count) (next_piece), and a grow covers only free min blocks
+ * after the run. */
 static int resize_run(model *m, uint64_t start, uint64_t new_size) {
     uint64_t count = new_size == 0 ? 1 : ((new_size - 1) >> m->min_block_shift) + 1;
     count += (count % 4 == 3);
@@ -314,8 +323,6 @@ static int resize_run(model *m, uint64_t start, uint64_t new_size) {
     blocks = size >> m->min_block_shift;
     if (count == blocks)
         return BUDDY_OK;
-    if (start % ((uint64_t)1 << floor_log2(count)) != 0)
-        return BUDDY_ENOMEM;
     for (uint64_t at = start + blocks; at < start + count; at++)
         if (at >= m->block_count || !m->free_at[block_holding(m, at)])
             return BUDDY_ENOMEM;

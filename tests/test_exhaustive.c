@@ -13,7 +13,8 @@
  * 1, 2, 4, ... up to the largest block, and one unit more; exact runs of 5,
  * 6, 11 and 13 units where they fit (4+1, 4+2, 8+2+1 taking 12, 8+4+1), and
  * of 3 units aligned to 8; free at every offset 0..n (n is out of range);
- * resize of offsets 0 and 1 to 1 unit and to the largest block; reserve and
+ * resize of offsets 0 and 1 to 1 unit and to the largest block, and of 4 to
+ * 12 units (a run there rises: pieces of 4, then 8); reserve and
  * unreserve of [1, 3), [2, 7) and the whole capacity; set_capacity to half
  * the capacity and to the maximum the range was made for (3 more min blocks,
  * up to 16); user data set at offsets 0, 1 and 2 (first fit's ranges have
@@ -129,6 +130,7 @@ static void build_alphabet(search *s, uint64_t blocks, uint64_t max_blocks) {
         s->ops[s->op_count++] = (operation){RESIZE, offset, 1};
         s->ops[s->op_count++] = (operation){RESIZE, offset, largest};
     }
+    s->ops[s->op_count++] = (operation){RESIZE, 4, 12}; /* a run at 4 grows to 4 + 8 */
     const operation regions[] = {{RESERVE, 1, 2}, {RESERVE, 2, 5}, {RESERVE, 0, blocks}};
     for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++) {
         s->ops[s->op_count++] = regions[i];

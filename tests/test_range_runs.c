@@ -187,6 +187,37 @@ static void runs_resize_in_place(void) {
     format_is(range, "(0:16)");
 }
 
+/* A run grows in place whenever the min blocks after it are free, even where
+ * its start is not a multiple of the new largest piece: its pieces then rise
+ * to the next boundary, then fall. Free, size, format and the checker follow
+ * them; every offset but the start is rejected and changes nothing. */
+static void grown_runs_rise_then_fall(void) {
+    buddy_range *range = make(32, 1, BUDDY_BEST_FIT);
+    uint64_t plain = 0, run = 0, size = 0;
+    CHECK_STATUS(buddy_range_alloc(range, 4, &plain), BUDDY_OK); /* [0, 4) */
+    CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 4);                                       /* [4, 8) [8, 9), across */
+    CHECK_STATUS(buddy_range_resize(range, run, 13), BUDDY_OK); /* [4, 8) [8, 16) [16, 17) */
+    format_is(range, "({{[0:4][4:4]}[+8:8]}(((([+16:1](17:1))(18:2))(20:4))(24:8)))");
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 13);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    size_t bytes = (size_t)range->metadata_size;
+    size_t counter = offsetof(struct buddy_range, rejected_frees);
+    for (uint64_t offset = run + 1; offset < run + 13; offset++) {
+        memcpy(before, memory, bytes);
+        CHECK_STATUS(buddy_range_free(range, offset), BUDDY_ENOTSTART);
+        CHECK_EQ_INT(memcmp(before, memory, counter), 0);
+        CHECK_EQ_INT(memcmp(before + counter + 8, memory + counter + 8, bytes - counter - 8), 0);
+    }
+    CHECK_STATUS(buddy_range_resize(range, run, 9), BUDDY_OK); /* [4, 8) [8, 12) [12, 13) */
+    format_is(range, "(({[0:4][4:4]}([+8:4](([+12:1](13:1))(14:2))))(16:16))");
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, plain), BUDDY_OK);
+    format_is(range, "(0:32)");
+}
+
 /* A run goes across free blocks that follow each other when the lowest free
  * block of its largest piece's order is followed by enough free min blocks,
  * here across an order-3 boundary, where rounding would have taken [8, 16). */
@@ -242,6 +273,7 @@ int main(void) {
     power_of_two_counts_match_alloc();
     the_remainder_is_free();
     runs_resize_in_place();
+    grown_runs_rise_then_fall();
     corruption_with_runs_is_detected();
     return check_exit_code("range_runs");
 }

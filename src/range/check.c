@@ -90,10 +90,12 @@ static bool in_tree(const buddy_range *range, unsigned order, uint64_t index) {
             (parent == range->top_order || split_bit(range, parent + 1, index >> 2)));
 }
 
-/* I11: a live block of an order below `below` starts at min block `first`, a
- * multiple of 2^below (the end of a block of that order). */
-static bool live_piece_at(const buddy_range *range, uint64_t first, unsigned below) {
-    for (unsigned order = below; order-- > 0;) {
+/* I11: a live block starts at min block `first`, the end of a piece (so not
+ * 0): the leaf of the tree that holds `first`, found among the orders a
+ * block starting there can have (up to ctz(first)). */
+static bool live_piece_at(const buddy_range *range, uint64_t first) {
+    unsigned highest = bits_ctz(first) < range->top_order ? bits_ctz(first) : range->top_order;
+    for (unsigned order = highest + 1; order-- > 0;) {
         uint64_t index = first >> order;
         if (index < range->orders[order].node_count && in_tree(range, order, index) &&
             !split_bit(range, order, index))
@@ -103,7 +105,7 @@ static bool live_piece_at(const buddy_range *range, uint64_t first, unsigned bel
 }
 
 /* I3 and I11 for a node outside the tree: blank, or a mark, the split bit of
- * the right child of a live piece that a live piece of lower order follows. */
+ * the right child of a live piece that a live piece follows. */
 static bool blank_or_mark(const buddy_range *range, unsigned order, uint64_t index, bool is_free,
                           bool is_split) {
     if (!is_free && !is_split)
@@ -112,7 +114,7 @@ static bool blank_or_mark(const buddy_range *range, unsigned order, uint64_t ind
     uint64_t up = index >> 1;
     return !is_free && (index & 1u) && order < range->top_order && in_tree(range, parent, up) &&
            !split_bit(range, parent, up) && !node_test(range, parent, up, FREE_BIT) &&
-           live_piece_at(range, (up + 1) << parent, parent);
+           live_piece_at(range, (up + 1) << parent);
 }
 
 /* I12: the reservations are sorted, disjoint, within the capacity and count

@@ -479,8 +479,7 @@ int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned or
                           uint64_t *blocks_out);
 /* Resizes the run of `blocks` min blocks at `offset` in place to the run of
  * new_size (which the largest block holds): BUDDY_OK, or BUDDY_ENOMEM if it
- * must grow over min blocks that are not free, or its new largest piece would
- * not be aligned at the offset. Changes nothing on failure. */
+ * must grow over min blocks that are not free. Changes nothing on failure. */
 int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint64_t new_size);
 /* buddy_range_resize of a non-NULL range (run.c). */
 int buddy_resize(buddy_range *range, uint64_t offset, uint64_t new_size);

@@ -8,7 +8,8 @@
  *
  * A run of c min blocks is the binary decomposition of c laid out from an
  * offset aligned to its largest piece: pieces of strictly decreasing order,
- * each a live block of the tree as any other, one after the other. It goes
+ * each a live block of the tree as any other, one after the other (a run
+ * grown in place keeps its offset, so its pieces may rise first). It goes
  * across free blocks that follow each other where one of the lowest free
  * blocks of its largest order is followed by enough free min blocks, else it
  * is carved from the start of a block of the next order, whose rest stays
@@ -234,14 +235,23 @@ void buddy_carve_piece(buddy_range *range, uint64_t first, unsigned piece) {
     }
 }
 
+/* The order of the next piece of a run that goes on at min block `first`
+ * with `count` min blocks left: the largest aligned block there that the
+ * count covers, min(ctz(first), floor(log2 count)), in a form the analyzer
+ * bounds. */
+static unsigned next_piece(uint64_t first, uint64_t count) {
+    unsigned piece = 0;
+    while ((count >> piece) > 1 && ((first >> piece) & 1u) == 0)
+        piece++;
+    return piece;
+}
+
 /* Makes free min blocks [first, first + count) a run: each piece is carved,
- * and every piece but the last is marked. `first` is a multiple of the
- * largest piece, so the pieces decrease. */
+ * and every piece but the last is marked. `first` is a multiple of 4 and
+ * `count` is not 3 mod 4, so each of those is of order 2 or more. */
 static void carve_region(buddy_range *range, uint64_t first, uint64_t count) {
     while (count != 0) {
-        unsigned piece = 0;
-        while ((count >> piece) > 1) /* floor(log2 count), in a form the analyzer bounds */
-            piece++;
+        unsigned piece = next_piece(first, count);
         buddy_carve_piece(range, first, piece);
         uint64_t index = first >> piece;
         count -= (uint64_t)1 << piece;
@@ -303,10 +313,7 @@ int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint6
     uint64_t first = offset >> shift, count = run_blocks(new_size, shift);
     if (count == blocks)
         return BUDDY_OK;
-    /* The pieces of [first, first + count) decrease only if first is a
-     * multiple of the largest; a grow needs the min blocks after the run free. */
-    if ((first & (((uint64_t)1 << bits_log2_floor(count)) - 1)) != 0 ||
-        (count > blocks && !buddy_all_free(range, first + blocks, first + count)))
+    if (count > blocks && !buddy_all_free(range, first + blocks, first + count))
         return BUDDY_ENOMEM;
     node_ref ref = {0, 0};
     unsigned order = piece_order(range, first, &ref);
