@@ -50,10 +50,11 @@ static void forget_live(session *s, uint64_t offset) {
         }
 }
 
-#define EXACT_RUN UINT64_MAX /* do_alloc's `alignment` for buddy_range_alloc_exact */
+#define EXACT_RUN UINT64_MAX        /* do_alloc's `alignment` for buddy_range_alloc_exact */
+#define PACKED_RUN (UINT64_MAX - 1) /* and for buddy_range_alloc_packed */
 
 /* alloc; alloc_aligned when `alignment` is not 0 (it may be invalid); an exact
- * run when it is EXACT_RUN. */
+ * run when it is EXACT_RUN, a packed one when it is PACKED_RUN. */
 static void do_alloc(session *s, uint64_t size, uint64_t alignment) {
     uint64_t got = 0, want = 0;
     snapshot(s);
@@ -64,6 +65,10 @@ static void do_alloc(session *s, uint64_t size, uint64_t alignment) {
     } else if (alignment == EXACT_RUN) {
         status = buddy_range_alloc_exact(s->range, size, &got);
         expected = model_alloc_exact(&s->reference, size, &want);
+        alignment = 0;
+    } else if (alignment == PACKED_RUN) {
+        status = buddy_range_alloc_packed(s->range, size, &got);
+        expected = model_alloc_packed(&s->reference, size, &want);
         alignment = 0;
     } else {
         status = buddy_range_alloc_aligned(s->range, size, alignment, &got);
@@ -196,8 +201,8 @@ static void run_program(session *s, fuzz_input *in) {
     while (in->size > 0) {
         uint8_t op = read_u8(in);
         switch (op % 8) {
-        case 0: /* op bit 3: an exact run */
-            do_alloc(s, read_size(in), (op & 8u) ? EXACT_RUN : 0);
+        case 0: /* op bit 3: an exact run, packed if bit 4 is set too */
+            do_alloc(s, read_size(in), (op & 8u) ? ((op & 16u) ? PACKED_RUN : EXACT_RUN) : 0);
             break;
         case 1: { /* an alignment of 2^0..2^63, or (op bit 3) 3 << that: not a power of two */
             uint64_t alignment = (uint64_t)((op & 8u) ? 3u : 1u) << (read_u8(in) & 63u);

@@ -236,6 +236,19 @@ BUDDY_API int buddy_range_alloc_exact(buddy_range *range, uint64_t size, uint64_
 BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                               uint64_t *offset_out);
 
+/* Allocates a packed run: the min blocks of buddy_range_alloc_exact, at any
+ * multiple of 4 min blocks, so holes that an aligned run cannot use serve it
+ * (its pieces rise to the next boundary, then fall; free, size and resize
+ * take it as any run). The offset is a multiple of 4 min blocks only, not of
+ * the largest piece. Placement: of the lowest BUDDY_RUN_FIT_TRIES free blocks
+ * of the largest piece's order less one, then of that order, the one whose
+ * free extent (the maximal run of free min blocks around it) is smallest
+ * among those that hold the run at their lowest multiple of 4; else as
+ * buddy_range_alloc_exact trims. A power-of-two count gives what
+ * buddy_range_alloc gives. Fails as buddy_range_alloc_exact does.
+ * O(BUDDY_RUN_FIT_TRIES * log capacity). */
+BUDDY_API int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out);
+
 /* Frees the live block (or the whole exact run) that starts at `offset` and
  * merges each freed block with its buddy while the buddy is free. Fails,
  * changing nothing, with BUDDY_EINVAL iff range is NULL; BUDDY_ERANGE iff
@@ -762,10 +775,11 @@ BUDDY_API int buddy_shared_attach(buddy_shared **shared_out, void *segment, size
  * process-safe. O(log n) each, plus the recovery's O(log n). */
 BUDDY_API int buddy_shared_alloc(buddy_shared *shared, uint64_t size, uint64_t *offset_out);
 BUDDY_API int buddy_shared_free(buddy_shared *shared, uint64_t offset);
-/* As buddy_range_alloc_exact and buddy_range_resize, with the same locking,
+/* As buddy_range_alloc_exact, _alloc_packed and buddy_range_resize, with the same locking,
  * recovery and failures as the calls above: a run or a resize cut by a crash
  * is undone whole. O(log n) word operations each. */
 BUDDY_API int buddy_shared_alloc_exact(buddy_shared *shared, uint64_t size, uint64_t *offset_out);
+BUDDY_API int buddy_shared_alloc_packed(buddy_shared *shared, uint64_t size, uint64_t *offset_out);
 BUDDY_API int buddy_shared_resize(buddy_shared *shared, uint64_t offset, uint64_t new_size);
 BUDDY_API int buddy_shared_block_size(buddy_shared *shared, uint64_t offset, uint64_t *size_out);
 BUDDY_API int buddy_shared_get_stats(buddy_shared *shared, buddy_range_stats *stats_out);

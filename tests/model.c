@@ -162,6 +162,8 @@ static bool all_free(const model *m, uint64_t first, uint64_t end) {
     return true;
 }
 
+static int trim(model *m, uint64_t count, uint64_t alignment, uint64_t *offset_out);
+
 /* The contract of buddy_range_alloc_exact: the count of min blocks (one more
  * when it is 3 mod 4). If it is not a power of two, the run goes at the first
  * of the lowest BUDDY_RUN_FIT_TRIES free blocks of its largest piece's order
@@ -198,6 +200,61 @@ int model_alloc_exact_aligned(model *m, uint64_t size, uint64_t alignment, uint6
             }
         }
     }
+    return trim(m, count, alignment, offset_out);
+}
+
+/* The free extent around the free block at `at`: [*first_out, *end_out),
+ * block by block. */
+static void free_extent(const model *m, uint64_t at, uint64_t *first_out, uint64_t *end_out) {
+    uint64_t first = at, end = at;
+    while (first > 0 && m->free_at[block_holding(m, first - 1)])
+        first = block_holding(m, first - 1);
+    while (end < m->block_count && m->free_at[end])
+        end += (uint64_t)1 << m->order_at[end];
+    *first_out = first;
+    *end_out = end;
+}
+
+/* The contract of buddy_range_alloc_packed: of the lowest BUDDY_RUN_FIT_TRIES
+ * free blocks of the largest piece's order less one, then of that order, the
+ * one whose free extent is smallest among those that hold the run at their
+ * lowest multiple of 4 (the first on a tie); else trimmed as exact runs are. */
+int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
+    unsigned order = 0;
+    if (!order_for(m, size, &order))
+        return BUDDY_ETOOBIG;
+    uint64_t count = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
+    count += (count % 4 == 3);
+    unsigned piece = floor_log2(count);
+    uint64_t best_size = UINT64_MAX, best = 0;
+    for (unsigned candidate = piece - 1; count != (uint64_t)1 << piece && candidate <= piece;
+         candidate++) {
+        unsigned tries = 0;
+        for (uint64_t at = 0; at < m->block_count && tries < BUDDY_RUN_FIT_TRIES; at++) {
+            if (m->order_at[at] != (signed char)candidate || !m->free_at[at])
+                continue;
+            tries++;
+            uint64_t first = 0, end = 0;
+            free_extent(m, at, &first, &end);
+            uint64_t start = (first + 3) / 4 * 4;
+            if (start + count <= end && end - first < best_size) {
+                best_size = end - first;
+                best = start;
+            }
+        }
+    }
+    if (best_size != UINT64_MAX) {
+        carve(m, best, count);
+        *offset_out = best << m->min_block_shift;
+        return BUDDY_OK;
+    }
+    return trim(m, count, 1, offset_out);
+}
+
+/* A run of `count` min blocks carved from the start of the block that
+ * model_alloc_aligned takes for its power of two: each half the remaining
+ * count exceeds is a piece that continues; a half it does not reach is freed. */
+static int trim(model *m, uint64_t count, uint64_t alignment, uint64_t *offset_out) {
     uint64_t offset = 0;
     int status = model_alloc_aligned(m, count << m->min_block_shift, alignment, &offset);
     if (status != BUDDY_OK)

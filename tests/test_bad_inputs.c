@@ -83,6 +83,8 @@ static void range_rows(void) {
     ROW(buddy_range_alloc(range, 1, NULL), BUDDY_EINVAL);
     ROW(buddy_range_alloc_exact(NULL, 1, &offset), BUDDY_EINVAL);
     ROW(buddy_range_alloc_exact(range, 1, NULL), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_packed(NULL, 1, &offset), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_packed(range, 1, NULL), BUDDY_EINVAL);
     ROW(buddy_range_alloc_aligned(NULL, 1, 16, &offset), BUDDY_EINVAL);
     ROW(buddy_range_alloc_aligned(range, 1, 16, NULL), BUDDY_EINVAL);
     ROW(buddy_range_alloc_aligned(range, 1, 0, &offset), BUDDY_EINVAL);
@@ -109,6 +111,7 @@ static void range_rows(void) {
     ROW(buddy_range_alloc_aligned(range, 1025, 16, &offset), BUDDY_ETOOBIG);
     ROW(buddy_range_alloc_exact(range, 1025, &offset), BUDDY_ETOOBIG);
     ROW(buddy_range_alloc_exact(range, UINT64_MAX, &offset), BUDDY_ETOOBIG);
+    ROW(buddy_range_alloc_packed(range, 1025, &offset), BUDDY_ETOOBIG);
     ROW(buddy_range_resize(range, 0, 2048), BUDDY_ETOOBIG);
     /* Offsets: beyond, misaligned, interior (live and free), a free block. */
     ROW(buddy_range_free(range, 1024), BUDDY_ERANGE);

@@ -2,7 +2,7 @@
 /*
  * Seeded differential test: random geometries (powers of two and not), both
  * policies, with and without room to grow and user data; random allocs
- * (plain, exact, aligned), resizes, valid and invalid frees, reservations,
+ * (plain, exact, packed, aligned), resizes, valid and invalid frees, reservations,
  * capacity changes and user data, against the naive model. After every step
  * the statuses, offsets, statistics and the invariant checker must agree;
  * every few steps, the walk and size() and user data of every offset too.
@@ -164,15 +164,20 @@ static void one_step(run *r, uint64_t *seed, const buddy_range_stats *stats) {
         uint64_t size = random_size(seed, stats->capacity);
         uint64_t got = 0, want = 0;
         int status = 0;
-        if (choice < 30) {
+        if (choice < 25) {
             snprintf(r->last_step, sizeof r->last_step, "alloc(%llu)", (unsigned long long)size);
             status = buddy_range_alloc(r->range, size, &got);
             CHECK_STATUS(status, model_alloc(&r->reference, size, &want));
-        } else if (choice < 40) {
+        } else if (choice < 35) {
             snprintf(r->last_step, sizeof r->last_step, "alloc_exact(%llu)",
                      (unsigned long long)size);
             status = buddy_range_alloc_exact(r->range, size, &got);
             CHECK_STATUS(status, model_alloc_exact(&r->reference, size, &want));
+        } else if (choice < 40) {
+            snprintf(r->last_step, sizeof r->last_step, "alloc_packed(%llu)",
+                     (unsigned long long)size);
+            status = buddy_range_alloc_packed(r->range, size, &got);
+            CHECK_STATUS(status, model_alloc_packed(&r->reference, size, &want));
         } else { /* a power of two up to twice the capacity, or now and then not one */
             uint64_t alignment =
                 choice == 49 ? check_below(seed, 4) * 3 : random_size(seed, 2 * stats->capacity);

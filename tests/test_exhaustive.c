@@ -12,15 +12,13 @@
  * |alphabet|^1 + ... + |alphabet|^DEPTH sequences. The alphabet: alloc of 0,
  * 1, 2, 4, ... up to the largest block, and one unit more; exact runs of 5,
  * 6, 11 and 13 units where they fit (4+1, 4+2, 8+2+1 taking 12, 8+4+1), and
- * of 3 units aligned to 8; free at every offset 0..n (n is out of range);
- * resize of offsets 0 and 1 to 1 unit and to the largest block, and of 4 to
- * 12 units (a run there rises: pieces of 4, then 8); reserve and
- * unreserve of [1, 3), [2, 7) and the whole capacity; set_capacity to half
- * the capacity and to the maximum the range was made for (3 more min blocks,
- * up to 16); user data set at offsets 0, 1 and 2 (first fit's ranges have
- * user data, best fit's none), after which every offset's is read back; and
- * the JSON dump, which must change nothing. DEPTH is BUDDY_EXHAUSTIVE_DEPTH,
- * 8 by default.
+ * of 3 units aligned to 8; packed runs of 5 and 9 where they fit; free at every offset 0..n (n is
+ * out of range); resize of offsets 0 and 1 to 1 unit and to the largest block, and of 4 to 12 units
+ * (a run there rises: pieces of 4, then 8); reserve and unreserve of [1, 3), [2, 7) and the whole
+ * capacity; set_capacity to half the capacity and to the maximum the range was made for (3 more min
+ * blocks, up to 16); user data set at offsets 0, 1 and 2 (first fit's ranges have user data, best
+ * fit's none), after which every offset's is read back; and the JSON dump, which must change
+ * nothing. DEPTH is BUDDY_EXHAUSTIVE_DEPTH, 8 by default.
  */
 #include <stddef.h>
 
@@ -39,6 +37,7 @@ typedef struct operation {
         ALLOC,
         EXACT,
         EXACT_ALIGNED,
+        PACKED,
         FREE,
         RESIZE,
         RESERVE,
@@ -126,6 +125,8 @@ static void build_alphabet(search *s, uint64_t blocks, uint64_t max_blocks) {
     for (uint64_t offset = 0; offset <= blocks; offset++)
         s->ops[s->op_count++] = (operation){FREE, offset, 0};
     s->ops[s->op_count++] = (operation){EXACT_ALIGNED, 8, 3};
+    for (uint64_t size = 5; size <= 9 && size <= largest; size += 4) /* 4 + 1, 8 + 1 */
+        s->ops[s->op_count++] = (operation){PACKED, 0, size};
     for (uint64_t offset = 0; offset < 2; offset++) {
         s->ops[s->op_count++] = (operation){RESIZE, offset, 1};
         s->ops[s->op_count++] = (operation){RESIZE, offset, largest};
@@ -180,6 +181,11 @@ static bool apply(search *s, const operation *op, const unsigned char *before) {
     } else if (op->kind == EXACT_ALIGNED) {
         got = buddy_range_alloc_exact_aligned(s->range, op->size, op->offset, &offset);
         want = model_alloc_exact_aligned(&s->reference, op->size, op->offset, &expected);
+        if (got == BUDDY_OK && offset != expected)
+            return false;
+    } else if (op->kind == PACKED) {
+        got = buddy_range_alloc_packed(s->range, op->size, &offset);
+        want = model_alloc_packed(&s->reference, op->size, &expected);
         if (got == BUDDY_OK && offset != expected)
             return false;
     } else if (op->kind == FREE) {

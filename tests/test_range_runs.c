@@ -218,6 +218,71 @@ static void grown_runs_rise_then_fall(void) {
     format_is(range, "(0:32)");
 }
 
+/* A range of `blocks` min blocks of 1 unit, every one allocated but those of
+ * the holes [holes[i][0], holes[i][1]). */
+static buddy_range *with_holes(uint64_t blocks, const uint64_t (*holes)[2], size_t count) {
+    buddy_range *range = make(blocks, 1, BUDDY_BEST_FIT);
+    uint64_t offset = 0;
+    for (uint64_t i = 0; i < blocks; i++) {
+        CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
+        CHECK_EQ_U64(offset, i);
+    }
+    for (size_t h = 0; h < count; h++)
+        for (uint64_t at = holes[h][0]; at < holes[h][1]; at++)
+            CHECK_STATUS(buddy_range_free(range, at), BUDDY_OK);
+    return range;
+}
+
+/* A packed run starts at any multiple of 4: a hole of 9 min blocks at 4 has
+ * no start for an exact run of 9 (a multiple of 8), and holds a packed one,
+ * in pieces of 4, 4 and 1. Every other offset of it is rejected and changes
+ * nothing; freeing it gives the hole back. */
+static void packed_runs_start_at_multiples_of_four(void) {
+    static const uint64_t hole[1][2] = {{4, 13}};
+    buddy_range *range = with_holes(32, hole, 1);
+    uint64_t run = 0, size = 0;
+    CHECK_STATUS(buddy_range_alloc_exact(range, 9, &run), BUDDY_ENOMEM);
+    CHECK_STATUS(buddy_range_alloc_packed(range, 9, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 4);
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 9);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    size_t bytes = (size_t)range->metadata_size;
+    size_t counter = offsetof(struct buddy_range, rejected_frees);
+    for (uint64_t offset = run + 1; offset < run + 9; offset++) {
+        memcpy(before, memory, bytes);
+        CHECK_STATUS(buddy_range_free(range, offset), BUDDY_ENOTSTART);
+        CHECK_EQ_INT(memcmp(before, memory, counter), 0);
+        CHECK_EQ_INT(memcmp(before + counter + 8, memory + counter + 8, bytes - counter - 8), 0);
+    }
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_range_get_stats(range, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.free_bytes, 0);
+    CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
+    CHECK_STATUS(buddy_range_get_stats(range, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.free_bytes, 9);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
+/* Of the holes that hold a packed run, the smallest wins, and the run goes
+ * at its lowest multiple of 4: runs of 9 min blocks take the hole of 9 at 36,
+ * then the 12 at 4, then the 13 at 17 (from 20); a power-of-two count is a
+ * plain block, as buddy_range_alloc places it. */
+static void packed_runs_take_the_smallest_hole(void) {
+    static const uint64_t holes[3][2] = {{4, 16}, {17, 30}, {36, 45}};
+    buddy_range *range = with_holes(64, holes, 3);
+    uint64_t run = 0;
+    CHECK_STATUS(buddy_range_alloc_packed(range, 9, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 36);
+    CHECK_STATUS(buddy_range_alloc_packed(range, 9, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 4);
+    CHECK_STATUS(buddy_range_alloc_packed(range, 9, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 20);
+    CHECK_STATUS(buddy_range_alloc_packed(range, 2, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 14); /* as buddy_range_alloc: the free block [14, 16) */
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
 /* A run goes across free blocks that follow each other when the lowest free
  * block of its largest piece's order is followed by enough free min blocks,
  * here across an order-3 boundary, where rounding would have taken [8, 16). */
@@ -274,6 +339,8 @@ int main(void) {
     the_remainder_is_free();
     runs_resize_in_place();
     grown_runs_rise_then_fall();
+    packed_runs_start_at_multiples_of_four();
+    packed_runs_take_the_smallest_hole();
     corruption_with_runs_is_detected();
     return check_exit_code("range_runs");
 }

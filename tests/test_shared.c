@@ -136,6 +136,8 @@ static void segments_are_made_attached_and_checked(void) {
     /* Bad arguments change nothing. */
     CHECK_EQ_INT(buddy_shared_alloc_exact(NULL, 1, &a), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_alloc_exact(made, 1, NULL), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_alloc_packed(NULL, 1, &a), BUDDY_EINVAL);
+    CHECK_EQ_INT(buddy_shared_alloc_packed(made, 1, NULL), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_resize(NULL, 0, 1), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_alloc(NULL, 1, &a), BUDDY_EINVAL);
     CHECK_EQ_INT(buddy_shared_alloc(made, 1, NULL), BUDDY_EINVAL);
@@ -304,7 +306,7 @@ static void a_dead_process_blocks_are_swept(void) {
 
 /* ---- Every crash point ----------------------------------------------------- */
 
-enum op_kind { OP_ALLOC, OP_EXACT, OP_FREE, OP_RESIZE };
+enum op_kind { OP_ALLOC, OP_EXACT, OP_PACKED, OP_FREE, OP_RESIZE };
 /* Special victims of a free: an offset inside the block, the start of its
  * second piece (of a run). */
 enum { INTERIOR = 1000, SECOND_PIECE = 2000 };
@@ -330,6 +332,8 @@ static int run_op(buddy_shared *shared, const crash_run *run, const script_op *o
         return buddy_shared_alloc(shared, op->size, offset_out);
     if (op->kind == OP_EXACT)
         return buddy_shared_alloc_exact(shared, op->size, offset_out);
+    if (op->kind == OP_PACKED)
+        return buddy_shared_alloc_packed(shared, op->size, offset_out);
     uint64_t offset = run->live_count == 0 ? 5 : run->live[op->victim % run->live_count];
     if (op->kind == OP_RESIZE)
         return buddy_shared_resize(shared, offset, op->size);
@@ -393,7 +397,7 @@ static void sweep(crash_run *run, const script_op *op) {
     CHECK(memcmp(run->segment + run->range_offset, run->scratch + run->range_offset,
                  run->size - run->range_offset) == 0);
     CHECK_EQ_INT(buddy_shared_check(shared), BUDDY_OK);
-    bool allocates = op->kind == OP_ALLOC || op->kind == OP_EXACT;
+    bool allocates = op->kind == OP_ALLOC || op->kind == OP_EXACT || op->kind == OP_PACKED;
     if (allocates && expected == BUDDY_OK && run->live_count < 256)
         run->live[run->live_count++] = real_offset;
     if (op->kind == OP_FREE && expected == BUDDY_OK && run->live_count > 0) {
@@ -446,7 +450,8 @@ static void every_crash_point_recovers(void) {
         {OP_ALLOC, 64, 0},                           /* a block grown and shrunk in place */
         {OP_RESIZE, 4096, 0},
         {OP_RESIZE, 16, 0},
-        {OP_EXACT, 7, 0}, /* 7 = 3 mod 4: 8 min blocks */
+        {OP_EXACT, 7, 0},               /* 7 = 3 mod 4: 8 min blocks */
+        {OP_PACKED, (1u << 10) + 5, 0}, /* at a multiple of 4 after the block of 16 */
         {OP_FREE, 0, 1},
         {OP_FREE, 0, 0},
     };
@@ -458,7 +463,8 @@ static void every_crash_point_recovers(void) {
         enum op_kind kind = run.live_count == 0 ? OP_ALLOC
                             : draw < 12         ? OP_FREE
                             : draw < 16         ? OP_RESIZE
-                            : draw < 24         ? OP_EXACT
+                            : draw < 20         ? OP_EXACT
+                            : draw < 24         ? OP_PACKED
                                                 : OP_ALLOC;
         uint64_t power = UINT64_C(1) << ((seed >> 33) % 19);
         script_op op = {kind, kind == OP_ALLOC ? power : power + (seed >> 8) % power,

@@ -464,35 +464,150 @@ static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out
     return true;
 }
 
+/* The order of the free block that starts at min block `first` (> 0), where
+ * a free block ends, or -1 if none does. The node of order ctz(first) there
+ * is in the tree: its parent holds the free block before it too, so it is
+ * split. The free block, if any, is on that node's left spine. */
+static int free_block_starting(const buddy_range *range, uint64_t first) {
+    if (first >= range->block_count)
+        return -1;
+    unsigned order = bits_ctz(first);
+    for (uint64_t index = first >> order;; order--, index <<= 1) {
+        if (index >= range->orders[order].node_count)
+            return -1; /* beyond the capacity */
+        if (node_test(range, order, index, FREE_BIT))
+            return (int)order;
+        if (order == 0 || !node_test(range, order, index, SPLIT_BIT))
+            return -1; /* live */
+    }
+}
+
+/* The order of the free block that ends at min block `end` (0 < end <
+ * block_count), where a free block starts, or -1: as free_block_starting,
+ * on the right spine of the node of order ctz(end) before `end`. */
+static int free_block_ending(const buddy_range *range, uint64_t end) {
+    unsigned order = bits_ctz(end);
+    for (uint64_t index = (end - 1) >> order;; order--, index = (index << 1) | 1u) {
+        if (node_test(range, order, index, FREE_BIT))
+            return (int)order;
+        if (order == 0 || !node_test(range, order, index, SPLIT_BIT))
+            return -1;
+    }
+}
+
+/* The free extent that holds free block (order, index): the maximal run of
+ * free min blocks [*first_out, *end_out). Its free blocks rise, then fall,
+ * so there are at most 2 log n of them; O(log n) node tests in all. */
+static void free_extent(const buddy_range *range, unsigned order, uint64_t index,
+                        uint64_t *first_out, uint64_t *end_out) {
+    uint64_t first = index << order, end = (index + 1) << order;
+    for (int before; first > 0 && (before = free_block_ending(range, first)) >= 0;)
+        first -= (uint64_t)1 << before;
+    for (int after; (after = free_block_starting(range, end)) >= 0;)
+        end += (uint64_t)1 << after;
+    *first_out = first;
+    *end_out = end;
+}
+
+/* Places a packed run of `count` min blocks (not a power of two, largest
+ * piece of order m >= 2): of the lowest BUDDY_RUN_FIT_TRIES free blocks of
+ * order m - 1, then of order m, in address order, the one whose free extent
+ * is smallest among those that hold the run at their lowest multiple of 4
+ * (the first such on a tie); the run goes there. Every extent of count + 3
+ * min blocks holds a free block of order m - 1 or more. */
+static bool place_packed(buddy_range *range, uint64_t count, uint64_t *first_out) {
+    unsigned largest = bits_log2_floor(count);
+    uint64_t best_size = UINT64_MAX, best_first = 0;
+    for (unsigned order = largest - 1; order <= largest; order++) {
+        if (range->orders[order].free_count == 0)
+            continue;
+        node_ref ref;
+        uint64_t others, first = 0, end = 0;
+        uint64_t index = lowest_free(range, order, &ref, &others);
+        for (unsigned tries = 0; index != NO_GROUP && tries < BUDDY_RUN_FIT_TRIES; tries++) {
+            free_extent(range, order, index, &first, &end);
+            uint64_t start = (first + 3u) & ~(uint64_t)3;
+            if (start + count <= end && end - first < best_size) {
+                best_size = end - first;
+                best_first = start;
+            }
+            index = next_free(range, order, index + 1);
+        }
+    }
+    if (best_size == UINT64_MAX)
+        return false;
+    carve_region(range, best_first, count);
+    *first_out = best_first;
+    return true;
+}
+
+/* Carves a run of `count` min blocks from the start of a free block of at
+ * least `order` (which holds it) that the policy takes. */
+static int carve_from_fitting_block(buddy_range *range, unsigned order, uint64_t count,
+                                    uint64_t *offset_out) {
+    unsigned found = 0;
+    uint64_t index = 0;
+    if (!take_fitting_block(range, order, &found, &index))
+        return BUDDY_ENOMEM;
+    carve_run(range, found, index, count);
+    count_allocation(range, count);
+    *offset_out = (index << found) << range->min_block_shift;
+    return BUDDY_OK;
+}
+
+/* The min blocks of an exact or packed run of `size`, or 0 with the
+ * status in *status_out. */
+static uint64_t checked_run_blocks(buddy_range *range, uint64_t size, int *status_out) {
+    if (exceeds_largest_block(range, size)) {
+        count_failure(range);
+        *status_out = BUDDY_ETOOBIG;
+        return 0;
+    }
+    return run_blocks(size, range->min_block_shift);
+}
+
 static int unlocked_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                         uint64_t *offset_out) {
     if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
         return BUDDY_EINVAL;
-    unsigned shift = range->min_block_shift;
-    if (exceeds_largest_block(range, size)) {
-        count_failure(range);
-        return BUDDY_ETOOBIG;
-    }
-    uint64_t count = run_blocks(size, shift), first = 0;
+    int status = BUDDY_OK;
+    uint64_t count = checked_run_blocks(range, size, &status), first = 0;
+    if (count == 0)
+        return status;
     unsigned order = bits_log2_floor(count) + !bits_is_pow2(count);
     if (order == bits_log2_floor(count) + 1u &&
         buddy_aligned_order(range, order - 1u, alignment) == order - 1u &&
         place_across(range, count, &first)) {
         count_allocation(range, count);
-        *offset_out = first << shift;
+        *offset_out = first << range->min_block_shift;
         return BUDDY_OK;
     }
-    unsigned found = 0;
-    uint64_t index = 0;
-    if (!take_fitting_block(range, buddy_aligned_order(range, order, alignment), &found, &index))
-        return BUDDY_ENOMEM; /* no block of the count's power-of-two order */
-    carve_run(range, found, index, count);
-    count_allocation(range, count);
-    *offset_out = (index << found) << shift;
-    return BUDDY_OK;
+    /* Else no block of the count's power-of-two order: BUDDY_ENOMEM. */
+    return carve_from_fitting_block(range, buddy_aligned_order(range, order, alignment), count,
+                                    offset_out);
 }
 
 int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                     uint64_t *offset_out) {
     BUDDY_SYNCED(int, range, unlocked_alloc_exact_aligned(range, size, alignment, offset_out));
+}
+
+static int unlocked_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out) {
+    if (range == NULL || offset_out == NULL)
+        return BUDDY_EINVAL;
+    int status = BUDDY_OK;
+    uint64_t count = checked_run_blocks(range, size, &status), first = 0;
+    if (count == 0)
+        return status;
+    unsigned order = bits_log2_floor(count) + !bits_is_pow2(count);
+    if (order == bits_log2_floor(count) + 1u && place_packed(range, count, &first)) {
+        count_allocation(range, count);
+        *offset_out = first << range->min_block_shift;
+        return BUDDY_OK;
+    }
+    return carve_from_fitting_block(range, order, count, offset_out);
+}
+
+int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out) {
+    BUDDY_SYNCED(int, range, unlocked_alloc_packed(range, size, offset_out));
 }

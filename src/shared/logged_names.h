@@ -19,5 +19,6 @@
 #define buddy_resize buddy_shared_logged_resize
 #define buddy_range_alloc_exact buddy_shared_logged_alloc_exact
 #define buddy_range_alloc_exact_aligned buddy_shared_logged_alloc_exact_aligned
+#define buddy_range_alloc_packed buddy_shared_logged_alloc_packed
 
 #endif /* BUDDY_SHARED_LOGGED_NAMES_H */

@@ -265,6 +265,10 @@ int buddy_shared_alloc_exact(buddy_shared *shared, uint64_t size, uint64_t *offs
     return shared_alloc(shared, buddy_shared_logged_alloc_exact, size, offset_out);
 }
 
+int buddy_shared_alloc_packed(buddy_shared *shared, uint64_t size, uint64_t *offset_out) {
+    return shared_alloc(shared, buddy_shared_logged_alloc_packed, size, offset_out);
+}
+
 int buddy_shared_free(buddy_shared *shared, uint64_t offset) {
     if (shared == NULL)
         return BUDDY_EINVAL;
