@@ -6,7 +6,7 @@
  * One warm-up, then `runs` measurements; prints the
  * median ns/op, the spread, failed allocations and metadata bits per min
  * block. Then W3: the live fraction at the first failed allocation, for
- * each mode, exact runs included. `--frag` instead compares the policies'
+ * each mode, exact and packed runs included. `--frag` instead compares the policies'
  * fragmentation.
  *
  *   build/bench/bench_range [--ops N] [--runs N] [--frag]
@@ -45,6 +45,9 @@ static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
 }
 static int range_alloc_exact(void *state, uint64_t size, uint64_t *handle) {
     return buddy_range_alloc_exact(state, size, handle);
+}
+static int range_alloc_packed(void *state, uint64_t size, uint64_t *handle) {
+    return buddy_range_alloc_packed(state, size, handle);
 }
 /* Aligned to the largest power of two at most the size: never above the
  * block's own size, the case the issue's target is about. */
@@ -213,6 +216,7 @@ static const allocator allocators[] = {
     {"buddy best-fit", best_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"buddy first-fit", first_fit_setup, range_alloc, range_release, NULL, range_bits},
     {"buddy exact", best_fit_setup, range_alloc_exact, range_release, NULL, range_bits},
+    {"buddy packed", best_fit_setup, range_alloc_packed, range_release, NULL, range_bits},
     {"buddy aligned", best_fit_setup, range_alloc_aligned, range_release, NULL, range_bits},
     {"buddy cached", cached_range_setup, cached_range_alloc, cached_range_release,
      cached_range_teardown, cached_bits},
@@ -314,7 +318,7 @@ static void compare_w3(unsigned runs) {
     printf("\nW3: live fraction at the first failure, 1 GiB, 64 B min blocks, log-uniform "
            "64 B..64 KiB, free half (median of %u seeds)\n",
            runs);
-    static const size_t modes[] = {0, 1, 2, 4}; /* best fit, first fit, exact, cached */
+    static const size_t modes[] = {0, 1, 2, 3, 5}; /* best fit, first fit, exact, packed, cached */
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         size_t a = modes[m];
         double fractions[31];
@@ -337,7 +341,7 @@ int main(int argc, char **argv) {
         compare_fragmentation(ops);
         return 0;
     }
-    enum { SEED_BASELINE = 8 }; /* allocators[8], the seed's algorithm */
+    enum { SEED_BASELINE = 9 }; /* allocators[9], the seed's algorithm */
     workload w;
     workload_churn(&w, UINT64_C(1) << 30, 64, 0.5, ops, 1);
     bench_compare(allocators, ALLOCATOR_COUNT, &w, runs, SEED_BASELINE, "seed / this");

@@ -25,6 +25,7 @@ FILES = {
     # move of x to 80 with y at 64), and does 2 of h3's 3 reallocs in place.
     "h1.trace": "a x 100\na y 50\nf x\na z 40\n",
     "h3.trace": "a x 32\nr x 64\na y 16\nr x 16\nr x 80\n",
+    "h4.trace": "a a 64\na x 144\n",
     "other.json": '{"schema": "buddy-replay/1"}',
     "no_map.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16}',
     "not_gzip.trace.gz": "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not deflate data",  # a broken gzip
@@ -63,9 +64,11 @@ ROWS = [
     (["replay", "--capacity", "17179869184G", "cloudwu.trace"], 2, r"is above 2\^64-1", "unit overflow"),
     (["replay", "--capacity", "-5", "cloudwu.trace"], 2, r"--capacity '-5' is not a size", "sign"),
     (["replay", "--policy", "worst", "cloudwu.trace"], 2,
-     r"^buddy replay: --policy 'worst' is not a policy \(expected best_fit, first_fit or exact", "bad policy"),
+     r"^buddy replay: --policy 'worst' is not a policy \(expected best_fit, first_fit, exact or packed", "bad policy"),
     (["replay", "--policy", "exact", "--capacity", "128", "--min-block", "64", "failed_realloc.trace"], 0,
      r"range, capacity 128, min block 64, exact\n.*failed allocations 1", "exact runs"),
+    (["replay", "--policy", "packed", "--heap", "--min-block", "16", "h4.trace"], 0,
+     r"heap, capacity .*, packed\n(.*\n)*.*taken by blocks +208 B", "packed heap"),
     (["replay", "--policy=exact", "--min-block", "1", "decimal.trace"], 0,
      r"requested by the trace +10 B.*\n.*taken by blocks +10 B", "exact: 10 units take 10"),
     (["replay", "--min-block", "1", "decimal.trace"], 0,
@@ -205,6 +208,12 @@ def check_report(command, folder):
     assert h1["best_fit"]["smallest_capacity"] == 192 and h1["exact"]["smallest_capacity"] == 192, h1
     assert h3["ideal_best_fit"]["smallest_capacity"] == 160, h3
     assert h3["ideal_best_fit"]["reallocs_in_place"] == 2, h3
+    # 9 min blocks after 4: an exact run waits for a multiple of 8 (at 128 B: 272 B), a packed
+    # one starts at 64 B, once the capacity holds a block of 9 min blocks or more (256 B).
+    code, out, err = run(command, ["report", "--json", "h4.trace"], folder)
+    h4 = {p["policy"]: p for p in json.loads(out)["traces"][0]["policies"]}
+    assert code == 0 and h4["exact"]["smallest_capacity"] == 272, h4
+    assert h4["packed"]["smallest_capacity"] == 256 and h4["ideal_best_fit"]["smallest_capacity"] == 208, h4
     with open(os.path.join(folder, "h1.trace"), "rb") as plain:
         with gzip.open(os.path.join(folder, "h1.trace.gz"), "wb") as packed:
             packed.write(plain.read())

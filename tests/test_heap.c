@@ -306,8 +306,34 @@ static void exact_sizing_takes_what_is_asked(void) {
     buddy_heap_fini(heap);
 }
 
+/* BUDDY_HEAP_PACKED: exact sizing at any multiple of 4 min blocks, so a run
+ * of 65 min blocks goes right after a block of 4, where an exact run would
+ * wait for the next 1 KiB boundary; the aligned allocs keep their alignment. */
+static void packed_sizing_fills_what_rounding_skips(void) {
+    buddy_heap *heap = new_heap(BUDDY_HEAP_PACKED);
+    unsigned char *small = buddy_heap_malloc(heap, 64);
+    unsigned char *run = buddy_heap_malloc(heap, 1033);
+    CHECK(small != NULL && run != NULL);
+    CHECK_EQ_U64((uint64_t)(run - small), 64);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, run), 1040);
+    CHECK(buddy_heap_realloc(heap, run, 3000) == run); /* its pieces now rise, then fall */
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, run), 3008);
+    void *aligned = buddy_heap_aligned_alloc(heap, 4096, 100);
+    CHECK(aligned != NULL && (uintptr_t)aligned % 4096 == 0);
+    CHECK_STATUS(buddy_heap_free(heap, run + 1024), BUDDY_ENOTSTART);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, run), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, small), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, aligned), BUDDY_OK);
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.live_blocks, 0);
+    buddy_heap_fini(heap);
+}
+
 int main(void) {
     exact_sizing_takes_what_is_asked();
+    packed_sizing_fills_what_rounding_skips();
     embedded_setup_aligns_and_fills_the_region();
     calloc_zeroes_and_checks_overflow();
     realloc_grows_in_place_then_moves();

@@ -117,9 +117,8 @@ static int run_churn(const char *picture) {
     }
     write_churn_trace(trace, capacity, steps, seed);
     rewind(trace);
-    replay_options options = {
-        capacity, min_block, BUDDY_DEFAULT_POLICY, false, false, 1000, NULL, false, false,
-        NULL,     false};
+    replay_options options = {capacity, min_block, BUDDY_DEFAULT_POLICY, false, false, 1000,
+                              NULL,     false,     TOOL_ROUNDED,         NULL,  false};
     replay_result result;
     int status = replay_run(trace, "churn", &options, &result);
     fclose(trace);

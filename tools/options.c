@@ -67,10 +67,11 @@ const char *tool_parse_size(const char *text, uint64_t *value_out) {
            "K and KiB are 1024, KB is 1000)";
 }
 
-bool tool_parse_policy(const char *text, buddy_policy *policy_out, bool *exact_out) {
-    if (strcasecmp(text, "exact") == 0) {
+bool tool_parse_policy(const char *text, buddy_policy *policy_out, tool_sizing *sizing_out) {
+    bool exact = strcasecmp(text, "exact") == 0;
+    if (exact || strcasecmp(text, "packed") == 0) {
         *policy_out = BUDDY_BEST_FIT;
-        *exact_out = true;
+        *sizing_out = exact ? TOOL_EXACT : TOOL_PACKED;
         return true;
     }
     static const struct {
@@ -82,15 +83,18 @@ bool tool_parse_policy(const char *text, buddy_policy *policy_out, bool *exact_o
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcasecmp(text, names[i].name) == 0) {
             *policy_out = names[i].policy;
-            *exact_out = false;
+            *sizing_out = TOOL_ROUNDED;
             return true;
         }
     }
     return false;
 }
 
-const char *tool_policy_name(buddy_policy policy, bool exact) {
-    return exact ? "exact" : policy == BUDDY_FIRST_FIT ? "first_fit" : "best_fit";
+const char *tool_policy_name(buddy_policy policy, tool_sizing sizing) {
+    return sizing == TOOL_EXACT        ? "exact"
+           : sizing == TOOL_PACKED     ? "packed"
+           : policy == BUDDY_FIRST_FIT ? "first_fit"
+                                       : "best_fit";
 }
 
 int tool_args_error(const tool_args *args, const char *format, ...) {
@@ -135,14 +139,14 @@ void tool_args_size(tool_args *args, const char *name, uint64_t *value_out) {
         args->status = tool_args_error(args, "%s '%s' %s", name, args->value, why);
 }
 
-void tool_args_policy(tool_args *args, buddy_policy *policy_out, bool *exact_out) {
-    if (args->value == NULL || tool_parse_policy(args->value, policy_out, exact_out))
+void tool_args_policy(tool_args *args, buddy_policy *policy_out, tool_sizing *sizing_out) {
+    if (args->value == NULL || tool_parse_policy(args->value, policy_out, sizing_out))
         return;
-    args->status =
-        tool_args_error(args,
-                        "--policy '%s' is not a policy (expected best_fit, first_fit or exact; "
-                        "best, first, best-fit and first-fit also work)",
-                        args->value);
+    args->status = tool_args_error(
+        args,
+        "--policy '%s' is not a policy (expected best_fit, first_fit, exact or packed; "
+        "best, first, best-fit and first-fit also work)",
+        args->value);
 }
 
 void tool_args_unknown(tool_args *args, const char *accepted) {

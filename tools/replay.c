@@ -35,9 +35,11 @@ static const char *const usage_text =
     "options (--name VALUE or --name=VALUE):\n"
     "  --capacity SIZE     units to manage (default 1M)\n"
     "  --min-block SIZE    the min block size, a power of two (default 16)\n"
-    "  --policy POLICY     best_fit (default), first_fit, or exact (exact runs, no\n"
+    "  --policy POLICY     best_fit (default), first_fit, exact (exact runs, no\n"
     "                      rounding to a power of two: buddy_range_alloc_exact, or a\n"
-    "                      heap with BUDDY_HEAP_EXACT)\n"
+    "                      heap with BUDDY_HEAP_EXACT), or packed (exact runs at any\n"
+    "                      multiple of 4 min blocks: buddy_range_alloc_packed,\n"
+    "                      BUDDY_HEAP_PACKED)\n"
     "  --heap              replay through buddy_heap (pointers) instead of a range\n"
     "  --every N           sample the statistics every N operations (default 1000)\n"
     "  --step              print the tree after every operation (at most 1024 min blocks)\n"
@@ -74,7 +76,7 @@ int tool_parse_replay_options(tool_args *args, replay_options *options, bool *js
                 args->status =
                     tool_args_error(args, "--every '%s' must be at least 1", args->value);
         } else if (tool_args_is(args, "--policy", true)) {
-            tool_args_policy(args, &options->policy, &options->exact);
+            tool_args_policy(args, &options->policy, &options->sizing);
         } else if (tool_args_is(args, "--heap", false)) {
             options->heap = true;
         } else if (tool_args_is(args, "--step", false)) {
@@ -150,7 +152,7 @@ static void print_text(const char *name, const replay_options *o, const replay_r
                        uint64_t smallest_capacity) {
     printf("buddy replay %s: %s, capacity %" PRIu64 ", min block %" PRIu64 ", %s\n", name,
            o->heap ? "heap" : "range", r->end.capacity, r->end.min_block_size,
-           tool_policy_name(o->policy, o->exact));
+           tool_policy_name(o->policy, o->sizing));
     printf("  operations %" PRIu64 ": allocations %" PRIu64 ", frees %" PRIu64 ", resizes %" PRIu64
            " (%" PRIu64 " in place)\n",
            r->ops, r->allocs, r->frees, r->resizes, r->resized_in_place);
@@ -178,7 +180,7 @@ static void print_json(const char *name, const replay_options *o, const replay_r
     tool_print_json_string(stdout, name);
     printf(", \"mode\": \"%s\", \"policy\": \"%s\", \"capacity\": %" PRIu64
            ", \"min_block_size\": %" PRIu64 ",\n",
-           o->heap ? "heap" : "range", tool_policy_name(o->policy, o->exact), r->end.capacity,
+           o->heap ? "heap" : "range", tool_policy_name(o->policy, o->sizing), r->end.capacity,
            r->end.min_block_size);
     printf(" \"operations\": %" PRIu64 ", \"allocations\": %" PRIu64 ", \"frees\": %" PRIu64
            ", \"resizes\": %" PRIu64 ", \"resized_in_place\": %" PRIu64

@@ -2,7 +2,7 @@
 /*
  * `buddy report TRACE...`: the fragmentation report card. For each trace, the
  * smallest capacity that serves it with no failed allocation under best fit,
- * first fit, exact runs and the ideal best-fit reference (ideal.h), each
+ * first fit, exact runs, packed runs and the ideal best-fit reference (ideal.h), each
  * against the peak of the bytes the trace asked for; the waste at that
  * capacity, split into rounding and holes; and the reallocs done in place.
  */
@@ -18,9 +18,10 @@ static const char *const usage_text =
     "For each trace (a file, '-' for standard input, or a gzip-compressed *.gz), the\n"
     "smallest capacity (a multiple of the min block, by binary search) that serves\n"
     "the whole trace with no failed allocation, for best_fit, first_fit, exact (exact\n"
-    "runs) and an ideal best fit (address-ordered best fit over exact sizes in whole\n"
-    "min blocks, with immediate coalescing: not a buddy system, the reference), each\n"
-    "as a ratio to the peak of the bytes the trace asked for. At that capacity the\n"
+    "runs), packed (exact runs at any multiple of 4 min blocks) and an ideal best fit\n"
+    "(address-ordered best fit over exact sizes in whole min blocks, with immediate\n"
+    "coalescing: not a buddy system, the reference), each as a ratio to the peak of\n"
+    "the bytes the trace asked for. At that capacity the\n"
     "waste, capacity - requested peak, splits into rounding (the blocks' peak - the\n"
     "requested peak) and holes (capacity - the blocks' peak). Then the reallocs done in\n"
     "place, of all the trace's reallocs.\n\n"
@@ -30,9 +31,11 @@ static const char *const usage_text =
     "exit codes: 0 done, 1 a replay could not be set up, 2 bad usage, 3 a malformed\n"
     "trace (its line is named)\n";
 
-enum { POLICIES = 4 };
-static const char *const policy_names[POLICIES] = {"best_fit", "first_fit", "exact",
+enum { POLICIES = 5, EXACT = 2, IDEAL = 4 };
+static const char *const policy_names[POLICIES] = {"best_fit", "first_fit", "exact", "packed",
                                                    "ideal_best_fit"};
+static const tool_sizing sizings[POLICIES] = {TOOL_ROUNDED, TOOL_ROUNDED, TOOL_EXACT, TOOL_PACKED,
+                                              TOOL_ROUNDED};
 
 typedef struct card_row {
     uint64_t capacity; /* 0: none up to the search's limit */
@@ -54,8 +57,8 @@ static int fill_card(const tool_args *args, const char *path, uint64_t min_block
     for (int p = 0; p < POLICIES && status == TOOL_OK; p++) {
         replay_options options = {min_block, min_block, p == 1 ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT,
                                   false,     false,     1000,
-                                  NULL,      true,      p == 2,
-                                  NULL,      p == 3};
+                                  NULL,      true,      sizings[p],
+                                  NULL,      p == IDEAL};
         card_row *row = &c->rows[p];
         replay_result result;
         rewind(input);
@@ -104,9 +107,10 @@ static void print_text(const char *path, const card *c) {
         printf("  %-15s %17s %7.3fx %12s %12s %10" PRIu64 "\n", policy_names[p], capacity,
                ratio(row->capacity, c->requested_peak), rounding, holes, row->resized_in_place);
     }
-    if (c->rows[2].capacity != 0 && c->rows[3].capacity != 0)
-        printf("  exact / ideal best fit: %.3fx\n",
-               ratio(c->rows[2].capacity, c->rows[3].capacity));
+    for (int p = EXACT; p < IDEAL; p++)
+        if (c->rows[p].capacity != 0 && c->rows[IDEAL].capacity != 0)
+            printf("  %s / ideal best fit: %.3fx\n", policy_names[p],
+                   ratio(c->rows[p].capacity, c->rows[IDEAL].capacity));
 }
 
 static void print_json(const char *path, const card *c, bool first) {

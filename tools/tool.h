@@ -33,11 +33,16 @@ bool tool_parse_decimal(const char *text, const char **end, uint64_t *value_out)
 /* A decimal size with an optional unit, any case: K, KiB (1024), KB (1000), M,
  * MiB, MB, G, GiB, GB, T, TiB, TB, B. NULL on success, else why it is not one. */
 const char *tool_parse_size(const char *text, uint64_t *value_out);
-/* best_fit or first_fit (best, first, best-fit and first-fit are aliases), or
- * exact: best fit with exact runs (buddy_range_alloc_exact), *exact_out true. */
-bool tool_parse_policy(const char *text, buddy_policy *policy_out, bool *exact_out);
-/* The policy's one spelling in every output: "best_fit", "first_fit", "exact". */
-const char *tool_policy_name(buddy_policy policy, bool exact);
+/* How allocations are sized: a power of two of min blocks (the policy's
+ * blocks), exact runs (buddy_range_alloc_exact, BUDDY_HEAP_EXACT) or packed
+ * runs (buddy_range_alloc_packed, BUDDY_HEAP_PACKED). */
+typedef enum tool_sizing { TOOL_ROUNDED, TOOL_EXACT, TOOL_PACKED } tool_sizing;
+/* best_fit or first_fit (best, first, best-fit and first-fit are aliases),
+ * rounded; or exact or packed: best fit with runs of that kind. */
+bool tool_parse_policy(const char *text, buddy_policy *policy_out, tool_sizing *sizing_out);
+/* The policy's one spelling in every output: "best_fit", "first_fit", "exact",
+ * "packed". */
+const char *tool_policy_name(buddy_policy policy, tool_sizing sizing);
 
 /* Reads one command's arguments left to right. */
 typedef struct tool_args {
@@ -62,7 +67,7 @@ bool tool_args_next(tool_args *args);
 bool tool_args_is(tool_args *args, const char *name, bool takes_value);
 /* Reads the option's value as a size or a policy; a bad one sets status. */
 void tool_args_size(tool_args *args, const char *name, uint64_t *value_out);
-void tool_args_policy(tool_args *args, buddy_policy *policy_out, bool *exact_out);
+void tool_args_policy(tool_args *args, buddy_policy *policy_out, tool_sizing *sizing_out);
 /* Reports the current argument as unknown (options: `accepted`); sets status. */
 void tool_args_unknown(tool_args *args, const char *accepted);
 

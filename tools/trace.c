@@ -217,7 +217,7 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
     } else if (status == BUDDY_ENOMEM) {
         /* What the request takes: whole min blocks for a run, else a power of two. */
         uint64_t rounded = stats.min_block_size;
-        if (e->options->exact || e->ideal != NULL)
+        if (e->options->sizing != TOOL_ROUNDED || e->ideal != NULL)
             rounded *= op->size == 0 ? 1 : (op->size - 1) / stats.min_block_size + 1;
         else
             while (rounded < op->size)
@@ -243,10 +243,11 @@ static int allocate(engine *e, const trace_op *op, uint64_t size, uint64_t *hand
         return status;
     }
     if (e->heap == NULL) {
-        int status = op->alignment != 0
-                         ? buddy_range_alloc_aligned(e->range, size, op->alignment, offset)
-                     : e->options->exact ? buddy_range_alloc_exact(e->range, size, offset)
-                                         : buddy_range_alloc(e->range, size, offset);
+        int status =
+            op->alignment != 0 ? buddy_range_alloc_aligned(e->range, size, op->alignment, offset)
+            : e->options->sizing == TOOL_EXACT  ? buddy_range_alloc_exact(e->range, size, offset)
+            : e->options->sizing == TOOL_PACKED ? buddy_range_alloc_packed(e->range, size, offset)
+                                                : buddy_range_alloc(e->range, size, offset);
         if (status == BUDDY_OK)
             buddy_range_size(e->range, *offset, block_size);
         *handle = *offset;
@@ -527,7 +528,9 @@ static int set_up(engine *e) {
     buddy_heap_config config = {(size_t)o->min_block_size,
                                 0,
                                 o->policy,
-                                o->exact ? BUDDY_HEAP_EXACT : 0u,
+                                o->sizing == TOOL_EXACT    ? BUDDY_HEAP_EXACT
+                                : o->sizing == TOOL_PACKED ? BUDDY_HEAP_PACKED
+                                                           : 0u,
                                 NULL,
                                 NULL,
                                 NULL};

@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "buddy.h"
+#include "tool.h"
 
 #define TRACE_ID_SIZE 64 /* an ID's characters, with the NUL */
 
@@ -65,7 +66,7 @@ typedef struct replay_options { /* also declared in tool.h */
     uint64_t sample_every; /* operations between samples */
     FILE *errors;          /* where bad lines are reported; NULL means stderr */
     bool counts_only;      /* keep no samples, lives or blocks; stop at the first failure */
-    bool exact;            /* range: allocate exact runs (buddy_range_alloc_exact) */
+    tool_sizing sizing;    /* rounded blocks, exact runs or packed runs */
     const char *dump_path; /* if not NULL, write the final dump, map included, there */
     bool ideal;            /* replay on the ideal best-fit reference (ideal.h), not a range */
 } replay_options;

@@ -62,8 +62,8 @@ static int normalize_config(const buddy_heap_config *given, buddy_heap_config *c
     if (!is_pow2(config->min_block_size) || !is_pow2(config->max_alignment) ||
         config->max_alignment < alignof(max_align_t) ||
         (config->policy != BUDDY_BEST_FIT && config->policy != BUDDY_FIRST_FIT) ||
-        (config->flags &
-         ~(unsigned)(BUDDY_HEAP_FILL | BUDDY_HEAP_THREAD_SAFE | BUDDY_HEAP_EXACT)) != 0 ||
+        (config->flags & ~(unsigned)(BUDDY_HEAP_FILL | BUDDY_HEAP_THREAD_SAFE | BUDDY_HEAP_EXACT |
+                                     BUDDY_HEAP_PACKED)) != 0 ||
         !hooks_paired || (thread_safe && config->lock != NULL))
         return BUDDY_EINVAL;
 #ifndef BUDDY_HAVE_PTHREAD
@@ -191,7 +191,8 @@ static int build_heap(buddy_heap **heap_out, unsigned char *header, size_t metad
     heap->min_request = config->min_block_size < alignof(max_align_t) ? alignof(max_align_t)
                                                                       : config->min_block_size;
     heap->max_alignment = config->max_alignment;
-    heap->flags = config->flags;
+    heap->flags =
+        config->flags & BUDDY_HEAP_PACKED ? config->flags | BUDDY_HEAP_EXACT : config->flags;
     heap->lock = config->lock;
     heap->unlock = config->unlock;
     heap->lock_context = config->lock_context;
@@ -300,8 +301,20 @@ static void record_failure(buddy_heap *heap, int status, size_t requested, size_
 
 /* ---- The range's calls: straight, or through the thread's cache ---------- */
 
+/* An exact run of `request` bytes at a multiple of `at`, packed with
+ * BUDDY_HEAP_PACKED if `at` is at most 4 min blocks; under the range's lock. */
+static int range_alloc_run(buddy_heap *heap, size_t request, uint64_t at, uint64_t *offset) {
+    bool packed = (heap->flags & BUDDY_HEAP_PACKED) && at <= 4u * heap->min_block_size;
+    range_lock(heap);
+    int status = packed ? buddy_range_alloc_packed(heap->range, request, offset)
+                        : buddy_range_alloc_exact_aligned(heap->range, request, at, offset);
+    range_unlock(heap);
+    return status;
+}
+
 /* Allocates `request` bytes (>= min_request) at `alignment` (0 or a power of
- * two): a power-of-two block, or an exact run with BUDDY_HEAP_EXACT. With
+ * two): a power-of-two block, or an exact run with BUDDY_HEAP_EXACT (packed
+ * with BUDDY_HEAP_PACKED if the alignment is at most 4 min blocks). With
  * thread caches, a power-of-two block comes through the thread's cache, and
  * an exact run that is not one from the range under the pool's lock, after
  * draining every cache if the range has no room. */
@@ -318,14 +331,10 @@ static int range_alloc(buddy_heap *heap, size_t request, size_t alignment, uint6
         return status;
     }
     uint64_t at = alignment ? alignment : 1;
-    range_lock(heap);
-    int status = buddy_range_alloc_exact_aligned(heap->range, request, at, offset);
-    range_unlock(heap);
+    int status = range_alloc_run(heap, request, at, offset);
     if (status == BUDDY_ENOMEM && heap->pool != NULL) {
         buddy_cache_pool_drain(heap->pool);
-        range_lock(heap);
-        status = buddy_range_alloc_exact_aligned(heap->range, request, at, offset);
-        range_unlock(heap);
+        status = range_alloc_run(heap, request, at, offset);
     }
     return status;
 }
