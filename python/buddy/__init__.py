@@ -104,6 +104,7 @@ _init_config = _declare("buddy_range_init_config", _int, _P(_handle), _handle, _
 _attach = _declare("buddy_range_attach", _int, _P(_handle), _handle, _size)
 _alloc = _declare("buddy_range_alloc", _int, _handle, _u64, _P(_u64))
 _alloc_exact = _declare("buddy_range_alloc_exact", _int, _handle, _u64, _P(_u64))
+_alloc_packed = _declare("buddy_range_alloc_packed", _int, _handle, _u64, _P(_u64))
 _alloc_aligned = _declare("buddy_range_alloc_aligned", _int, _handle, _u64, _u64, _P(_u64))
 _alloc_exact_aligned = _declare("buddy_range_alloc_exact_aligned", _int, _handle, _u64, _u64,
                                 _P(_u64))
@@ -454,6 +455,15 @@ class Range(_Owned, _Session):
                                             ctypes.byref(offset)))
         return offset.value
 
+    def alloc_packed(self, size: int) -> int:
+        """Allocates a packed run: the min blocks of ``alloc_exact``, at any multiple of 4
+        min blocks rather than of its largest piece, so holes an exact run cannot use
+        serve it; returns its offset."""
+        size = _integer(size, "size", 0, 1 << 200)
+        offset = _u64()
+        _raise_for(_alloc_packed(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
+        return offset.value
+
     def set_capacity(self, capacity: int) -> None:
         """Grows or shrinks the managed capacity within ``max_capacity``; a shrink
         raises BusyError if it would cut off anything live or reserved."""
@@ -545,8 +555,10 @@ class Heap(_Session):
     """
 
     def __init__(self, region: _Region, min_block_size: int = 16, max_alignment: int = 4096,
-                 policy: str = "best_fit", thread_safe: bool = False, exact: bool = False):
-        """``exact``: blocks of whole min blocks (exact runs), not powers of two of them."""
+                 policy: str = "best_fit", thread_safe: bool = False, exact: bool = False,
+                 packed: bool = False):
+        """``exact``: blocks of whole min blocks (exact runs), not powers of two of them;
+        ``packed``: the same as packed runs, at any multiple of 4 min blocks."""
         try:
             view = memoryview(region)
         except TypeError:
@@ -559,7 +571,8 @@ class Heap(_Session):
         self._config = _HeapConfig(_integer(min_block_size, "min_block_size"),
                                    _integer(max_alignment, "max_alignment"),
                                    _POLICIES[self.policy],
-                                   (2 if thread_safe else 0) | (4 if exact else 0))
+                                   (2 if thread_safe else 0) | (4 if exact else 0) |
+                                   (8 if packed else 0))
         needed = _heap_metadata_size(size, ctypes.byref(self._config))
         if needed == 0:
             raise BuddyError(_STATUS["ESMALL"], f"a region of {size} bytes holds no heap")

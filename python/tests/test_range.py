@@ -182,6 +182,24 @@ class ForEngines(unittest.TestCase):
             block = heap.malloc(1033)
             self.assertEqual(heap.usable_size(block), 1040)
 
+    def test_packed_runs_start_at_any_multiple_of_four(self):
+        r = Range(32, 1)
+        r.alloc(4)
+        self.assertEqual(r.alloc_exact(9), 8)    # a multiple of its largest piece, 8
+        r.free(8)
+        self.assertEqual(r.alloc_packed(9), 4)   # pieces 4, 4 and 1
+        self.assertEqual(r.size(4), 9)
+        with self.assertRaises(InvalidOffsetError):
+            r.free(8)                            # its second piece
+        with self.assertRaises(TypeError):
+            r.alloc_packed("9")
+        r.check()
+        with buddy.Heap(bytearray(1 << 16), packed=True) as heap:
+            first, second = heap.malloc(64), heap.malloc(1033)
+            self.assertEqual(heap.usable_size(second), 1040)
+            heap.free(first)
+            heap.free(second)
+
     def test_dump(self):
         r = Range(512, 16, max_capacity=1024, user_data=True)
         live = r.alloc(64)

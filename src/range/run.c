@@ -496,14 +496,16 @@ static int free_block_ending(const buddy_range *range, uint64_t end) {
 }
 
 /* The free extent that holds free block (order, index): the maximal run of
- * free min blocks [*first_out, *end_out). Its free blocks rise, then fall,
- * so there are at most 2 log n of them; O(log n) node tests in all. */
-static void free_extent(const buddy_range *range, unsigned order, uint64_t index,
+ * free min blocks [*first_out, *end_out), or as much of it as makes it
+ * `limit` min blocks or more. Its free blocks rise, then fall, so there are
+ * at most 2 log n of them; O(log n) node tests in all. */
+static void free_extent(const buddy_range *range, unsigned order, uint64_t index, uint64_t limit,
                         uint64_t *first_out, uint64_t *end_out) {
     uint64_t first = index << order, end = (index + 1) << order;
-    for (int before; first > 0 && (before = free_block_ending(range, first)) >= 0;)
+    for (int before;
+         end - first < limit && first > 0 && (before = free_block_ending(range, first)) >= 0;)
         first -= (uint64_t)1 << before;
-    for (int after; (after = free_block_starting(range, end)) >= 0;)
+    for (int after; end - first < limit && (after = free_block_starting(range, end)) >= 0;)
         end += (uint64_t)1 << after;
     *first_out = first;
     *end_out = end;
@@ -525,7 +527,7 @@ static bool place_packed(buddy_range *range, uint64_t count, uint64_t *first_out
         uint64_t others, first = 0, end = 0;
         uint64_t index = lowest_free(range, order, &ref, &others);
         for (unsigned tries = 0; index != NO_GROUP && tries < BUDDY_RUN_FIT_TRIES; tries++) {
-            free_extent(range, order, index, &first, &end);
+            free_extent(range, order, index, best_size, &first, &end); /* no larger one wins */
             uint64_t start = (first + 3u) & ~(uint64_t)3;
             if (start + count <= end && end - first < best_size) {
                 best_size = end - first;
