@@ -184,7 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     config.max_alignment = (size_t)1 << (4 + read_u8(&in) % 9);
     config.policy = (read_u8(&in) & 1u) ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT;
     uint8_t flags = read_u8(&in);
-    config.flags = ((flags & 1u) ? BUDDY_HEAP_FILL : 0) | ((flags & 2u) ? BUDDY_HEAP_EXACT : 0);
+    config.flags = ((flags & 1u) ? BUDDY_HEAP_FILL : 0) | ((flags & 2u) ? BUDDY_HEAP_EXACT : 0) |
+                   ((flags & 4u) ? BUDDY_HEAP_PACKED : 0);
     size_t start = read_u8(&in) % 64;
     size_t length = sizeof region - start - (size_t)(read_bytes(&in, 3) % (sizeof region - start));
     session s = {0};

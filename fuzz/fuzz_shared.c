@@ -104,7 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (buddy_shared_alloc(shared, 16u << i, &offset) == BUDDY_OK)
             FUZZ_REQUIRE(buddy_shared_free(shared, offset) == BUDDY_OK);
         FUZZ_REQUIRE(buddy_shared_check(shared) == BUDDY_OK);
-        if (buddy_shared_alloc_exact(shared, 16u * (5u + 3u * i), &offset) == BUDDY_OK) {
+        status = (i & 1u) ? buddy_shared_alloc_packed(shared, 16u * (5u + 3u * i), &offset)
+                          : buddy_shared_alloc_exact(shared, 16u * (5u + 3u * i), &offset);
+        if (status == BUDDY_OK) {
             (void)buddy_shared_resize(shared, offset, 16u * (9u + i)); /* may not fit */
             FUZZ_REQUIRE(buddy_shared_check(shared) == BUDDY_OK);
             FUZZ_REQUIRE(buddy_shared_free(shared, offset) == BUDDY_OK);

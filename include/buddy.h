@@ -239,14 +239,15 @@ BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size,
 /* Allocates a packed run: the min blocks of buddy_range_alloc_exact, at any
  * multiple of 4 min blocks, so holes that an aligned run cannot use serve it
  * (its pieces rise to the next boundary, then fall; free, size and resize
- * take it as any run). The offset is a multiple of 4 min blocks only, not of
- * the largest piece. Placement: of the lowest BUDDY_RUN_FIT_TRIES free blocks
- * of the largest piece's order less one, then of that order, the one whose
- * free extent (the maximal run of free min blocks around it) is smallest
- * among those that hold the run at their lowest multiple of 4; else as
- * buddy_range_alloc_exact trims. A power-of-two count gives what
- * buddy_range_alloc gives. Fails as buddy_range_alloc_exact does.
- * O(BUDDY_RUN_FIT_TRIES * log capacity). */
+ * take it as any run). The offset is a multiple of 4 min blocks, not of the
+ * largest piece; a power-of-two count gives what buddy_range_alloc gives (a
+ * block aligned to its size, so 1 or 2 min blocks are aligned to no more).
+ * Placement: of the lowest BUDDY_RUN_FIT_TRIES free blocks of the largest
+ * piece's order less one, then of that order, the one whose free extent (the
+ * maximal run of free min blocks around it) is smallest among those that
+ * hold the run at their lowest multiple of 4; else as buddy_range_alloc_exact
+ * trims. Fails as buddy_range_alloc_exact does. O(BUDDY_RUN_FIT_TRIES * log
+ * capacity). */
 BUDDY_API int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
 /* Frees the live block (or the whole exact run) that starts at `offset` and
@@ -581,8 +582,9 @@ enum buddy_heap_flags {
     BUDDY_HEAP_EXACT = 1u << 2,       /* exact sizing: a block is whole min blocks (an exact run,
                                          buddy_range_alloc_exact), not a power of two of them */
     BUDDY_HEAP_PACKED = 1u << 3       /* exact sizing with packed runs (buddy_range_alloc_packed:
-                                         at any multiple of 4 min blocks) where the alignment
-                                         asked for allows; implies BUDDY_HEAP_EXACT */
+                                         at any multiple of 4 min blocks) for allocations
+                                         aligned to at most a min block, exact runs for the
+                                         others; implies BUDDY_HEAP_EXACT */
 };
 
 typedef struct buddy_heap_config {

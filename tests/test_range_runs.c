@@ -156,6 +156,14 @@ static void corruption_with_runs_is_detected(void) {
     range_words(range)[mark.word + HALF_WORDS] |= mark.mask;
     range->run_marks++;
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+
+    /* The same on a block that ends where the range does. */
+    range = make(16, 1, BUDDY_BEST_FIT);
+    CHECK_STATUS(buddy_range_alloc(range, 16, &offset), BUDDY_OK);
+    mark = node_locate(range, 3, 1);
+    range_words(range)[mark.word + HALF_WORDS] |= mark.mask;
+    range->run_marks++;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
 }
 
 /* In place, a run grows over free min blocks after it and shrinks by giving

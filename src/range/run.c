@@ -221,11 +221,15 @@ bool buddy_all_free(const buddy_range *range, uint64_t first, uint64_t end) {
 }
 
 void buddy_carve_piece(buddy_range *range, uint64_t first, unsigned piece) {
-    unsigned order = 0;
-    uint64_t index = 0;
-    bool found = buddy_free_block_holding(range, first, &order, &index);
-    assert(found && order >= piece);
-    (void)found;
+    /* The node lies in one free block, found by climbing from it: the nodes on
+     * the way are blank (inside that block), never split. */
+    unsigned order = piece;
+    while (!node_test(range, order, first >> order, FREE_BIT)) {
+        assert(order < range->top_order &&
+               (order == 0 || !node_test(range, order, first >> order, SPLIT_BIT)));
+        order++;
+    }
+    uint64_t index = first >> order;
     free_remove(range, order, index);
     for (unsigned level = order; level > piece; level--) {
         node_set(range, level, index, SPLIT_BIT);
@@ -465,16 +469,16 @@ static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out
 }
 
 /* The order of the free block that starts at min block `first` (> 0), where
- * a free block ends, or -1 if none does. The node of order ctz(first) there
- * is in the tree: its parent holds the free block before it too, so it is
- * split. The free block, if any, is on that node's left spine. */
+ * a free block ends, or -1 if none does (or `first` is the capacity). The
+ * node of order ctz(first) there is in the tree: its parent holds the free
+ * block before it too, so it is split. The free block, if any, is on that
+ * node's left spine. */
 static int free_block_starting(const buddy_range *range, uint64_t first) {
     if (first >= range->block_count)
         return -1;
     unsigned order = bits_ctz(first);
     for (uint64_t index = first >> order;; order--, index <<= 1) {
-        if (index >= range->orders[order].node_count)
-            return -1; /* beyond the capacity */
+        /* A node that holds `first` is stored: only those wholly beyond the capacity are not. */
         if (node_test(range, order, index, FREE_BIT))
             return (int)order;
         if (order == 0 || !node_test(range, order, index, SPLIT_BIT))
