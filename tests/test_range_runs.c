@@ -158,9 +158,11 @@ static void corruption_with_runs_is_detected(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
 
     /* The same on a block that ends where the range does. */
-    range = make(16, 1, BUDDY_BEST_FIT);
+    range = make(32, 1, BUDDY_BEST_FIT);
+    CHECK_STATUS(buddy_range_alloc_exact(range, 5, &offset), BUDDY_OK); /* [0, 4) [4, 5) */
     CHECK_STATUS(buddy_range_alloc(range, 16, &offset), BUDDY_OK);
-    mark = node_locate(range, 3, 1);
+    CHECK_EQ_U64(offset, 16);
+    mark = node_locate(range, 3, 3); /* the right child of (4, 1) */
     range_words(range)[mark.word + HALF_WORDS] |= mark.mask;
     range->run_marks++;
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
