@@ -315,7 +315,7 @@ static int range_alloc_run(buddy_heap *heap, size_t request, uint64_t at, uint64
 
 /* Allocates `request` bytes (>= min_request) at `alignment` (0 or a power of
  * two): a power-of-two block, or an exact run with BUDDY_HEAP_EXACT (packed
- * with BUDDY_HEAP_PACKED, range_alloc_run). With
+ * where BUDDY_HEAP_PACKED allows: range_alloc_run). With
  * thread caches, a power-of-two block comes through the thread's cache, and
  * an exact run that is not one from the range under the pool's lock, after
  * draining every cache if the range has no room. */

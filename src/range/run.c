@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mutating paths off the hot ones: exact runs (buddy_range_alloc_exact
- * and what free, size and resize do with the runs it makes), the checked
- * free, and resize. Every store is announced (range_store.h): the shared
- * range compiles this file again with its stores logged
- * (src/shared/logged_run.c).
+ * The mutating paths off the hot ones: exact and packed runs
+ * (buddy_range_alloc_exact, _alloc_packed, and what free, size and resize do
+ * with the runs they make), the checked free, and resize. Every store is
+ * announced (range_store.h): the shared range compiles this file again with
+ * its stores logged (src/shared/logged_run.c).
  *
  * A run of c min blocks is the binary decomposition of c laid out from an
  * offset aligned to its largest piece: pieces of strictly decreasing order,
@@ -472,13 +472,13 @@ static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out
  * a free block ends, or -1 if none does (or `first` is the capacity). The
  * node of order ctz(first) there is in the tree: its parent holds the free
  * block before it too, so it is split. The free block, if any, is on that
- * node's left spine. */
+ * node's left spine, and stored (only nodes wholly beyond the capacity are
+ * not). */
 static int free_block_starting(const buddy_range *range, uint64_t first) {
     if (first >= range->block_count)
         return -1;
     unsigned order = bits_ctz(first);
     for (uint64_t index = first >> order;; order--, index <<= 1) {
-        /* A node that holds `first` is stored: only those wholly beyond the capacity are not. */
         if (node_test(range, order, index, FREE_BIT))
             return (int)order;
         if (order == 0 || !node_test(range, order, index, SPLIT_BIT))
@@ -605,13 +605,13 @@ static int unlocked_alloc_packed(buddy_range *range, uint64_t size, uint64_t *of
     uint64_t count = checked_run_blocks(range, size, &status), first = 0;
     if (count == 0)
         return status;
-    unsigned order = bits_log2_floor(count) + !bits_is_pow2(count);
-    if (order == bits_log2_floor(count) + 1u && place_packed(range, count, &first)) {
+    if (!bits_is_pow2(count) && place_packed(range, count, &first)) {
         count_allocation(range, count);
         *offset_out = first << range->min_block_shift;
         return BUDDY_OK;
     }
-    return carve_from_fitting_block(range, order, count, offset_out);
+    return carve_from_fitting_block(range, bits_log2_floor(count) + !bits_is_pow2(count), count,
+                                    offset_out);
 }
 
 int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out) {
