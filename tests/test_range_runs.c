@@ -168,6 +168,19 @@ static void corruption_with_runs_is_detected(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
 }
 
+/* A free of each min block of the run at `run` but its start (min block 1)
+ * is BUDDY_ENOTSTART and changes no metadata byte but the rejection counter. */
+static void later_offsets_are_rejected(buddy_range *range, uint64_t run, uint64_t blocks) {
+    size_t bytes = (size_t)range->metadata_size;
+    size_t counter = offsetof(struct buddy_range, rejected_frees);
+    for (uint64_t offset = run + 1; offset < run + blocks; offset++) {
+        memcpy(before, memory, bytes);
+        CHECK_STATUS(buddy_range_free(range, offset), BUDDY_ENOTSTART);
+        CHECK_EQ_INT(memcmp(before, memory, counter), 0);
+        CHECK_EQ_INT(memcmp(before + counter + 8, memory + counter + 8, bytes - counter - 8), 0);
+    }
+}
+
 /* In place, a run grows over free min blocks after it and shrinks by giving
  * back its tail, staying a run of the new exact size; a failed grow changes
  * nothing. */
@@ -212,14 +225,7 @@ static void grown_runs_rise_then_fall(void) {
     CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
     CHECK_EQ_U64(size, 13);
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
-    size_t bytes = (size_t)range->metadata_size;
-    size_t counter = offsetof(struct buddy_range, rejected_frees);
-    for (uint64_t offset = run + 1; offset < run + 13; offset++) {
-        memcpy(before, memory, bytes);
-        CHECK_STATUS(buddy_range_free(range, offset), BUDDY_ENOTSTART);
-        CHECK_EQ_INT(memcmp(before, memory, counter), 0);
-        CHECK_EQ_INT(memcmp(before + counter + 8, memory + counter + 8, bytes - counter - 8), 0);
-    }
+    later_offsets_are_rejected(range, run, 13);
     CHECK_STATUS(buddy_range_resize(range, run, 9), BUDDY_OK); /* [4, 8) [8, 12) [12, 13) */
     format_is(range, "(({[0:4][4:4]}([+8:4](([+12:1](13:1))(14:2))))(16:16))");
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
@@ -257,14 +263,7 @@ static void packed_runs_start_at_multiples_of_four(void) {
     CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
     CHECK_EQ_U64(size, 9);
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
-    size_t bytes = (size_t)range->metadata_size;
-    size_t counter = offsetof(struct buddy_range, rejected_frees);
-    for (uint64_t offset = run + 1; offset < run + 9; offset++) {
-        memcpy(before, memory, bytes);
-        CHECK_STATUS(buddy_range_free(range, offset), BUDDY_ENOTSTART);
-        CHECK_EQ_INT(memcmp(before, memory, counter), 0);
-        CHECK_EQ_INT(memcmp(before + counter + 8, memory + counter + 8, bytes - counter - 8), 0);
-    }
+    later_offsets_are_rejected(range, run, 9);
     buddy_range_stats stats;
     CHECK_STATUS(buddy_range_get_stats(range, &stats), BUDDY_OK);
     CHECK_EQ_U64(stats.free_bytes, 0);
