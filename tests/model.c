@@ -162,6 +162,13 @@ static bool all_free(const model *m, uint64_t first, uint64_t end) {
     return true;
 }
 
+/* The min blocks of a run of `size` units: ceil(size / min block), 0 counting
+ * as one, and one more when that is 3 mod 4. */
+static uint64_t run_count(const model *m, uint64_t size) {
+    uint64_t count = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
+    return count + (count % 4 == 3);
+}
+
 static int trim(model *m, uint64_t count, uint64_t alignment, uint64_t *offset_out);
 
 /* The contract of buddy_range_alloc_exact: the count of min blocks (one more
@@ -184,8 +191,7 @@ int model_alloc_exact_aligned(model *m, uint64_t size, uint64_t alignment, uint6
         return BUDDY_EINVAL;
     if (!order_for(m, size, &order))
         return BUDDY_ETOOBIG;
-    uint64_t count = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
-    count += (count % 4 == 3);
+    uint64_t count = run_count(m, size);
     unsigned piece = floor_log2(count);
     if (count != (uint64_t)1 << piece && alignment <= (uint64_t)1 << (piece + m->min_block_shift)) {
         unsigned tries = 0; /* the lowest free blocks of the largest piece's order */
@@ -223,8 +229,7 @@ int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
     unsigned order = 0;
     if (!order_for(m, size, &order))
         return BUDDY_ETOOBIG;
-    uint64_t count = size == 0 ? 1 : ((size - 1) >> m->min_block_shift) + 1;
-    count += (count % 4 == 3);
+    uint64_t count = run_count(m, size);
     unsigned piece = floor_log2(count);
     uint64_t best_size = UINT64_MAX, best = 0;
     for (unsigned candidate = piece - 1; count != (uint64_t)1 << piece && candidate <= piece;
@@ -373,8 +378,7 @@ int model_size(const model *m, uint64_t offset, uint64_t *size_out) {
  * [start, start + count) (next_piece), and a grow covers only free min blocks
  * after the run. */
 static int resize_run(model *m, uint64_t start, uint64_t new_size) {
-    uint64_t count = new_size == 0 ? 1 : ((new_size - 1) >> m->min_block_shift) + 1;
-    count += (count % 4 == 3);
+    uint64_t count = run_count(m, new_size);
     uint64_t blocks = 0, size = 0;
     model_size(m, start << m->min_block_shift, &size);
     blocks = size >> m->min_block_shift;

@@ -31,11 +31,16 @@ static const char *const usage_text =
     "exit codes: 0 done, 1 a replay could not be set up, 2 bad usage, 3 a malformed\n"
     "trace (its line is named)\n";
 
-enum { POLICIES = 5, EXACT = 2, IDEAL = 4 };
-static const char *const policy_names[POLICIES] = {"best_fit", "first_fit", "exact", "packed",
-                                                   "ideal_best_fit"};
-static const tool_sizing sizings[POLICIES] = {TOOL_ROUNDED, TOOL_ROUNDED, TOOL_EXACT, TOOL_PACKED,
-                                              TOOL_ROUNDED};
+enum { POLICIES = 5, EXACT = 2, IDEAL = 4 }; /* rows EXACT..IDEAL-1 are compared with IDEAL */
+static const struct {
+    const char *name;
+    buddy_policy policy;
+    tool_sizing sizing;
+} policies[POLICIES] = {{"best_fit", BUDDY_BEST_FIT, TOOL_ROUNDED},
+                        {"first_fit", BUDDY_FIRST_FIT, TOOL_ROUNDED},
+                        {"exact", BUDDY_BEST_FIT, TOOL_EXACT},
+                        {"packed", BUDDY_BEST_FIT, TOOL_PACKED},
+                        {"ideal_best_fit", BUDDY_BEST_FIT, TOOL_ROUNDED}};
 
 typedef struct card_row {
     uint64_t capacity; /* 0: none up to the search's limit */
@@ -55,10 +60,8 @@ static int fill_card(const tool_args *args, const char *path, uint64_t min_block
     memset(c, 0, sizeof *c);
     int status = TOOL_OK;
     for (int p = 0; p < POLICIES && status == TOOL_OK; p++) {
-        replay_options options = {min_block, min_block, p == 1 ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT,
-                                  false,     false,     1000,
-                                  NULL,      true,      sizings[p],
-                                  NULL,      p == IDEAL};
+        replay_options options = {min_block, min_block, policies[p].policy, false, false,     1000,
+                                  NULL,      true,      policies[p].sizing, NULL,  p == IDEAL};
         card_row *row = &c->rows[p];
         replay_result result;
         rewind(input);
@@ -97,19 +100,19 @@ static void print_text(const char *path, const card *c) {
     for (int p = 0; p < POLICIES; p++) {
         const card_row *row = &c->rows[p];
         if (row->capacity == 0) {
-            printf("  %-15s %17s\n", policy_names[p], "none up to 2^28 min blocks");
+            printf("  %-15s %17s\n", policies[p].name, "none up to 2^28 min blocks");
             continue;
         }
         char capacity[32], rounding[32], holes[32];
         tool_format_size(capacity, sizeof capacity, row->capacity);
         tool_format_size(rounding, sizeof rounding, row->blocks_peak - c->requested_peak);
         tool_format_size(holes, sizeof holes, row->capacity - row->blocks_peak);
-        printf("  %-15s %17s %7.3fx %12s %12s %10" PRIu64 "\n", policy_names[p], capacity,
+        printf("  %-15s %17s %7.3fx %12s %12s %10" PRIu64 "\n", policies[p].name, capacity,
                ratio(row->capacity, c->requested_peak), rounding, holes, row->resized_in_place);
     }
     for (int p = EXACT; p < IDEAL; p++)
         if (c->rows[p].capacity != 0 && c->rows[IDEAL].capacity != 0)
-            printf("  %s / ideal best fit: %.3fx\n", policy_names[p],
+            printf("  %s / ideal best fit: %.3fx\n", policies[p].name,
                    ratio(c->rows[p].capacity, c->rows[IDEAL].capacity));
 }
 
@@ -120,7 +123,7 @@ static void print_json(const char *path, const card *c, bool first) {
            c->requested_peak, c->resizes);
     for (int p = 0; p < POLICIES; p++) {
         const card_row *row = &c->rows[p];
-        printf("%s\n    {\"policy\": \"%s\", ", p == 0 ? "" : ",", policy_names[p]);
+        printf("%s\n    {\"policy\": \"%s\", ", p == 0 ? "" : ",", policies[p].name);
         if (row->capacity == 0) {
             printf("\"smallest_capacity\": null}");
             continue;
