@@ -245,9 +245,10 @@ BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size,
  * Placement: of the lowest BUDDY_RUN_FIT_TRIES free blocks of the largest
  * piece's order less one, then of that order, the one whose free extent (the
  * maximal run of free min blocks around it) is smallest among those that
- * hold the run at their lowest multiple of 4; else as buddy_range_alloc_exact
- * trims. Fails as buddy_range_alloc_exact does. O(BUDDY_RUN_FIT_TRIES * log
- * capacity). */
+ * hold the run at their lowest multiple of 4; else at the lowest multiple of
+ * 4 of the free extent around the block that buddy_range_alloc would split
+ * for the count's power of two. Fails as buddy_range_alloc_exact does.
+ * O(BUDDY_RUN_FIT_TRIES * log capacity). */
 BUDDY_API int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
 /* Frees the live block (or the whole exact run) that starts at `offset` and

@@ -83,6 +83,20 @@ static void split_down(model *m, uint64_t start, unsigned order) {
     }
 }
 
+/* The free block of order `least` or more that the policy picks: the lowest
+ * of the smallest such order (best fit), or the lowest of all (first fit); -1
+ * if none. */
+static int64_t fitting_block(const model *m, unsigned least) {
+    int64_t chosen = -1;
+    for (uint64_t i = 0; i < m->block_count; i++) {
+        if (m->order_at[i] < 0 || !m->free_at[i] || (unsigned)m->order_at[i] < least)
+            continue;
+        if (chosen < 0 || (m->policy == BUDDY_BEST_FIT && m->order_at[i] < m->order_at[chosen]))
+            chosen = (int64_t)i;
+    }
+    return chosen;
+}
+
 int model_alloc(model *m, uint64_t size, uint64_t *offset_out) {
     return model_alloc_aligned(m, size, 1, offset_out);
 }
@@ -101,13 +115,7 @@ int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *o
     while (least < floor_log2(m->block_count) &&
            ((uint64_t)1 << (least + m->min_block_shift)) < alignment)
         least++;
-    int64_t chosen = -1;
-    for (uint64_t i = 0; i < m->block_count; i++) {
-        if (m->order_at[i] < 0 || !m->free_at[i] || (unsigned)m->order_at[i] < least)
-            continue;
-        if (chosen < 0 || (m->policy == BUDDY_BEST_FIT && m->order_at[i] < m->order_at[chosen]))
-            chosen = (int64_t)i;
-    }
+    int64_t chosen = fitting_block(m, least);
     if (chosen < 0)
         return BUDDY_ENOMEM;
     uint64_t start = (uint64_t)chosen;
@@ -224,7 +232,9 @@ static void free_extent(const model *m, uint64_t at, uint64_t *first_out, uint64
 /* The contract of buddy_range_alloc_packed: of the lowest BUDDY_RUN_FIT_TRIES
  * free blocks of the largest piece's order less one, then of that order, the
  * one whose free extent is smallest among those that hold the run at their
- * lowest multiple of 4 (the first on a tie); else trimmed as exact runs are. */
+ * lowest multiple of 4 (the first on a tie); else the lowest multiple of 4 of
+ * the extent around the free block that alloc of the count's power of two
+ * would split. A power-of-two count is a plain block. */
 int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
     unsigned order = 0;
     if (!order_for(m, size, &order))
@@ -248,12 +258,19 @@ int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
             }
         }
     }
-    if (best_size != UINT64_MAX) {
-        carve(m, best, count);
-        *offset_out = best << m->min_block_shift;
-        return BUDDY_OK;
+    if (count == (uint64_t)1 << piece)
+        return trim(m, count, 1, offset_out); /* a plain block */
+    if (best_size == UINT64_MAX) {            /* the extent around the block alloc would split */
+        int64_t chosen = fitting_block(m, piece + 1);
+        if (chosen < 0)
+            return BUDDY_ENOMEM;
+        uint64_t end = 0;
+        free_extent(m, (uint64_t)chosen, &best, &end);
+        best = (best + 3) / 4 * 4;
     }
-    return trim(m, count, 1, offset_out);
+    carve(m, best, count);
+    *offset_out = best << m->min_block_shift;
+    return BUDDY_OK;
 }
 
 /* A run of `count` min blocks carved from the start of the block that

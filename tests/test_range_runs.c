@@ -292,6 +292,26 @@ static void packed_runs_take_the_smallest_hole(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 
+/* When no candidate holds a packed run, it goes at the lowest multiple of 4
+ * of the free extent around the block that alloc would split, not at that
+ * block's start: the candidates for a run of 9 are the eight holes of order 2
+ * and the eight of order 3 below 192, each too small; the block alloc takes
+ * is [256, 512), and the run starts in the free min blocks before it, at 244. */
+static void packed_runs_fill_the_extent_below_the_block(void) {
+    static const uint64_t holes[17][2] = {
+        {0, 4},     {8, 12},    {16, 20},   {24, 28},   {32, 36},  {40, 44},
+        {48, 52},   {56, 60},   {64, 72},   {80, 88},   {96, 104}, {112, 120},
+        {128, 136}, {144, 152}, {160, 168}, {176, 184}, {244, 512}};
+    buddy_range *range = with_holes(512, holes, 17);
+    uint64_t run = 0, size = 0;
+    CHECK_STATUS(buddy_range_alloc_packed(range, 9, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 244);
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 9);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    later_offsets_are_rejected(range, run, 9);
+}
+
 /* A run goes across free blocks that follow each other when the lowest free
  * block of its largest piece's order is followed by enough free min blocks,
  * here across an order-3 boundary, where rounding would have taken [8, 16). */
@@ -350,6 +370,7 @@ int main(void) {
     grown_runs_rise_then_fall();
     packed_runs_start_at_multiples_of_four();
     packed_runs_take_the_smallest_hole();
+    packed_runs_fill_the_extent_below_the_block();
     corruption_with_runs_is_detected();
     return check_exit_code("range_runs");
 }

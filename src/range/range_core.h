@@ -269,20 +269,26 @@ static BUDDY_NOINLINE unsigned first_fit_order(const buddy_range *range, uint64_
     return chosen;
 }
 
-/* For the allocations off the hot path (aligned, exact): takes the free block
- * that the policy picks among the orders from `least` up and stores its order
- * and index; false (counting the failure) if none of those orders has one. */
-static inline bool take_fitting_block(buddy_range *range, unsigned least, unsigned *order_out,
-                                      uint64_t *index_out) {
+/* For the allocations off the hot path (aligned, exact, packed): the order
+ * whose lowest free block the policy picks among the orders from `least` up;
+ * false (counting the failure) if none of those orders has one. */
+static inline bool fitting_order(buddy_range *range, unsigned least, unsigned *order_out) {
     uint64_t fitting_orders = range->nonempty_orders >> least << least;
     if (fitting_orders == 0) {
         count_failure(range);
         return false;
     }
-    unsigned found = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
-                                                      : bits_ctz(fitting_orders);
-    *order_out = found;
-    *index_out = take_lowest_free(range, found);
+    *order_out = range->policy == BUDDY_FIRST_FIT ? first_fit_order(range, fitting_orders)
+                                                  : bits_ctz(fitting_orders);
+    return true;
+}
+
+/* Takes that block (fitting_order's) and stores its order and index. */
+static inline bool take_fitting_block(buddy_range *range, unsigned least, unsigned *order_out,
+                                      uint64_t *index_out) {
+    if (!fitting_order(range, least, order_out))
+        return false;
+    *index_out = take_lowest_free(range, *order_out);
     return true;
 }
 

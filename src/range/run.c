@@ -499,6 +499,16 @@ static int free_block_ending(const buddy_range *range, uint64_t end) {
     }
 }
 
+/* The lowest min block of the free extent that holds free min blocks
+ * [first, end), or as far down as makes them `limit` min blocks or more: the
+ * free blocks that end where it starts, each found by free_block_ending. */
+static uint64_t widen_down(const buddy_range *range, uint64_t first, uint64_t end, uint64_t limit) {
+    for (int before;
+         end - first < limit && first > 0 && (before = free_block_ending(range, first)) >= 0;)
+        first -= (uint64_t)1 << before;
+    return first;
+}
+
 /* The free extent that holds free block (order, index): the maximal run of
  * free min blocks [*first_out, *end_out), or as much of it as makes it
  * `limit` min blocks or more. Its free blocks rise, then fall, so there are
@@ -506,9 +516,7 @@ static int free_block_ending(const buddy_range *range, uint64_t end) {
 static void free_extent(const buddy_range *range, unsigned order, uint64_t index, uint64_t limit,
                         uint64_t *first_out, uint64_t *end_out) {
     uint64_t first = index << order, end = (index + 1) << order;
-    for (int before;
-         end - first < limit && first > 0 && (before = free_block_ending(range, first)) >= 0;)
-        first -= (uint64_t)1 << before;
+    first = widen_down(range, first, end, limit);
     for (int after; end - first < limit && (after = free_block_starting(range, end)) >= 0;)
         end += (uint64_t)1 << after;
     *first_out = first;
@@ -544,6 +552,25 @@ static bool place_packed(buddy_range *range, uint64_t count, uint64_t *first_out
         return false;
     carve_region(range, best_first, count);
     *first_out = best_first;
+    return true;
+}
+
+/* Places a packed run of `count` min blocks (not a power of two) that no
+ * candidate of place_packed holds: in the free extent around the free block
+ * of the count's power-of-two order or more that the policy takes, at the
+ * extent's lowest multiple of 4. That is at or below the block's start, so
+ * the block holds the rest of the run. */
+static bool place_in_fitting_extent(buddy_range *range, uint64_t count, uint64_t *first_out) {
+    unsigned order = 0;
+    if (!fitting_order(range, bits_log2_floor(count) + 1u, &order))
+        return false;
+    node_ref ref;
+    uint64_t others;
+    uint64_t index = lowest_free(range, order, &ref, &others);
+    uint64_t first = widen_down(range, index << order, (index + 1) << order, UINT64_MAX);
+    first = (first + 3u) & ~(uint64_t)3;
+    carve_region(range, first, count);
+    *first_out = first;
     return true;
 }
 
@@ -605,13 +632,13 @@ static int unlocked_alloc_packed(buddy_range *range, uint64_t size, uint64_t *of
     uint64_t count = checked_run_blocks(range, size, &status), first = 0;
     if (count == 0)
         return status;
-    if (!bits_is_pow2(count) && place_packed(range, count, &first)) {
-        count_allocation(range, count);
-        *offset_out = first << range->min_block_shift;
-        return BUDDY_OK;
-    }
-    return carve_from_fitting_block(range, bits_log2_floor(count) + !bits_is_pow2(count), count,
-                                    offset_out);
+    if (bits_is_pow2(count))
+        return carve_from_fitting_block(range, bits_log2_floor(count), count, offset_out);
+    if (!place_packed(range, count, &first) && !place_in_fitting_extent(range, count, &first))
+        return BUDDY_ENOMEM;
+    count_allocation(range, count);
+    *offset_out = first << range->min_block_shift;
+    return BUDDY_OK;
 }
 
 int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out) {
