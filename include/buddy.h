@@ -240,15 +240,16 @@ BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size,
  * multiple of 4 min blocks, so holes that an aligned run cannot use serve it
  * (its pieces rise to the next boundary, then fall; free, size and resize
  * take it as any run). The offset is a multiple of 4 min blocks, not of the
- * largest piece; a power-of-two count gives what buddy_range_alloc gives (a
- * block aligned to its size, so 1 or 2 min blocks are aligned to no more).
- * Placement: of the lowest BUDDY_RUN_FIT_TRIES free blocks of the largest
- * piece's order less one, then of that order, the one whose free extent (the
- * maximal run of free min blocks around it) is smallest among those that
- * hold the run at their lowest multiple of 4; else at the lowest multiple of
- * 4 of the free extent around the block that buddy_range_alloc would split
- * for the count's power of two. Fails as buddy_range_alloc_exact does.
- * O(BUDDY_RUN_FIT_TRIES * log capacity). */
+ * largest piece; a count of 1, 2 or 4 min blocks is one block aligned to its
+ * size (so 1 or 2 min blocks are aligned to no more).
+ * Placement, never cutting a free extent (a maximal run of free min blocks)
+ * in two: a count of 1, 2 or 4 takes the lowest free block of its order. A
+ * larger count goes in the smallest of the free extents around the lowest
+ * BUDDY_RUN_FIT_TRIES free blocks of its largest piece's order less one, then
+ * of that order, that hold it at their lowest multiple of 4. Else either goes
+ * at the lowest multiple of 4 (or of the count) of the free extent around the
+ * free block of a higher order that the policy picks. Fails as
+ * buddy_range_alloc_exact does. O(BUDDY_RUN_FIT_TRIES * log capacity). */
 BUDDY_API int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
 /* Frees the live block (or the whole exact run) that starts at `offset` and

@@ -229,21 +229,29 @@ static void free_extent(const model *m, uint64_t at, uint64_t *first_out, uint64
     *end_out = end;
 }
 
-/* The contract of buddy_range_alloc_packed: of the lowest BUDDY_RUN_FIT_TRIES
- * free blocks of the largest piece's order less one, then of that order, the
- * one whose free extent is smallest among those that hold the run at their
- * lowest multiple of 4 (the first on a tie); else the lowest multiple of 4 of
- * the extent around the free block that alloc of the count's power of two
- * would split. A power-of-two count is a plain block. */
+/* The contract of buddy_range_alloc_packed. A count of 1, 2 or 4 is a plain
+ * block: the lowest free block of its order, else at the lowest multiple of
+ * the count in the free extent around the block of a higher order that the
+ * policy picks. A larger count: of the lowest BUDDY_RUN_FIT_TRIES free blocks
+ * of its largest piece's order less one, then of that order, the one whose
+ * free extent is smallest among those that hold the run at their lowest
+ * multiple of 4 (the first on a tie); else at the lowest multiple of 4 of the
+ * extent around the block of a higher order that the policy picks. */
 int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
     unsigned order = 0;
     if (!order_for(m, size, &order))
         return BUDDY_ETOOBIG;
     uint64_t count = run_count(m, size);
     unsigned piece = floor_log2(count);
-    uint64_t best_size = UINT64_MAX, best = 0;
-    for (unsigned candidate = piece - 1; count != (uint64_t)1 << piece && candidate <= piece;
-         candidate++) {
+    uint64_t best_size = UINT64_MAX, best = 0, step = count <= 4 ? count : 4;
+    for (uint64_t at = 0; count <= 4 && at < m->block_count; at++) {
+        if (m->order_at[at] == (signed char)piece && m->free_at[at]) {
+            m->free_at[at] = false;
+            *offset_out = at << m->min_block_shift;
+            return BUDDY_OK;
+        }
+    }
+    for (unsigned candidate = piece - 1; count > 4 && candidate <= piece; candidate++) {
         unsigned tries = 0;
         for (uint64_t at = 0; at < m->block_count && tries < BUDDY_RUN_FIT_TRIES; at++) {
             if (m->order_at[at] != (signed char)candidate || !m->free_at[at])
@@ -258,15 +266,13 @@ int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
             }
         }
     }
-    if (count == (uint64_t)1 << piece)
-        return trim(m, count, 1, offset_out); /* a plain block */
-    if (best_size == UINT64_MAX) {            /* the extent around the block alloc would split */
+    if (best_size == UINT64_MAX) {
         int64_t chosen = fitting_block(m, piece + 1);
         if (chosen < 0)
             return BUDDY_ENOMEM;
         uint64_t end = 0;
         free_extent(m, (uint64_t)chosen, &best, &end);
-        best = (best + 3) / 4 * 4;
+        best = (best + step - 1) / step * step;
     }
     carve(m, best, count);
     *offset_out = best << m->min_block_shift;

@@ -312,6 +312,28 @@ static void packed_runs_fill_the_extent_below_the_block(void) {
     later_offsets_are_rejected(range, run, 9);
 }
 
+/* A packed allocation never cuts a free extent in two. In the extent
+ * [8, 22), blocks of 8, 4 and 2 min blocks, alloc would put 1 min block at
+ * 20, the start of the smallest; packed, it goes at 8. A power-of-two count
+ * of 8 is a run as any other: pieces 4 and 4 in a hole [4, 12), where alloc
+ * finds no block of 8. */
+static void packed_allocations_keep_extents_whole(void) {
+    static const uint64_t extent[1][2] = {{8, 22}};
+    buddy_range *range = with_holes(32, extent, 1);
+    uint64_t offset = 0;
+    CHECK_STATUS(buddy_range_alloc_packed(range, 1, &offset), BUDDY_OK);
+    CHECK_EQ_U64(offset, 8);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    static const uint64_t hole[1][2] = {{4, 12}};
+    range = with_holes(16, hole, 1);
+    CHECK_STATUS(buddy_range_alloc(range, 8, &offset), BUDDY_ENOMEM);
+    CHECK_STATUS(buddy_range_alloc_packed(range, 8, &offset), BUDDY_OK);
+    CHECK_EQ_U64(offset, 4);
+    format_is(range, "{{{{[0:1][1:1]}{[2:1][3:1]}}[4:4]}{[+8:4]{{[12:1][13:1]}{[14:1][15:1]}}}}");
+    later_offsets_are_rejected(range, offset, 8);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
 /* A run goes across free blocks that follow each other when the lowest free
  * block of its largest piece's order is followed by enough free min blocks,
  * here across an order-3 boundary, where rounding would have taken [8, 16). */
@@ -371,6 +393,7 @@ int main(void) {
     packed_runs_start_at_multiples_of_four();
     packed_runs_take_the_smallest_hole();
     packed_runs_fill_the_extent_below_the_block();
+    packed_allocations_keep_extents_whole();
     corruption_with_runs_is_detected();
     return check_exit_code("range_runs");
 }

@@ -252,7 +252,8 @@ static unsigned next_piece(uint64_t first, uint64_t count) {
 
 /* Makes free min blocks [first, first + count) a run: each piece is carved,
  * and every piece but the last is marked. `first` is a multiple of 4 and
- * `count` is not 3 mod 4, so each of those is of order 2 or more. */
+ * `count` is not 3 mod 4, so each of those is of order 2 or more; or `count`
+ * is 1, 2 or 4 and `first` a multiple of it: one plain block. */
 static void carve_region(buddy_range *range, uint64_t first, uint64_t count) {
     while (count != 0) {
         unsigned piece = next_piece(first, count);
@@ -523,8 +524,8 @@ static void free_extent(const buddy_range *range, unsigned order, uint64_t index
     *end_out = end;
 }
 
-/* Places a packed run of `count` min blocks (not a power of two, largest
- * piece of order m >= 2): of the lowest BUDDY_RUN_FIT_TRIES free blocks of
+/* Places a packed run of `count` min blocks (5 or more, largest piece of
+ * order m >= 2): of the lowest BUDDY_RUN_FIT_TRIES free blocks of
  * order m - 1, then of order m, in address order, the one whose free extent
  * is smallest among those that hold the run at their lowest multiple of 4
  * (the first such on a tie); the run goes there. Every extent of count + 3
@@ -555,12 +556,14 @@ static bool place_packed(buddy_range *range, uint64_t count, uint64_t *first_out
     return true;
 }
 
-/* Places a packed run of `count` min blocks (not a power of two) that no
- * candidate of place_packed holds: in the free extent around the free block
- * of the count's power-of-two order or more that the policy takes, at the
- * extent's lowest multiple of 4. That is at or below the block's start, so
- * the block holds the rest of the run. */
-static bool place_in_fitting_extent(buddy_range *range, uint64_t count, uint64_t *first_out) {
+/* Places a packed run of `count` min blocks that no free block of order
+ * floor(log2 count) holds as it is (for 5 or more: no candidate of
+ * place_packed): in the free extent around the free block of a higher order
+ * that the policy takes, at the extent's lowest multiple of `step` (4, or
+ * the count if it is 1 or 2). That is at or below the block's start, so the
+ * block holds the rest of the run, and the extent is not cut in two. */
+static bool place_in_fitting_extent(buddy_range *range, uint64_t count, uint64_t step,
+                                    uint64_t *first_out) {
     unsigned order = 0;
     if (!fitting_order(range, bits_log2_floor(count) + 1u, &order))
         return false;
@@ -568,7 +571,7 @@ static bool place_in_fitting_extent(buddy_range *range, uint64_t count, uint64_t
     uint64_t others;
     uint64_t index = lowest_free(range, order, &ref, &others);
     uint64_t first = widen_down(range, index << order, (index + 1) << order, UINT64_MAX);
-    first = (first + 3u) & ~(uint64_t)3;
+    first = (first + step - 1u) & ~(step - 1u);
     carve_region(range, first, count);
     *first_out = first;
     return true;
@@ -632,10 +635,16 @@ static int unlocked_alloc_packed(buddy_range *range, uint64_t size, uint64_t *of
     uint64_t count = checked_run_blocks(range, size, &status), first = 0;
     if (count == 0)
         return status;
-    if (bits_is_pow2(count))
-        return carve_from_fitting_block(range, bits_log2_floor(count), count, offset_out);
-    if (!place_packed(range, count, &first) && !place_in_fitting_extent(range, count, &first))
+    if (count <= 4) { /* a plain block */
+        unsigned order = bits_log2_floor(count);
+        if (range->orders[order].free_count != 0)
+            first = take_lowest_free(range, order) << order;
+        else if (!place_in_fitting_extent(range, count, count, &first))
+            return BUDDY_ENOMEM;
+    } else if (!place_packed(range, count, &first) &&
+               !place_in_fitting_extent(range, count, 4, &first)) {
         return BUDDY_ENOMEM;
+    }
     count_allocation(range, count);
     *offset_out = first << range->min_block_shift;
     return BUDDY_OK;
