@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * W5: the latency of each operation during W1, as percentiles: our range
- * (best fit, exact runs, and best fit behind its built-in lock with one
+ * (best fit, exact and packed runs, and best fit behind its built-in lock with one
  * thread), our heap, and the malloc this binary is linked with (glibc,
  * jemalloc or mimalloc, as bench_heap). Each operation is timed alone with
  * the CPU's time-stamp counter (clock_gettime where there is none), converted
@@ -66,6 +66,9 @@ static int range_alloc(void *state, uint64_t size, uint64_t *handle) {
 static int range_alloc_exact(void *state, uint64_t size, uint64_t *handle) {
     return buddy_range_alloc_exact(state, size, handle);
 }
+static int range_alloc_packed(void *state, uint64_t size, uint64_t *handle) {
+    return buddy_range_alloc_packed(state, size, handle);
+}
 static void range_release(void *state, uint64_t handle) {
     buddy_range_free(state, handle);
 }
@@ -79,6 +82,7 @@ static void *cached_heap_setup(const workload *w) {
 static const allocator allocators[] = {
     {"buddy best-fit", range_setup, range_alloc, range_release, NULL, NULL},
     {"buddy exact", range_setup, range_alloc_exact, range_release, NULL, NULL},
+    {"buddy packed", range_setup, range_alloc_packed, range_release, NULL, NULL},
     {"buddy best-fit+lock", locked_range_setup, range_alloc, range_release, NULL, NULL},
     {"buddy cached", cached_range_setup, cached_range_alloc, cached_range_release,
      cached_range_teardown, NULL},

@@ -89,6 +89,7 @@ def allocators(build):
         sys.exit("no %s: build the project first" % buddy)
     found.append(("buddy", buddy, {}))
     found.append(("buddy exact", buddy, {"BUDDY_MALLOC_EXACT": "1"}))
+    found.append(("buddy packed", buddy, {"BUDDY_MALLOC_EXACT": "packed"}))
     return found
 
 

@@ -95,6 +95,8 @@ VACUUM;
 SELECT count(*), round(sum(amount), 2), sum(length(note)) FROM orders;
 EOF
   compare sqlite3 sqlite3 :memory: ".read load.sql"
+  BUDDY_MALLOC_EXACT=1 compare sqlite3-exact sqlite3 :memory: ".read load.sql"
+  BUDDY_MALLOC_EXACT=packed compare sqlite3-packed sqlite3 :memory: ".read load.sql"
 fi
 
 # 3. Multi-threaded: sort with 4 threads, and xz with 2.

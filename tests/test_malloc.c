@@ -362,6 +362,20 @@ static int child_main(const char *mode) {
         free(grown);
         return 0;
     }
+    if (strcmp(mode, "--sizing") == 0) { /* 0 iff 144-byte blocks start 64 bytes apart mod 128 */
+        enum { COUNT = 64 };
+        static uintptr_t blocks[COUNT];
+        bool packed = false;
+        for (size_t i = 0; i < COUNT; i++) { /* 9 min blocks: an exact run starts on 8 of them */
+            blocks[i] = (uintptr_t)launder(malloc(144));
+            if (blocks[i] == 0)
+                return 1;
+            packed |= (blocks[i] - blocks[0]) % 128 != 0;
+        }
+        for (size_t i = 0; i < COUNT; i++)
+            free((void *)blocks[i]);
+        return packed ? 0 : 2;
+    }
     if (strcmp(mode, "--no-memory") == 0) { /* the address space runs out */
         struct rlimit limit = {mapped_bytes() + (48u << 20), RLIM_INFINITY};
         if (limit.rlim_cur == 48u << 20 || setrlimit(RLIMIT_AS, &limit) != 0)
@@ -433,7 +447,8 @@ static void options_change_what_they_say(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(strstr(output, "BUDDY_MALLOC_ARENA_SIZE='lots' is not a size") != NULL);
     status = run_child("--arenas", "BUDDY_MALLOC_EXACT=yes", "1", output, sizeof output);
-    CHECK(strstr(output, "BUDDY_MALLOC_EXACT='yes' is neither '1' nor '0'") != NULL);
+    CHECK(strstr(output, "BUDDY_MALLOC_EXACT='yes' is not one of '0', '1', 'packed'; using '0'") !=
+          NULL);
     status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=1G", NULL, output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && output[0] == '\0');
 
@@ -448,6 +463,10 @@ static void options_change_what_they_say(void) {
         fclose(file);
     }
     unlink(path);
+    status = run_child("--sizing", "BUDDY_MALLOC_EXACT=packed", "1", output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    status = run_child("--sizing", "BUDDY_MALLOC_EXACT=1", "1", output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
     status = run_child("--no-memory", "BUDDY_MALLOC_MMAP_THRESHOLD=1M", "1", output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, " 4 failed;"));
     status = run_child("--nested", NULL, "1", output, sizeof output);

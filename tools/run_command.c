@@ -18,14 +18,15 @@
 #include "tool.h"
 
 static const char *const usage_text =
-    "usage: buddy run [--exact] [--arena-size SIZE] [--invalid-free abort|count] -- PROGRAM "
-    "[ARGS...]\n\n"
+    "usage: buddy run [--exact | --packed] [--arena-size SIZE] [--invalid-free abort|count] -- "
+    "PROGRAM [ARGS...]\n\n"
     "Runs PROGRAM, and the programs it starts, with libbuddy_malloc.so preloaded, then\n"
     "prints on stderr one line per process that allocated: its peak in blocks and in\n"
     "requested bytes (the difference is rounding), allocations, failures, reallocs and\n"
     "how many were done in place; and the peak RSS of the largest process.\n\n"
     "  --exact             exact sizing (BUDDY_MALLOC_EXACT=1): whole min blocks, not powers of "
     "two\n"
+    "  --packed            exact sizing with packed runs (BUDDY_MALLOC_EXACT=packed)\n"
     "  --arena-size SIZE   the first arena's size (BUDDY_MALLOC_ARENA_SIZE; default 32M)\n"
     "  --invalid-free WHAT abort (the default, as glibc) or count an invalid free\n\n"
     "exit codes: PROGRAM's own; 1 if it could not be started, 2 bad usage\n";
@@ -48,7 +49,7 @@ static void print_lines(const char *path) {
 int tool_run(int argc, char **argv) {
     const char *invalid_free = NULL;
     char arena_size[32] = "";
-    bool exact = false;
+    const char *sizing = NULL; /* BUDDY_MALLOC_EXACT */
     int program = 0;
     tool_args args = {"run", argc, argv, 1, NULL, NULL, TOOL_OK};
     while (program == 0 && args.status == TOOL_OK && tool_args_next(&args)) {
@@ -57,7 +58,9 @@ int tool_run(int argc, char **argv) {
             return TOOL_OK;
         }
         if (tool_args_is(&args, "--exact", false)) {
-            exact = true;
+            sizing = "1";
+        } else if (tool_args_is(&args, "--packed", false)) {
+            sizing = "packed";
         } else if (tool_args_is(&args, "--arena-size", true)) {
             uint64_t size = 0;
             tool_args_size(&args, "--arena-size", &size);
@@ -74,7 +77,8 @@ int tool_run(int argc, char **argv) {
         } else if (strcmp(args.arg, "--") == 0) {
             program = args.next;
         } else {
-            tool_args_unknown(&args, "--exact, --arena-size, --invalid-free, then -- PROGRAM");
+            tool_args_unknown(&args,
+                              "--exact, --packed, --arena-size, --invalid-free, then -- PROGRAM");
         }
     }
     if (args.status != TOOL_OK)
@@ -99,8 +103,8 @@ int tool_run(int argc, char **argv) {
     if (child == 0) {
         setenv("LD_PRELOAD", library, 1);
         setenv("BUDDY_MALLOC_STATS", stats, 1);
-        if (exact)
-            setenv("BUDDY_MALLOC_EXACT", "1", 1);
+        if (sizing != NULL)
+            setenv("BUDDY_MALLOC_EXACT", sizing, 1);
         if (arena_size[0] != '\0')
             setenv("BUDDY_MALLOC_ARENA_SIZE", arena_size, 1);
         if (invalid_free != NULL)

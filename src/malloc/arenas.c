@@ -67,8 +67,7 @@ static bool add_arena(unsigned index) {
     buddy_heap_config config = {0,
                                 ARENA_MAX_ALIGNMENT,
                                 BUDDY_DEFAULT_POLICY,
-                                BUDDY_HEAP_THREAD_SAFE |
-                                    (shim_config.exact ? (unsigned)BUDDY_HEAP_EXACT : 0u),
+                                BUDDY_HEAP_THREAD_SAFE | shim_config.sizing,
                                 NULL,
                                 NULL,
                                 NULL};

@@ -35,7 +35,7 @@
 #define DEFAULT_MMAP_THRESHOLD ((size_t)1 << 20)
 #define BOOTSTRAP_BYTES 65536u
 
-shim_options shim_config = {DEFAULT_ARENA_SIZE, DEFAULT_MMAP_THRESHOLD, false, true, NULL};
+shim_options shim_config = {DEFAULT_ARENA_SIZE, DEFAULT_MMAP_THRESHOLD, 0, 1, NULL};
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static SHIM_TLS unsigned depth;  /* calls of this thread in progress */
@@ -91,15 +91,29 @@ static void read_size(const char *name, size_t low, size_t high, size_t *value) 
             low, high, *value);
 }
 
-static void read_choice(const char *name, const char *yes, const char *no, bool *value) {
+/* Sets *value to the value of the choice `name` names among `count`, or
+ * says which it keeps. */
+static void read_choice(const char *name, const char *const *choices, const unsigned *values,
+                        unsigned count, unsigned *value) {
     const char *text = getenv(name);
     if (text == NULL)
         return;
-    if (strcmp(text, yes) == 0 || strcmp(text, no) == 0)
-        *value = strcmp(text, yes) == 0;
-    else
-        say("buddy malloc: %s='%s' is neither '%s' nor '%s'; using '%s'\n", name, text, yes, no,
-            *value ? yes : no);
+    unsigned kept = 0;
+    for (unsigned i = 0; i < count; i++) {
+        if (strcmp(text, choices[i]) == 0) {
+            *value = values[i];
+            return;
+        }
+        kept = values[i] == *value ? i : kept;
+    }
+    char list[64] = "";
+    size_t used = 0;
+    for (unsigned i = 0; i < count; i++) {
+        int wrote =
+            snprintf(list + used, sizeof list - used, "%s'%s'", i == 0 ? "" : ", ", choices[i]);
+        used += wrote > 0 && (size_t)wrote < sizeof list - used ? (size_t)wrote : 0;
+    }
+    say("buddy malloc: %s='%s' is not one of %s; using '%s'\n", name, text, list, choices[kept]);
 }
 
 /* ---- Direct mappings ---------------------------------------------------- */
@@ -259,8 +273,11 @@ static void after_fork(void) {
 static void set_up(void) {
     read_size("BUDDY_MALLOC_ARENA_SIZE", (size_t)1 << 20, (size_t)1 << 30, &shim_config.arena_size);
     read_size("BUDDY_MALLOC_MMAP_THRESHOLD", 4096, (size_t)1 << 30, &shim_config.mmap_threshold);
-    read_choice("BUDDY_MALLOC_EXACT", "1", "0", &shim_config.exact);
-    read_choice("BUDDY_MALLOC_INVALID_FREE", "abort", "count", &shim_config.abort_on_invalid);
+    static const char *const sizings[] = {"0", "1", "packed"}, *const frees[] = {"count", "abort"};
+    static const unsigned sizing_flags[] = {0, BUDDY_HEAP_EXACT, BUDDY_HEAP_PACKED},
+                          aborts[] = {0, 1};
+    read_choice("BUDDY_MALLOC_EXACT", sizings, sizing_flags, 3, &shim_config.sizing);
+    read_choice("BUDDY_MALLOC_INVALID_FREE", frees, aborts, 2, &shim_config.abort_on_invalid);
     const char *path = getenv("BUDDY_MALLOC_STATS");
     if (path != NULL && path[0] != '\0') {
         shim_config.stats_path = strcmp(path, "1") == 0 ? "" : path;

@@ -19,11 +19,11 @@
 /* ---- Options, read once from the environment (docs/malloc.md) ---------- */
 
 typedef struct shim_options {
-    size_t arena_size;      /* the first arena's bytes; later ones double, to ARENA_SIZE_MAX */
-    size_t mmap_threshold;  /* requests of this many bytes or more are mapped on their own */
-    bool exact;             /* BUDDY_HEAP_EXACT */
-    bool abort_on_invalid;  /* an invalid free aborts (else it is counted) */
-    const char *stats_path; /* NULL: no statistics; "" stderr; else a file to append to */
+    size_t arena_size;         /* the first arena's bytes; later ones double, to ARENA_SIZE_MAX */
+    size_t mmap_threshold;     /* requests of this many bytes or more are mapped on their own */
+    unsigned sizing;           /* 0, BUDDY_HEAP_EXACT or BUDDY_HEAP_PACKED */
+    unsigned abort_on_invalid; /* 1: an invalid free aborts (0: it is counted) */
+    const char *stats_path;    /* NULL: no statistics; "" stderr; else a file to append to */
 } shim_options;
 
 extern shim_options shim_config;
