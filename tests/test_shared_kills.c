@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Random kills: four worker processes hammer one shared range (allocate
- * blocks and exact runs, write their pid and the offset at both ends, verify,
+ * blocks, exact and packed runs, write their pid and the offset at both ends, verify,
  * resize in place, free)
  * while the parent kills one of them with SIGKILL at a random moment, sweeps
  * the dead worker's blocks (owners) and starts another, BUDDY_KILL_TRIALS
@@ -59,11 +59,12 @@ static void worker(uint64_t seed) {
         uint64_t choice = next_random(&seed);
         if (held < HELD && (held == 0 || choice % 3 != 0)) {
             uint64_t size = UINT64_C(64) << (choice % 9), offset = 0;
-            bool exact = (choice >> 8) % 2 != 0; /* half are exact runs */
-            if (exact)
+            unsigned kind = (unsigned)(choice >> 8) % 4u; /* a quarter each exact and packed runs */
+            if (kind >= 2)
                 size = 64u * (1u + (choice >> 10) % 300u);
-            int status = exact ? buddy_shared_alloc_exact(shared, size, &offset)
-                               : buddy_shared_alloc(shared, size, &offset);
+            int status = kind == 2   ? buddy_shared_alloc_exact(shared, size, &offset)
+                         : kind == 3 ? buddy_shared_alloc_packed(shared, size, &offset)
+                                     : buddy_shared_alloc(shared, size, &offset);
             if (status == BUDDY_OK) {
                 mark(offset, size, pid << 32 ^ offset);
                 offsets[held] = offset;
