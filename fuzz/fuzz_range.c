@@ -169,11 +169,16 @@ static void engine_op(session *s, unsigned kind, fuzz_input *in) {
         FUZZ_REQUIRE(status != BUDDY_OK || got == want);
         break;
     }
-    case 6: {
-        uint64_t alignment = (uint64_t)1 << (read_u8(in) & 63u);
+    case 6: { /* bit 6 of the alignment's byte: packed */
+        unsigned byte = read_u8(in);
+        uint64_t alignment = (uint64_t)1 << (byte & 63u);
         size = read_size(in);
-        int status = buddy_range_alloc_exact_aligned(s->range, size, alignment, &got);
-        compare(s, status, model_alloc_exact_aligned(&s->reference, size, alignment, &want));
+        int status = (byte & 64u)
+                         ? buddy_range_alloc_packed_aligned(s->range, size, alignment, &got)
+                         : buddy_range_alloc_exact_aligned(s->range, size, alignment, &got);
+        compare(s, status,
+                (byte & 64u) ? model_alloc_packed_aligned(&s->reference, size, alignment, &want)
+                             : model_alloc_exact_aligned(&s->reference, size, alignment, &want));
         if (status == BUDDY_OK) {
             FUZZ_REQUIRE(got == want && got % alignment == 0);
             if (s->live_count < MAX_LIVE)

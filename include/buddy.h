@@ -252,6 +252,16 @@ BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size,
  * buddy_range_alloc_exact does. O(BUDDY_RUN_FIT_TRIES * log capacity). */
 BUDDY_API int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out);
 
+/* buddy_range_alloc_packed at an offset that is also a multiple of
+ * `alignment` (a power of two, in units; capped as buddy_range_alloc_aligned
+ * caps it): the run goes at the lowest multiple of the larger of the two in
+ * the extent chosen, so the alignment costs at most the min blocks it skips.
+ * Fails with BUDDY_EINVAL iff range or offset_out is NULL or alignment is
+ * not a power of two; otherwise as buddy_range_alloc_packed does.
+ * O(BUDDY_RUN_FIT_TRIES * log capacity). */
+BUDDY_API int buddy_range_alloc_packed_aligned(buddy_range *range, uint64_t size,
+                                               uint64_t alignment, uint64_t *offset_out);
+
 /* Frees the live block (or the whole exact run) that starts at `offset` and
  * merges each freed block with its buddy while the buddy is free. Fails,
  * changing nothing, with BUDDY_EINVAL iff range is NULL; BUDDY_ERANGE iff
@@ -583,10 +593,10 @@ enum buddy_heap_flags {
                                          85 KB more metadata */
     BUDDY_HEAP_EXACT = 1u << 2,       /* exact sizing: a block is whole min blocks (an exact run,
                                          buddy_range_alloc_exact), not a power of two of them */
-    BUDDY_HEAP_PACKED = 1u << 3       /* exact sizing with packed runs (buddy_range_alloc_packed:
-                                         at any multiple of 4 min blocks) for allocations
-                                         aligned to at most a min block, exact runs for the
-                                         others; implies BUDDY_HEAP_EXACT */
+    BUDDY_HEAP_PACKED = 1u << 3       /* exact sizing with packed runs
+                                         (buddy_range_alloc_packed_aligned: at any multiple of
+                                         4 min blocks and of the alignment asked for); implies
+                                         BUDDY_HEAP_EXACT */
 };
 
 typedef struct buddy_heap_config {

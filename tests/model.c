@@ -229,22 +229,35 @@ static void free_extent(const model *m, uint64_t at, uint64_t *first_out, uint64
     *end_out = end;
 }
 
-/* The contract of buddy_range_alloc_packed. A count of 1, 2 or 4 is a plain
- * block: the lowest free block of its order, else at the lowest multiple of
- * the count in the free extent around the block of a higher order that the
- * policy picks. A larger count: of the lowest BUDDY_RUN_FIT_TRIES free blocks
- * of its largest piece's order less one, then of that order, the one whose
- * free extent is smallest among those that hold the run at their lowest
- * multiple of 4 (the first on a tie); else at the lowest multiple of 4 of the
- * extent around the block of a higher order that the policy picks. */
 int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
+    return model_alloc_packed_aligned(m, size, 1, offset_out);
+}
+
+/* The contract of buddy_range_alloc_packed_aligned, with `step` the larger of
+ * the alignment in min blocks and the count if it is 1, 2 or 4, else 4 min
+ * blocks. A count of 1, 2 or 4 is a plain block: the lowest
+ * free block of its order if the alignment is at most its size; else at the
+ * lowest multiple of `step` in the free extent around the block that the
+ * policy picks of an order above the count's and at least the alignment's
+ * (capped at the largest order). A
+ * larger count: of the lowest BUDDY_RUN_FIT_TRIES free blocks of its largest
+ * piece's order less one, then of that order, the one whose free extent is
+ * smallest among those that hold the run at their lowest multiple of `step`
+ * (the first on a tie); else as a small count's second case. */
+int model_alloc_packed_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *offset_out) {
     unsigned order = 0;
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+        return BUDDY_EINVAL;
     if (!order_for(m, size, &order))
         return BUDDY_ETOOBIG;
     uint64_t count = run_count(m, size);
-    unsigned piece = floor_log2(count);
-    uint64_t best_size = UINT64_MAX, best = 0, step = count <= 4 ? count : 4;
-    for (uint64_t at = 0; count <= 4 && at < m->block_count; at++) {
+    unsigned piece = floor_log2(count), aligned = 0;
+    while (aligned < floor_log2(m->block_count) &&
+           ((uint64_t)1 << (aligned + m->min_block_shift)) < alignment)
+        aligned++;
+    uint64_t step = count <= 4 ? count : 4, best_size = UINT64_MAX, best = 0;
+    step = step > alignment >> m->min_block_shift ? step : alignment >> m->min_block_shift;
+    for (uint64_t at = 0; count <= 4 && step == count && at < m->block_count; at++) {
         if (m->order_at[at] == (signed char)piece && m->free_at[at]) {
             m->free_at[at] = false;
             *offset_out = at << m->min_block_shift;
@@ -259,7 +272,7 @@ int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
             tries++;
             uint64_t first = 0, end = 0;
             free_extent(m, at, &first, &end);
-            uint64_t start = (first + 3) / 4 * 4;
+            uint64_t start = (first + step - 1) / step * step;
             if (start + count <= end && end - first < best_size) {
                 best_size = end - first;
                 best = start;
@@ -267,7 +280,7 @@ int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
         }
     }
     if (best_size == UINT64_MAX) {
-        int64_t chosen = fitting_block(m, piece + 1);
+        int64_t chosen = fitting_block(m, piece + 1 > aligned ? piece + 1 : aligned);
         if (chosen < 0)
             return BUDDY_ENOMEM;
         uint64_t end = 0;

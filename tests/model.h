@@ -37,6 +37,7 @@ int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *o
 int model_alloc_exact(model *m, uint64_t size, uint64_t *offset_out);
 int model_alloc_exact_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *offset_out);
 int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out);
+int model_alloc_packed_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *offset_out);
 int model_set_capacity(model *m, uint64_t new_capacity);
 int model_reserve(model *m, uint64_t offset, uint64_t size);
 int model_unreserve(model *m, uint64_t offset, uint64_t size);

@@ -184,15 +184,22 @@ static void engine_rows(void) {
     CHECK_STATUS(buddy_range_set_user_data(range, 0, 42), BUDDY_OK);
     CHECK_STATUS(buddy_range_reserve(range, 512, 64), BUDDY_OK);
     offset = 7;
-    /* Exact with an alignment. */
+    /* Exact and packed with an alignment. */
     ROW(buddy_range_alloc_exact_aligned(NULL, 1, 16, &offset), BUDDY_EINVAL);
     ROW(buddy_range_alloc_exact_aligned(range, 1, 16, NULL), BUDDY_EINVAL);
     ROW(buddy_range_alloc_exact_aligned(range, 1, 0, &offset), BUDDY_EINVAL);
     ROW(buddy_range_alloc_exact_aligned(range, 1, 48, &offset), BUDDY_EINVAL);
     ROW(buddy_range_alloc_exact_aligned(range, 1025, 16, &offset), BUDDY_ETOOBIG);
+    ROW(buddy_range_alloc_packed_aligned(NULL, 1, 16, &offset), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_packed_aligned(range, 1, 16, NULL), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_packed_aligned(range, 1, 0, &offset), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_packed_aligned(range, 1, 48, &offset), BUDDY_EINVAL);
+    ROW(buddy_range_alloc_packed_aligned(range, 1025, 16, &offset), BUDDY_ETOOBIG);
     /* An alignment beyond the capacity is met only at 0, which is live. */
     ROW(buddy_range_alloc_aligned(range, 16, (uint64_t)1 << 40, &offset), BUDDY_ENOMEM);
     ROW(buddy_range_alloc_exact_aligned(range, 48, (uint64_t)1 << 63, &offset), BUDDY_ENOMEM);
+    ROW(buddy_range_alloc_packed_aligned(range, 80, (uint64_t)1 << 63, &offset), BUDDY_ENOMEM);
+    ROW(buddy_range_alloc_packed_aligned(range, 16, (uint64_t)1 << 63, &offset), BUDDY_ENOMEM);
     /* Capacity. */
     ROW(buddy_range_set_capacity(NULL, 1024), BUDDY_EINVAL);
     ROW(buddy_range_set_capacity(range, 0), BUDDY_EGEOMETRY);

@@ -183,14 +183,18 @@ static void one_step(run *r, uint64_t *seed, const buddy_range_stats *stats) {
                 choice == 49 ? check_below(seed, 4) * 3 : random_size(seed, 2 * stats->capacity);
             if (choice != 49)
                 alignment = alignment == 0 ? 1 : (uint64_t)1 << bits_log2_floor(alignment);
-            bool exact = check_below(seed, 2) == 0;
-            snprintf(r->last_step, sizeof r->last_step, "alloc%s_aligned(%llu, %llu)",
-                     exact ? "_exact" : "", (unsigned long long)size,
-                     (unsigned long long)alignment);
-            if (exact) {
+            static const char *const kinds[3] = {"", "_exact", "_packed"};
+            uint64_t kind = check_below(seed, 3);
+            snprintf(r->last_step, sizeof r->last_step, "alloc%s_aligned(%llu, %llu)", kinds[kind],
+                     (unsigned long long)size, (unsigned long long)alignment);
+            if (kind == 1) {
                 status = buddy_range_alloc_exact_aligned(r->range, size, alignment, &got);
                 CHECK_STATUS(status,
                              model_alloc_exact_aligned(&r->reference, size, alignment, &want));
+            } else if (kind == 2) {
+                status = buddy_range_alloc_packed_aligned(r->range, size, alignment, &got);
+                CHECK_STATUS(status,
+                             model_alloc_packed_aligned(&r->reference, size, alignment, &want));
             } else {
                 status = buddy_range_alloc_aligned(r->range, size, alignment, &got);
                 CHECK_STATUS(status, model_alloc_aligned(&r->reference, size, alignment, &want));

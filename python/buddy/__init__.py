@@ -104,10 +104,11 @@ _init_config = _declare("buddy_range_init_config", _int, _P(_handle), _handle, _
 _attach = _declare("buddy_range_attach", _int, _P(_handle), _handle, _size)
 _alloc = _declare("buddy_range_alloc", _int, _handle, _u64, _P(_u64))
 _alloc_exact = _declare("buddy_range_alloc_exact", _int, _handle, _u64, _P(_u64))
-_alloc_packed = _declare("buddy_range_alloc_packed", _int, _handle, _u64, _P(_u64))
 _alloc_aligned = _declare("buddy_range_alloc_aligned", _int, _handle, _u64, _u64, _P(_u64))
 _alloc_exact_aligned = _declare("buddy_range_alloc_exact_aligned", _int, _handle, _u64, _u64,
                                 _P(_u64))
+_alloc_packed_aligned = _declare("buddy_range_alloc_packed_aligned", _int, _handle, _u64, _u64,
+                                 _P(_u64))
 _set_capacity = _declare("buddy_range_set_capacity", _int, _handle, _u64)
 _reserve = _declare("buddy_range_reserve", _int, _handle, _u64, _u64)
 _unreserve = _declare("buddy_range_unreserve", _int, _handle, _u64, _u64)
@@ -455,13 +456,15 @@ class Range(_Owned, _Session):
                                             ctypes.byref(offset)))
         return offset.value
 
-    def alloc_packed(self, size: int) -> int:
+    def alloc_packed(self, size: int, alignment: int = 1) -> int:
         """Allocates a packed run: the min blocks of ``alloc_exact``, at any multiple of 4
-        min blocks rather than of its largest piece, so holes an exact run cannot use
-        serve it; returns its offset."""
+        min blocks (and of ``alignment``) rather than of its largest piece, so holes an
+        exact run cannot use serve it; returns its offset."""
         size = _integer(size, "size", 0, 1 << 200)
+        alignment = _alignment(alignment)
         offset = _u64()
-        _raise_for(_alloc_packed(self._live(), min(size, _U64_MAX), ctypes.byref(offset)))
+        _raise_for(_alloc_packed_aligned(self._live(), min(size, _U64_MAX), alignment,
+                                         ctypes.byref(offset)))
         return offset.value
 
     def set_capacity(self, capacity: int) -> None:

@@ -194,6 +194,12 @@ class ForEngines(unittest.TestCase):
         with self.assertRaises(TypeError):
             r.alloc_packed("9")
         r.check()
+        aligned = Range(64, 1)
+        aligned.alloc(4)
+        self.assertEqual(aligned.alloc_packed(9, alignment=16), 16)  # not 4: the next multiple
+        with self.assertRaises(ValueError):
+            aligned.alloc_packed(9, alignment=48)
+        aligned.check()
         with buddy.Heap(bytearray(1 << 16), packed=True) as heap:
             first, second = heap.malloc(64), heap.malloc(1033)
             self.assertEqual(heap.usable_size(second), 1040)

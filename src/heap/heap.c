@@ -302,20 +302,19 @@ static void record_failure(buddy_heap *heap, int status, size_t requested, size_
 /* ---- The range's calls: straight, or through the thread's cache ---------- */
 
 /* An exact run of `request` bytes at a multiple of `at`, packed with
- * BUDDY_HEAP_PACKED if `at` is at most a min block (a packed run of 1 or 2
- * min blocks is aligned to no more); under the range's lock. */
+ * BUDDY_HEAP_PACKED; under the range's lock. */
 static int range_alloc_run(buddy_heap *heap, size_t request, uint64_t at, uint64_t *offset) {
-    bool packed = (heap->flags & BUDDY_HEAP_PACKED) && at <= heap->min_block_size;
     range_lock(heap);
-    int status = packed ? buddy_range_alloc_packed(heap->range, request, offset)
-                        : buddy_range_alloc_exact_aligned(heap->range, request, at, offset);
+    int status = (heap->flags & BUDDY_HEAP_PACKED)
+                     ? buddy_range_alloc_packed_aligned(heap->range, request, at, offset)
+                     : buddy_range_alloc_exact_aligned(heap->range, request, at, offset);
     range_unlock(heap);
     return status;
 }
 
 /* Allocates `request` bytes (>= min_request) at `alignment` (0 or a power of
  * two): a power-of-two block, or an exact run with BUDDY_HEAP_EXACT (packed
- * where BUDDY_HEAP_PACKED allows: range_alloc_run). With
+ * with BUDDY_HEAP_PACKED: range_alloc_run). With
  * thread caches, a power-of-two block comes through the thread's cache, and
  * an exact run that is not one from the range under the pool's lock, after
  * draining every cache if the range has no room. */

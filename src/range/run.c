@@ -525,12 +525,13 @@ static void free_extent(const buddy_range *range, unsigned order, uint64_t index
 }
 
 /* Places a packed run of `count` min blocks (5 or more, largest piece of
- * order m >= 2): of the lowest BUDDY_RUN_FIT_TRIES free blocks of
- * order m - 1, then of order m, in address order, the one whose free extent
- * is smallest among those that hold the run at their lowest multiple of 4
- * (the first such on a tie); the run goes there. Every extent of count + 3
- * min blocks holds a free block of order m - 1 or more. */
-static bool place_packed(buddy_range *range, uint64_t count, uint64_t *first_out) {
+ * order m >= 2) at a multiple of `step` (4 or more, a power of two): of the
+ * lowest BUDDY_RUN_FIT_TRIES free blocks of order m - 1, then of order m, in
+ * address order, the one whose free extent is smallest among those that hold
+ * the run at their lowest multiple of `step` (the first such on a tie); the
+ * run goes there. Every extent that holds the run holds a free block of order
+ * m - 1 or more. */
+static bool place_packed(buddy_range *range, uint64_t count, uint64_t step, uint64_t *first_out) {
     unsigned largest = bits_log2_floor(count);
     uint64_t best_size = UINT64_MAX, best_first = 0;
     for (unsigned order = largest - 1; order <= largest; order++) {
@@ -541,7 +542,7 @@ static bool place_packed(buddy_range *range, uint64_t count, uint64_t *first_out
         uint64_t index = lowest_free(range, order, &ref, &others);
         for (unsigned tries = 0; index != NO_GROUP && tries < BUDDY_RUN_FIT_TRIES; tries++) {
             free_extent(range, order, index, best_size, &first, &end); /* no larger one wins */
-            uint64_t start = (first + 3u) & ~(uint64_t)3;
+            uint64_t start = (first + step - 1u) & ~(step - 1u);
             if (start + count <= end && end - first < best_size) {
                 best_size = end - first;
                 best_first = start;
@@ -556,16 +557,17 @@ static bool place_packed(buddy_range *range, uint64_t count, uint64_t *first_out
     return true;
 }
 
-/* Places a packed run of `count` min blocks that no free block of order
- * floor(log2 count) holds as it is (for 5 or more: no candidate of
- * place_packed): in the free extent around the free block of a higher order
- * that the policy takes, at the extent's lowest multiple of `step` (4, or
- * the count if it is 1 or 2). That is at or below the block's start, so the
+/* Places a packed run of `count` min blocks at a multiple of `step` where
+ * place_packed or a free block of the count's order could not: in the free
+ * extent around the free block of order `least` or more that the policy
+ * takes, at the extent's lowest multiple of `step`. That block's order
+ * exceeds floor(log2 count) and is at least step's (or it is the one block of
+ * the largest order, at 0), so that multiple is at or below its start, the
  * block holds the rest of the run, and the extent is not cut in two. */
-static bool place_in_fitting_extent(buddy_range *range, uint64_t count, uint64_t step,
-                                    uint64_t *first_out) {
+static bool place_in_fitting_extent(buddy_range *range, unsigned least, uint64_t step,
+                                    uint64_t count, uint64_t *first_out) {
     unsigned order = 0;
-    if (!fitting_order(range, bits_log2_floor(count) + 1u, &order))
+    if (!fitting_order(range, least, &order))
         return false;
     node_ref ref;
     uint64_t others;
@@ -628,28 +630,37 @@ int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t 
     BUDDY_SYNCED(int, range, unlocked_alloc_exact_aligned(range, size, alignment, offset_out));
 }
 
-static int unlocked_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out) {
-    if (range == NULL || offset_out == NULL)
+static int unlocked_alloc_packed_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                         uint64_t *offset_out) {
+    if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
         return BUDDY_EINVAL;
     int status = BUDDY_OK;
     uint64_t count = checked_run_blocks(range, size, &status), first = 0;
     if (count == 0)
         return status;
-    if (count <= 4) { /* a plain block */
-        unsigned order = bits_log2_floor(count);
-        if (range->orders[order].free_count != 0)
-            first = take_lowest_free(range, order) << order;
-        else if (!place_in_fitting_extent(range, count, count, &first))
-            return BUDDY_ENOMEM;
-    } else if (!place_packed(range, count, &first) &&
-               !place_in_fitting_extent(range, count, 4, &first)) {
+    /* The step between starts: the alignment in min blocks (beyond the largest
+     * block, only 0 is a multiple, as the one block of the capped order is at
+     * 0), and at least 4, or a count of 1, 2 or 4 itself. */
+    unsigned order = bits_log2_floor(count), aligned = buddy_aligned_order(range, 0, alignment);
+    assert(order < 64u); /* count is not 0 */
+    unsigned least = order + 1u > aligned ? order + 1u : aligned;
+    uint64_t in_blocks = alignment >> range->min_block_shift, least_step = count <= 4 ? count : 4u;
+    uint64_t step = in_blocks > least_step ? in_blocks : least_step;
+    if (count <= 4 && step == count && range->orders[order].free_count != 0)
+        first = take_lowest_free(range, order) << order; /* a plain block */
+    else if (!(count > 4 && place_packed(range, count, step, &first)) &&
+             !place_in_fitting_extent(range, least, step, count, &first))
         return BUDDY_ENOMEM;
-    }
     count_allocation(range, count);
     *offset_out = first << range->min_block_shift;
     return BUDDY_OK;
 }
 
+int buddy_range_alloc_packed_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                     uint64_t *offset_out) {
+    BUDDY_SYNCED(int, range, unlocked_alloc_packed_aligned(range, size, alignment, offset_out));
+}
+
 int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out) {
-    BUDDY_SYNCED(int, range, unlocked_alloc_packed(range, size, offset_out));
+    return buddy_range_alloc_packed_aligned(range, size, 1, offset_out);
 }

@@ -20,5 +20,6 @@
 #define buddy_range_alloc_exact buddy_shared_logged_alloc_exact
 #define buddy_range_alloc_exact_aligned buddy_shared_logged_alloc_exact_aligned
 #define buddy_range_alloc_packed buddy_shared_logged_alloc_packed
+#define buddy_range_alloc_packed_aligned buddy_shared_logged_alloc_packed_aligned
 
 #endif /* BUDDY_SHARED_LOGGED_NAMES_H */

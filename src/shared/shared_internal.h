@@ -121,12 +121,14 @@ void buddy_shared_restore_state(const undo_log *log, buddy_range *range);
 /* The core's alloc and free with every store logged first (logged.c). */
 int buddy_shared_logged_alloc(buddy_range *range, uint64_t size, uint64_t *offset_out);
 int buddy_shared_logged_free(buddy_range *range, uint64_t offset);
-/* The range's alloc_exact(_aligned), alloc_packed and resize with every store logged first
- * (logged_run.c, under the names of logged_names.h). */
+/* The range's alloc_exact(_aligned), alloc_packed(_aligned) and resize with every store logged
+ * first (logged_run.c, under the names of logged_names.h). */
 int buddy_shared_logged_alloc_exact(buddy_range *range, uint64_t size, uint64_t *offset_out);
 int buddy_shared_logged_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out);
 int buddy_shared_logged_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                             uint64_t *offset_out);
+int buddy_shared_logged_alloc_packed_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
+                                             uint64_t *offset_out);
 int buddy_shared_logged_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
 
 #endif /* BUDDY_SHARED_INTERNAL_H */
