@@ -26,6 +26,7 @@ FILES = {
     "h1.trace": "a x 100\na y 50\nf x\na z 40\n",
     "h3.trace": "a x 32\nr x 64\na y 16\nr x 16\nr x 80\n",
     "h4.trace": "a a 64\na x 144\n",
+    "aligned.trace": "a x 80 64\n",
     "other.json": '{"schema": "buddy-replay/1"}',
     "no_map.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16}',
     "not_gzip.trace.gz": "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not deflate data",  # a broken gzip
@@ -69,6 +70,10 @@ ROWS = [
      r"range, capacity 128, min block 64, exact\n.*failed allocations 1", "exact runs"),
     (["replay", "--policy", "packed", "--heap", "--min-block", "16", "h4.trace"], 0,
      r"heap, capacity .*, packed\n(.*\n)*.*taken by blocks +208 B", "packed heap"),
+    (["replay", "--policy", "exact", "--min-block", "16", "aligned.trace"], 0,
+     r"taken by blocks +80 B", "an aligned request is an exact run too"),
+    (["replay", "--policy", "packed", "--min-block", "16", "aligned.trace"], 0,
+     r"taken by blocks +80 B", "and a packed one"),
     (["replay", "--policy=exact", "--min-block", "1", "decimal.trace"], 0,
      r"requested by the trace +10 B.*\n.*taken by blocks +10 B", "exact: 10 units take 10"),
     (["replay", "--min-block", "1", "decimal.trace"], 0,

@@ -243,11 +243,12 @@ static int allocate(engine *e, const trace_op *op, uint64_t size, uint64_t *hand
         return status;
     }
     if (e->heap == NULL) {
-        int status =
-            op->alignment != 0 ? buddy_range_alloc_aligned(e->range, size, op->alignment, offset)
-            : e->options->sizing == TOOL_EXACT  ? buddy_range_alloc_exact(e->range, size, offset)
-            : e->options->sizing == TOOL_PACKED ? buddy_range_alloc_packed(e->range, size, offset)
-                                                : buddy_range_alloc(e->range, size, offset);
+        uint64_t alignment = op->alignment != 0 ? op->alignment : 1;
+        int status = e->options->sizing == TOOL_EXACT
+                         ? buddy_range_alloc_exact_aligned(e->range, size, alignment, offset)
+                     : e->options->sizing == TOOL_PACKED
+                         ? buddy_range_alloc_packed_aligned(e->range, size, alignment, offset)
+                         : buddy_range_alloc_aligned(e->range, size, alignment, offset);
         if (status == BUDDY_OK)
             buddy_range_size(e->range, *offset, block_size);
         *handle = *offset;
