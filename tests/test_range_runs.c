@@ -249,6 +249,18 @@ static buddy_range *with_holes(uint64_t blocks, const uint64_t (*holes)[2], size
     return range;
 }
 
+/* A packed run of `count` units (min blocks of 1) that must go at `expected`:
+ * its size, the checker, and every other offset of it rejected. */
+static void packed_run_at(buddy_range *range, uint64_t count, uint64_t expected) {
+    uint64_t run = 0, size = 0;
+    CHECK_STATUS(buddy_range_alloc_packed(range, count, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, expected);
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, count);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    later_offsets_are_rejected(range, run, count);
+}
+
 /* A packed run starts at any multiple of 4: a hole of 9 min blocks at 4 has
  * no start for an exact run of 9 (a multiple of 8), and holds a packed one,
  * in pieces of 4, 4 and 1. Every other offset of it is rejected and changes
@@ -256,18 +268,13 @@ static buddy_range *with_holes(uint64_t blocks, const uint64_t (*holes)[2], size
 static void packed_runs_start_at_multiples_of_four(void) {
     static const uint64_t hole[1][2] = {{4, 13}};
     buddy_range *range = with_holes(32, hole, 1);
-    uint64_t run = 0, size = 0;
-    CHECK_STATUS(buddy_range_alloc_exact(range, 9, &run), BUDDY_ENOMEM);
-    CHECK_STATUS(buddy_range_alloc_packed(range, 9, &run), BUDDY_OK);
-    CHECK_EQ_U64(run, 4);
-    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
-    CHECK_EQ_U64(size, 9);
-    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
-    later_offsets_are_rejected(range, run, 9);
+    uint64_t exact = 0;
+    CHECK_STATUS(buddy_range_alloc_exact(range, 9, &exact), BUDDY_ENOMEM);
+    packed_run_at(range, 9, 4);
     buddy_range_stats stats;
     CHECK_STATUS(buddy_range_get_stats(range, &stats), BUDDY_OK);
     CHECK_EQ_U64(stats.free_bytes, 0);
-    CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 4), BUDDY_OK);
     CHECK_STATUS(buddy_range_get_stats(range, &stats), BUDDY_OK);
     CHECK_EQ_U64(stats.free_bytes, 9);
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
@@ -302,14 +309,7 @@ static void packed_runs_fill_the_extent_below_the_block(void) {
         {0, 4},     {8, 12},    {16, 20},   {24, 28},   {32, 36},  {40, 44},
         {48, 52},   {56, 60},   {64, 72},   {80, 88},   {96, 104}, {112, 120},
         {128, 136}, {144, 152}, {160, 168}, {176, 184}, {244, 512}};
-    buddy_range *range = with_holes(512, holes, 17);
-    uint64_t run = 0, size = 0;
-    CHECK_STATUS(buddy_range_alloc_packed(range, 9, &run), BUDDY_OK);
-    CHECK_EQ_U64(run, 244);
-    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
-    CHECK_EQ_U64(size, 9);
-    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
-    later_offsets_are_rejected(range, run, 9);
+    packed_run_at(with_holes(512, holes, 17), 9, 244);
 }
 
 /* A packed allocation never cuts a free extent in two. In the extent
