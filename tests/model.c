@@ -97,6 +97,16 @@ static int64_t fitting_block(const model *m, unsigned least) {
     return chosen;
 }
 
+/* The order of `alignment` in min blocks, capped at the largest order (whose
+ * one block starts at 0, a multiple of anything). */
+static unsigned alignment_order(const model *m, uint64_t alignment) {
+    unsigned order = 0;
+    while (order < floor_log2(m->block_count) &&
+           ((uint64_t)1 << (order + m->min_block_shift)) < alignment)
+        order++;
+    return order;
+}
+
 int model_alloc(model *m, uint64_t size, uint64_t *offset_out) {
     return model_alloc_aligned(m, size, 1, offset_out);
 }
@@ -111,11 +121,8 @@ int model_alloc_aligned(model *m, uint64_t size, uint64_t alignment, uint64_t *o
         return BUDDY_EINVAL;
     if (!order_for(m, size, &order))
         return BUDDY_ETOOBIG;
-    unsigned least = order;
-    while (least < floor_log2(m->block_count) &&
-           ((uint64_t)1 << (least + m->min_block_shift)) < alignment)
-        least++;
-    int64_t chosen = fitting_block(m, least);
+    unsigned least = alignment_order(m, alignment);
+    int64_t chosen = fitting_block(m, least > order ? least : order);
     if (chosen < 0)
         return BUDDY_ENOMEM;
     uint64_t start = (uint64_t)chosen;
@@ -251,10 +258,7 @@ int model_alloc_packed_aligned(model *m, uint64_t size, uint64_t alignment, uint
     if (!order_for(m, size, &order))
         return BUDDY_ETOOBIG;
     uint64_t count = run_count(m, size);
-    unsigned piece = floor_log2(count), aligned = 0;
-    while (aligned < floor_log2(m->block_count) &&
-           ((uint64_t)1 << (aligned + m->min_block_shift)) < alignment)
-        aligned++;
+    unsigned piece = floor_log2(count), aligned = alignment_order(m, alignment);
     uint64_t step = count <= 4 ? count : 4, best_size = UINT64_MAX, best = 0;
     step = step > alignment >> m->min_block_shift ? step : alignment >> m->min_block_shift;
     for (uint64_t at = 0; count <= 4 && step == count && at < m->block_count; at++) {
