@@ -149,12 +149,14 @@ static void corruption_with_runs_is_detected(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 
     /* A mark on the last piece of a run (nothing live follows it), with the
-     * count of marks kept right: I11 alone catches it. */
+     * counts of marks and of live allocations kept right: I11 alone catches
+     * it. */
     range = make(16, 1, BUDDY_BEST_FIT);
     CHECK_STATUS(buddy_range_alloc_exact(range, 12, &offset), BUDDY_OK); /* 8 + 4, [12, 16) free */
     node_ref mark = node_locate(range, 1, 5); /* the right child of the piece (2, 2) */
     range_words(range)[mark.word + HALF_WORDS] |= mark.mask;
     range->run_marks++;
+    range->live_blocks--;
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
 
     /* The same on a block that ends where the range does. */
@@ -165,6 +167,7 @@ static void corruption_with_runs_is_detected(void) {
     mark = node_locate(range, 3, 3); /* the right child of (4, 1) */
     range_words(range)[mark.word + HALF_WORDS] |= mark.mask;
     range->run_marks++;
+    range->live_blocks--;
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
 }
 

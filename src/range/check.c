@@ -2,8 +2,10 @@
 /*
  * buddy_range_check: verifies every numbered invariant of docs/design.md over
  * the whole metadata. It trusts nothing it can recompute: the layout is planned
- * again from the geometry, every node is classified from its parent, and the
- * counters and summaries are rebuilt and compared. O(metadata size).
+ * again from the geometry, every node of the tree is classified in a walk from
+ * the root, every stored bit is accounted for, and the counters and summaries
+ * are rebuilt and compared. O(metadata size): the walk visits only the nodes
+ * in the tree, and the rest is a pass over the words.
  */
 #include <string.h>
 
@@ -104,19 +106,6 @@ static bool live_piece_at(const buddy_range *range, uint64_t first) {
     return false;
 }
 
-/* I3 and I11 for a node outside the tree: blank, or a mark, the split bit of
- * the right child of a live piece that a live piece follows. */
-static bool blank_or_mark(const buddy_range *range, unsigned order, uint64_t index, bool is_free,
-                          bool is_split) {
-    if (!is_free && !is_split)
-        return true;
-    unsigned parent = order + 1;
-    uint64_t up = index >> 1;
-    return !is_free && (index & 1u) && order < range->top_order && in_tree(range, parent, up) &&
-           !split_bit(range, parent, up) && !node_test(range, parent, up, FREE_BIT) &&
-           live_piece_at(range, (up + 1) << parent);
-}
-
 /* I12: the reservations are sorted, disjoint, within the capacity and count
  * their min blocks; the table's unused entries are zero. */
 static int check_reservations(const buddy_range *range) {
@@ -154,46 +143,81 @@ static bool leaf_fits_reservations(const buddy_range *range, unsigned order, uin
     return true;
 }
 
-/* I2..I5, I7..I9, I11, I12: every node classified from its parent; counts
- * rebuilt. */
+/* I11 for a live leaf (order, index) outside every reservation: the split
+ * bit of its right child is either blank or a mark, and a mark needs a live
+ * piece right after the leaf. Returns whether it is a mark. */
+static bool leaf_has_valid_mark(const buddy_range *range, unsigned order, uint64_t index,
+                                bool *valid_out) {
+    *valid_out = true;
+    if (!piece_is_marked(range, order, index))
+        return false;
+    *valid_out = live_piece_at(range, (index + 1) << order);
+    return true;
+}
+
+/* I2, I4, I5, I7..I9, I11, I12: a walk over the tree, from the root down
+ * through the split nodes, classifying every node in it; the counts are
+ * rebuilt. Every bit it accounts for (a node's own bits, and each mark) is
+ * added to *bits_seen_out, so a bit anywhere else (I3) shows as a difference
+ * in check_no_stray_bits. O(nodes in the tree). */
 static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
     uint64_t bits_seen = 0;
     uint64_t live_pieces = 0, marks = 0, reserved_blocks = 0;
     uint64_t allocated_blocks = 0;
     uint64_t free_blocks = 0;
-    uint64_t nonempty_orders = 0;
-    for (unsigned order = range->top_order + 1; order-- > 0;) {
-        uint64_t free_count = 0;
-        for (uint64_t index = 0; index < range->orders[order].node_count; index++) {
-            bool is_free = node_test(range, order, index, FREE_BIT);
-            bool is_split = split_bit(range, order, index);
-            bool straddles = ((index + 1) << order) > range->block_count;
-            REQUIRE(!(is_free && is_split)); /* I2 */
-            if (!in_tree(range, order, index)) {
-                REQUIRE(blank_or_mark(range, order, index, is_free, is_split)); /* I3, I11 */
-                marks += is_split;
-                bits_seen += is_split;
-                continue;
+    uint64_t free_count[BUDDY_MAX_ORDER + 1] = {0};
+    /* Depth-first: at most one pending right child per order, and the root. */
+    struct {
+        unsigned order;
+        uint64_t index;
+    } pending[BUDDY_MAX_ORDER + 2];
+    unsigned depth = 0;
+    pending[depth].order = range->top_order;
+    pending[depth++].index = 0;
+    while (depth > 0) {
+        depth--;
+        unsigned order = pending[depth].order;
+        uint64_t index = pending[depth].index;
+        bool is_free = node_test(range, order, index, FREE_BIT);
+        bool is_split = split_bit(range, order, index);
+        bool straddles = ((index + 1) << order) > range->block_count;
+        REQUIRE(!(is_free && is_split));    /* I2 */
+        REQUIRE(!(straddles && !is_split)); /* I4 */
+        bits_seen += (uint64_t)is_free + (uint64_t)is_split;
+        if (is_split) { /* its left child starts below the capacity, as it does */
+            uint64_t left = index << 1;
+            bool right_stored = left + 1 < range->orders[order - 1].node_count;
+            if (right_stored) {
+                REQUIRE(!(node_test(range, order - 1, left, FREE_BIT) &&
+                          node_test(range, order - 1, left + 1, FREE_BIT))); /* I5 */
+                pending[depth].order = order - 1;
+                pending[depth++].index = left + 1;
             }
-            REQUIRE(!(straddles && !is_split)); /* I4 */
-            if (is_split && 2 * index + 1 < range->orders[order - 1].node_count)
-                REQUIRE(!(node_test(range, order - 1, 2 * index, FREE_BIT) &&
-                          node_test(range, order - 1, 2 * index + 1, FREE_BIT))); /* I5 */
-            bool reserved = false;
-            if (!is_split)
-                REQUIRE(leaf_fits_reservations(range, order, index, is_free, &reserved)); /* I12 */
-            if (reserved) {
-                reserved_blocks += (uint64_t)1 << order;
-            } else if (!is_free && !is_split) {
-                live_pieces++;
-                allocated_blocks += (uint64_t)1 << order;
-            }
-            free_count += is_free;
-            free_blocks += is_free ? (uint64_t)1 << order : 0;
-            bits_seen += (uint64_t)is_free + (uint64_t)is_split;
+            pending[depth].order = order - 1;
+            pending[depth++].index = left;
+            continue;
         }
-        REQUIRE(free_count == range->orders[order].free_count); /* I7 */
-        nonempty_orders |= (uint64_t)(free_count != 0) << order;
+        bool reserved = false, valid = true;
+        REQUIRE(leaf_fits_reservations(range, order, index, is_free, &reserved)); /* I12 */
+        if (reserved) {
+            reserved_blocks += (uint64_t)1 << order;
+        } else if (!is_free) {
+            live_pieces++;
+            allocated_blocks += (uint64_t)1 << order;
+            if (leaf_has_valid_mark(range, order, index, &valid)) {
+                REQUIRE(valid); /* I11 */
+                marks++;
+                bits_seen++;
+            }
+        } else {
+            free_count[order]++;
+            free_blocks += (uint64_t)1 << order;
+        }
+    }
+    uint64_t nonempty_orders = 0;
+    for (unsigned order = 0; order <= range->top_order; order++) {
+        REQUIRE(free_count[order] == range->orders[order].free_count); /* I7 */
+        nonempty_orders |= (uint64_t)(free_count[order] != 0) << order;
     }
     REQUIRE(nonempty_orders == range->nonempty_orders);   /* I7 */
     REQUIRE(marks == range->run_marks);                   /* I11 */
