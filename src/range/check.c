@@ -258,17 +258,15 @@ static int check_summaries(const buddy_range *range) {
         uint64_t bits = info->group_count;
         for (unsigned level = 0; level < info->summary_levels; level++) {
             uint64_t word_count = bits_div_ceil_pow2(bits, 6);
-            for (uint64_t bit = 0; bit < word_count * 64; bit++) {
-                bool below;
-                if (bit >= bits)
-                    below = false;
-                else if (level == 0)
-                    below =
-                        (group_bits(range, order, bit, 0) | group_bits(range, order, bit, 1)) != 0;
-                else
-                    below = words[level_word[level - 1] + bit] != 0;
-                bool marked = (words[level_word[level] + bit / 64] >> (bit % 64)) & 1u;
-                REQUIRE(marked == below);
+            for (uint64_t word = 0; word < word_count; word++) {
+                uint64_t below = 0; /* what the word must be */
+                for (uint64_t bit = word * 64; bit < bits && bit < word * 64 + 64; bit++) {
+                    bool set = level == 0 ? (group_bits(range, order, bit, 0) |
+                                             group_bits(range, order, bit, 1)) != 0
+                                          : words[level_word[level - 1] + bit] != 0;
+                    below |= (uint64_t)set << (bit % 64);
+                }
+                REQUIRE(words[level_word[level] + word] == below);
             }
             bits = word_count;
         }
