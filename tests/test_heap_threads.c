@@ -184,17 +184,40 @@ static void an_exact_run_drains_the_caches(void) {
     while (count < MOST && (blocks[count] = buddy_heap_malloc(heap, 16)) != NULL)
         count++;
     CHECK(count > 4 && count < MOST);
-    size_t first = 0; /* four blocks in a row on a 64-byte boundary */
-    while (((uintptr_t)blocks[first] & 63u) != 0 || blocks[first + 3] != blocks[first] + 48)
+    size_t first = 0; /* eight blocks in a row on a 128-byte boundary */
+    while (((uintptr_t)blocks[first] & 127u) != 0 || blocks[first + 7] != blocks[first] + 112)
         first++;
-    for (size_t i = first; i < first + 4; i++)
+    for (size_t i = first; i < first + 8; i++)
         CHECK_STATUS(buddy_heap_free(heap, blocks[i]), BUDDY_OK); /* into the cache */
-    unsigned char *run = buddy_heap_malloc(heap, 48);             /* 3 min blocks: a run */
+    unsigned char *run = buddy_heap_malloc(heap, 96);             /* 6 min blocks: a run */
     CHECK(run == blocks[first]);
     CHECK_STATUS(buddy_heap_free(heap, run), BUDDY_OK);
     for (size_t i = 0; i < count; i++)
-        if (i < first || i >= first + 4)
+        if (i < first || i >= first + 8)
             CHECK_STATUS(buddy_heap_free(heap, blocks[i]), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
+}
+
+/* An exact or packed heap with caches: an allocation of up to 4 min blocks
+ * is one block, which the thread's cache serves. Its refill takes a span of
+ * the range, so the range's peak is the span, not the block. */
+static void small_exact_blocks_come_from_the_cache(unsigned sizing) {
+    static _Alignas(4096) unsigned char small[1 << 18];
+    buddy_heap *heap = NULL;
+    buddy_heap_config config = {0,    0,   BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE | sizing, NULL,
+                                NULL, NULL};
+    CHECK_STATUS(buddy_heap_init(&heap, small, sizeof small, &config), BUDDY_OK);
+    unsigned char *block = buddy_heap_malloc(heap, 48); /* 3 min blocks: an exact run takes 4 */
+    CHECK(block != NULL);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 64);
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
+    CHECK(stats.peak_allocated_bytes > 64);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
+    CHECK(buddy_heap_malloc(heap, 40) == block); /* the block freed last */
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_ENOTLIVE);
     CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
 }
@@ -257,6 +280,8 @@ int main(void) {
     a_cached_malloc_fails_cleanly(heap);
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
     an_exact_run_drains_the_caches();
+    small_exact_blocks_come_from_the_cache(BUDDY_HEAP_EXACT);
+    small_exact_blocks_come_from_the_cache(BUDDY_HEAP_PACKED);
     a_new_heap_in_old_memory();
 
     config =

@@ -314,13 +314,14 @@ static int range_alloc_run(buddy_heap *heap, size_t request, uint64_t at, uint64
 
 /* Allocates `request` bytes (>= min_request) at `alignment` (0 or a power of
  * two): a power-of-two block, or an exact run with BUDDY_HEAP_EXACT (packed
- * with BUDDY_HEAP_PACKED: range_alloc_run). With
- * thread caches, a power-of-two block comes through the thread's cache, and
- * an exact run that is not one from the range under the pool's lock, after
- * draining every cache if the range has no room. */
+ * with BUDDY_HEAP_PACKED: range_alloc_run). With thread caches, a
+ * power-of-two block comes through the thread's cache, as does an exact run
+ * that takes a power of two of min blocks (block_size_for: 3 takes 4), and
+ * any other run from the range under the pool's lock, after draining every
+ * cache if the range has no room. */
 static int range_alloc(buddy_heap *heap, size_t request, size_t alignment, uint64_t *offset) {
     bool exact = (heap->flags & BUDDY_HEAP_EXACT) != 0;
-    size_t blocks = (request + heap->min_block_size - 1) / heap->min_block_size;
+    size_t blocks = block_size_for(heap, request) / heap->min_block_size;
     if (!exact || (heap->pool != NULL && is_pow2(blocks) && alignment <= request)) {
         request = request < alignment ? alignment : request; /* a block is aligned to its size */
         if (heap->pool == NULL)

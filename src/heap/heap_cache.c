@@ -110,8 +110,10 @@ int buddy_heap_cache_init(buddy_heap *heap, unsigned char *memory) {
     claim(heap, slot_at(heap, HEAP_SLOTS));
     /* Constant in a build without ASan or Valgrind, hence the suppression. */
     // cppcheck-suppress knownConditionTrueFalse
-    if (!(heap->flags & (BUDDY_HEAP_FILL | BUDDY_HEAP_EXACT)) && !debug_tools_active())
-        heap->fast_limit = (size_t)heap->min_block_size << (heap_cache_config.orders - 1u);
+    if (!(heap->flags & BUDDY_HEAP_FILL) && !debug_tools_active())
+        heap->fast_limit = heap->flags & BUDDY_HEAP_EXACT
+                               ? (size_t)heap->min_block_size * 4u /* a run of 1 to 4 is a block */
+                               : (size_t)heap->min_block_size << (heap_cache_config.orders - 1u);
     return BUDDY_OK;
 }
 

@@ -36,7 +36,8 @@ struct buddy_heap {
     size_t slot_size;
     uint64_t serial;   /* this heap's number in the process (the thread's cache below) */
     size_t fast_limit; /* malloc and free go straight to the thread's cache up to this
-                          size: with caches, and no fill pattern, exact runs or memory tool */
+                          size: with caches, and no fill pattern or memory tool (with exact
+                          sizing, up to 4 min blocks, which an exact run takes as one block) */
 #ifdef BUDDY_HAVE_PTHREAD
     pthread_mutex_t mutex; /* last_failure, the slots, the shared slot's cache */
     pthread_key_t key;     /* a thread's slot */
