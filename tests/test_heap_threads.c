@@ -222,6 +222,24 @@ static void small_exact_blocks_come_from_the_cache(unsigned sizing) {
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
 }
 
+/* A heap with caches and a fill pattern has no fast path: every block comes
+ * through the thread's cache, filled over its whole size. */
+static void a_filled_heap_with_caches(void) {
+    static _Alignas(4096) unsigned char small[1 << 18];
+    buddy_heap *heap = NULL;
+    buddy_heap_config config = {
+        0, 0, BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE | BUDDY_HEAP_FILL, NULL, NULL, NULL};
+    CHECK_STATUS(buddy_heap_init(&heap, small, sizeof small, &config), BUDDY_OK);
+    unsigned char *block = buddy_heap_malloc(heap, 40);
+    CHECK(block != NULL && block[0] == 0xAA && block[63] == 0xAA);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
+    CHECK(buddy_heap_malloc(heap, 64) == block); /* the block freed last */
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_ENOTLIVE);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
+}
+
 /* A malloc the thread's cache serves straight (up to 32 KiB here) fails as
  * any other: NULL, and the reason recorded. */
 static void a_cached_malloc_fails_cleanly(buddy_heap *heap) {
@@ -282,6 +300,7 @@ int main(void) {
     an_exact_run_drains_the_caches();
     small_exact_blocks_come_from_the_cache(BUDDY_HEAP_EXACT);
     small_exact_blocks_come_from_the_cache(BUDDY_HEAP_PACKED);
+    a_filled_heap_with_caches();
     a_new_heap_in_old_memory();
 
     config =
