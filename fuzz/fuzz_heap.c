@@ -7,6 +7,7 @@
  * the byte it was stamped with: blocks must lie in the region, be aligned,
  * never overlap, keep their contents, and every rejected free must leave the
  * block list unchanged. The invariant checker runs after every operation.
+ * One flag gives the heap thread caches (one thread: the caches' own paths).
  */
 #include <stdalign.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #define MAX_LIVE 256
 
 static _Alignas(4096) unsigned char region[1 << 16];
+static _Alignas(64) unsigned char cache_metadata[1 << 19]; /* a heap with caches keeps its
+                                                              metadata apart */
 
 typedef struct live_block {
     unsigned char *pointer;
@@ -185,12 +188,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     config.policy = (read_u8(&in) & 1u) ? BUDDY_FIRST_FIT : BUDDY_BEST_FIT;
     uint8_t flags = read_u8(&in);
     config.flags = ((flags & 1u) ? BUDDY_HEAP_FILL : 0) | ((flags & 2u) ? BUDDY_HEAP_EXACT : 0) |
-                   ((flags & 4u) ? BUDDY_HEAP_PACKED : 0);
+                   ((flags & 4u) ? BUDDY_HEAP_PACKED : 0) |
+                   ((flags & 8u) ? BUDDY_HEAP_THREAD_SAFE : 0);
     size_t start = read_u8(&in) % 64;
     size_t length = sizeof region - start - (size_t)(read_bytes(&in, 3) % (sizeof region - start));
     session s = {0};
     s.max_alignment = config.max_alignment;
-    if (buddy_heap_init(&s.heap, region + start, length, &config) != BUDDY_OK)
+    int status = (config.flags & BUDDY_HEAP_THREAD_SAFE)
+                     ? buddy_heap_init_external(&s.heap, region + start, length, cache_metadata,
+                                                sizeof cache_metadata, &config)
+                     : buddy_heap_init(&s.heap, region + start, length, &config);
+    if (status != BUDDY_OK)
         return 0; /* too small a region for this configuration */
     while (in.size > 0)
         step(&s, &in);
