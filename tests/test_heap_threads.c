@@ -199,41 +199,27 @@ static void an_exact_run_drains_the_caches(void) {
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
 }
 
-/* An exact or packed heap with caches: an allocation of up to 4 min blocks
- * is one block, which the thread's cache serves. Its refill takes a span of
- * the range, so the range's peak is the span, not the block. */
-static void small_exact_blocks_come_from_the_cache(unsigned sizing) {
+/* A heap with caches and exact or packed sizing, or a fill pattern: an
+ * allocation of up to 4 min blocks is one block (an exact run of 3 takes 4),
+ * which the thread's cache serves (past the fast path with a fill pattern,
+ * filled over its whole size). Its refill takes a span of the range, so the
+ * range's peak is the span, not the block. */
+static void small_blocks_come_from_the_cache(unsigned flags) {
     static _Alignas(4096) unsigned char small[1 << 18];
     buddy_heap *heap = NULL;
-    buddy_heap_config config = {0,    0,   BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE | sizing, NULL,
+    buddy_heap_config config = {0,    0,   BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE | flags, NULL,
                                 NULL, NULL};
     CHECK_STATUS(buddy_heap_init(&heap, small, sizeof small, &config), BUDDY_OK);
-    unsigned char *block = buddy_heap_malloc(heap, 48); /* 3 min blocks: an exact run takes 4 */
+    unsigned char *block = buddy_heap_malloc(heap, 48);
     CHECK(block != NULL);
     CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 64);
+    if (flags & BUDDY_HEAP_FILL)
+        CHECK(block[0] == 0xAA && block[63] == 0xAA);
     buddy_range_stats stats;
     CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
     CHECK(stats.peak_allocated_bytes > 64);
     CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
     CHECK(buddy_heap_malloc(heap, 40) == block); /* the block freed last */
-    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
-    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_ENOTLIVE);
-    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
-    CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
-}
-
-/* A heap with caches and a fill pattern has no fast path: every block comes
- * through the thread's cache, filled over its whole size. */
-static void a_filled_heap_with_caches(void) {
-    static _Alignas(4096) unsigned char small[1 << 18];
-    buddy_heap *heap = NULL;
-    buddy_heap_config config = {
-        0, 0, BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE | BUDDY_HEAP_FILL, NULL, NULL, NULL};
-    CHECK_STATUS(buddy_heap_init(&heap, small, sizeof small, &config), BUDDY_OK);
-    unsigned char *block = buddy_heap_malloc(heap, 40);
-    CHECK(block != NULL && block[0] == 0xAA && block[63] == 0xAA);
-    CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
-    CHECK(buddy_heap_malloc(heap, 64) == block); /* the block freed last */
     CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_OK);
     CHECK_STATUS(buddy_heap_free(heap, block), BUDDY_ENOTLIVE);
     CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
@@ -298,9 +284,9 @@ int main(void) {
     a_cached_malloc_fails_cleanly(heap);
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
     an_exact_run_drains_the_caches();
-    small_exact_blocks_come_from_the_cache(BUDDY_HEAP_EXACT);
-    small_exact_blocks_come_from_the_cache(BUDDY_HEAP_PACKED);
-    a_filled_heap_with_caches();
+    small_blocks_come_from_the_cache(BUDDY_HEAP_EXACT);
+    small_blocks_come_from_the_cache(BUDDY_HEAP_PACKED);
+    small_blocks_come_from_the_cache(BUDDY_HEAP_FILL);
     a_new_heap_in_old_memory();
 
     config =
