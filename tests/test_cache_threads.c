@@ -22,6 +22,7 @@
 
 #include "buddy.h"
 #include "check.h"
+#include "lock.h"
 
 #define WORKERS 4
 #define LIVE 48
@@ -146,6 +147,29 @@ static void pause_ms(long ms) {
     nanosleep(&pause, NULL);
 }
 
+static uint32_t lock_word;
+
+static void *take_and_release(void *unused) {
+    buddy_lock_take(&lock_word); /* spins, then sleeps until the release wakes it */
+    buddy_lock_release(&lock_word);
+    return unused;
+}
+
+/* The one-word lock: a second taker marks the word as having waiters and
+ * sleeps; the release wakes it, and it takes the lock. The holder waits
+ * until the word says so (at most 10 s), whatever the scheduler does. */
+static void a_waiter_sleeps_until_the_release(void) {
+    pthread_t waiter;
+    buddy_lock_take(&lock_word);
+    pthread_create(&waiter, NULL, take_and_release, NULL);
+    for (unsigned ms = 0; ms < 10000 && __atomic_load_n(&lock_word, __ATOMIC_ACQUIRE) != 2u; ms++)
+        pause_ms(1);
+    CHECK_EQ_U64(__atomic_load_n(&lock_word, __ATOMIC_ACQUIRE), 2);
+    buddy_lock_release(&lock_word);
+    CHECK_EQ_INT(joined(waiter), 0);
+    CHECK_EQ_U64(lock_word, 0);
+}
+
 /* A cache's owner goes in without its lock unless another thread wants the
  * cache (cache_internal.h). Both ways round, on purpose: an owner that finds
  * the cache wanted (everything held by lock_all) waits for the lock; and a
@@ -214,6 +238,7 @@ int main(void) {
     }
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     owner_and_others_wait_for_each_other(pool, workers[0].cache);
+    a_waiter_sleeps_until_the_release();
     for (unsigned i = 0; i < WORKERS; i++) {
         CHECK_EQ_U64(workers[i].corrupted, 0);
         operations += workers[i].operations;
