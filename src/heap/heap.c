@@ -322,7 +322,8 @@ static int range_alloc_run(buddy_heap *heap, size_t request, uint64_t at, uint64
 static int range_alloc(buddy_heap *heap, size_t request, size_t alignment, uint64_t *offset) {
     bool exact = (heap->flags & BUDDY_HEAP_EXACT) != 0;
     size_t blocks = (request + heap->min_block_size - 1) / heap->min_block_size;
-    blocks += exact && (blocks & 3u) == 3u; /* as block_size_for, which a huge request overflows */
+    if (exact && (blocks & 3u) == 3u)
+        blocks++; /* as block_size_for, whose shift a huge request would overflow */
     if (!exact || (heap->pool != NULL && is_pow2(blocks) && alignment <= request)) {
         request = request < alignment ? alignment : request; /* a block is aligned to its size */
         if (heap->pool == NULL)

@@ -143,18 +143,6 @@ static bool leaf_fits_reservations(const buddy_range *range, unsigned order, uin
     return true;
 }
 
-/* I11 for a live leaf (order, index) outside every reservation: the split
- * bit of its right child is either blank or a mark, and a mark needs a live
- * piece right after the leaf. Returns whether it is a mark. */
-static bool leaf_has_valid_mark(const buddy_range *range, unsigned order, uint64_t index,
-                                bool *valid_out) {
-    *valid_out = true;
-    if (!piece_is_marked(range, order, index))
-        return false;
-    *valid_out = live_piece_at(range, (index + 1) << order);
-    return true;
-}
-
 /* I2, I4, I5, I7..I9, I11, I12: a walk over the tree, from the root down
  * through the split nodes, classifying every node in it; the counts are
  * rebuilt. Every bit it accounts for (a node's own bits, and each mark) is
@@ -184,7 +172,7 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
         REQUIRE(!(is_free && is_split));    /* I2 */
         REQUIRE(!(straddles && !is_split)); /* I4 */
         bits_seen += (uint64_t)is_free + (uint64_t)is_split;
-        if (is_split) { /* its left child starts below the capacity, as it does */
+        if (is_split) { /* its left child starts where it does, below the capacity */
             uint64_t left = index << 1;
             bool right_stored = left + 1 < range->orders[order - 1].node_count;
             if (right_stored) {
@@ -197,15 +185,15 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
             pending[depth++].index = left;
             continue;
         }
-        bool reserved = false, valid = true;
+        bool reserved = false;
         REQUIRE(leaf_fits_reservations(range, order, index, is_free, &reserved)); /* I12 */
         if (reserved) {
             reserved_blocks += (uint64_t)1 << order;
         } else if (!is_free) {
             live_pieces++;
             allocated_blocks += (uint64_t)1 << order;
-            if (leaf_has_valid_mark(range, order, index, &valid)) {
-                REQUIRE(valid); /* I11 */
+            if (piece_is_marked(range, order, index)) { /* a live piece must follow (I11) */
+                REQUIRE(live_piece_at(range, (index + 1) << order));
                 marks++;
                 bits_seen++;
             }
