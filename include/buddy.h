@@ -210,7 +210,7 @@ BUDDY_API int buddy_range_alloc_batch(buddy_range *range, uint64_t size, uint32_
                                       uint64_t *offsets_out);
 
 /* Free blocks of a run's largest order that buddy_range_alloc_exact tries to
- * fit the run across before it cuts a larger block. */
+ * fit the run across before it cuts a larger block, at most. */
 #define BUDDY_RUN_FIT_TRIES 8
 
 /* Allocates an exact run: ceil(size / min block) min blocks (0 counts as one;
@@ -218,8 +218,10 @@ BUDDY_API int buddy_range_alloc_batch(buddy_range *range, uint64_t size, uint32_
  * decomposition of that count laid out from the offset: buddy blocks of
  * decreasing size, one after the other. The offset is a multiple of the
  * largest piece. Placement: of the lowest BUDDY_RUN_FIT_TRIES free blocks of
- * the largest piece's order, the first whose next min blocks are free for the
- * rest of the run; else the start of a free block of the count's power-of-two order (chosen by the
+ * the largest piece's order k that lie in the lowest one's group or the next
+ * (a group: 64 blocks at k = 0, else 2^(7 - (k - 1) mod 8) blocks, aligned
+ * on their count), the first whose next min blocks are free for the rest of
+ * the run; else the start of a free block of the count's power-of-two order (chosen by the
  * policy), whose rest stays free for others. A power-of-two count gives exactly what
  * buddy_range_alloc gives. Free, size and resize take the run by its offset alone; buddy_range_size
  * gives its exact size. Fails with BUDDY_EINVAL iff range or offset_out is

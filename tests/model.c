@@ -188,8 +188,10 @@ static int trim(model *m, uint64_t count, uint64_t alignment, uint64_t *offset_o
 
 /* The contract of buddy_range_alloc_exact: the count of min blocks (one more
  * when it is 3 mod 4). If it is not a power of two, the run goes at the first
- * of the lowest BUDDY_RUN_FIT_TRIES free blocks of its largest piece's order
- * whose next min blocks are free for the rest. Else it is carved from the start of
+ * of the lowest BUDDY_RUN_FIT_TRIES free blocks of its largest piece's order,
+ * within the lowest one's group or the next (a group: 64 blocks of order 0,
+ * else the 2^(7 - (order - 1) mod 8) of a tile's row), whose next min blocks
+ * are free for the rest. Else it is carved from the start of
  * a free block of the count's power-of-two order chosen as alloc chooses:
  * each half the remaining count exceeds is a piece that continues; a half it
  * does not reach is freed. */
@@ -209,10 +211,17 @@ int model_alloc_exact_aligned(model *m, uint64_t size, uint64_t alignment, uint6
     uint64_t count = run_count(m, size);
     unsigned piece = floor_log2(count);
     if (count != (uint64_t)1 << piece && alignment <= (uint64_t)1 << (piece + m->min_block_shift)) {
-        unsigned tries = 0; /* the lowest free blocks of the largest piece's order */
+        unsigned tries = 0;               /* the lowest free blocks of the largest piece's order */
+        uint64_t window_end = UINT64_MAX; /* in the lowest one's group or the next */
+        unsigned shift = piece == 0 ? 6u : 7u - (piece - 1u) % 8u; /* nodes a group, log2 */
         for (uint64_t at = 0; at < m->block_count && tries < BUDDY_RUN_FIT_TRIES; at++) {
             if (m->order_at[at] != (signed char)piece || !m->free_at[at])
                 continue;
+            uint64_t index = at >> piece;
+            if (tries == 0)
+                window_end = ((index >> shift) + 2u) << shift;
+            if (index >= window_end)
+                break;
             tries++;
             if (at + count <= m->block_count && all_free(m, at, at + count)) {
                 carve(m, at, count);

@@ -359,11 +359,19 @@ static void runs_fit_across_free_blocks(void) {
 }
 
 /* The candidates are the lowest free blocks of the largest piece's order in
- * address order, found through the order's summary: seven that the rest does
- * not fit after (their buddies are live), then one 128 tiles further on, in
- * another word of the summary, that the eighth and last try takes. */
+ * address order, within the lowest one's group or the next (at order 2, 64
+ * blocks: a tile's row), found through the order's summary. Seven that the
+ * rest does not fit after (their buddies are live) in group 63: a place that
+ * fits in group 66 is not tried, and the allocation fails; one in group 64,
+ * in the next word of the summary, is the eighth and last try, and taken. */
 static void runs_try_the_lowest_free_blocks(void) {
-    enum { BLOCKS = 1 << 16, FOURS = BLOCKS / 4, FAR = 8193 };
+    enum {
+        BLOCKS = 1 << 16,
+        FOURS = BLOCKS / 4,
+        LOW = 63 * 64,
+        NEXT = 64 * 64 + 1,
+        FAR = 66 * 64 + 1
+    };
     buddy_range *range = make(BLOCKS, 1, BUDDY_BEST_FIT);
     uint64_t offset = 0;
     for (uint64_t i = 0; i < FOURS; i++) {
@@ -371,16 +379,19 @@ static void runs_try_the_lowest_free_blocks(void) {
         CHECK_EQ_U64(offset, 4 * i);
     }
     for (uint64_t i = 0; i + 1 < BUDDY_RUN_FIT_TRIES; i++)
-        CHECK_STATUS(buddy_range_free(range, 8 * i), BUDDY_OK);
+        CHECK_STATUS(buddy_range_free(range, 4 * (LOW + 2 * i)), BUDDY_OK);
     CHECK_STATUS(buddy_range_free(range, 4 * FAR), BUDDY_OK);
     CHECK_STATUS(buddy_range_free(range, 4 * FAR + 4), BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc_exact(range, 5, &offset), BUDDY_ENOMEM);
+    CHECK_STATUS(buddy_range_free(range, 4 * NEXT), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 4 * NEXT + 4), BUDDY_OK);
     CHECK_STATUS(buddy_range_alloc_exact(range, 5, &offset), BUDDY_OK);
-    CHECK_EQ_U64(offset, 4 * FAR);
+    CHECK_EQ_U64(offset, 4 * NEXT);
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
-    CHECK_STATUS(buddy_range_free(range, 4 * FAR), BUDDY_OK);
-    CHECK_STATUS(buddy_range_free(range, 4 * FAR - 4), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 4 * NEXT), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 4 * NEXT - 4), BUDDY_OK);
     CHECK_STATUS(buddy_range_alloc_exact(range, 5, &offset), BUDDY_OK); /* no candidate fits */
-    CHECK_EQ_U64(offset, 4 * FAR - 4); /* the merged order-3 block, trimmed */
+    CHECK_EQ_U64(offset, 4 * NEXT - 4); /* the merged order-3 block, trimmed */
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 

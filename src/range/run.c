@@ -448,7 +448,10 @@ static void carve_rest(buddy_range *range, unsigned order, uint64_t index, uint6
 /* Places a run of `count` min blocks, not a power of two, across free blocks
  * that follow each other: at a free block of its largest piece's order whose
  * next min blocks are free for the rest. Tries the lowest
- * BUDDY_RUN_FIT_TRIES such blocks, in address order. */
+ * BUDDY_RUN_FIT_TRIES such blocks, in address order, in the lowest one's
+ * group or the next: a farther one costs a miss or two of its own, and
+ * rarely fits (the lowest free blocks that stay free are those that fit no
+ * run). */
 static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out) {
     unsigned piece = bits_log2_floor(count);
     if (range->orders[piece].free_count == 0)
@@ -457,9 +460,11 @@ static bool place_across(buddy_range *range, uint64_t count, uint64_t *first_out
     uint64_t others;
     uint64_t index = lowest_free(range, piece, &ref, &others);
     uint64_t need = count - ((uint64_t)1 << piece);
+    unsigned shift = range->orders[piece].group_shift;
+    uint64_t window_end = ((index >> shift) + 2u) << shift;
     for (unsigned tries = 1; !rest_is_free(range, piece, index + 1, need); tries++) {
-        index = next_free(range, piece, index + 1);
-        if (index == NO_GROUP || tries == BUDDY_RUN_FIT_TRIES)
+        index = next_free(range, piece, index + 1); /* NO_GROUP is past any window */
+        if (index >= window_end || tries == BUDDY_RUN_FIT_TRIES)
             return false;
     }
     free_remove(range, piece, index);
