@@ -267,13 +267,21 @@ int buddy_heap_fini(buddy_heap *heap) {
 
 /* ---- Allocation ---------------------------------------------------------- */
 
+/* The min blocks a request of `request` bytes asks for, and with
+ * BUDDY_HEAP_EXACT those its exact run takes: one more for a count of 3 mod
+ * 4, as buddy_range_alloc_exact. */
+static size_t request_blocks(const buddy_heap *heap, size_t request) {
+    size_t blocks = (request + heap->min_block_size - 1) / heap->min_block_size;
+    return (heap->flags & BUDDY_HEAP_EXACT) && (blocks & 3u) == 3u ? blocks + 1 : blocks;
+}
+
 /* The block size a request of `request` bytes (>= min_request) gets: a power
  * of two of min blocks, or with BUDDY_HEAP_EXACT the min blocks of an exact
- * run (one more for a count of 3 mod 4, as buddy_range_alloc_exact). */
+ * run. */
 static size_t block_size_for(const buddy_heap *heap, size_t request) {
-    size_t blocks = (request + heap->min_block_size - 1) / heap->min_block_size;
+    size_t blocks = request_blocks(heap, request);
     if (heap->flags & BUDDY_HEAP_EXACT)
-        return heap->min_block_size * (blocks + ((blocks & 3u) == 3u));
+        return heap->min_block_size * blocks;
     return heap->min_block_size << bits_log2_ceil(blocks);
 }
 
@@ -316,14 +324,12 @@ static int range_alloc_run(buddy_heap *heap, size_t request, uint64_t at, uint64
  * two): a power-of-two block, or an exact run with BUDDY_HEAP_EXACT (packed
  * with BUDDY_HEAP_PACKED: range_alloc_run). With thread caches, a
  * power-of-two block comes through the thread's cache, as does an exact run
- * that takes a power of two of min blocks (block_size_for: 3 takes 4), and
+ * that takes a power of two of min blocks (request_blocks: 3 takes 4), and
  * any other run from the range under the pool's lock, after draining every
  * cache if the range has no room. */
 static int range_alloc(buddy_heap *heap, size_t request, size_t alignment, uint64_t *offset) {
     bool exact = (heap->flags & BUDDY_HEAP_EXACT) != 0;
-    size_t blocks = (request + heap->min_block_size - 1) / heap->min_block_size;
-    if (exact && (blocks & 3u) == 3u)
-        blocks++; /* as block_size_for, whose shift a huge request would overflow */
+    size_t blocks = request_blocks(heap, request);
     if (!exact || (heap->pool != NULL && is_pow2(blocks) && alignment <= request)) {
         request = request < alignment ? alignment : request; /* a block is aligned to its size */
         if (heap->pool == NULL)
