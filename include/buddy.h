@@ -535,7 +535,9 @@ BUDDY_API int buddy_cache_pool_block_size(buddy_cache_pool *pool, uint64_t offse
 /* buddy_range_resize for a block handed out by a cache or by the range; a
  * cached block that changes order is no longer the caches' (its free goes to
  * the range). Fails with BUDDY_ENOTLIVE iff the block sits in a cache, else
- * as buddy_range_resize. Takes the pool's lock. O(log capacity). */
+ * as buddy_range_resize. Takes the pool's locks and, while the pool has one
+ * cache, that cache from its owner (a process-wide barrier; the owner
+ * resizes cheaper with buddy_cache_resize). O(log capacity). */
 BUDDY_API int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size);
 
 /* Bytes one cache of a pool of this config (NULL for the defaults) needs: a
@@ -574,6 +576,11 @@ BUDDY_API int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *off
  * cache; otherwise as buddy_range_free. O(1) on the stack; a batch of
  * O(log capacity) range calls otherwise. */
 BUDDY_API int buddy_cache_free(buddy_cache *cache, uint64_t offset);
+
+/* buddy_cache_pool_resize by the cache's owner, which takes its own cache's
+ * lock, not every one's: the same results and failures (BUDDY_EINVAL iff
+ * cache is NULL). O(log capacity). */
+BUDDY_API int buddy_cache_resize(buddy_cache *cache, uint64_t offset, uint64_t new_size);
 
 /* ---- Heap: a pointer allocator over a caller's memory region ----------- */
 

@@ -4,7 +4,8 @@
  * high-water mark, every rejected free (a block in this cache or another,
  * an offset inside a small block, foreign offsets) with the range's and the
  * pool's bytes unchanged, drain and retry before ENOMEM, exact statistics,
- * sizes and resizes, and the calls' bad arguments. All of it twice: with
+ * sizes and resizes, a pool with one cache (no atomic operations on the
+ * tags), and the calls' bad arguments. All of it twice: with
  * the owners going in without their lock where the system has the barrier
  * that needs, and with the lock, as where it has none.
  */
@@ -196,6 +197,10 @@ static void sizes_and_resizes(void) {
     check_rejected(caches[0], block + 16, BUDDY_ENOTLIVE);
     CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_OK); /* by the range */
     CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_ENOTLIVE);
+    block = alloc_ok(caches[1], 32); /* the same by a cache's owner */
+    CHECK_STATUS(buddy_cache_resize(caches[0], block + 32, 64), BUDDY_ENOTLIVE);
+    CHECK_STATUS(buddy_cache_resize(caches[0], block, 16), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_OK);
     uint64_t large = alloc_ok(caches[1], 8192);
     CHECK_STATUS(buddy_cache_pool_resize(pool, large, 4096), BUDDY_OK);
     CHECK_STATUS(buddy_cache_pool_block_size(pool, large, &size), BUDDY_OK);
@@ -205,6 +210,40 @@ static void sizes_and_resizes(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
     buddy_cache_pool_unlock(pool);
     tear_down();
+}
+
+/* A pool with one cache, whose owner writes tags with plain stores: the
+ * same checks, resizes by the owner and by the pool, and the mode ending
+ * when a second cache joins and coming back when it leaves. */
+static void one_cache_alone(void) {
+    set_up(CAPACITY, NULL);
+    CHECK_STATUS(buddy_cache_fini(caches[1]), BUDDY_OK);
+    CHECK_EQ_U64(pool->solo, 1);
+    buddy_cache *alone = caches[0];
+    uint64_t block = alloc_ok(alone, 16);
+    CHECK_STATUS(buddy_cache_free(alone, block), BUDDY_OK);
+    check_rejected(alone, block, BUDDY_ENOTLIVE);
+    CHECK_EQ_U64(alloc_ok(alone, 16), block); /* LIFO */
+    uint64_t pair = alloc_ok(alone, 32);
+    check_rejected(alone, pair + 16, BUDDY_ENOTSTART);
+    CHECK_STATUS(buddy_cache_resize(alone, pair, 16), BUDDY_OK); /* no longer cached */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_free(alone, pair), BUDDY_OK); /* by the range */
+    pair = alloc_ok(alone, 32);
+    CHECK_STATUS(buddy_cache_pool_resize(pool, pair, 16), BUDDY_OK); /* the same from outside */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_free(alone, pair), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool),
+                 BUDDY_OK);
+    CHECK_EQ_U64(pool->solo, 0);
+    CHECK_STATUS(buddy_cache_free(caches[1], block), BUDDY_OK);
+    check_rejected(alone, block, BUDDY_ENOTLIVE);
+    CHECK_STATUS(buddy_cache_fini(caches[1]), BUDDY_OK);
+    CHECK_EQ_U64(pool->solo, 1);
+    CHECK_STATUS(buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool),
+                 BUDDY_OK);
+    tear_down();
+    CHECK_EQ_U64(pool->solo, 0);
 }
 
 /* The checker finds every flipped bit of the tags of a span of order-2
@@ -280,6 +319,7 @@ static void bad_arguments(void) {
     CHECK_STATUS(buddy_cache_pool_block_size(NULL, 0, &size), BUDDY_EINVAL);
     CHECK_STATUS(buddy_cache_pool_block_size(pool, 0, NULL), BUDDY_EINVAL);
     CHECK_STATUS(buddy_cache_pool_resize(NULL, 0, 16), BUDDY_EINVAL);
+    CHECK_STATUS(buddy_cache_resize(NULL, 0, 16), BUDDY_EINVAL);
     buddy_cache_pool_lock(NULL); /* ignored */
     buddy_cache_pool_unlock(NULL);
     buddy_cache_pool_lock_all(NULL);
@@ -313,6 +353,7 @@ int main(void) {
         every_rejected_free();
         drain_and_retry_before_enomem();
         sizes_and_resizes();
+        one_cache_alone();
         corruption_is_found();
         bad_arguments();
     }

@@ -7,17 +7,21 @@
  * whether the baton passes to the other thread. A schedule is thus replayed
  * exactly by its number.
  *
- * The script races what the caches must get right, in three steps between
- * barriers. Both threads free the same block: one must win, the other get
+ * The script races what the caches must get right, in four steps between
+ * barriers. Thread 0 starts with the pool's only cache, whose owner stores
+ * tags without atomic operations, while thread 1 resizes one of its blocks
+ * through the pool and then joins with a cache of its own, which ends that;
+ * meanwhile both threads free the same block: one must win, the other get
  * BUDDY_ENOTLIVE. Each allocates and frees small blocks through its own cache
  * and frees one of the other's. Each takes a large block: the range has room
  * for one, and for the second only once the caches are drained, which the
  * refused allocation does while the other thread runs; and one drains the
  * pool while the other allocates and frees through its cache, whose owner
  * goes in without a lock (cache_internal.h; in odd-numbered schedules, with
- * its lock, as where membarrier is missing). After each schedule:
- * no block was handed out twice, no call failed, every cache is given back,
- * and the range is empty and whole.
+ * its lock, as where membarrier is missing). At each barrier the pool's
+ * checker passes (a lost tag store shows there); after each schedule, no
+ * block was handed out twice, no call failed, every cache is given back, and
+ * the range is empty and whole.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -67,7 +71,11 @@ void interleave_yield(void) {
     pthread_mutex_unlock(&baton_mutex);
 }
 
-/* Waits for the other thread; the second to arrive keeps the baton. */
+static buddy_cache_pool *pool;
+static unsigned long broken; /* checks of the pool at a barrier that failed */
+
+/* Waits for the other thread; the second to arrive checks the pool and
+ * keeps the baton. */
 static void barrier(void) {
     pthread_mutex_lock(&baton_mutex);
     int pass = passes;
@@ -78,6 +86,10 @@ static void barrier(void) {
         while (passes == pass || baton != self)
             pthread_cond_wait(&baton_moved, &baton_mutex);
     } else {
+        pthread_mutex_unlock(&baton_mutex);
+        /* Both threads are between calls: every invariant holds. */
+        broken += buddy_cache_pool_check(pool) != BUDDY_OK;
+        pthread_mutex_lock(&baton_mutex);
         arrived = 0;
         passes++;
         parked[1 - self] = 0;
@@ -88,11 +100,12 @@ static void barrier(void) {
 /* ---- The script ---------------------------------------------------------- */
 
 static buddy_range *range;
-static buddy_cache_pool *pool;
 static buddy_cache *caches[2];
 static uint64_t shared_block; /* both threads free it */
+static uint64_t resized;      /* thread 1 shrinks it from 32 to 16 bytes while thread 0 is solo */
 static int shared_status[2];
-static uint64_t passed[2];          /* thread t frees passed[t], the other's block */
+static uint64_t passed[2]; /* thread t frees passed[t], the other's block */
+static const uint64_t passed_size[2] = {32, 16};
 static unsigned char owner[BLOCKS]; /* 1 + the thread that holds each min block */
 static unsigned long twice, failed;
 
@@ -135,11 +148,23 @@ static void *script(void *argument) {
     wait_for_baton();
     pthread_mutex_unlock(&baton_mutex);
 
-    shared_status[self] = buddy_cache_free(caches[self], shared_block);
+    if (self == 0) {                           /* the pool's only cache, then one of two */
+        free_in(self, alloc_in(self, 32), 32); /* beside `resized` */
+        free_in(self, alloc_in(self, 16), 16);
+        shared_status[self] = buddy_cache_free(caches[self], shared_block);
+    } else {
+        failed += buddy_cache_pool_resize(pool, resized, 16) != BUDDY_OK;
+        give(resized + 16, 16);
+        failed +=
+            buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool) != BUDDY_OK;
+        shared_status[self] = buddy_cache_free(caches[self], shared_block);
+        passed[0] = alloc_in(self, passed_size[0]); /* not the shared block: of another order */
+        free_in(self, resized, 16);                 /* no longer the caches': to the range */
+    }
     barrier(); /* else the winner could reuse the block before the loser's free */
     uint64_t a = alloc_in(self, 16), b = alloc_in(self, 32);
     free_in(self, a, 16);
-    free_in(self, passed[self], 16);
+    free_in(self, passed[self], passed_size[self]);
     free_in(self, b, 32);
     barrier();
     if (self == 0) { /* drains thread 1's cache from outside while its owner uses it */
@@ -170,18 +195,18 @@ static void run_schedule(uint64_t number) {
                  BUDDY_OK);
     if (number % 2 == 1)
         pool->barriers = false; /* the owners take their locks, as without membarrier */
-    for (int t = 0; t < 2; t++)
-        CHECK_STATUS(buddy_cache_init(&caches[t], cache_memory[t], sizeof cache_memory[t], pool),
-                     BUDDY_OK);
+    CHECK_STATUS(buddy_cache_init(&caches[0], cache_memory[0], sizeof cache_memory[0], pool),
+                 BUDDY_OK);
     memset(owner, 0, sizeof owner);
-    /* Set-up on the main thread: a shared block, and one block of each
-     * thread's that the other frees, all in the first quarter of the range;
-     * the second half is taken, so the second large block needs the first
-     * quarter, which only drained caches leave free. */
+    /* Set-up on the main thread: a shared block, a block for thread 1 to
+     * resize, and one of thread 0's that thread 1 frees (thread 1 takes the
+     * one thread 0 frees), all in the first quarter of the range; the second
+     * half is taken, so the second large block needs the first quarter,
+     * which only drained caches leave free. */
     shared_block = alloc_in(0, 16);
     give(shared_block, 16);
-    passed[1] = alloc_in(0, 16);
-    passed[0] = alloc_in(1, 16);
+    resized = alloc_in(0, 32);
+    passed[1] = alloc_in(0, passed_size[1]);
     uint64_t filler = 0;
     CHECK_STATUS(buddy_range_alloc(range, CAPACITY / 2, &filler), BUDDY_OK);
     CHECK_EQ_U64(filler, CAPACITY / 2);
@@ -198,15 +223,15 @@ static void run_schedule(uint64_t number) {
 
     int won = (shared_status[0] == BUDDY_OK) + (shared_status[1] == BUDDY_OK);
     int lost = (shared_status[0] == BUDDY_ENOTLIVE) + (shared_status[1] == BUDDY_ENOTLIVE);
-    if (won != 1 || lost != 1 || twice != 0 || failed != 0) {
+    if (won != 1 || lost != 1 || twice != 0 || failed != 0 || broken != 0) {
         fprintf(stderr,
                 "schedule %" PRIu64 ": frees of one block gave %s and %s; %lu handed out "
-                "twice, %lu calls failed\n",
+                "twice, %lu calls failed, %lu checks failed\n",
                 number, buddy_status_str(shared_status[0]), buddy_status_str(shared_status[1]),
-                twice, failed);
+                twice, failed, broken);
         check_failures++;
     }
-    twice = failed = 0;
+    twice = failed = broken = 0;
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     give(filler, CAPACITY / 2);
     CHECK_STATUS(buddy_cache_free(caches[1], filler), BUDDY_OK);

@@ -25,13 +25,21 @@
  *    range under the pool's lock, after the tag is read again under it. Tags
  *    go from NONE to CACHED (refill) and back (drain) only under that lock,
  *    so the range never sees a cached block freed.
- * 4. An allocation the range refuses drains every cache and tries again.
+ * 4. While the pool has one cache (`solo`), its owner's alloc and free write
+ *    the tag word with a plain load and store: every other thread that writes
+ *    tags takes that cache from its owner first (a drain, the pool's resize),
+ *    so no store is lost, and an atomic operation would only cost a memory
+ *    barrier. A second cache ends it before it joins: buddy_cache_init
+ *    clears `solo`, then takes the first cache from its owner and gives it
+ *    back, so the owner has left any call that read 1, and reads 0 after.
+ * 5. An allocation the range refuses drains every cache and tries again.
  *
  * Locks, always taken in this order: the registry lock (the list of caches),
  * a cache's own spin lock (its stacks; uncontended unless another thread
  * drains it), the pool's lock. A cache's alloc and free take its own lock
- * and do one atomic operation on a tag word: O(1). A refill is O(batch + log
- * capacity); a drain moves half a mark, O(log capacity) each.
+ * and do one atomic operation on a tag word (a plain store while solo):
+ * O(1). A refill is O(batch + log capacity); a drain moves half a mark,
+ * O(log capacity) each.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -285,8 +293,15 @@ int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
     cache->pool = pool;
     cache->magic = CACHE_MAGIC;
     registry_lock(pool);
-    cache->next = pool->list.registry.caches;
+    buddy_cache *first = pool->list.registry.caches;
+    if (first != NULL && pool->solo) { /* 4. at the top of the file */
+        __atomic_store_n(&pool->solo, 0u, __ATOMIC_RELAXED);
+        remote_lock(first);
+        remote_unlock(first);
+    }
+    cache->next = first;
     pool->list.registry.caches = cache;
+    __atomic_store_n(&pool->solo, first == NULL, __ATOMIC_RELAXED);
     registry_unlock(pool);
     *cache_out = cache;
     return BUDDY_OK;
@@ -305,6 +320,8 @@ int buddy_cache_fini(buddy_cache *cache) {
     *link = cache->next;
     cache->magic = 0;
     remote_unlock(cache);
+    buddy_cache *rest = pool->list.registry.caches; /* no other thread writes tags now */
+    __atomic_store_n(&pool->solo, rest != NULL && rest->next == NULL, __ATOMIC_RELAXED);
     registry_unlock(pool);
     return BUDDY_OK;
 }
@@ -333,15 +350,21 @@ static int alloc_from_range(buddy_cache_pool *pool, uint64_t size, uint64_t *off
 }
 
 /* Pops the top of a non-empty stack and tags it LIVE; the owner is in. */
-static uint64_t pop(buddy_cache *cache, unsigned order) {
+BUDDY_HOT_INLINE uint64_t pop(buddy_cache *cache, unsigned order) {
     buddy_cache_pool *pool = cache->pool;
     uint64_t offset = stack_of(cache, order)[cache->count[order] - 1u];
     YIELD(); /* as in push */
     cache->count[order]--;
     uint64_t index = offset >> pool->min_block_shift;
     /* Only this cache's owner turns its CACHED tags LIVE. */
+    uint32_t *word = tag_word(pool, index), flip = (uint32_t)3u << tag_shift(index);
+    bool solo = __atomic_load_n(&pool->solo, __ATOMIC_RELAXED);
+    uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
     YIELD();
-    __atomic_fetch_xor(tag_word(pool, index), (uint32_t)3u << tag_shift(index), __ATOMIC_RELAXED);
+    if (solo)
+        __atomic_store_n(word, seen ^ flip, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_xor(word, flip, __ATOMIC_RELAXED);
     return offset;
 }
 
@@ -408,6 +431,22 @@ static void push(buddy_cache *cache, uint64_t offset, unsigned order) {
     push_below_mark(cache, offset, order);
 }
 
+/* Turns the LIVE tag at `shift` of `word`, seen as `*seen`, CACHED; the
+ * owner is in. True iff done; false with `*seen` loaded again iff another
+ * tag of the word changed (never while solo). */
+static bool cache_tag(const buddy_cache_pool *pool, uint32_t *word, uint32_t *seen,
+                      unsigned shift) {
+    uint32_t flip = (uint32_t)3u << shift;
+    bool solo = __atomic_load_n(&pool->solo, __ATOMIC_RELAXED);
+    YIELD();
+    if (solo) {
+        __atomic_store_n(word, *seen ^ flip, __ATOMIC_RELAXED);
+        return true;
+    }
+    return __atomic_compare_exchange_n(word, seen, *seen ^ flip, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_RELAXED);
+}
+
 /* A free whose tag was NONE (or that has no tag, index = tag_count): the
  * range decides, under the pool's lock, if the tag is still NONE there.
  * Returns its status, or 1 if a refill tagged the block meanwhile. */
@@ -432,9 +471,7 @@ static int free_tagged(buddy_cache *cache, uint64_t offset, uint64_t index) {
     for (;;) {
         switch ((seen >> shift) & 3u) {
         case TAG_LIVE:
-            YIELD();
-            if (__atomic_compare_exchange_n(word, &seen, seen ^ ((uint32_t)3u << shift), true,
-                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            if (cache_tag(pool, word, &seen, shift)) {
                 push(cache, offset, tag_order(seen, shift));
                 return BUDDY_OK;
             }
@@ -480,10 +517,7 @@ int buddy_cache_free(buddy_cache *cache, uint64_t offset) {
         uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
         if (((seen >> shift) & 3u) == TAG_LIVE) {
             unsigned order = tag_order(seen, shift);
-            YIELD();
-            if (cache->count[order] != pool->limit[order] &&
-                __atomic_compare_exchange_n(word, &seen, seen ^ ((uint32_t)3u << shift), false,
-                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            if (cache->count[order] != pool->limit[order] && cache_tag(pool, word, &seen, shift)) {
                 push_below_mark(cache, offset, order);
                 owner_leave(cache);
                 return BUDDY_OK;
@@ -516,9 +550,9 @@ int buddy_cache_pool_block_size(buddy_cache_pool *pool, uint64_t offset, uint64_
     return status;
 }
 
-int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size) {
-    if (pool == NULL)
-        return BUDDY_EINVAL;
+/* buddy_cache_pool_resize's work, under the pool's lock, with no thread
+ * writing tags with plain stores meanwhile (4. at the top of the file). */
+static int resize_block(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size) {
     pool_lock(pool);
     enum tag tag = tag_at(pool, offset);
     int status = BUDDY_ENOTLIVE;
@@ -533,6 +567,29 @@ int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t ne
             clear_tags(pool, index, old_order, TAG_LIVE); /* its free goes to the range now */
     }
     pool_unlock(pool);
+    return status;
+}
+
+int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size) {
+    if (pool == NULL)
+        return BUDDY_EINVAL;
+    registry_lock(pool);
+    buddy_cache *only = pool->solo ? pool->list.registry.caches : NULL;
+    if (only != NULL)
+        remote_lock(only);
+    int status = resize_block(pool, offset, new_size);
+    if (only != NULL)
+        remote_unlock(only);
+    registry_unlock(pool);
+    return status;
+}
+
+int buddy_cache_resize(buddy_cache *cache, uint64_t offset, uint64_t new_size) {
+    if (cache == NULL)
+        return BUDDY_EINVAL;
+    bool locked = owner_enter(cache);
+    int status = resize_block(cache->pool, offset, new_size);
+    owner_exit(cache, locked);
     return status;
 }
 

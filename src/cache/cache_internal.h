@@ -61,6 +61,8 @@ struct buddy_cache_pool {
     unsigned first[BUDDY_CACHE_MAX_ORDERS]; /* where its stack starts in a cache's entries */
     unsigned entries;                       /* offsets a cache holds in all */
     bool barriers; /* buddy_barrier_available(): owners go in without the lock */
+    uint32_t solo; /* 1 while the pool has one cache: its owner writes tags with
+                      plain stores (cache.c, 3); atomic, set under the registry lock */
 };
 
 struct buddy_cache {

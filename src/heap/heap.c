@@ -366,7 +366,10 @@ static int range_size(buddy_heap *heap, uint64_t offset, uint64_t *size_out) {
 static int range_resize(buddy_heap *heap, uint64_t offset, size_t size) {
     if (heap->pool == NULL)
         return buddy_range_resize(heap->range, offset, size);
-    return buddy_cache_pool_resize(heap->pool, offset, size);
+    buddy_cache *cache = buddy_heap_cache_take(heap);
+    int status = buddy_cache_resize(cache, offset, size);
+    buddy_heap_cache_put(heap, cache);
+    return status;
 }
 
 /* Records the failure of malloc's request for `size` bytes (`request`

@@ -9,8 +9,9 @@
  * A slot is a 64-byte header and a cache. A thread takes a free slot on its
  * first call; when it exits, the key's destructor gives the cache's blocks
  * back and frees the slot. Threads beyond HEAP_SLOTS share the last slot's
- * cache under the heap's mutex. No malloc: everything lives in the heap's
- * metadata.
+ * cache under the heap's mutex, made when the first of them comes (a heap
+ * that one thread uses has one cache, whose tags need no atomic operation).
+ * No malloc: everything lives in the heap's metadata.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -107,7 +108,6 @@ int buddy_heap_cache_init(buddy_heap *heap, unsigned char *memory) {
     }
     heap->serial = __atomic_add_fetch(&heap_serials, 1u, __ATOMIC_RELAXED);
 #endif
-    claim(heap, slot_at(heap, HEAP_SLOTS));
     /* Constant in a build without ASan or Valgrind, hence the suppression. */
     // cppcheck-suppress knownConditionTrueFalse
     if (!(heap->flags & BUDDY_HEAP_FILL) && !debug_tools_active())
@@ -146,7 +146,10 @@ buddy_cache *buddy_heap_cache_take(buddy_heap *heap) {
         }
     }
 #endif
-    return slot_at(heap, HEAP_SLOTS)->cache; /* the mutex stays held */
+    slot *shared = slot_at(heap, HEAP_SLOTS); /* the mutex stays held */
+    if (!shared->used)
+        claim(heap, shared);
+    return shared->cache;
 }
 
 void buddy_heap_cache_put(buddy_heap *heap, const buddy_cache *cache) {
