@@ -40,15 +40,25 @@
 #include "range_core.h"
 #include "sync.h"
 
-static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
+/* Sets or clears the mark of piece (order, index); count_marks counts it. */
+static void store_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
     node_ref ref = node_locate(range, order - 1, (index << 1) | 1u);
     uint64_t *word = &range_words(range)[ref.word + HALF_WORDS];
     WILL_STORE(range, word);
     *word = on ? *word | ref.mask : *word & ~ref.mask;
+}
+
+/* Adds `change` (which may wrap, to subtract) to the marks. */
+static void count_marks(buddy_range *range, uint64_t change) {
     WILL_STORE(range, &range->run_marks);
-    range->run_marks += on ? 1 : (uint64_t)-1;
+    range->run_marks += change;
     WILL_STORE_32(range, &range->slow_free);
     update_slow_free(range);
+}
+
+static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
+    store_mark(range, order, index, on);
+    count_marks(range, on ? 1 : (uint64_t)-1);
 }
 
 /* The order of the lowest split ancestor of min block `first` among orders
@@ -99,6 +109,60 @@ static unsigned piece_order(const buddy_range *range, uint64_t first, node_ref *
     return order;
 }
 
+/* The most pieces a run has: orders rise, then fall, so two per order. */
+#define MAX_PIECES (2u * 64u)
+
+/* Frees the run whose head, (order, index) at `ref`, is marked: the marks
+ * first, then the pieces from the tail. A piece's climb that meets the piece
+ * before it (its buddy, still live) merges it at once, so that piece never
+ * goes on the free bits only to come off them again, as it would freed
+ * first; the merged tree is the same in any order. */
+static void free_pieces(buddy_range *range, unsigned order, uint64_t index) {
+    uint64_t pieces[MAX_PIECES];
+    unsigned char orders[MAX_PIECES];
+    unsigned count = 0;
+    uint64_t blocks = 0;
+    for (bool marked = true; marked; count++) {
+        assert(count < MAX_PIECES);
+        pieces[count] = index;
+        orders[count] = (unsigned char)order;
+        blocks += (uint64_t)1 << order;
+        marked = piece_is_marked(range, order, index);
+        if (marked) {
+            store_mark(range, order, index, false);
+            node_ref unused;
+            uint64_t next = (index + 1) << order;
+            order = piece_order(range, next, &unused);
+            index = next >> order;
+        }
+    }
+    count_marks(range, (uint64_t)0 - (count - 1u));
+    WILL_STORE_STATE(range, &range->allocated_blocks);
+    range->allocated_blocks -= blocks;
+    uint64_t *words = range_words(range);
+    while (count > 0) {
+        count--;
+        order = orders[count];
+        index = pieces[count];
+        node_ref ref = node_locate(range, order, index);
+        while ((index | 1u) < range->orders[order].node_count) {
+            node_ref buddy = buddy_locate(range, order, index, ref);
+            if (words[buddy.word] & buddy.mask)
+                free_remove_at(range, order, index ^ 1u, buddy);
+            else if (count > 0 && orders[count - 1] == order && pieces[count - 1] == (index ^ 1u))
+                count--; /* the piece before: merged, never free on its own */
+            else
+                break;
+            index >>= 1;
+            order++;
+            ref = node_locate(range, order, index);
+            WILL_STORE(range, &words[ref.word + HALF_WORDS]);
+            words[ref.word + HALF_WORDS] &= ~ref.mask; /* the parent is no longer split */
+        }
+        free_insert_at(range, order, index, ref);
+    }
+}
+
 int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref ref) {
     uint64_t first = offset >> range->min_block_shift;
     int status = check_starts_allocation(range, first, order);
@@ -107,19 +171,13 @@ int buddy_run_free(buddy_range *range, uint64_t offset, unsigned order, node_ref
         range->rejected_frees++;
         return status;
     }
-    for (;;) {
-        uint64_t index = first >> order;
-        bool marked = piece_is_marked(range, order, index);
-        if (marked)
-            set_mark(range, order, index, false);
+    uint64_t index = first >> order;
+    if (piece_is_marked(range, order, index)) {
+        free_pieces(range, order, index);
+    } else { /* a block, or a run of one */
         WILL_STORE_STATE(range, &range->allocated_blocks);
         range->allocated_blocks -= (uint64_t)1 << order;
-        release_block(range, order, index, ref); /* a later piece is still live: no merge
-                                                    reaches it */
-        if (!marked)
-            break;
-        first += (uint64_t)1 << order;
-        order = piece_order(range, first, &ref);
+        release_block(range, order, index, ref);
     }
     WILL_STORE_STATE(range, &range->live_blocks);
     range->live_blocks--;
@@ -179,20 +237,23 @@ static uint64_t run_blocks(uint64_t size, unsigned shift) {
  * run goes on in the left. Each freed half's buddy is live or split, so
  * nothing merges. */
 static void carve_run(buddy_range *range, unsigned order, uint64_t index, uint64_t count) {
-    uint64_t remaining = count;
+    uint64_t remaining = count, marks = 0;
     while (remaining != (uint64_t)1 << order) {
         node_set(range, order, index, SPLIT_BIT);
         order--;
         index <<= 1;
         if (remaining > (uint64_t)1 << order) { /* the left half is a piece, not the last */
             assert(order >= 2);
-            set_mark(range, order, index, true);
+            store_mark(range, order, index, true);
+            marks++;
             remaining -= (uint64_t)1 << order;
             index |= 1u;
         } else {
             free_insert(range, order, index | 1u);
         }
     }
+    if (marks != 0)
+        count_marks(range, marks);
 }
 
 bool buddy_free_block_holding(const buddy_range *range, uint64_t first, unsigned *order_out,
