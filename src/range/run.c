@@ -112,7 +112,7 @@ static unsigned piece_order(const buddy_range *range, uint64_t first, node_ref *
 /* The most pieces a run has: orders rise, then fall, so two per order. */
 #define MAX_PIECES (2u * 64u)
 
-/* Frees the run whose head, (order, index) at `ref`, is marked: the marks
+/* Frees the run whose head (order, index) is marked: the marks
  * first, then the pieces from the tail. A piece's climb that meets the piece
  * before it (its buddy, still live) merges it at once, so that piece never
  * goes on the free bits only to come off them again, as it would freed
