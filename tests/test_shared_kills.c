@@ -5,7 +5,7 @@
  * resize in place, free)
  * while the parent kills one of them with SIGKILL at a random moment, sweeps
  * the dead worker's blocks (owners) and starts another, BUDDY_KILL_TRIALS
- * times (10,000 by default, 1,000 in quick mode). A worker that finds its
+ * times (10,000 by default, 300 in quick mode). A worker that finds its
  * pattern overwritten (a block handed out twice) exits with status 2.
  * Afterwards, with every worker killed and swept: no block is live (none
  * lost), and the checker passes.
@@ -122,7 +122,7 @@ static void kill_and_sweep(pid_t victim, uint64_t *swept) {
 int main(void) {
     const char *trials_text = getenv("BUDDY_KILL_TRIALS");
     unsigned trials = trials_text != NULL ? (unsigned)strtoul(trials_text, NULL, 10)
-                      : getenv("BUDDY_TEST_QUICK") != NULL ? 1000u
+                      : getenv("BUDDY_TEST_QUICK") != NULL ? 300u
                                                            : 10000u;
     uint64_t seed = 20261201u;
     size_t size = buddy_shared_size(CAPACITY, 64, BUDDY_SHARED_OWNERS);
