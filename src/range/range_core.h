@@ -453,22 +453,30 @@ static inline int find_live_block(const buddy_range *range, uint64_t offset, uns
     return BUDDY_OK;
 }
 
+/* Merges node (*order, *index) with its buddy, neither on the free bits:
+ * steps to their parent, which is no longer split, and returns its ref. */
+BUDDY_HOT_INLINE node_ref merge_into_parent(buddy_range *range, unsigned *order, uint64_t *index) {
+    *index >>= 1;
+    ++*order;
+    node_ref ref = node_locate(range, *order, *index);
+    uint64_t *split = &range_words(range)[ref.word + HALF_WORDS];
+    WILL_STORE(range, split);
+    *split &= ~ref.mask;
+    return ref;
+}
+
 /* Frees live block (order, index), whose free bit is at `ref`, and merges it
  * with its buddy while the buddy is free. The caller has counted it off. */
 BUDDY_HOT_INLINE void release_block(buddy_range *range, unsigned order, uint64_t index,
                                     node_ref ref) {
-    uint64_t *words = range_words(range);
+    const uint64_t *words = range_words(range);
     /* The buddy exists iff it starts below the capacity; the root has none. */
     while ((index | 1u) < range->orders[order].node_count) {
         node_ref buddy = buddy_locate(range, order, index, ref);
         if (!(words[buddy.word] & buddy.mask))
             break;
         free_remove_at(range, order, index ^ 1u, buddy);
-        index >>= 1;
-        order++;
-        ref = node_locate(range, order, index);
-        WILL_STORE(range, &words[ref.word + HALF_WORDS]);
-        words[ref.word + HALF_WORDS] &= ~ref.mask; /* the parent is no longer split */
+        ref = merge_into_parent(range, &order, &index);
     }
     free_insert_at(range, order, index, ref);
 }

@@ -139,7 +139,7 @@ static void free_pieces(buddy_range *range, unsigned order, uint64_t index) {
     count_marks(range, (uint64_t)0 - (count - 1u));
     WILL_STORE_STATE(range, &range->allocated_blocks);
     range->allocated_blocks -= blocks;
-    uint64_t *words = range_words(range);
+    const uint64_t *words = range_words(range);
     while (count > 0) {
         count--;
         order = orders[count];
@@ -153,11 +153,7 @@ static void free_pieces(buddy_range *range, unsigned order, uint64_t index) {
                 count--; /* the piece before: merged, never free on its own */
             else
                 break;
-            index >>= 1;
-            order++;
-            ref = node_locate(range, order, index);
-            WILL_STORE(range, &words[ref.word + HALF_WORDS]);
-            words[ref.word + HALF_WORDS] &= ~ref.mask; /* the parent is no longer split */
+            ref = merge_into_parent(range, &order, &index);
         }
         free_insert_at(range, order, index, ref);
     }
