@@ -294,14 +294,15 @@ int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
     cache->magic = CACHE_MAGIC;
     registry_lock(pool);
     buddy_cache *first = pool->list.registry.caches;
-    if (first != NULL && pool->solo) { /* 4. at the top of the file */
+    if (first == NULL) {
+        __atomic_store_n(&pool->solo, 1u, __ATOMIC_RELAXED);
+    } else if (pool->solo) { /* 4. at the top of the file */
         __atomic_store_n(&pool->solo, 0u, __ATOMIC_RELAXED);
         remote_lock(first);
         remote_unlock(first);
     }
     cache->next = first;
     pool->list.registry.caches = cache;
-    __atomic_store_n(&pool->solo, first == NULL, __ATOMIC_RELAXED);
     registry_unlock(pool);
     *cache_out = cache;
     return BUDDY_OK;
