@@ -218,8 +218,8 @@ static void sizes_and_resizes(void) {
 static void one_cache_alone(void) {
     set_up(CAPACITY, NULL);
     CHECK_STATUS(buddy_cache_fini(caches[1]), BUDDY_OK);
-    CHECK_EQ_U64(pool->solo, 1);
     buddy_cache *alone = caches[0];
+    CHECK_EQ_U64(alone->plain, 1);
     uint64_t block = alloc_ok(alone, 16);
     CHECK_STATUS(buddy_cache_free(alone, block), BUDDY_OK);
     check_rejected(alone, block, BUDDY_ENOTLIVE);
@@ -235,15 +235,16 @@ static void one_cache_alone(void) {
     CHECK_STATUS(buddy_cache_free(alone, pair), BUDDY_OK);
     CHECK_STATUS(buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool),
                  BUDDY_OK);
-    CHECK_EQ_U64(pool->solo, 0);
+    CHECK_EQ_U64(alone->plain, 0);
+    CHECK_EQ_U64(caches[1]->plain, 0);
     CHECK_STATUS(buddy_cache_free(caches[1], block), BUDDY_OK);
     check_rejected(alone, block, BUDDY_ENOTLIVE);
     CHECK_STATUS(buddy_cache_fini(caches[1]), BUDDY_OK);
-    CHECK_EQ_U64(pool->solo, 1);
+    CHECK_EQ_U64(alone->plain, 1);
     CHECK_STATUS(buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool),
                  BUDDY_OK);
+    CHECK_EQ_U64(alone->plain, 0);
     tear_down();
-    CHECK_EQ_U64(pool->solo, 0);
 }
 
 /* The checker finds every flipped bit of the tags of a span of order-2

@@ -25,19 +25,20 @@
  *    range under the pool's lock, after the tag is read again under it. Tags
  *    go from NONE to CACHED (refill) and back (drain) only under that lock,
  *    so the range never sees a cached block freed.
- * 4. While the pool has one cache (`solo`), its owner's alloc and free write
- *    the tag word with a plain load and store: every other thread that writes
- *    tags takes that cache from its owner first (a drain, the pool's resize),
- *    so no store is lost, and an atomic operation would only cost a memory
- *    barrier. A second cache ends it before it joins: buddy_cache_init
- *    clears `solo`, then takes the first cache from its owner and gives it
- *    back, so the owner has left any call that read 1, and reads 0 after.
+ * 4. While the pool has one cache, that cache is `plain`: its owner's alloc
+ *    and free write the tag word with a plain load and store. Every other
+ *    thread that writes tags takes that cache from its owner first (a drain,
+ *    the pool's resize), so no store is lost, and an atomic operation would
+ *    only cost a memory barrier. A second cache ends it before it joins:
+ *    buddy_cache_init clears the first cache's `plain`, then takes that
+ *    cache from its owner and gives it back, so the owner has left any call
+ *    that read 1, and reads 0 after.
  * 5. An allocation the range refuses drains every cache and tries again.
  *
  * Locks, always taken in this order: the registry lock (the list of caches),
  * a cache's own spin lock (its stacks; uncontended unless another thread
  * drains it), the pool's lock. A cache's alloc and free take its own lock
- * and do one atomic operation on a tag word (a plain store while solo):
+ * and do one atomic operation on a tag word (a plain store while plain):
  * O(1). A refill is O(batch + log capacity); a drain moves half a mark,
  * O(log capacity) each.
  */
@@ -189,7 +190,7 @@ void buddy_cache_pool_unlock_all(buddy_cache_pool *pool) {
  * cache's lock and the pool's. */
 static void drain_bottom(buddy_cache *cache, unsigned order, unsigned count) {
     buddy_cache_pool *pool = cache->pool;
-    uint64_t *stack = stack_of(cache, order);
+    uint64_t *stack = cache->stack[order];
     for (unsigned slot = 0; slot < count; slot++) {
         uint64_t index = stack[slot] >> pool->min_block_shift;
         clear_tags(pool, index, order, TAG_CACHED);
@@ -209,7 +210,7 @@ static void drain_bottom(buddy_cache *cache, unsigned order, unsigned count) {
  * allocation failure in the range's statistics.) */
 static int refill(buddy_cache *cache, unsigned order) {
     buddy_cache_pool *pool = cache->pool;
-    uint64_t *taken = stack_of(cache, order), size = UINT64_C(1) << (order + pool->min_block_shift);
+    uint64_t *taken = cache->stack[order], size = UINT64_C(1) << (order + pool->min_block_shift);
     unsigned want = 1u << bits_log2_floor(pool->limit[order] / 2), got = 0;
     pool_lock(pool);
     int status = buddy_range_alloc_batch(pool->range, size, want, taken);
@@ -292,12 +293,20 @@ int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
     memset(cache, 0, sizeof *cache);
     cache->pool = pool;
     cache->magic = CACHE_MAGIC;
+    cache->wanted = !pool->barriers;
+    cache->tags = pool->tags;
+    cache->tag_count = pool->tag_count;
+    cache->min_block_shift = pool->min_block_shift;
+    cache->orders = pool->orders;
+    for (unsigned order = 0; order < pool->orders; order++) {
+        cache->limit[order] = pool->limit[order];
+        cache->stack[order] = &cache->entry[pool->first[order]];
+    }
     registry_lock(pool);
     buddy_cache *first = pool->list.registry.caches;
-    if (first == NULL) {
-        __atomic_store_n(&pool->solo, 1u, __ATOMIC_RELAXED);
-    } else if (pool->solo) { /* 4. at the top of the file */
-        __atomic_store_n(&pool->solo, 0u, __ATOMIC_RELAXED);
+    cache->plain = first == NULL;
+    if (first != NULL && first->plain) { /* 4. at the top of the file */
+        __atomic_store_n(&first->plain, 0u, __ATOMIC_RELAXED);
         remote_lock(first);
         remote_unlock(first);
     }
@@ -322,17 +331,10 @@ int buddy_cache_fini(buddy_cache *cache) {
     cache->magic = 0;
     remote_unlock(cache);
     buddy_cache *rest = pool->list.registry.caches; /* no other thread writes tags now */
-    __atomic_store_n(&pool->solo, rest != NULL && rest->next == NULL, __ATOMIC_RELAXED);
+    if (rest != NULL && rest->next == NULL)
+        __atomic_store_n(&rest->plain, 1u, __ATOMIC_RELAXED);
     registry_unlock(pool);
     return BUDDY_OK;
-}
-
-/* The cached order of a request, or pool->orders if it is not cached. */
-static unsigned order_of(const buddy_cache_pool *pool, uint64_t size) {
-    if (size > pool->max_cached_size)
-        return pool->orders;
-    uint64_t above = (size - (size != 0)) >> pool->min_block_shift; /* min blocks past the first */
-    return above == 0 ? 0u : bits_log2_floor(above) + 1u;
 }
 
 /* buddy_range_alloc under the pool's lock, draining every cache and trying
@@ -350,25 +352,6 @@ static int alloc_from_range(buddy_cache_pool *pool, uint64_t size, uint64_t *off
     return status;
 }
 
-/* Pops the top of a non-empty stack and tags it LIVE; the owner is in. */
-BUDDY_HOT_INLINE uint64_t pop(buddy_cache *cache, unsigned order) {
-    buddy_cache_pool *pool = cache->pool;
-    uint64_t offset = stack_of(cache, order)[cache->count[order] - 1u];
-    YIELD(); /* as in push */
-    cache->count[order]--;
-    uint64_t index = offset >> pool->min_block_shift;
-    /* Only this cache's owner turns its CACHED tags LIVE. */
-    uint32_t *word = tag_word(pool, index), flip = (uint32_t)3u << tag_shift(index);
-    bool solo = __atomic_load_n(&pool->solo, __ATOMIC_RELAXED);
-    uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
-    YIELD();
-    if (solo)
-        __atomic_store_n(word, seen ^ flip, __ATOMIC_RELAXED);
-    else
-        __atomic_fetch_xor(word, flip, __ATOMIC_RELAXED);
-    return offset;
-}
-
 /* buddy_cache_alloc past its fast path: the owner by the lock if need be, a
  * refill, or the range. */
 static BUDDY_NOINLINE int alloc_slow(buddy_cache *cache, unsigned order, uint64_t size,
@@ -378,7 +361,7 @@ static BUDDY_NOINLINE int alloc_slow(buddy_cache *cache, unsigned order, uint64_
         bool locked = owner_enter(cache);
         int status = cache->count[order] != 0 ? BUDDY_OK : refill(cache, order);
         if (status == BUDDY_OK)
-            *offset_out = pop(cache, order);
+            *offset_out = cache_pop(cache, order);
         owner_exit(cache, locked);
         if (status != BUDDY_ENOMEM)
             return status;
@@ -386,20 +369,13 @@ static BUDDY_NOINLINE int alloc_slow(buddy_cache *cache, unsigned order, uint64_
     return alloc_from_range(pool, size, offset_out);
 }
 
-/* The fast path makes no call, so it saves no registers: a cached order
- * with a block on its stack and the owner in without the lock. */
+/* The fast path makes no call, so it saves no registers. */
 int buddy_cache_alloc(buddy_cache *cache, uint64_t size, uint64_t *offset_out) {
     if (cache == NULL || offset_out == NULL)
         return BUDDY_EINVAL;
-    unsigned order = order_of(cache->pool, size);
-    if (order < cache->pool->orders && owner_try_enter(cache)) {
-        if (cache->count[order] != 0) {
-            *offset_out = pop(cache, order);
-            owner_leave(cache);
-            return BUDDY_OK;
-        }
-        owner_leave(cache);
-    }
+    unsigned order = cache_order_of(cache, size);
+    if (order < cache->orders && cache_alloc_hit(cache, order, offset_out))
+        return BUDDY_OK;
     return alloc_slow(cache, order, size, offset_out);
 }
 
@@ -413,39 +389,15 @@ static int reject(buddy_cache_pool *pool, int status) {
 static BUDDY_NOINLINE void drain_half(buddy_cache *cache, unsigned order) {
     buddy_cache_pool *pool = cache->pool;
     pool_lock(pool);
-    drain_bottom(cache, order, pool->limit[order] / 2);
+    drain_bottom(cache, order, cache->limit[order] / 2);
     pool_unlock(pool);
-}
-
-/* Pushes a block this cache just took from LIVE to CACHED on a stack with
- * room; the owner is in. */
-static void push_below_mark(buddy_cache *cache, uint64_t offset, unsigned order) {
-    stack_of(cache, order)[cache->count[order]] = offset;
-    YIELD(); /* a drain from another thread reads the stack and its count */
-    cache->count[order]++;
 }
 
 /* The same on any stack, draining its bottom half if it is full. */
 static void push(buddy_cache *cache, uint64_t offset, unsigned order) {
-    if (cache->count[order] == cache->pool->limit[order])
+    if (cache->count[order] == cache->limit[order])
         drain_half(cache, order);
-    push_below_mark(cache, offset, order);
-}
-
-/* Turns the LIVE tag at `shift` of `word`, seen as `*seen`, CACHED; the
- * owner is in. True iff done; false with `*seen` loaded again iff another
- * tag of the word changed (never while solo). */
-static bool cache_tag(const buddy_cache_pool *pool, uint32_t *word, uint32_t *seen,
-                      unsigned shift) {
-    uint32_t flip = (uint32_t)3u << shift;
-    bool solo = __atomic_load_n(&pool->solo, __ATOMIC_RELAXED);
-    YIELD();
-    if (solo) {
-        __atomic_store_n(word, *seen ^ flip, __ATOMIC_RELAXED);
-        return true;
-    }
-    return __atomic_compare_exchange_n(word, seen, *seen ^ flip, false, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_RELAXED);
+    cache_push_below_mark(cache, offset, order);
 }
 
 /* A free whose tag was NONE (or that has no tag, index = tag_count): the
@@ -472,7 +424,7 @@ static int free_tagged(buddy_cache *cache, uint64_t offset, uint64_t index) {
     for (;;) {
         switch ((seen >> shift) & 3u) {
         case TAG_LIVE:
-            if (cache_tag(pool, word, &seen, shift)) {
+            if (cache_tag(cache, word, &seen, shift)) {
                 push(cache, offset, tag_order(seen, shift));
                 return BUDDY_OK;
             }
@@ -504,28 +456,12 @@ static BUDDY_NOINLINE int free_slow(buddy_cache *cache, uint64_t offset) {
     return status;
 }
 
-/* The fast path makes no call: a LIVE tag whose order's stack has room, and
- * the owner in without the lock. */
+/* The fast path makes no call. */
 int buddy_cache_free(buddy_cache *cache, uint64_t offset) {
     if (cache == NULL)
         return BUDDY_EINVAL;
-    buddy_cache_pool *pool = cache->pool;
-    uint64_t index = offset >> pool->min_block_shift;
-    if ((offset & bits_low_mask(pool->min_block_shift)) == 0 && index < pool->tag_count &&
-        owner_try_enter(cache)) {
-        uint32_t *word = tag_word(pool, index);
-        unsigned shift = tag_shift(index);
-        uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
-        if (((seen >> shift) & 3u) == TAG_LIVE) {
-            unsigned order = tag_order(seen, shift);
-            if (cache->count[order] != pool->limit[order] && cache_tag(pool, word, &seen, shift)) {
-                push_below_mark(cache, offset, order);
-                owner_leave(cache);
-                return BUDDY_OK;
-            }
-        }
-        owner_leave(cache);
-    }
+    if (cache_free_hit(cache, offset))
+        return BUDDY_OK;
     return free_slow(cache, offset);
 }
 
@@ -575,7 +511,9 @@ int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t ne
     if (pool == NULL)
         return BUDDY_EINVAL;
     registry_lock(pool);
-    buddy_cache *only = pool->solo ? pool->list.registry.caches : NULL;
+    buddy_cache *only = pool->list.registry.caches;
+    if (only != NULL && !only->plain)
+        only = NULL;
     if (only != NULL)
         remote_lock(only);
     int status = resize_block(pool, offset, new_size);

@@ -61,8 +61,6 @@ struct buddy_cache_pool {
     unsigned first[BUDDY_CACHE_MAX_ORDERS]; /* where its stack starts in a cache's entries */
     unsigned entries;                       /* offsets a cache holds in all */
     bool barriers; /* buddy_barrier_available(): owners go in without the lock */
-    uint32_t solo; /* 1 while the pool has one cache: its owner writes tags with
-                      plain stores (cache.c, 3); atomic, set under the registry lock */
 };
 
 struct buddy_cache {
@@ -71,8 +69,19 @@ struct buddy_cache {
     buddy_cache *next;
     uint32_t lock;   /* other threads', and the owner's when it cannot go in freely */
     uint32_t busy;   /* 1 while the owner is in without the lock (owner_enter) */
-    uint32_t wanted; /* 1 while another thread holds the lock or waits for the owner */
+    uint32_t wanted; /* 1 while another thread holds the lock or waits for the owner,
+                        and for good where the barrier is not available */
+    uint32_t plain;  /* 1 while this is the pool's only cache: its owner writes tags
+                        with plain stores (cache.c, 4); atomic, set under the registry
+                        lock */
+    /* The pool's geometry, copied so that a hit reads this cache alone. */
+    uint32_t *tags;
+    uint64_t tag_count;
+    unsigned min_block_shift;
+    unsigned orders;
     unsigned count[BUDDY_CACHE_MAX_ORDERS];
+    unsigned limit[BUDDY_CACHE_MAX_ORDERS];  /* the pool's */
+    uint64_t *stack[BUDDY_CACHE_MAX_ORDERS]; /* order k's stack, in `entry` */
     uint64_t entry[]; /* pool->entries offsets: order k's stack at pool->first[k] */
 };
 
@@ -149,8 +158,6 @@ static inline void cache_unlock(buddy_cache *cache) {
  * (leave with owner_leave), false with nothing changed if the barrier is not
  * available or another thread wants the cache. */
 static inline bool owner_try_enter(buddy_cache *cache) {
-    if (!cache->pool->barriers)
-        return false;
     YIELD();
     __atomic_store_n(&cache->busy, 1u, __ATOMIC_RELAXED);
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the mark, then the look */
@@ -222,8 +229,105 @@ static inline void remote_unlock(buddy_cache *cache) {
     cache_unlock(cache);
 }
 
-static inline uint64_t *stack_of(buddy_cache *cache, unsigned order) {
-    return &cache->entry[cache->pool->first[order]];
+/* ---- The hit paths ------------------------------------------------------- */
+
+/* Inline in buddy_cache_alloc and buddy_cache_free, and in the heap's malloc
+ * and free, which call no function on a hit. */
+
+/* The order of a request of at most the largest cached size: the bit length
+ * of the min blocks past the first. cache_order_of is the same for any
+ * request, the count of orders if it is not cached. */
+static inline unsigned cache_order_below(const buddy_cache *cache, uint64_t size) {
+    uint64_t above = (size - (size != 0)) >> cache->min_block_shift;
+    return bits_log2_floor(2u * above + 1u);
+}
+
+static inline unsigned cache_order_of(const buddy_cache *cache, uint64_t size) {
+    return size > cache->pool->max_cached_size ? cache->orders : cache_order_below(cache, size);
+}
+
+/* The tag word of min block `index`. */
+static inline uint32_t *cache_tag_word(const buddy_cache *cache, uint64_t index) {
+    return &cache->tags[index / TAGS_PER_WORD];
+}
+
+/* Pops the top of a non-empty stack and tags it LIVE; the owner is in. */
+BUDDY_HOT_INLINE uint64_t cache_pop(buddy_cache *cache, unsigned order) {
+    unsigned count = cache->count[order] - 1u;
+    uint64_t offset = cache->stack[order][count];
+    YIELD(); /* as in cache_push_below_mark */
+    cache->count[order] = count;
+    uint64_t index = offset >> cache->min_block_shift;
+    /* Only this cache's owner turns its CACHED tags LIVE. */
+    uint32_t *word = cache_tag_word(cache, index), flip = (uint32_t)3u << tag_shift(index);
+    bool plain = __atomic_load_n(&cache->plain, __ATOMIC_RELAXED);
+    uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+    YIELD();
+    if (plain)
+        __atomic_store_n(word, seen ^ flip, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_xor(word, flip, __ATOMIC_RELAXED);
+    return offset;
+}
+
+/* Pushes a block this cache just took from LIVE to CACHED on a stack with
+ * room; the owner is in. */
+BUDDY_HOT_INLINE void cache_push_below_mark(buddy_cache *cache, uint64_t offset, unsigned order) {
+    unsigned count = cache->count[order];
+    cache->stack[order][count] = offset;
+    YIELD(); /* a drain from another thread reads the stack and its count */
+    cache->count[order] = count + 1u;
+}
+
+/* Turns the LIVE tag at `shift` of `word`, seen as `*seen`, CACHED; the
+ * owner is in. True iff done; false with `*seen` loaded again iff another
+ * tag of the word changed (never while plain). */
+BUDDY_HOT_INLINE bool cache_tag(const buddy_cache *cache, uint32_t *word, uint32_t *seen,
+                                unsigned shift) {
+    uint32_t flip = (uint32_t)3u << shift;
+    bool plain = __atomic_load_n(&cache->plain, __ATOMIC_RELAXED);
+    YIELD();
+    if (plain) {
+        __atomic_store_n(word, *seen ^ flip, __ATOMIC_RELAXED);
+        return true;
+    }
+    return __atomic_compare_exchange_n(word, seen, *seen ^ flip, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_RELAXED);
+}
+
+/* buddy_cache_alloc's hit for a cached `order`: true with the block at
+ * *offset_out iff its stack holds a block and the owner went in without the
+ * lock; else false with nothing changed. */
+BUDDY_HOT_INLINE bool cache_alloc_hit(buddy_cache *cache, unsigned order, uint64_t *offset_out) {
+    if (!owner_try_enter(cache))
+        return false;
+    bool hit = cache->count[order] != 0;
+    if (hit)
+        *offset_out = cache_pop(cache, order);
+    owner_leave(cache);
+    return hit;
+}
+
+/* buddy_cache_free's hit: true iff `offset` starts a LIVE block, now CACHED
+ * on its order's stack, which had room, the owner in without the lock; else
+ * false with nothing changed. */
+BUDDY_HOT_INLINE bool cache_free_hit(buddy_cache *cache, uint64_t offset) {
+    uint64_t index = offset >> cache->min_block_shift;
+    if (index << cache->min_block_shift != offset || index >= cache->tag_count ||
+        !owner_try_enter(cache))
+        return false;
+    uint32_t *word = cache_tag_word(cache, index);
+    unsigned shift = tag_shift(index);
+    uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+    bool hit = false;
+    if (((seen >> shift) & 3u) == TAG_LIVE) {
+        unsigned order = tag_order(seen, shift);
+        hit = cache->count[order] != cache->limit[order] && cache_tag(cache, word, &seen, shift);
+        if (hit)
+            cache_push_below_mark(cache, offset, order);
+    }
+    owner_leave(cache);
+    return hit;
 }
 
 #endif /* BUDDY_CACHE_INTERNAL_H */

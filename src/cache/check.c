@@ -38,11 +38,17 @@ static uint64_t check_tag_block(const buddy_cache_pool *pool, uint64_t index, ui
 static bool stacks_match(buddy_cache_pool *pool, uint64_t cached, uint64_t sum) {
     uint64_t entries = 0, entry_sum = 0;
     for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
-        if (cache->magic != CACHE_MAGIC || cache->pool != pool)
+        if (cache->magic != CACHE_MAGIC || cache->pool != pool || cache->tags != pool->tags ||
+            cache->tag_count != pool->tag_count || cache->orders != pool->orders ||
+            cache->min_block_shift != pool->min_block_shift)
             return false;
         for (unsigned order = 0; order < pool->orders; order++) {
+            if (cache->stack[order] != &cache->entry[pool->first[order]] ||
+                cache->limit[order] != pool->limit[order] ||
+                cache->count[order] > pool->limit[order])
+                return false;
             for (unsigned slot = 0; slot < cache->count[order]; slot++) {
-                uint64_t offset = stack_of(cache, order)[slot];
+                uint64_t offset = cache->stack[order][slot];
                 uint64_t index = offset >> pool->min_block_shift;
                 uint32_t word = __atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED);
                 if (index >= pool->tag_count || ((word >> tag_shift(index)) & 3u) != TAG_CACHED ||

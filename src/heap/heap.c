@@ -25,6 +25,7 @@
 
 #include "bits.h"
 #include "buddy.h"
+#include "cache_internal.h"
 #include "compiler.h"
 #include "heap_debug.h"
 #include "heap_internal.h"
@@ -425,18 +426,9 @@ static int release(buddy_heap *heap, void *pointer) {
     return range_free(heap, offset);
 }
 
-/* malloc past its fast path: under the lock, through the range or any cache. */
+/* malloc past its fast path: through the thread's cache (a miss), else under
+ * the lock, through the range or any cache. */
 static BUDDY_NOINLINE void *malloc_slow(buddy_heap *heap, size_t size) {
-    int status;
-    heap_lock(heap);
-    void *block = allocate(heap, size, 0, &status);
-    heap_unlock(heap);
-    return block;
-}
-
-/* The fast path: the thread's cache straight, without the lock (a heap with
- * caches has none). */
-void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
     if (heap == NULL)
         return NULL;
     buddy_cache *cache = NULL;
@@ -448,6 +440,23 @@ void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
             return heap->base + offset;
         allocation_failed(heap, status, size, request);
         return NULL;
+    }
+    int status;
+    heap_lock(heap);
+    void *block = allocate(heap, size, 0, &status);
+    heap_unlock(heap);
+    return block;
+}
+
+/* The fast path, a hit of the thread's cache, calls no function (a heap with
+ * caches has no lock). fast_limit is at most the largest cached size. */
+void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
+    buddy_cache *cache = NULL;
+    uint64_t offset;
+    if (heap != NULL && size <= heap->fast_limit && (cache = heap_cache_mine(heap)) != NULL) {
+        size_t request = size < heap->min_request ? heap->min_request : size;
+        if (cache_alloc_hit(cache, cache_order_below(cache, request), &offset))
+            return heap->base + offset;
     }
     return malloc_slow(heap, size);
 }
@@ -498,15 +507,9 @@ int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, size_t align
     return status;
 }
 
-/* free past its fast path. */
+/* free past its fast path: a miss of the thread's cache, else under the
+ * lock. */
 static BUDDY_NOINLINE int free_slow(buddy_heap *heap, void *pointer) {
-    heap_lock(heap);
-    int status = release(heap, pointer);
-    heap_unlock(heap);
-    return status;
-}
-
-int buddy_heap_free(buddy_heap *heap, void *pointer) {
     if (heap == NULL)
         return BUDDY_EINVAL;
     if (pointer == NULL)
@@ -514,6 +517,18 @@ int buddy_heap_free(buddy_heap *heap, void *pointer) {
     buddy_cache *cache = NULL;
     if (heap->fast_limit != 0 && (cache = heap_cache_mine(heap)) != NULL)
         return buddy_cache_free(cache, offset_of(heap, pointer));
+    heap_lock(heap);
+    int status = release(heap, pointer);
+    heap_unlock(heap);
+    return status;
+}
+
+/* The fast path, as malloc's. */
+int buddy_heap_free(buddy_heap *heap, void *pointer) {
+    buddy_cache *cache = NULL;
+    if (heap != NULL && heap->fast_limit != 0 && (cache = heap_cache_mine(heap)) != NULL &&
+        cache_free_hit(cache, offset_of(heap, pointer)))
+        return BUDDY_OK;
     return free_slow(heap, pointer);
 }
 
