@@ -13,15 +13,15 @@
  * through the pool and then joins with a cache of its own, which ends that;
  * meanwhile both threads free the same block: one must win, the other get
  * BUDDY_ENOTLIVE. Each allocates and frees small blocks through its own cache
- * and frees one of the other's. Each takes a large block: the range has room
- * for one, and for the second only once the caches are drained, which the
- * refused allocation does while the other thread runs; and one drains the
- * pool while the other allocates and frees through its cache, whose owner
- * goes in without a lock (cache_internal.h; in odd-numbered schedules, with
- * its lock, as where membarrier is missing). At each barrier the pool's
- * checker passes (a lost tag store shows there); after each schedule, no
- * block was handed out twice, no call failed, every cache is given back, and
- * the range is empty and whole.
+ * and frees one of the other's: thread 1 frees an order-2 block of thread 0's
+ * while thread 0 takes the next block of the same tag word from its stack
+ * (the free's compare-and-swap against the pop's byte store). Each takes a large block: the range
+ * has room for one, and for the second only once the caches are drained, which the refused
+ * allocation does while the other thread runs; and one drains the pool while the other allocates
+ * and frees through its cache, whose owner goes in without a lock (cache_internal.h; in
+ * odd-numbered schedules, with its lock, as where membarrier is missing). At each barrier the
+ * pool's checker passes (a lost tag store shows there); after each schedule, no block was handed
+ * out twice, no call failed, every cache is given back, and the range is empty and whole.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -32,7 +32,7 @@
 #include "check.h"
 
 #define MIN_BLOCK 16u
-#define BLOCKS 64u
+#define BLOCKS 128u
 #define CAPACITY (BLOCKS * MIN_BLOCK)
 
 static _Alignas(64) unsigned char range_memory[1 << 14];
@@ -105,7 +105,7 @@ static uint64_t shared_block; /* both threads free it */
 static uint64_t resized;      /* thread 1 shrinks it from 32 to 16 bytes while thread 0 is solo */
 static int shared_status[2];
 static uint64_t passed[2]; /* thread t frees passed[t], the other's block */
-static const uint64_t passed_size[2] = {32, 16};
+static const uint64_t passed_size[2] = {32, 64};
 static unsigned char owner[BLOCKS]; /* 1 + the thread that holds each min block */
 static unsigned long twice, failed;
 
@@ -162,9 +162,10 @@ static void *script(void *argument) {
         free_in(self, resized, 16);                 /* no longer the caches': to the range */
     }
     barrier(); /* else the winner could reuse the block before the loser's free */
-    uint64_t a = alloc_in(self, 16), b = alloc_in(self, 32);
+    uint64_t a = alloc_in(self, 16), b = alloc_in(self, 32), e = alloc_in(self, 64);
     free_in(self, a, 16);
     free_in(self, passed[self], passed_size[self]);
+    free_in(self, e, 64);
     free_in(self, b, 32);
     barrier();
     if (self == 0) { /* drains thread 1's cache from outside while its owner uses it */
@@ -187,7 +188,7 @@ static void *script(void *argument) {
 }
 
 static void run_schedule(uint64_t number) {
-    buddy_cache_config config = {2, 4}; /* orders 0 and 1; stacks of 4, batches of 2 */
+    buddy_cache_config config = {3, 4}; /* orders 0 to 2; stacks of 4, batches of 2 */
     CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, CAPACITY, MIN_BLOCK,
                                   BUDDY_BEST_FIT),
                  BUDDY_OK);

@@ -251,6 +251,16 @@ static inline uint32_t *cache_tag_word(const buddy_cache *cache, uint64_t index)
     return &cache->tags[index / TAGS_PER_WORD];
 }
 
+/* The byte of the tags that holds min block `index`'s tag (at its low bits,
+ * for `index` a multiple of 4) and the next three. */
+static inline uint8_t *cache_tag_byte(const buddy_cache *cache, uint64_t index) {
+    unsigned lane = (unsigned)(index % TAGS_PER_WORD) / 4u;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    lane = 3u - lane;
+#endif
+    return (uint8_t *)cache_tag_word(cache, index) + lane;
+}
+
 /* Pops the top of a non-empty stack and tags it LIVE; the owner is in. */
 BUDDY_HOT_INLINE uint64_t cache_pop(buddy_cache *cache, unsigned order) {
     unsigned count = cache->count[order] - 1u;
@@ -258,15 +268,27 @@ BUDDY_HOT_INLINE uint64_t cache_pop(buddy_cache *cache, unsigned order) {
     YIELD(); /* as in cache_push_below_mark */
     cache->count[order] = count;
     uint64_t index = offset >> cache->min_block_shift;
-    /* Only this cache's owner turns its CACHED tags LIVE. */
+    /* Only this cache's owner turns its CACHED tags LIVE, and no other thread
+     * writes them meanwhile (a free of a CACHED block writes nothing). While
+     * plain, no other thread writes the word. A block of order 2 or more has
+     * the byte of its first four tags to itself: a byte store leaves the
+     * other tags of the word to their threads' atomic operations, which
+     * fail and retry (or wait) if the byte changes under them. */
     uint32_t *word = cache_tag_word(cache, index), flip = (uint32_t)3u << tag_shift(index);
     bool plain = __atomic_load_n(&cache->plain, __ATOMIC_RELAXED);
-    uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
-    YIELD();
-    if (plain)
-        __atomic_store_n(word, seen ^ flip, __ATOMIC_RELAXED);
-    else
-        __atomic_fetch_xor(word, flip, __ATOMIC_RELAXED);
+    if (plain || order < 2u) {
+        uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+        YIELD();
+        if (plain)
+            __atomic_store_n(word, seen ^ flip, __ATOMIC_RELAXED);
+        else
+            __atomic_fetch_xor(word, flip, __ATOMIC_RELAXED);
+    } else {
+        uint8_t *byte = cache_tag_byte(cache, index),
+                seen = __atomic_load_n(byte, __ATOMIC_RELAXED);
+        YIELD();
+        __atomic_store_n(byte, (uint8_t)(seen ^ 3u), __ATOMIC_RELAXED);
+    }
     return offset;
 }
 
