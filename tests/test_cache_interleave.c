@@ -102,7 +102,7 @@ static void barrier(void) {
 static buddy_range *range;
 static buddy_cache *caches[2];
 static uint64_t shared_block; /* both threads free it */
-static uint64_t resized;      /* thread 1 shrinks it from 32 to 16 bytes while thread 0 is solo */
+static uint64_t resized;      /* thread 1 shrinks it from 32 to 16 bytes while thread 0 is plain */
 static int shared_status[2];
 static uint64_t passed[2]; /* thread t frees passed[t], the other's block */
 static const uint64_t passed_size[2] = {32, 64};

@@ -272,8 +272,8 @@ BUDDY_HOT_INLINE uint64_t cache_pop(buddy_cache *cache, unsigned order) {
      * writes them meanwhile (a free of a CACHED block writes nothing). While
      * plain, no other thread writes the word. A block of order 2 or more has
      * the byte of its first four tags to itself: a byte store leaves the
-     * other tags of the word to their threads' atomic operations, which
-     * fail and retry (or wait) if the byte changes under them. */
+     * word's other tags to their threads' atomic read-modify-writes, which
+     * never undo it (a compare-and-swap that read the old byte fails). */
     uint32_t *word = cache_tag_word(cache, index), flip = (uint32_t)3u << tag_shift(index);
     bool plain = __atomic_load_n(&cache->plain, __ATOMIC_RELAXED);
     if (plain || order < 2u) {
