@@ -248,7 +248,8 @@ static void one_cache_alone(void) {
 }
 
 /* The checker finds every flipped bit of the tags of a span of order-2
- * blocks, and a stack entry that names another block. */
+ * blocks, a stack entry that names another block, and a cache whose count,
+ * stack or copy of the pool's geometry is wrong. */
 static void corruption_is_found(void) {
     set_up(CAPACITY, NULL);
     uint64_t live = alloc_ok(caches[0], 64), cached = alloc_ok(caches[0], 64);
@@ -280,6 +281,17 @@ static void corruption_is_found(void) {
     memset(cache_memory[0], 0, sizeof magic);
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
     memcpy(cache_memory[0], &magic, sizeof magic);
+    unsigned count = caches[0]->count[0];
+    caches[0]->count[0] = caches[0]->limit[0] + 1u; /* past the mark */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    caches[0]->count[0] = count;
+    caches[0]->stack[1]++; /* a stack where another order's is */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    caches[0]->stack[1]--;
+    caches[0]->orders++; /* a copy of the pool's geometry that differs */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    caches[0]->orders--;
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     memcpy(&magic, pool_memory + 128, sizeof magic); /* after the two lock lines */
     memset(pool_memory + 128, 0, sizeof magic);
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
