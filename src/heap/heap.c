@@ -449,7 +449,8 @@ static BUDDY_NOINLINE void *malloc_slow(buddy_heap *heap, size_t size) {
 }
 
 /* The fast path, a hit of the thread's cache, calls no function (a heap with
- * caches has no lock). fast_limit is at most the largest cached size. */
+ * caches has no lock). fast_limit and min_request are at most the largest
+ * cached size. */
 void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
     buddy_cache *cache = NULL;
     uint64_t offset;
