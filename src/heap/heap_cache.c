@@ -49,10 +49,16 @@ static slot *slot_at(const buddy_heap *heap, unsigned index) {
     return (slot *)(void *)(heap->slots + (size_t)index * heap->slot_size);
 }
 
+/* Where a slot's cache lives, made or not: known without reading the slot,
+ * which another thread may be claiming. */
+static unsigned char *cache_memory(slot *s) {
+    return (unsigned char *)s + SLOT_HEADER_SIZE;
+}
+
 /* Claims a slot's cache for a thread; under the heap's mutex. */
 static void claim(buddy_heap *heap, slot *s) {
-    int status = buddy_cache_init(&s->cache, (unsigned char *)s + SLOT_HEADER_SIZE,
-                                  heap->slot_size - SLOT_HEADER_SIZE, heap->pool);
+    int status = buddy_cache_init(&s->cache, cache_memory(s), heap->slot_size - SLOT_HEADER_SIZE,
+                                  heap->pool);
     (void)status; /* the slot was sized for the pool's config */
     s->heap = heap;
     s->used = true;
@@ -154,7 +160,7 @@ buddy_cache *buddy_heap_cache_take(buddy_heap *heap) {
 
 void buddy_heap_cache_put(buddy_heap *heap, const buddy_cache *cache) {
 #ifdef BUDDY_HAVE_PTHREAD
-    if (cache == slot_at(heap, HEAP_SLOTS)->cache)
+    if ((const unsigned char *)cache == cache_memory(slot_at(heap, HEAP_SLOTS)))
         pthread_mutex_unlock(&heap->mutex);
 #else
     (void)heap;
