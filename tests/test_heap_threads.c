@@ -29,6 +29,7 @@ typedef struct worker {
     unsigned char tag;
     uint64_t seed;
     unsigned long corrupted, failed;
+    pthread_barrier_t *together; /* run_worker_briefly: every thread has its cache first */
 } worker;
 
 static void *run_worker(void *argument) {
@@ -59,6 +60,10 @@ static void *run_worker(void *argument) {
 
 static void *run_worker_briefly(void *argument) {
     worker *w = argument;
+    /* The first call gives the thread a cache (or the shared one): all of
+     * them at once, so threads beyond the slots share, whatever the timing. */
+    buddy_heap_free(w->heap, buddy_heap_malloc(w->heap, 48));
+    pthread_barrier_wait(w->together);
     unsigned char *blocks[8] = {0};
     for (unsigned long step = 0; step < check_scale(20000, 2000); step++) {
         size_t slot = (size_t)check_below(&w->seed, 8);
@@ -84,7 +89,7 @@ static int count_live(void *pointer, size_t size, bool is_live, void *user) {
 }
 
 static void two_threads_share(buddy_heap *heap, uint64_t seed) {
-    worker workers[2] = {{heap, 0x10, seed, 0, 0}, {heap, 0x80, seed + 1, 0, 0}};
+    worker workers[2] = {{heap, 0x10, seed, 0, 0, NULL}, {heap, 0x80, seed + 1, 0, 0, NULL}};
     pthread_t threads[2];
     for (int t = 0; t < 2; t++)
         CHECK_EQ_INT(pthread_create(&threads[t], NULL, run_worker, &workers[t]), 0);
@@ -110,12 +115,15 @@ static void many_threads_share(buddy_heap *heap, uint64_t seed) {
     enum { THREADS = 24 };
     worker workers[THREADS];
     pthread_t threads[THREADS];
+    pthread_barrier_t together;
+    pthread_barrier_init(&together, NULL, THREADS);
     for (int t = 0; t < THREADS; t++) {
-        workers[t] = (worker){heap, (unsigned char)(t * 8), seed + (uint64_t)t, 0, 0};
+        workers[t] = (worker){heap, (unsigned char)(t * 8), seed + (uint64_t)t, 0, 0, &together};
         CHECK_EQ_INT(pthread_create(&threads[t], NULL, run_worker_briefly, &workers[t]), 0);
     }
     for (int t = 0; t < THREADS; t++)
         pthread_join(threads[t], NULL);
+    pthread_barrier_destroy(&together);
     for (int t = 0; t < THREADS; t++)
         CHECK_EQ_U64(workers[t].corrupted, 0);
     buddy_range_stats stats; /* the shared cache may keep blocks: they count as free */
