@@ -7,7 +7,8 @@
  * the CPU's time-stamp counter (clock_gettime where there is none), converted
  * to ns by a calibration against the monotonic clock; the cost of reading the
  * counter twice is measured and subtracted. One warm-up, then `runs` runs;
- * the percentiles are over all timed operations of all runs.
+ * the percentiles are over all timed operations of all runs. It ends with
+ * what one cache miss costs on this machine, the floor of a cold operation.
  *
  *   build-rel/bench/bench_latency_glibc [--ops N] [--runs N]   (also _jemalloc, _mimalloc)
  */
@@ -139,6 +140,42 @@ static void print_percentiles(const char *name, uint64_t *samples, size_t count,
     printf(" %10.0f\n", (double)samples[count - 1] * ns_per_tick);
 }
 
+static volatile size_t chase_end; /* where miss_ns's chase ended */
+
+/* The ns of one load that misses every cache: a chase of dependent loads
+ * through `bytes` of memory, one per 64-byte line, in a random cycle. The
+ * floor under any operation that must read a cold line of its metadata. */
+static double miss_ns(size_t bytes) {
+    size_t lines = bytes / 64, *next = malloc(lines * 64);
+    if (next == NULL)
+        return 0;
+    size_t *order = malloc(lines * sizeof *order);
+    if (order == NULL) {
+        free(next);
+        return 0;
+    }
+    uint64_t seed = 5;
+    for (size_t i = 0; i < lines; i++)
+        order[i] = i;
+    for (size_t i = lines - 1; i > 0; i--) { /* Fisher-Yates */
+        size_t j = (size_t)(workload_random(&seed) % (i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (size_t i = 0; i < lines; i++)
+        next[order[i] * 8] = order[(i + 1) % lines] * 8;
+    free(order);
+    enum { LOADS = 4000000 };
+    size_t at = 0;
+    double start = seconds();
+    for (int i = 0; i < LOADS; i++)
+        at = next[at];
+    double ns = (seconds() - start) * 1e9 / LOADS;
+    chase_end = at; /* so that the chase is not optimised away */
+    free(next);
+    return ns;
+}
+
 static void print_header(const char *first) {
     printf("  %-22s %8s %8s %8s %8s %8s %10s   (ns)\n", first, "p50", "p90", "p99", "p99.9",
            "p99.99", "max");
@@ -194,5 +231,7 @@ int main(int argc, char **argv) {
     }
     for (size_t a = 0; a < ALLOCATOR_COUNT; a++)
         free(samples[a]);
+    printf("\nOne load that misses every cache (random dependent loads over 256 MiB): %.0f ns\n",
+           miss_ns((size_t)256 << 20));
     return 0;
 }
