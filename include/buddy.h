@@ -239,18 +239,19 @@ BUDDY_API int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size,
                                               uint64_t *offset_out);
 
 /* Allocates a packed run: the min blocks of buddy_range_alloc_exact, at any
- * multiple of 4 min blocks, so holes that an aligned run cannot use serve it
- * (its pieces rise to the next boundary, then fall; free, size and resize
- * take it as any run). The offset is a multiple of 4 min blocks, not of the
- * largest piece; a count of 1, 2 or 4 min blocks is one block aligned to its
- * size (so 1 or 2 min blocks are aligned to no more).
+ * multiple of 2 min blocks where it fits, so holes that an aligned run cannot
+ * use serve it (its pieces rise to the next boundary, then fall; free, size
+ * and resize take it as any run). It fits at a multiple of 4, and at an odd
+ * multiple of 2 iff it is of 6 min blocks or more and not 1 mod 4 of them; a
+ * count of 1, 2 or 4 min blocks is one block aligned to its size (so 1 or 2
+ * min blocks are aligned to no more).
  * Placement, never cutting a free extent (a maximal run of free min blocks)
  * in two: a count of 1, 2 or 4 takes the lowest free block of its order. A
  * larger count goes in the smallest of the free extents around the lowest
  * BUDDY_RUN_FIT_TRIES free blocks of its largest piece's order less one, then
- * of that order, that hold it at their lowest multiple of 4. Else either goes
- * at the lowest multiple of 4 (or of the count) of the free extent around the
- * free block of a higher order that the policy picks. Fails as
+ * of that order, that hold it at their lowest start where it fits. Else either
+ * goes at that start (or the lowest multiple of the count) of the free extent
+ * around the free block of a higher order that the policy picks. Fails as
  * buddy_range_alloc_exact does. O(BUDDY_RUN_FIT_TRIES * log capacity). */
 BUDDY_API int buddy_range_alloc_packed(buddy_range *range, uint64_t size, uint64_t *offset_out);
 

@@ -184,6 +184,20 @@ static uint64_t run_count(const model *m, uint64_t size) {
     return count + (count % 4 == 3);
 }
 
+/* True iff a run of `count` min blocks (run_count's) can start at the even
+ * min block `first`: at an odd multiple of 2, its order-1 head has no room
+ * for a mark and the next piece takes it, so that piece must be of order 2
+ * or more and the run must not end in 2 + 1; 1 or 2 is one block. */
+static bool fits_start(uint64_t first, uint64_t count) {
+    return first % 4 == 0 || count <= 2 || (count >= 6 && count % 4 != 1);
+}
+
+/* The lowest multiple of `step` at or above `first` where such a run fits. */
+static uint64_t start_from(uint64_t first, uint64_t step, uint64_t count) {
+    uint64_t start = (first + step - 1) / step * step;
+    return fits_start(start, count) ? start : start + 2;
+}
+
 static int trim(model *m, uint64_t count, uint64_t alignment, uint64_t *offset_out);
 
 /* The contract of buddy_range_alloc_exact: the count of min blocks (one more
@@ -250,8 +264,9 @@ int model_alloc_packed(model *m, uint64_t size, uint64_t *offset_out) {
 }
 
 /* The contract of buddy_range_alloc_packed_aligned, with `step` the larger of
- * the alignment in min blocks and the count if it is 1, 2 or 4, else 4 min
- * blocks. A count of 1, 2 or 4 is a plain block: the lowest
+ * the alignment in min blocks and the count if it is 1, 2 or 4, else 2 min
+ * blocks (a start is then the lowest multiple of `step` where the run fits,
+ * fits_start). A count of 1, 2 or 4 is a plain block: the lowest
  * free block of its order if the alignment is at most its size; else at the
  * lowest multiple of `step` in the free extent around the block that the
  * policy picks of an order above the count's and at least the alignment's
@@ -268,7 +283,7 @@ int model_alloc_packed_aligned(model *m, uint64_t size, uint64_t alignment, uint
         return BUDDY_ETOOBIG;
     uint64_t count = run_count(m, size);
     unsigned piece = floor_log2(count), aligned = alignment_order(m, alignment);
-    uint64_t step = count <= 4 ? count : 4, best_size = UINT64_MAX, best = 0;
+    uint64_t step = count <= 4 ? count : 2, best_size = UINT64_MAX, best = 0;
     step = step > alignment >> m->min_block_shift ? step : alignment >> m->min_block_shift;
     for (uint64_t at = 0; count <= 4 && step == count && at < m->block_count; at++) {
         if (m->order_at[at] == (signed char)piece && m->free_at[at]) {
@@ -285,7 +300,7 @@ int model_alloc_packed_aligned(model *m, uint64_t size, uint64_t alignment, uint
             tries++;
             uint64_t first = 0, end = 0;
             free_extent(m, at, &first, &end);
-            uint64_t start = (first + step - 1) / step * step;
+            uint64_t start = start_from(first, step, count);
             if (start + count <= end && end - first < best_size) {
                 best_size = end - first;
                 best = start;
@@ -298,7 +313,7 @@ int model_alloc_packed_aligned(model *m, uint64_t size, uint64_t alignment, uint
             return BUDDY_ENOMEM;
         uint64_t end = 0;
         free_extent(m, (uint64_t)chosen, &best, &end);
-        best = (best + step - 1) / step * step;
+        best = start_from(best, step, count);
     }
     carve(m, best, count);
     *offset_out = best << m->min_block_shift;
@@ -428,6 +443,8 @@ int model_size(const model *m, uint64_t offset, uint64_t *size_out) {
  * after the run. */
 static int resize_run(model *m, uint64_t start, uint64_t new_size) {
     uint64_t count = run_count(m, new_size);
+    if (!fits_start(start, count))
+        count = count < 6 ? 6 : count + 1; /* the least count that fits there */
     uint64_t blocks = 0, size = 0;
     model_size(m, start << m->min_block_shift, &size);
     blocks = size >> m->min_block_shift;

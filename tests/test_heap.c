@@ -306,7 +306,7 @@ static void exact_sizing_takes_what_is_asked(void) {
     buddy_heap_fini(heap);
 }
 
-/* BUDDY_HEAP_PACKED: exact sizing at any multiple of 4 min blocks, so a run
+/* BUDDY_HEAP_PACKED: exact sizing at any multiple of 2 min blocks, so a run
  * of 65 min blocks goes right after a block of 4, where an exact run would
  * wait for the next 1 KiB boundary; the aligned allocs keep their alignment. */
 static void packed_sizing_fills_what_rounding_skips(void) {

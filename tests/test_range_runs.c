@@ -148,6 +148,25 @@ static void corruption_with_runs_is_detected(void) {
     CHECK_EQ_INT(missed, 0);
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 
+    /* With a back mark (a packed run of 8 at 2, after a block of 2), every bit
+     * of the tree and its summaries. */
+    range = make(16, 1, BUDDY_BEST_FIT);
+    CHECK_STATUS(buddy_range_alloc(range, 2, &offset), BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc_packed(range, 8, &offset), BUDDY_OK);
+    CHECK_EQ_U64(offset, 2);
+    format_is(range, "({{[0:2][2:2]}[+4:4]}(([+8:2](10:2))(12:4)))");
+    words = (size_t)range->metadata_size / 8;
+    for (size_t word = (size_t)range->flat_word; word < words; word++) {
+        for (unsigned bit = 0; bit < 64; bit++) {
+            uint64_t *target = (uint64_t *)(void *)range + word;
+            *target ^= UINT64_C(1) << bit;
+            missed += buddy_range_check(range) != BUDDY_ECORRUPT;
+            *target ^= UINT64_C(1) << bit;
+        }
+    }
+    CHECK_EQ_INT(missed, 0);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+
     /* A mark on the last piece of a run (nothing live follows it), with the
      * counts of marks and of live allocations kept right: I11 alone catches
      * it. */
@@ -283,6 +302,57 @@ static void packed_runs_start_at_multiples_of_four(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 
+/* A packed run also starts at an odd multiple of 2 min blocks when it is 6
+ * or more and does not end in 2 + 1. Its head is then of order 1, too small
+ * for a mark, so the next piece carries it as a back mark (the split bit of
+ * its left child): in the hole [2, 10), runs of 8 and 6 go at 2, in pieces
+ * 2, 4, 2 and 2, 4. A run of 5 would end in 2 + 1 there, so it goes at 4.
+ * Every other offset is rejected; size, resize, the checker and free follow
+ * the back mark. */
+static void packed_runs_start_at_odd_multiples_of_two(void) {
+    static const uint64_t hole[1][2] = {{2, 10}};
+    buddy_range *range = with_holes(16, hole, 1);
+    packed_run_at(range, 8, 2);
+    format_is(
+        range,
+        "{{{{[0:1][1:1]}[2:2]}[+4:4]}{{[+8:2]{[10:1][11:1]}}{{[12:1][13:1]}{[14:1][15:1]}}}}");
+    CHECK_STATUS(buddy_range_free(range, 2), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, 2), BUDDY_ENOTLIVE);
+    packed_run_at(range, 6, 2);
+    CHECK_STATUS(buddy_range_free(range, 2), BUDDY_OK);
+    packed_run_at(range, 5, 4);
+    CHECK_STATUS(buddy_range_free(range, 4), BUDDY_OK);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
+/* At an odd multiple of 2, a run resized to 3, 4 or 5 min blocks takes 6 (no
+ * run of fewer fits there, but 1 or 2 is a plain block), and one resized to
+ * a count that is 1 mod 4 takes one more. */
+static void packed_runs_at_odd_multiples_of_two_resize(void) {
+    static const uint64_t hole[1][2] = {{2, 16}};
+    buddy_range *range = with_holes(16, hole, 1);
+    uint64_t run = 0, size = 0;
+    CHECK_STATUS(buddy_range_alloc_packed(range, 6, &run), BUDDY_OK);
+    CHECK_EQ_U64(run, 2);
+    CHECK_STATUS(buddy_range_resize(range, run, 4), BUDDY_OK);
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 6);
+    CHECK_STATUS(buddy_range_resize(range, run, 9), BUDDY_OK);
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 10);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    later_offsets_are_rejected(range, run, 10);
+    CHECK_STATUS(buddy_range_resize(range, run, 14), BUDDY_OK);
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 14);
+    CHECK_STATUS(buddy_range_resize(range, run, 2), BUDDY_OK);
+    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+    CHECK_EQ_U64(size, 2);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
 /* Of the holes that hold a packed run, the smallest wins, and the run goes
  * at its lowest multiple of 4: runs of 9 min blocks take the hole of 9 at 36,
  * then the 12 at 4, then the 13 at 17 (from 20); a power-of-two count is a
@@ -405,6 +475,8 @@ int main(void) {
     runs_resize_in_place();
     grown_runs_rise_then_fall();
     packed_runs_start_at_multiples_of_four();
+    packed_runs_start_at_odd_multiples_of_two();
+    packed_runs_at_odd_multiples_of_two_resize();
     packed_runs_take_the_smallest_hole();
     packed_runs_fill_the_extent_below_the_block();
     packed_allocations_keep_extents_whole();

@@ -453,7 +453,7 @@ static void every_crash_point_recovers(void) {
         {OP_RESIZE, 4096, 0},
         {OP_RESIZE, 16, 0},
         {OP_EXACT, 7, 0},               /* 7 = 3 mod 4: 8 min blocks */
-        {OP_PACKED, (1u << 10) + 5, 0}, /* at a multiple of 4 after the block of 16 */
+        {OP_PACKED, (1u << 10) + 5, 0}, /* 1 mod 4 min blocks: at a multiple of 4, after the 16 */
         {OP_FREE, 0, 1},
         {OP_FREE, 0, 0},
     };

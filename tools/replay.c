@@ -38,7 +38,7 @@ static const char *const usage_text =
     "  --policy POLICY     best_fit (default), first_fit, exact (exact runs, no\n"
     "                      rounding to a power of two: buddy_range_alloc_exact, or a\n"
     "                      heap with BUDDY_HEAP_EXACT), or packed (exact runs at any\n"
-    "                      multiple of 4 min blocks: buddy_range_alloc_packed,\n"
+    "                      multiple of 2 min blocks: buddy_range_alloc_packed,\n"
     "                      BUDDY_HEAP_PACKED)\n"
     "  --heap              replay through buddy_heap (pointers) instead of a range\n"
     "  --every N           sample the statistics every N operations (default 1000)\n"

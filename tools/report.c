@@ -18,7 +18,7 @@ static const char *const usage_text =
     "For each trace (a file, '-' for standard input, or a gzip-compressed *.gz), the\n"
     "smallest capacity (a multiple of the min block, by binary search) that serves\n"
     "the whole trace with no failed allocation, for best_fit, first_fit, exact (exact\n"
-    "runs), packed (exact runs at any multiple of 4 min blocks) and an ideal best fit\n"
+    "runs), packed (exact runs at any multiple of 2 min blocks) and an ideal best fit\n"
     "(address-ordered best fit over exact sizes in whole min blocks, with immediate\n"
     "coalescing: not a buddy system, the reference), each as a ratio to the peak of\n"
     "the bytes the trace asked for. At that capacity the\n"

@@ -457,9 +457,9 @@ class Range(_Owned, _Session):
         return offset.value
 
     def alloc_packed(self, size: int, alignment: int = 1) -> int:
-        """Allocates a packed run: the min blocks of ``alloc_exact``, at any multiple of 4
-        min blocks (and of ``alignment``) rather than of its largest piece, so holes an
-        exact run cannot use serve it; returns its offset."""
+        """Allocates a packed run: the min blocks of ``alloc_exact``, at any multiple of 2
+        min blocks where it fits (and of ``alignment``) rather than of its largest piece, so
+        holes an exact run cannot use serve it; returns its offset."""
         size = _integer(size, "size", 0, 1 << 200)
         alignment = _alignment(alignment)
         offset = _u64()
@@ -561,7 +561,7 @@ class Heap(_Session):
                  policy: str = "best_fit", thread_safe: bool = False, exact: bool = False,
                  packed: bool = False):
         """``exact``: blocks of whole min blocks (exact runs), not powers of two of them;
-        ``packed``: the same as packed runs, at any multiple of 4 min blocks."""
+        ``packed``: the same as packed runs, at any multiple of 2 min blocks."""
         try:
             view = memoryview(region)
         except TypeError:

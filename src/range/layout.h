@@ -195,10 +195,28 @@ static inline bool node_test(const buddy_range *range, unsigned order, uint64_t 
     return (range_words_const(range)[ref.word + (uint64_t)kind * HALF_WORDS] & ref.mask) != 0;
 }
 
+/* The order of the live piece that starts at min block `first` (below the
+ * capacity) if it carries a back mark, else 0: the split bit of its left
+ * child, set iff the piece before it is the order-1 head of its run (run.c).
+ * The mark is then the lowest split ancestor of `first`, the one split node
+ * whose parent is not split, and that parent, the piece, starts at `first`. */
+static inline unsigned back_marked_order(const buddy_range *range, uint64_t first) {
+    unsigned limit = bits_ctz(first | (uint64_t)1 << range->top_order);
+    for (unsigned order = 1; order < limit; order++)
+        if (node_test(range, order, first >> order, SPLIT_BIT))
+            return node_test(range, order + 1, first >> (order + 1), SPLIT_BIT) ? 0 : order + 1;
+    return 0;
+}
+
 /* True iff live block (order, index) is a piece of an exact run that another
  * piece follows: its right child's split bit, blank under any other live
- * block, is set (a mark, src/run.c). Orders 0 and 1 have no room for one. */
+ * block, is set (a mark, src/run.c). An order-1 block has no room for one:
+ * as the head of a packed run at an odd multiple of 2 min blocks, its mark is
+ * the next piece's back mark. An order-0 block has neither. */
 static inline bool piece_is_marked(const buddy_range *range, unsigned order, uint64_t index) {
+    if (order == 1)
+        return (index & 1u) && ((index + 1) << 1) < range->block_count &&
+               back_marked_order(range, (index + 1) << 1) != 0;
     return order >= 2 && node_test(range, order - 1, (index << 1) | 1u, SPLIT_BIT);
 }
 

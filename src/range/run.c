@@ -19,6 +19,9 @@
  * costs no metadata. A piece of order 1 has no split bit below it (its
  * children are order-0 bits), so a run may not continue after one: a count
  * whose decomposition ends in 2 + 1 (c = 3 mod 4) takes one min block more.
+ * The one exception is the head of a packed run at an odd multiple of 2: the
+ * piece after it, of order 2 or more, carries its mark as a *back mark*, the
+ * split bit of its own left child (back_marked_order, layout.h).
  *
  * Worked example: c = 13 = 8 + 4 + 1 at min block 16 (min blocks 16..28).
  * Pieces (3, 2) [16, 24), (2, 6) [24, 28) and (0, 28) [28, 29). (3, 2) is
@@ -32,7 +35,8 @@
  *     node whose parent is not split; such an offset is inside a piece.
  *   - A piece is a later piece of a run iff a marked piece ends where it
  *     starts; that piece's mark is then the lowest split ancestor of the min
- *     block before, the one split node whose parent is not split.
+ *     block before, the one split node whose parent is not split. A
+ *     back-marked piece is found inside its own left half, as the first case.
  * Each costs a tile per band; alloc_exact and the free of a run do O(log n)
  * word operations (a split or a merge per order, a lookup per piece), and
  * alloc_exact O(log n) node tests per free block it tries.
@@ -40,9 +44,11 @@
 #include "range_core.h"
 #include "sync.h"
 
-/* Sets or clears the mark of piece (order, index); count_marks counts it. */
-static void store_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
-    node_ref ref = node_locate(range, order - 1, (index << 1) | 1u);
+/* Sets or clears the split bit of a child of piece (order, index): `child` 1
+ * for its mark, 0 for its back mark. count_marks counts it. */
+static void store_child_mark(buddy_range *range, unsigned order, uint64_t index, unsigned child,
+                             bool on) {
+    node_ref ref = node_locate(range, order - 1, (index << 1) | child);
     uint64_t *word = &range_words(range)[ref.word + HALF_WORDS];
     WILL_STORE(range, word);
     *word = on ? *word | ref.mask : *word & ~ref.mask;
@@ -54,6 +60,10 @@ static void count_marks(buddy_range *range, uint64_t change) {
     range->run_marks += change;
     WILL_STORE_32(range, &range->slow_free);
     update_slow_free(range);
+}
+
+static void store_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
+    store_child_mark(range, order, index, 1, on);
 }
 
 static void set_mark(buddy_range *range, unsigned order, uint64_t index, bool on) {
@@ -109,6 +119,14 @@ static unsigned piece_order(const buddy_range *range, uint64_t first, node_ref *
     return order;
 }
 
+/* The order of the piece after marked piece (order, index): the back-marked
+ * one after an order-1 head, else the one find_live_block finds. */
+static unsigned next_piece_order(const buddy_range *range, unsigned order, uint64_t index) {
+    uint64_t next = (index + 1) << order;
+    node_ref unused;
+    return order == 1 ? back_marked_order(range, next) : piece_order(range, next, &unused);
+}
+
 /* The most pieces a run has: orders rise, then fall, so two per order. */
 #define MAX_PIECES (2u * 64u)
 
@@ -129,10 +147,13 @@ static void free_pieces(buddy_range *range, unsigned order, uint64_t index) {
         blocks += (uint64_t)1 << order;
         marked = piece_is_marked(range, order, index);
         if (marked) {
-            store_mark(range, order, index, false);
-            node_ref unused;
             uint64_t next = (index + 1) << order;
-            order = piece_order(range, next, &unused);
+            unsigned next_order = next_piece_order(range, order, index);
+            if (order == 1)
+                store_child_mark(range, next_order, next >> next_order, 0, false);
+            else
+                store_mark(range, order, index, false);
+            order = next_order;
             index = next >> order;
         }
     }
@@ -211,9 +232,9 @@ int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned or
         blocks += (uint64_t)1 << order;
         if (!marked)
             break;
-        node_ref unused;
+        unsigned next_order = next_piece_order(range, order, first >> order);
         first += (uint64_t)1 << order;
-        order = piece_order(range, first, &unused);
+        order = next_order;
     }
     *blocks_out = blocks;
     return BUDDY_OK;
@@ -224,6 +245,29 @@ int buddy_run_check_start(const buddy_range *range, uint64_t offset, unsigned or
 static uint64_t run_blocks(uint64_t size, unsigned shift) {
     uint64_t count = size == 0 ? 1 : ((size - 1) >> shift) + 1;
     return (count & 3u) == 3u ? count + 1 : count;
+}
+
+/* True iff a run of `count` min blocks (run_blocks') can start at min block
+ * `first`, an even one. At an odd multiple of 2 a longer run's head is of
+ * order 1, whose mark is the next piece's back mark: that piece must be of
+ * order 2 or more (count >= 6), and the run must not end in 2 + 1 (count not
+ * 1 mod 4). A count of 1 or 2 is a plain block. */
+static bool run_fits_start(uint64_t first, uint64_t count) {
+    return (first & 3u) == 0 || count <= 2 || (count >= 6 && (count & 3u) != 1);
+}
+
+/* The least count of at least `count` that a run can have at `first`. */
+static uint64_t run_blocks_at(uint64_t first, uint64_t count) {
+    if (run_fits_start(first, count))
+        return count;
+    return count < 6 ? 6 : count + 1;
+}
+
+/* The lowest multiple of `step` (a power of two) at or above `first` where a
+ * run of `count` min blocks can start. */
+static uint64_t run_start_from(uint64_t first, uint64_t step, uint64_t count) {
+    uint64_t start = (first + step - 1u) & ~(step - 1u);
+    return run_fits_start(start, count) ? start : start + 2u;
 }
 
 /* Carves a run of `count` min blocks from the start of free block (order,
@@ -308,16 +352,24 @@ static unsigned next_piece(uint64_t first, uint64_t count) {
 }
 
 /* Makes free min blocks [first, first + count) a run: each piece is carved,
- * and every piece but the last is marked. `first` is a multiple of 4 and
- * `count` is not 3 mod 4, so each of those is of order 2 or more; or `count`
- * is 1, 2 or 4 and `first` a multiple of it: one plain block. */
+ * and every piece but the last is marked. run_fits_start(first, count) holds,
+ * so each of those is of order 2 or more, or an order-1 head that the next
+ * piece, of order 2 or more, back-marks; or `count` is 1, 2 or 4 and `first`
+ * a multiple of it: one plain block. */
 static void carve_region(buddy_range *range, uint64_t first, uint64_t count) {
+    bool after_head = false; /* the piece before is an order-1 head */
     while (count != 0) {
         unsigned piece = next_piece(first, count);
         buddy_carve_piece(range, first, piece);
         uint64_t index = first >> piece;
+        if (after_head) {
+            assert(piece >= 2);
+            store_child_mark(range, piece, index, 0, true);
+            count_marks(range, 1);
+        }
         count -= (uint64_t)1 << piece;
-        if (count != 0) {
+        after_head = count != 0 && piece == 1;
+        if (count != 0 && !after_head) {
             assert(piece >= 2);
             set_mark(range, piece, index, true);
         }
@@ -372,7 +424,8 @@ static uint64_t next_free(const buddy_range *range, unsigned order, uint64_t fro
 
 int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint64_t new_size) {
     unsigned shift = range->min_block_shift;
-    uint64_t first = offset >> shift, count = run_blocks(new_size, shift);
+    uint64_t first = offset >> shift;
+    uint64_t count = run_blocks_at(first, run_blocks(new_size, shift));
     if (count == blocks)
         return BUDDY_OK;
     if (count > blocks && !buddy_all_free(range, first + blocks, first + count))
@@ -587,7 +640,7 @@ static void free_extent(const buddy_range *range, unsigned order, uint64_t index
 }
 
 /* Places a packed run of `count` min blocks (5 or more, largest piece of
- * order m >= 2) at a multiple of `step` (4 or more, a power of two): of the
+ * order m >= 2) at a multiple of `step` (2 or more, a power of two): of the
  * lowest BUDDY_RUN_FIT_TRIES free blocks of order m - 1, then of order m, in
  * address order, the one whose free extent is smallest among those that hold
  * the run at their lowest multiple of `step` (the first such on a tie); the
@@ -604,7 +657,7 @@ static bool place_packed(buddy_range *range, uint64_t count, uint64_t step, uint
         uint64_t index = lowest_free(range, order, &ref, &others);
         for (unsigned tries = 0; index != NO_GROUP && tries < BUDDY_RUN_FIT_TRIES; tries++) {
             free_extent(range, order, index, best_size, &first, &end); /* no larger one wins */
-            uint64_t start = (first + step - 1u) & ~(step - 1u);
+            uint64_t start = run_start_from(first, step, count);
             if (start + count <= end && end - first < best_size) {
                 best_size = end - first;
                 best_first = start;
@@ -635,7 +688,7 @@ static bool place_in_fitting_extent(buddy_range *range, unsigned least, uint64_t
     uint64_t others;
     uint64_t index = lowest_free(range, order, &ref, &others);
     uint64_t first = widen_down(range, index << order, (index + 1) << order, UINT64_MAX);
-    first = (first + step - 1u) & ~(step - 1u);
+    first = run_start_from(first, step, count);
     carve_region(range, first, count);
     *first_out = first;
     return true;
@@ -702,11 +755,11 @@ static int unlocked_alloc_packed_aligned(buddy_range *range, uint64_t size, uint
         return status;
     /* The step between starts: the alignment in min blocks (beyond the largest
      * block, only 0 is a multiple, as the one block of the capped order is at
-     * 0), and at least 4, or a count of 1, 2 or 4 itself. */
+     * 0), and at least 2, or a count of 1, 2 or 4 itself. */
     unsigned order = bits_log2_floor(count), aligned = buddy_aligned_order(range, 0, alignment);
     assert(order < 64u); /* count is not 0 */
     unsigned least = order + 1u > aligned ? order + 1u : aligned;
-    uint64_t in_blocks = alignment >> range->min_block_shift, least_step = count <= 4 ? count : 4u;
+    uint64_t in_blocks = alignment >> range->min_block_shift, least_step = count <= 4 ? count : 2u;
     uint64_t step = in_blocks > least_step ? in_blocks : least_step;
     if (count <= 4 && step == count && range->orders[order].free_count != 0)
         first = take_lowest_free(range, order) << order; /* a plain block */
