@@ -330,25 +330,18 @@ static void packed_runs_start_at_odd_multiples_of_two(void) {
  * a count that is 1 mod 4 takes one more. */
 static void packed_runs_at_odd_multiples_of_two_resize(void) {
     static const uint64_t hole[1][2] = {{2, 16}};
+    static const uint64_t resized[][2] = {{4, 6}, {9, 10}, {14, 14}, {3, 6}, {2, 2}};
     buddy_range *range = with_holes(16, hole, 1);
     uint64_t run = 0, size = 0;
     CHECK_STATUS(buddy_range_alloc_packed(range, 6, &run), BUDDY_OK);
     CHECK_EQ_U64(run, 2);
-    CHECK_STATUS(buddy_range_resize(range, run, 4), BUDDY_OK);
-    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
-    CHECK_EQ_U64(size, 6);
-    CHECK_STATUS(buddy_range_resize(range, run, 9), BUDDY_OK);
-    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
-    CHECK_EQ_U64(size, 10);
-    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
-    later_offsets_are_rejected(range, run, 10);
-    CHECK_STATUS(buddy_range_resize(range, run, 14), BUDDY_OK);
-    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
-    CHECK_EQ_U64(size, 14);
-    CHECK_STATUS(buddy_range_resize(range, run, 2), BUDDY_OK);
-    CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
-    CHECK_EQ_U64(size, 2);
-    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    for (size_t i = 0; i < sizeof resized / sizeof resized[0]; i++) {
+        CHECK_STATUS(buddy_range_resize(range, run, resized[i][0]), BUDDY_OK);
+        CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+        CHECK_EQ_U64(size, resized[i][1]);
+        CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+        later_offsets_are_rejected(range, run, size);
+    }
     CHECK_STATUS(buddy_range_free(range, run), BUDDY_OK);
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
