@@ -12,7 +12,7 @@
  * |alphabet|^1 + ... + |alphabet|^DEPTH sequences. The alphabet: alloc of 0,
  * 1, 2, 4, ... up to the largest block, and one unit more; exact runs of 5,
  * 6, 11 and 13 units where they fit (4+1, 4+2, 8+2+1 taking 12, 8+4+1), and
- * of 3 units aligned to 8; packed runs of 5 and 9 where they fit; free at every offset 0..n (n is
+ * of 3 units aligned to 8; packed runs of 6 and 9 where they fit; free at every offset 0..n (n is
  * out of range); resize of offsets 0 and 1 to 1 unit and to the largest block, and of 4 to 12 units
  * (a run there rises: pieces of 4, then 8); reserve and unreserve of [1, 3), [2, 7) and the whole
  * capacity; set_capacity to half the capacity and to the maximum the range was made for (3 more min
@@ -125,8 +125,10 @@ static void build_alphabet(search *s, uint64_t blocks, uint64_t max_blocks) {
     for (uint64_t offset = 0; offset <= blocks; offset++)
         s->ops[s->op_count++] = (operation){FREE, offset, 0};
     s->ops[s->op_count++] = (operation){EXACT_ALIGNED, 8, 3};
-    for (uint64_t size = 5; size <= 9 && size <= largest; size += 4) /* 4 + 1, 8 + 1 */
-        s->ops[s->op_count++] = (operation){PACKED, 0, size};
+    static const uint64_t packed_sizes[] = {6, 9}; /* 2 + 4 at 2 mod 4 (a back mark), 4 + 4 + 1 */
+    for (size_t i = 0; i < sizeof packed_sizes / sizeof packed_sizes[0]; i++)
+        if (packed_sizes[i] <= largest)
+            s->ops[s->op_count++] = (operation){PACKED, 0, packed_sizes[i]};
     for (uint64_t offset = 0; offset < 2; offset++) {
         s->ops[s->op_count++] = (operation){RESIZE, offset, 1};
         s->ops[s->op_count++] = (operation){RESIZE, offset, largest};
