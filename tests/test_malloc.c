@@ -362,6 +362,20 @@ static int child_main(const char *mode) {
         free(grown);
         return 0;
     }
+    if (strcmp(mode, "--first-arena-again") == 0) { /* 0 iff a malloc reuses a freed block */
+        enum { COUNT = 3000, FREED = 1100 };        /* 1 MiB arenas: about 950 in the first */
+        static void *blocks[COUNT];
+        for (size_t i = 0; i < COUNT; i++)
+            if ((blocks[i] = malloc(1000)) == NULL)
+                return 1;
+        for (size_t i = 0; i < FREED; i++) /* the first arena's, then some of the second's */
+            free(blocks[i]);
+        void *again = malloc(1000);
+        for (size_t i = 0; i < FREED; i++)
+            if (again == blocks[i])
+                return 0;
+        return 2; /* from the last arena, whose pages were fresh */
+    }
     if (strcmp(mode, "--sizing") == 0) { /* 0 iff 144-byte blocks start 64 bytes apart mod 128 */
         enum { COUNT = 64 };
         static uintptr_t blocks[COUNT];
@@ -443,6 +457,11 @@ static void options_change_what_they_say(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && at != NULL &&
           sscanf(at, "%u", &arenas) == 1 && arenas >= 3);
     CHECK(strstr(output, "; 12 reallocs, ") && strstr(output, "; 1 blocks mapped"));
+    /* After frees leave an eighth of a lower arena free, a thread allocates
+     * there again, where the pages are already touched. */
+    status = run_child("--first-arena-again", "BUDDY_MALLOC_ARENA_SIZE=1024K", NULL, output,
+                       sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=lots", "1", output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(strstr(output, "BUDDY_MALLOC_ARENA_SIZE='lots' is not a size") != NULL);

@@ -133,14 +133,18 @@ static int drop_pages(void *pointer, size_t size, bool is_live, void *user) {
     return 0;
 }
 
-static void purge(void) {
-    unsigned count = published();
+/* Purges the arenas that need it, and returns the lowest arena with an
+ * eighth of it free (or the count if none has). */
+static unsigned purge(void) {
+    unsigned count = published(), roomy = count;
     for (unsigned index = 0; index < count; index++) {
         arena *a = &arenas[index];
         a->frees_seen += PURGE_EVERY; /* which arena they were in is not known: each counts them */
         buddy_range_stats stats;
         (void)buddy_heap_get_stats(a->heap, &stats);
         size_t free_bytes = (size_t)stats.free_bytes;
+        if (roomy == count && free_bytes >= (size_t)(a->end - a->start) / 8u)
+            roomy = index;
         if (a->purged_free_bytes == SIZE_MAX || free_bytes < a->purged_free_bytes)
             a->purged_free_bytes = free_bytes; /* pages were used again */
         else if (free_bytes - a->purged_free_bytes >= PURGE_STEP &&
@@ -150,6 +154,7 @@ static void purge(void) {
             a->frees_seen = 0;
         }
     }
+    return roomy;
 }
 
 void shim_arena_note_free(void) {
@@ -159,7 +164,9 @@ void shim_arena_note_free(void) {
     if (pthread_mutex_trylock(&purge_lock) != 0)
         return; /* another thread purges; GCOVR_EXCL_LINE: only a race of two reaches it */
     int saved = errno;
-    purge();
+    unsigned roomy = purge();
+    if (roomy < current_arena)
+        current_arena = roomy; /* back to the lowest arena with room: its pages are touched */
     errno = saved;
     pthread_mutex_unlock(&purge_lock);
 }
