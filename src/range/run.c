@@ -643,9 +643,9 @@ static void free_extent(const buddy_range *range, unsigned order, uint64_t index
  * order m >= 2) at a multiple of `step` (2 or more, a power of two): of the
  * lowest BUDDY_RUN_FIT_TRIES free blocks of order m - 1, then of order m, in
  * address order, the one whose free extent is smallest among those that hold
- * the run at their lowest multiple of `step` (the first such on a tie); the
- * run goes there. Every extent that holds the run holds a free block of order
- * m - 1 or more. */
+ * the run at their lowest start (run_start_from; the first such on a tie);
+ * the run goes there. Every extent that holds the run holds a free block of
+ * order m - 1 or more. */
 static bool place_packed(buddy_range *range, uint64_t count, uint64_t step, uint64_t *first_out) {
     unsigned largest = bits_log2_floor(count);
     uint64_t best_size = UINT64_MAX, best_first = 0;
@@ -675,10 +675,10 @@ static bool place_packed(buddy_range *range, uint64_t count, uint64_t step, uint
 /* Places a packed run of `count` min blocks at a multiple of `step` where
  * place_packed or a free block of the count's order could not: in the free
  * extent around the free block of order `least` or more that the policy
- * takes, at the extent's lowest multiple of `step`. That block's order
- * exceeds floor(log2 count) and is at least step's (or it is the one block of
- * the largest order, at 0), so that multiple is at or below its start, the
- * block holds the rest of the run, and the extent is not cut in two. */
+ * takes, at the extent's lowest start (run_start_from). That block's order
+ * exceeds floor(log2 count) and is at least step's and 2 (or it is the one
+ * block of the largest order, at 0), so that start is at or below its start,
+ * the block holds the rest of the run, and the extent is not cut in two. */
 static bool place_in_fitting_extent(buddy_range *range, unsigned least, uint64_t step,
                                     uint64_t count, uint64_t *first_out) {
     unsigned order = 0;
