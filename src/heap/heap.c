@@ -426,13 +426,13 @@ static int release(buddy_heap *heap, void *pointer) {
     return range_free(heap, offset);
 }
 
-/* malloc past its fast path: through the thread's cache (a miss), else under
- * the lock, through the range or any cache. */
-static BUDDY_NOINLINE void *malloc_slow(buddy_heap *heap, size_t size) {
+/* malloc past its fast path: through the thread's cache (a miss; `cache`,
+ * if the fast path had one), else under the lock, through the range or any
+ * cache. */
+static BUDDY_NOINLINE void *malloc_slow(buddy_heap *heap, size_t size, buddy_cache *cache) {
     if (heap == NULL)
         return NULL;
-    buddy_cache *cache = NULL;
-    if (size <= heap->fast_limit && (cache = heap_cache_mine(heap)) != NULL) {
+    if (cache != NULL) {
         size_t request = size < heap->min_request ? heap->min_request : size;
         uint64_t offset = 0;
         int status = buddy_cache_alloc(cache, request, &offset);
@@ -459,7 +459,7 @@ void *buddy_heap_malloc(buddy_heap *heap, size_t size) {
         if (cache_alloc_hit(cache, cache_order_below(cache, request), &offset))
             return heap->base + offset;
     }
-    return malloc_slow(heap, size);
+    return malloc_slow(heap, size, cache);
 }
 
 void *buddy_heap_calloc(buddy_heap *heap, size_t count, size_t size) {
@@ -508,15 +508,14 @@ int buddy_heap_posix_memalign(buddy_heap *heap, void **pointer_out, size_t align
     return status;
 }
 
-/* free past its fast path: a miss of the thread's cache, else under the
- * lock. */
-static BUDDY_NOINLINE int free_slow(buddy_heap *heap, void *pointer) {
+/* free past its fast path: a miss of the thread's cache (`cache`, if the
+ * fast path had one), else under the lock. */
+static BUDDY_NOINLINE int free_slow(buddy_heap *heap, void *pointer, buddy_cache *cache) {
     if (heap == NULL)
         return BUDDY_EINVAL;
     if (pointer == NULL)
         return BUDDY_OK;
-    buddy_cache *cache = NULL;
-    if (heap->fast_limit != 0 && (cache = heap_cache_mine(heap)) != NULL)
+    if (cache != NULL)
         return buddy_cache_free(cache, offset_of(heap, pointer));
     heap_lock(heap);
     int status = release(heap, pointer);
@@ -530,7 +529,7 @@ int buddy_heap_free(buddy_heap *heap, void *pointer) {
     if (heap != NULL && heap->fast_limit != 0 && (cache = heap_cache_mine(heap)) != NULL &&
         cache_free_hit(cache, offset_of(heap, pointer)))
         return BUDDY_OK;
-    return free_slow(heap, pointer);
+    return free_slow(heap, pointer, cache);
 }
 
 /* ---- Resizing ------------------------------------------------------------ */
