@@ -446,7 +446,12 @@ BUDDY_API size_t buddy_range_dump_json(const buddy_range *range, char *buffer, s
  * with the pool's lock, so the range needs no lock of its own; while a pool is
  * in front of a range, call the range only between buddy_cache_pool_lock and
  * unlock, and free its blocks through a cache. A cache is used by one thread
- * at a time (any thread may free any block through its own cache). */
+ * at a time (any thread may free any block through its own cache). While no
+ * thread writes a tag in the span of another cache's refill (a free of its
+ * block, a resize of one, or a refill of single blocks when no span is
+ * free), each cache writes its own tags without atomic operations; the
+ * first such write, or the 256th cache made, ends that for good with one
+ * process-wide barrier (docs/design.md, "the bias"). */
 typedef struct buddy_cache_pool buddy_cache_pool;
 typedef struct buddy_cache buddy_cache;
 
@@ -462,7 +467,8 @@ typedef struct buddy_cache_config {
 } buddy_cache_config;
 
 /* Bytes a pool needs in front of a range of this max capacity and min block
- * size: a header, and 2 bits per min block. Returns 0 iff min_block_size is
+ * size: a header, 2 bits per min block and a byte per granule (the smallest
+ * span a refill takes: 256 min blocks by default). Returns 0 iff min_block_size is
  * not a power of two, max_capacity is below it, or config (NULL for the
  * defaults) has orders > BUDDY_CACHE_MAX_ORDERS or high_water > 4096. Pure;
  * O(1). */

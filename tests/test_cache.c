@@ -247,6 +247,107 @@ static void one_cache_alone(void) {
     tear_down();
 }
 
+static bool biased(void) {
+    bool on = pool->biased != 0;
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_U64(caches[i]->biased, on);
+    return on;
+}
+
+static unsigned owner_of(uint64_t offset) {
+    return *owner_byte(pool->owners, pool->granule_shift, offset / MIN_BLOCK);
+}
+
+/* While no cache writes a tag in another's granule, the pool is biased: each
+ * refill's span becomes its cache's, whose owner writes its tags plainly.
+ * The first write in another's granule ends that for good, from any of the
+ * three calls that write tags (free, resize, a refill of single blocks). */
+static void bias_until_a_foreign_write(void) {
+    set_up(CAPACITY, NULL);
+    CHECK(biased());
+    uint64_t mine = alloc_ok(caches[0], 16), theirs = alloc_ok(caches[1], 16);
+    CHECK_EQ_U64(owner_of(mine), caches[0]->id);
+    CHECK_EQ_U64(owner_of(theirs), caches[1]->id);
+    CHECK(caches[0]->id != caches[1]->id);
+    CHECK_STATUS(buddy_cache_free(caches[0], mine), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_free(caches[1], theirs), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+    CHECK(biased());
+    mine = alloc_ok(caches[0], 16);
+    CHECK_STATUS(buddy_cache_free(caches[1], mine), BUDDY_OK); /* another's granule */
+    CHECK(!biased());
+    check_rejected(caches[0], mine, BUDDY_ENOTLIVE);
+    CHECK_EQ_U64(alloc_ok(caches[1], 16), mine); /* atomically from now on */
+    CHECK_STATUS(buddy_cache_free(caches[0], mine), BUDDY_OK);
+    tear_down();
+
+    set_up(CAPACITY, NULL);
+    uint64_t pair = alloc_ok(caches[0], 32);
+    CHECK_STATUS(buddy_cache_resize(caches[0], pair, 16), BUDDY_OK); /* its own */
+    CHECK(biased());
+    CHECK_STATUS(buddy_cache_free(caches[0], pair), BUDDY_OK);
+    pair = alloc_ok(caches[0], 32);
+    CHECK_STATUS(buddy_cache_resize(caches[1], pair, 16), BUDDY_OK);
+    CHECK(!biased());
+    CHECK_STATUS(buddy_cache_free(caches[1], pair), BUDDY_OK);
+    tear_down();
+
+    /* No free span of 16 min blocks, single ones in each: a refill of single
+     * blocks may share a granule with another cache's. */
+    buddy_cache_config spans_of_16 = {1, 32};
+    set_up(64 * MIN_BLOCK, &spans_of_16);
+    CHECK_EQ_U64(pool->granule_shift, 4);
+    CHECK_EQ_U64(alloc_ok(caches[0], 16), 0);
+    uint64_t singles[48];
+    for (int i = 0; i < 48; i++)
+        CHECK_STATUS(buddy_range_alloc(range, MIN_BLOCK, &singles[i]), BUDDY_OK);
+    for (int i = 0; i < 48; i++)
+        if (singles[i] / MIN_BLOCK % 16 != 5)
+            CHECK_STATUS(buddy_range_free(range, singles[i]), BUDDY_OK);
+    CHECK(biased());
+    uint64_t single = alloc_ok(caches[1], 16);
+    CHECK(!biased());
+    CHECK_STATUS(buddy_cache_free(caches[1], single), BUDDY_OK);
+    for (int i = 0; i < 48; i++)
+        if (singles[i] / MIN_BLOCK % 16 == 5)
+            CHECK_STATUS(buddy_range_free(range, singles[i]), BUDDY_OK);
+    tear_down();
+}
+
+/* A cache alone writes every tag plainly and owns no granule of what it
+ * frees; when a second cache joins, the granules of its cached blocks become
+ * its own (C4). 255 caches made, the next one ends the bias. */
+static void bias_and_cache_lifetimes(void) {
+    set_up(CAPACITY, NULL);
+    CHECK_STATUS(buddy_cache_fini(caches[1]), BUDDY_OK);
+    uint64_t block = alloc_ok(caches[0], 16);
+    unsigned first_id = caches[0]->id;
+    CHECK_STATUS(buddy_cache_fini(caches[0]), BUDDY_OK); /* `block` stays live */
+    CHECK_STATUS(buddy_cache_init(&caches[0], cache_memory[0], sizeof cache_memory[0], pool),
+                 BUDDY_OK);
+    CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_OK); /* plainly, alone */
+    CHECK_EQ_U64(owner_of(block), first_id);
+    CHECK_STATUS(buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool),
+                 BUDDY_OK);
+    CHECK_EQ_U64(owner_of(block), caches[0]->id);
+    CHECK(biased());
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+    CHECK_EQ_U64(alloc_ok(caches[0], 16), block);
+    CHECK_STATUS(buddy_cache_free(caches[0], block), BUDDY_OK);
+    for (unsigned id = pool->next_id; id <= MAX_OWNER_ID; id++) {
+        CHECK_STATUS(buddy_cache_fini(caches[1]), BUDDY_OK);
+        CHECK_STATUS(buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool),
+                     BUDDY_OK);
+        CHECK(biased());
+    }
+    CHECK_STATUS(buddy_cache_fini(caches[1]), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool),
+                 BUDDY_OK);
+    CHECK(!biased());
+    CHECK_EQ_U64(caches[1]->id, 0);
+    tear_down();
+}
+
 /* The checker finds every flipped bit of the tags of a span of order-2
  * blocks, a stack entry that names another block, and a cache whose count,
  * stack or copy of the pool's geometry is wrong. */
@@ -255,9 +356,7 @@ static void corruption_is_found(void) {
     uint64_t live = alloc_ok(caches[0], 64), cached = alloc_ok(caches[0], 64);
     CHECK_STATUS(buddy_cache_free(caches[0], cached), BUDDY_OK);
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
-    size_t tag_bytes = (CAPACITY / MIN_BLOCK + 15) / 16 * 4;
-    unsigned char *tags =
-        pool_memory + buddy_cache_pool_size(CAPACITY, MIN_BLOCK, NULL) - tag_bytes;
+    unsigned char *tags = (unsigned char *)pool->tags;
     CHECK(live == 0 && tags[0] != 0); /* the span starts at offset 0 */
     unsigned long missed = 0;
     for (size_t byte = 0; byte < 16; byte++)
@@ -267,6 +366,10 @@ static void corruption_is_found(void) {
             tags[byte] ^= (unsigned char)(1u << bit);
         }
     CHECK_EQ_U64(missed, 0);
+    uint8_t *owner = owner_byte(pool->owners, pool->granule_shift, cached / MIN_BLOCK);
+    *owner ^= 3u; /* C4: a cached block in another's granule */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    *owner ^= 3u;
     unsigned char *entry = cache_memory[0] + 8; /* the stack slot that holds it */
     while (memcmp(entry, &cached, sizeof cached) != 0)
         entry += 4;
@@ -367,6 +470,8 @@ int main(void) {
         drain_and_retry_before_enomem();
         sizes_and_resizes();
         one_cache_alone();
+        bias_until_a_foreign_write();
+        bias_and_cache_lifetimes();
         corruption_is_found();
         bad_arguments();
     }

@@ -188,12 +188,16 @@ static void *script(void *argument) {
 }
 
 static void run_schedule(uint64_t number) {
-    buddy_cache_config config = {3, 4}; /* orders 0 to 2; stacks of 4, batches of 2 */
+    /* Orders 0 to 2 with marks of 16 (spans of 8 min blocks: too small for
+     * granules, so never biased), or, in every other pair of schedules, a
+     * mark of 32 at order 0: granules of 16 min blocks, a biased pool. */
+    buddy_cache_config config = {3, number / 2 % 2 == 0 ? 4u : 32u};
     CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, CAPACITY, MIN_BLOCK,
                                   BUDDY_BEST_FIT),
                  BUDDY_OK);
     CHECK_STATUS(buddy_cache_pool_init(&pool, pool_memory, sizeof pool_memory, range, &config),
                  BUDDY_OK);
+    CHECK_EQ_U64(pool->biased, number / 2 % 2);
     if (number % 2 == 1)
         pool->barriers = false; /* the owners take their locks, as without membarrier */
     CHECK_STATUS(buddy_cache_init(&caches[0], cache_memory[0], sizeof cache_memory[0], pool),

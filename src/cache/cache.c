@@ -33,14 +33,26 @@
  *    buddy_cache_init clears the first cache's `plain`, then takes that
  *    cache from its owner and gives it back, so the owner has left any call
  *    that read 1, and reads 0 after.
- * 5. An allocation the range refuses drains every cache and tries again.
+ * 5. With more caches, the pool is *biased* while no thread writes a tag in
+ *    another cache's granule. A granule is the smallest span a refill takes
+ *    (at least one tag word); a byte per granule names the cache (ids 1 to
+ *    255, never reused) whose refill took it last. A cache's owner writes
+ *    the tags of its own granules plainly: no other thread writes them, as
+ *    a free of such a LIVE block from another cache, a resize from another
+ *    or a refill of single blocks (which may share a granule) first ends the
+ *    bias for good, taking every cache from its owner with one barrier.
+ *    While biased, the blocks on a cache's stacks lie in its own granules
+ *    (C4): a cache alone owns nothing of what it frees, so a second cache
+ *    joining makes the granules of the first's cached blocks the first's.
+ *    The 256th cache made ends the bias too.
+ * 6. An allocation the range refuses drains every cache and tries again.
  *
  * Locks, always taken in this order: the registry lock (the list of caches),
  * a cache's own spin lock (its stacks; uncontended unless another thread
  * drains it), the pool's lock. A cache's alloc and free take its own lock
- * and do one atomic operation on a tag word (a plain store while plain):
- * O(1). A refill is O(batch + log capacity); a drain moves half a mark,
- * O(log capacity) each.
+ * and do one atomic operation on a tag word (a plain store while plain or
+ * in a granule of its own while biased): O(1). A refill is O(batch + log capacity); a drain moves
+ * half a mark, O(log capacity) each.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -87,16 +99,37 @@ static unsigned limit_of(const buddy_cache_config *config, unsigned order) {
     return limit < MIN_HIGH_WATER ? MIN_HIGH_WATER : limit;
 }
 
+/* log2 of the min blocks a refill of `order` takes in one span. */
+static unsigned span_shift(const buddy_cache_config *config, unsigned order) {
+    return bits_log2_floor(limit_of(config, order) / 2u) + order;
+}
+
+/* log2 of the min blocks of a granule: the smallest span. */
+static unsigned granule_shift_of(const buddy_cache_config *config) {
+    unsigned shift = span_shift(config, 0);
+    for (unsigned order = 1; order < config->orders; order++)
+        shift = span_shift(config, order) < shift ? span_shift(config, order) : shift;
+    return shift;
+}
+
+/* The tag words and owner bytes of `blocks` min blocks, in bytes; 0 if
+ * size_t cannot hold them. */
+static size_t pool_arrays_size(uint64_t blocks, const buddy_cache_config *config) {
+    uint64_t words = bits_div_ceil_pow2(blocks, 4),
+             owners = (blocks >> granule_shift_of(config)) + 1;
+    if (words > (SIZE_MAX - POOL_HEADER_SIZE) / 8u)
+        return 0; /* GCOVR_EXCL_LINE: only a 32-bit target's huge range */
+    return (size_t)words * sizeof(uint32_t) + (size_t)owners;
+}
+
 size_t buddy_cache_pool_size(uint64_t max_capacity, uint64_t min_block_size,
                              const buddy_cache_config *given) {
     buddy_cache_config config;
     if (!bits_is_pow2(min_block_size) || max_capacity < min_block_size ||
         normalize(given, &config) != BUDDY_OK)
         return 0;
-    uint64_t words = bits_div_ceil_pow2(max_capacity >> bits_ctz(min_block_size), 4);
-    if (words > (SIZE_MAX - POOL_HEADER_SIZE) / sizeof(uint32_t))
-        return 0; /* GCOVR_EXCL_LINE: only a 32-bit target's huge range */
-    return POOL_HEADER_SIZE + (size_t)words * sizeof(uint32_t);
+    size_t arrays = pool_arrays_size(max_capacity >> bits_ctz(min_block_size), &config);
+    return arrays == 0 ? 0 : POOL_HEADER_SIZE + arrays;
 }
 
 int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memory_size,
@@ -125,6 +158,10 @@ int buddy_cache_pool_init(buddy_cache_pool **pool_out, void *memory, size_t memo
         pool->entries += pool->limit[order];
     }
     pool->tags = (uint32_t *)(void *)((unsigned char *)memory + POOL_HEADER_SIZE);
+    pool->owners = (uint8_t *)(pool->tags + bits_div_ceil_pow2(pool->tag_count, 4));
+    pool->granule_shift = granule_shift_of(&config);
+    pool->biased = pool->granule_shift >= MIN_GRANULE_SHIFT;
+    pool->next_id = 1;
     pool->magic = POOL_MAGIC;
     *pool_out = pool;
     return BUDDY_OK;
@@ -168,6 +205,41 @@ static void remote_unlock_every(buddy_cache_pool *pool) {
         remote_unlock(cache);
 }
 
+/* ---- Ownership (5. at the top of the file) ------------------------------- */
+
+/* A status of the calls below that the caller, out of its cache, answers by
+ * ending the bias and trying again. */
+#define NEEDS_UNBIAS 2
+
+/* Ends the pool's bias for good: every cache is taken from its owner, with
+ * one barrier, and writes tags atomically from then on. Under the registry
+ * lock. */
+static void end_bias_locked(buddy_cache_pool *pool) {
+    if (!__atomic_load_n(&pool->biased, __ATOMIC_RELAXED))
+        return;
+    remote_lock_every(pool);
+    __atomic_store_n(&pool->biased, 0u, __ATOMIC_RELAXED);
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        __atomic_store_n(&cache->biased, 0u, __ATOMIC_RELAXED);
+    remote_unlock_every(pool);
+}
+
+static void end_bias(buddy_cache_pool *pool) {
+    registry_lock(pool);
+    end_bias_locked(pool);
+    registry_unlock(pool);
+}
+
+/* Makes the granules of min blocks [first, first + count) the cache's, while
+ * no other thread writes their tags or owner bytes. */
+static void claim(buddy_cache *cache, uint64_t first, uint64_t count) {
+    for (uint64_t granule = first >> cache->granule_shift;
+         granule <= (first + count - 1u) >> cache->granule_shift; granule++) {
+        YIELD();
+        __atomic_store_n(&cache->owners[granule], (uint8_t)cache->id, __ATOMIC_RELAXED);
+    }
+}
+
 void buddy_cache_pool_lock_all(buddy_cache_pool *pool) {
     if (pool == NULL)
         return;
@@ -203,24 +275,36 @@ static void drain_bottom(buddy_cache *cache, unsigned order, unsigned count) {
 }
 
 /* Refills an empty stack with half its mark (a power of two) from the range,
- * lowest offset on top; under the cache's lock. The blocks come as one batch,
- * a span of the range that is this cache's alone until they drain (so threads
- * do not share tag words or lines of memory), or one by one if no span is
- * free. BUDDY_OK iff at least one block came. (The failed batch counts as an
- * allocation failure in the range's statistics.) */
+ * lowest offset on top; the owner in. The blocks come as one batch, a span of
+ * the range that is this cache's alone until they drain (so threads do not
+ * share tag words or lines of memory; while biased, its granules become the
+ * cache's), or one by one if no span is free. BUDDY_OK iff at least one block
+ * came; NEEDS_UNBIAS, with nothing taken, iff blocks must come one by one
+ * while the pool is biased and has other caches. (The failed batch counts as
+ * an allocation failure in the range's statistics.) */
 static int refill(buddy_cache *cache, unsigned order) {
     buddy_cache_pool *pool = cache->pool;
     uint64_t *taken = cache->stack[order], size = UINT64_C(1) << (order + pool->min_block_shift);
     unsigned want = 1u << bits_log2_floor(pool->limit[order] / 2), got = 0;
+    bool biased = __atomic_load_n(&cache->biased, __ATOMIC_RELAXED);
     pool_lock(pool);
     int status = buddy_range_alloc_batch(pool->range, size, want, taken);
-    if (status == BUDDY_OK)
+    bool span = status == BUDDY_OK;
+    if (span) {
         got = want;
-    else /* no free span, or none so large */
+        if (biased)
+            claim(cache, taken[0] >> pool->min_block_shift, (uint64_t)want << order);
+    } else if (biased && !__atomic_load_n(&cache->plain, __ATOMIC_RELAXED)) {
+        pool_unlock(pool); /* single blocks may share granules with other caches' */
+        return NEEDS_UNBIAS;
+    } else { /* no free span, or none so large */
         for (status = BUDDY_OK; got < want && status == BUDDY_OK; got += status == BUDDY_OK)
             status = buddy_range_alloc(pool->range, size, &taken[got]);
+    }
     for (unsigned slot = 0; slot < got; slot++) {
         uint64_t index = taken[slot] >> pool->min_block_shift;
+        if (biased && !span) /* one by one, into the pool's only cache */
+            claim(cache, index, UINT64_C(1) << order);
         YIELD();
         __atomic_fetch_or(tag_word(pool, index), tag_pattern(index, order, TAG_CACHED),
                           __ATOMIC_RELAXED);
@@ -295,6 +379,8 @@ int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
     cache->magic = CACHE_MAGIC;
     cache->wanted = !pool->barriers;
     cache->tags = pool->tags;
+    cache->owners = pool->owners;
+    cache->granule_shift = pool->granule_shift;
     cache->tag_count = pool->tag_count;
     cache->min_block_shift = pool->min_block_shift;
     cache->orders = pool->orders;
@@ -305,9 +391,18 @@ int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
     registry_lock(pool);
     buddy_cache *first = pool->list.registry.caches;
     cache->plain = first == NULL;
+    if (pool->next_id > MAX_OWNER_ID)
+        end_bias_locked(pool); /* 5. at the top of the file */
+    cache->biased = __atomic_load_n(&pool->biased, __ATOMIC_RELAXED);
+    cache->id = cache->biased ? pool->next_id++ : 0;
     if (first != NULL && first->plain) { /* 4. at the top of the file */
         __atomic_store_n(&first->plain, 0u, __ATOMIC_RELAXED);
         remote_lock(first);
+        if (first->biased) /* what it freed alone may lie in no granule of its own */
+            for (unsigned order = 0; order < pool->orders; order++)
+                for (unsigned slot = 0; slot < first->count[order]; slot++)
+                    claim(first, first->stack[order][slot] >> pool->min_block_shift,
+                          UINT64_C(1) << order);
         remote_unlock(first);
     }
     cache->next = first;
@@ -358,11 +453,16 @@ static BUDDY_NOINLINE int alloc_slow(buddy_cache *cache, unsigned order, uint64_
                                      uint64_t *offset_out) {
     buddy_cache_pool *pool = cache->pool;
     if (order < pool->orders) {
-        bool locked = owner_enter(cache);
-        int status = cache->count[order] != 0 ? BUDDY_OK : refill(cache, order);
-        if (status == BUDDY_OK)
-            *offset_out = cache_pop(cache, order);
-        owner_exit(cache, locked);
+        int status = NEEDS_UNBIAS;
+        while (status == NEEDS_UNBIAS) {
+            bool locked = owner_enter(cache);
+            status = cache->count[order] != 0 ? BUDDY_OK : refill(cache, order);
+            if (status == BUDDY_OK)
+                *offset_out = cache_pop(cache, order);
+            owner_exit(cache, locked);
+            if (status == NEEDS_UNBIAS)
+                end_bias(pool);
+        }
         if (status != BUDDY_ENOMEM)
             return status;
     }
@@ -414,8 +514,9 @@ static int free_by_range(buddy_cache_pool *pool, uint64_t offset, uint64_t index
     return status;
 }
 
-/* buddy_cache_free's work on a tagged offset, under the cache's lock (so a
- * block is never CACHED outside a stack while the checker holds every lock). */
+/* buddy_cache_free's work on a tagged offset, the owner in (so a block is
+ * never CACHED outside a stack while the checker holds every cache), or
+ * NEEDS_UNBIAS with nothing changed iff the tag is in another's granule. */
 static int free_tagged(buddy_cache *cache, uint64_t offset, uint64_t index) {
     buddy_cache_pool *pool = cache->pool;
     uint32_t *word = tag_word(pool, index);
@@ -423,12 +524,16 @@ static int free_tagged(buddy_cache *cache, uint64_t offset, uint64_t index) {
     uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
     for (;;) {
         switch ((seen >> shift) & 3u) {
-        case TAG_LIVE:
-            if (cache_tag(cache, word, &seen, shift)) {
+        case TAG_LIVE: {
+            enum tag_write write = cache_tag_write(cache, index);
+            if (write == WRITE_FOREIGN)
+                return NEEDS_UNBIAS;
+            if (cache_tag(word, &seen, shift, write)) {
                 push(cache, offset, tag_order(seen, shift));
                 return BUDDY_OK;
             }
             break; /* another tag of the word changed: look again */
+        }
         case TAG_CACHED:
             return reject(pool, BUDDY_ENOTLIVE);
         case TAG_INSIDE:
@@ -450,9 +555,14 @@ static BUDDY_NOINLINE int free_slow(buddy_cache *cache, uint64_t offset) {
     uint64_t index = offset >> pool->min_block_shift;
     if ((offset & bits_low_mask(pool->min_block_shift)) != 0 || index >= pool->tag_count)
         return free_by_range(pool, offset, pool->tag_count);
-    bool locked = owner_enter(cache);
-    int status = free_tagged(cache, offset, index);
-    owner_exit(cache, locked);
+    int status = NEEDS_UNBIAS;
+    while (status == NEEDS_UNBIAS) {
+        bool locked = owner_enter(cache);
+        status = free_tagged(cache, offset, index);
+        owner_exit(cache, locked);
+        if (status == NEEDS_UNBIAS)
+            end_bias(pool);
+    }
     return status;
 }
 
@@ -488,10 +598,18 @@ int buddy_cache_pool_block_size(buddy_cache_pool *pool, uint64_t offset, uint64_
 }
 
 /* buddy_cache_pool_resize's work, under the pool's lock, with no thread
- * writing tags with plain stores meanwhile (4. at the top of the file). */
-static int resize_block(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size) {
+ * writing the block's tag word with plain stores meanwhile (4 and 5 at the
+ * top of the file): `cache`, if not NULL, is in, and NEEDS_UNBIAS, with
+ * nothing changed, says that the word is in another's granule. */
+static int resize_block(buddy_cache_pool *pool, buddy_cache *cache, uint64_t offset,
+                        uint64_t new_size) {
     pool_lock(pool);
     enum tag tag = tag_at(pool, offset);
+    if (tag == TAG_LIVE && cache != NULL &&
+        cache_tag_write(cache, offset >> pool->min_block_shift) == WRITE_FOREIGN) {
+        pool_unlock(pool);
+        return NEEDS_UNBIAS;
+    }
     int status = BUDDY_ENOTLIVE;
     if (tag != TAG_CACHED)
         status = buddy_range_resize(pool->range, offset, new_size);
@@ -512,11 +630,13 @@ int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t ne
         return BUDDY_EINVAL;
     registry_lock(pool);
     buddy_cache *only = pool->list.registry.caches;
-    if (only != NULL && !only->plain)
+    if (only != NULL && !only->plain) {
         only = NULL;
+        end_bias_locked(pool); /* it may write tags in any cache's granule */
+    }
     if (only != NULL)
         remote_lock(only);
-    int status = resize_block(pool, offset, new_size);
+    int status = resize_block(pool, NULL, offset, new_size);
     if (only != NULL)
         remote_unlock(only);
     registry_unlock(pool);
@@ -526,9 +646,14 @@ int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t ne
 int buddy_cache_resize(buddy_cache *cache, uint64_t offset, uint64_t new_size) {
     if (cache == NULL)
         return BUDDY_EINVAL;
-    bool locked = owner_enter(cache);
-    int status = resize_block(cache->pool, offset, new_size);
-    owner_exit(cache, locked);
+    int status = NEEDS_UNBIAS;
+    while (status == NEEDS_UNBIAS) {
+        bool locked = owner_enter(cache);
+        status = resize_block(cache->pool, cache, offset, new_size);
+        owner_exit(cache, locked);
+        if (status == NEEDS_UNBIAS)
+            end_bias(cache->pool);
+    }
     return status;
 }
 

@@ -32,6 +32,8 @@ void BUDDY_CACHE_YIELD_HOOK(void);
 #define MAX_HIGH_WATER 4096u
 
 enum tag { TAG_NONE = 0, TAG_LIVE = 1, TAG_CACHED = 2, TAG_INSIDE = 3 };
+#define MAX_OWNER_ID 255u   /* owner bytes name caches 1..255; 0 is no cache */
+#define MIN_GRANULE_SHIFT 4 /* a granule holds whole tag words */
 #define TAGS_PER_WORD 16u
 #define PAIR_LOW_BITS 0x55555555u
 
@@ -61,6 +63,13 @@ struct buddy_cache_pool {
     unsigned first[BUDDY_CACHE_MAX_ORDERS]; /* where its stack starts in a cache's entries */
     unsigned entries;                       /* offsets a cache holds in all */
     bool barriers; /* buddy_barrier_available(): owners go in without the lock */
+    /* Ownership (cache.c, 5): a byte per granule of 2^granule_shift min blocks,
+     * the smallest span a refill takes; `biased` until the first write of a
+     * tag in another cache's granule, under the registry lock. */
+    uint8_t *owners;
+    unsigned granule_shift;
+    uint32_t biased;  /* atomic */
+    unsigned next_id; /* the next cache's id, 1..MAX_OWNER_ID; under the registry lock */
 };
 
 struct buddy_cache {
@@ -74,8 +83,12 @@ struct buddy_cache {
     uint32_t plain;  /* 1 while this is the pool's only cache: its owner writes tags
                         with plain stores (cache.c, 4); atomic, set under the registry
                         lock */
+    uint32_t biased; /* the pool's, while the cache is held by the thread that ends it */
+    unsigned id;     /* the owner byte of the granules this cache's refills take */
     /* The pool's geometry, copied so that a hit reads this cache alone. */
     uint32_t *tags;
+    uint8_t *owners;
+    unsigned granule_shift;
     uint64_t tag_count;
     unsigned min_block_shift;
     unsigned orders;
@@ -91,6 +104,11 @@ struct buddy_cache {
 
 static inline uint32_t *tag_word(const buddy_cache_pool *pool, uint64_t block_index) {
     return &pool->tags[block_index / TAGS_PER_WORD];
+}
+
+/* The owner byte of the granule that holds min block `index`. */
+static inline uint8_t *owner_byte(uint8_t *owners, unsigned granule_shift, uint64_t index) {
+    return &owners[index >> granule_shift];
 }
 
 static inline unsigned tag_shift(uint64_t block_index) {
@@ -270,12 +288,13 @@ BUDDY_HOT_INLINE uint64_t cache_pop(buddy_cache *cache, unsigned order) {
     uint64_t index = offset >> cache->min_block_shift;
     /* Only this cache's owner turns its CACHED tags LIVE, and no other thread
      * writes them meanwhile (a free of a CACHED block writes nothing). While
-     * plain, no other thread writes the word. A block of order 2 or more has
+     * plain or biased, no other thread writes the word. A block of order 2 or more has
      * the byte of its first four tags to itself: a byte store leaves the
      * word's other tags to their threads' atomic read-modify-writes, which
      * never undo it (a compare-and-swap that read the old byte fails). */
     uint32_t *word = cache_tag_word(cache, index), flip = (uint32_t)3u << tag_shift(index);
-    bool plain = __atomic_load_n(&cache->plain, __ATOMIC_RELAXED);
+    bool plain = __atomic_load_n(&cache->plain, __ATOMIC_RELAXED) ||
+                 __atomic_load_n(&cache->biased, __ATOMIC_RELAXED); /* a granule of its own */
     if (plain || order < 2u) {
         uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
         YIELD();
@@ -301,15 +320,31 @@ BUDDY_HOT_INLINE void cache_push_below_mark(buddy_cache *cache, uint64_t offset,
     cache->count[order] = count + 1u;
 }
 
-/* Turns the LIVE tag at `shift` of `word`, seen as `*seen`, CACHED; the
- * owner is in. True iff done; false with `*seen` loaded again iff another
- * tag of the word changed (never while plain). */
-BUDDY_HOT_INLINE bool cache_tag(const buddy_cache *cache, uint32_t *word, uint32_t *seen,
-                                unsigned shift) {
+/* How the owner, in, may write the tag word of min block `index`: plainly
+ * while the pool has this cache alone or the word is in its granule while
+ * the pool is biased; not at all while the pool is biased and the granule is
+ * another's (the bias must end first, cache.c, 5); else atomically. */
+enum tag_write { WRITE_PLAIN, WRITE_ATOMIC, WRITE_FOREIGN };
+
+BUDDY_HOT_INLINE enum tag_write cache_tag_write(const buddy_cache *cache, uint64_t index) {
+    if (__atomic_load_n(&cache->plain, __ATOMIC_RELAXED))
+        return WRITE_PLAIN;
+    if (!__atomic_load_n(&cache->biased, __ATOMIC_RELAXED))
+        return WRITE_ATOMIC;
+    uint8_t owner =
+        __atomic_load_n(owner_byte(cache->owners, cache->granule_shift, index), __ATOMIC_RELAXED);
+    return owner == cache->id ? WRITE_PLAIN : WRITE_FOREIGN;
+}
+
+/* Turns the LIVE tag at `shift` of `word`, seen as `*seen`, CACHED, as
+ * `write` (not WRITE_FOREIGN) says; the owner is in. True iff done; false
+ * with `*seen` loaded again iff another tag of the word changed (never with a
+ * plain write). */
+BUDDY_HOT_INLINE bool cache_tag(uint32_t *word, uint32_t *seen, unsigned shift,
+                                enum tag_write write) {
     uint32_t flip = (uint32_t)3u << shift;
-    bool plain = __atomic_load_n(&cache->plain, __ATOMIC_RELAXED);
     YIELD();
-    if (plain) {
+    if (write == WRITE_PLAIN) {
         __atomic_store_n(word, *seen ^ flip, __ATOMIC_RELAXED);
         return true;
     }
@@ -331,8 +366,8 @@ BUDDY_HOT_INLINE bool cache_alloc_hit(buddy_cache *cache, unsigned order, uint64
 }
 
 /* buddy_cache_free's hit: true iff `offset` starts a LIVE block, now CACHED
- * on its order's stack, which had room, the owner in without the lock; else
- * false with nothing changed. */
+ * on its order's stack, which had room, the owner in without the lock and
+ * the tag not another's to write; else false with nothing changed. */
 BUDDY_HOT_INLINE bool cache_free_hit(buddy_cache *cache, uint64_t offset) {
     uint64_t index = offset >> cache->min_block_shift;
     if (index << cache->min_block_shift != offset || index >= cache->tag_count ||
@@ -344,7 +379,9 @@ BUDDY_HOT_INLINE bool cache_free_hit(buddy_cache *cache, uint64_t offset) {
     bool hit = false;
     if (((seen >> shift) & 3u) == TAG_LIVE) {
         unsigned order = tag_order(seen, shift);
-        hit = cache->count[order] != cache->limit[order] && cache_tag(cache, word, &seen, shift);
+        enum tag_write write = cache_tag_write(cache, index);
+        hit = cache->count[order] != cache->limit[order] && write != WRITE_FOREIGN &&
+              cache_tag(word, &seen, shift, write);
         if (hit)
             cache_push_below_mark(cache, offset, order);
     }

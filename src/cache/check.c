@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The caches' invariants, C1..C3 of docs/design.md: every tag that starts a
+ * The caches' invariants, C1..C4 of docs/design.md: every tag that starts a
  * block starts a live block of its order in the range, the tags inside a
- * block follow the order's code, and the stacks hold exactly the cached
- * blocks. For tests and debugging: it takes every lock.
+ * block follow the order's code, the stacks hold exactly the cached blocks,
+ * and, while the pool is biased, in granules of their own cache's. For
+ * tests and debugging: it takes every lock.
  */
 #include <stdbool.h>
 
@@ -34,13 +35,18 @@ static uint64_t check_tag_block(const buddy_cache_pool *pool, uint64_t index, ui
     return index + (UINT64_C(1) << order);
 }
 
-/* C3: the caches' stacks hold exactly the CACHED blocks, each of its order. */
+/* C3: the caches' stacks hold exactly the CACHED blocks, each of its order;
+ * C4: while the pool is biased, a cache not alone holds blocks of its own
+ * granules only. */
 static bool stacks_match(buddy_cache_pool *pool, uint64_t cached, uint64_t sum) {
     uint64_t entries = 0, entry_sum = 0;
     for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next) {
+        bool own_granules = pool->biased && !cache->plain; /* C4 */
         if (cache->magic != CACHE_MAGIC || cache->pool != pool || cache->tags != pool->tags ||
             cache->tag_count != pool->tag_count || cache->orders != pool->orders ||
-            cache->min_block_shift != pool->min_block_shift)
+            cache->min_block_shift != pool->min_block_shift || cache->owners != pool->owners ||
+            cache->granule_shift != pool->granule_shift || cache->biased != pool->biased ||
+            (pool->biased && (cache->id == 0 || cache->id >= pool->next_id)))
             return false;
         for (unsigned order = 0; order < pool->orders; order++) {
             if (cache->stack[order] != &cache->entry[pool->first[order]] ||
@@ -52,7 +58,9 @@ static bool stacks_match(buddy_cache_pool *pool, uint64_t cached, uint64_t sum) 
                 uint64_t index = offset >> pool->min_block_shift;
                 uint32_t word = __atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED);
                 if (index >= pool->tag_count || ((word >> tag_shift(index)) & 3u) != TAG_CACHED ||
-                    tag_order(word, tag_shift(index)) != order)
+                    tag_order(word, tag_shift(index)) != order ||
+                    (own_granules &&
+                     *owner_byte(pool->owners, pool->granule_shift, index) != cache->id))
                     return false;
                 entries++;
                 entry_sum += offset * 2654435761u ^ offset;
