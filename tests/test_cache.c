@@ -292,6 +292,22 @@ static void bias_until_a_foreign_write(void) {
     CHECK_STATUS(buddy_cache_free(caches[1], pair), BUDDY_OK);
     tear_down();
 
+    /* Granules of 16 min blocks; order 2's spans are 32. With no free span
+     * of 32, a refill takes one granule. */
+    buddy_cache_config marks_of_32 = {3, 32};
+    set_up(64 * MIN_BLOCK, &marks_of_32);
+    CHECK_EQ_U64(pool->granule_shift, 4);
+    CHECK_EQ_U64(alloc_ok(caches[0], 64), 0);
+    uint64_t splinter = 0;
+    CHECK_STATUS(buddy_range_alloc(range, MIN_BLOCK, &splinter), BUDDY_OK);
+    CHECK_EQ_U64(splinter, 32 * MIN_BLOCK);
+    uint64_t granule = alloc_ok(caches[1], 64);
+    CHECK_EQ_U64(granule, 48 * MIN_BLOCK);
+    CHECK_EQ_U64(owner_of(granule), caches[1]->id);
+    CHECK(biased());
+    CHECK_STATUS(buddy_range_free(range, splinter), BUDDY_OK);
+    tear_down();
+
     /* No free span of 16 min blocks, single ones in each: a refill of single
      * blocks may share a granule with another cache's. */
     buddy_cache_config spans_of_16 = {1, 32};

@@ -278,7 +278,8 @@ static void drain_bottom(buddy_cache *cache, unsigned order, unsigned count) {
  * lowest offset on top; the owner in. The blocks come as one batch, a span of
  * the range that is this cache's alone until they drain (so threads do not
  * share tag words or lines of memory; while biased, its granules become the
- * cache's), or one by one if no span is free. BUDDY_OK iff at least one block
+ * cache's, and a span of one granule will do), or one by one if no span is
+ * free. BUDDY_OK iff at least one block
  * came; NEEDS_UNBIAS, with nothing taken, iff blocks must come one by one
  * while the pool is biased and has other caches. (The failed batch counts as
  * an allocation failure in the range's statistics.) */
@@ -287,13 +288,19 @@ static int refill(buddy_cache *cache, unsigned order) {
     uint64_t *taken = cache->stack[order], size = UINT64_C(1) << (order + pool->min_block_shift);
     unsigned want = 1u << bits_log2_floor(pool->limit[order] / 2), got = 0;
     bool biased = __atomic_load_n(&cache->biased, __ATOMIC_RELAXED);
+    /* The least span that is whole granules, if less than `want` blocks. */
+    unsigned least = order < pool->granule_shift ? 1u << (pool->granule_shift - order) : 1u;
     pool_lock(pool);
     int status = buddy_range_alloc_batch(pool->range, size, want, taken);
-    bool span = status == BUDDY_OK;
-    if (span) {
+    if (status == BUDDY_OK)
         got = want;
+    else if (biased && least < want &&
+             buddy_range_alloc_batch(pool->range, size, least, taken) == BUDDY_OK)
+        got = least;
+    bool span = got != 0;
+    if (span) {
         if (biased)
-            claim(cache, taken[0] >> pool->min_block_shift, (uint64_t)want << order);
+            claim(cache, taken[0] >> pool->min_block_shift, (uint64_t)got << order);
     } else if (biased && !__atomic_load_n(&cache->plain, __ATOMIC_RELAXED)) {
         pool_unlock(pool); /* single blocks may share granules with other caches' */
         return NEEDS_UNBIAS;
@@ -307,7 +314,7 @@ static int refill(buddy_cache *cache, unsigned order) {
             claim(cache, index, UINT64_C(1) << order);
         YIELD();
         __atomic_fetch_or(tag_word(pool, index), tag_pattern(index, order, TAG_CACHED),
-                          __ATOMIC_RELAXED);
+                          __ATOMIC_RELEASE);
     }
     pool_unlock(pool);
     for (unsigned slot = 0; slot < got / 2; slot++) {
@@ -521,7 +528,7 @@ static int free_tagged(buddy_cache *cache, uint64_t offset, uint64_t index) {
     buddy_cache_pool *pool = cache->pool;
     uint32_t *word = tag_word(pool, index);
     unsigned shift = tag_shift(index);
-    uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+    uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     for (;;) {
         switch ((seen >> shift) & 3u) {
         case TAG_LIVE: {
@@ -543,7 +550,7 @@ static int free_tagged(buddy_cache *cache, uint64_t offset, uint64_t index) {
             if (status <= 0)
                 return status;
             /* A refill tagged it meanwhile: a bogus free racing a refill. */
-            seen = __atomic_load_n(word, __ATOMIC_RELAXED); /* GCOVR_EXCL_LINE */
+            seen = __atomic_load_n(word, __ATOMIC_ACQUIRE); /* GCOVR_EXCL_LINE */
         }
         }
     }

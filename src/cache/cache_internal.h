@@ -299,14 +299,14 @@ BUDDY_HOT_INLINE uint64_t cache_pop(buddy_cache *cache, unsigned order) {
         uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
         YIELD();
         if (plain)
-            __atomic_store_n(word, seen ^ flip, __ATOMIC_RELAXED);
+            __atomic_store_n(word, seen ^ flip, __ATOMIC_RELEASE);
         else
-            __atomic_fetch_xor(word, flip, __ATOMIC_RELAXED);
+            __atomic_fetch_xor(word, flip, __ATOMIC_RELEASE);
     } else {
         uint8_t *byte = cache_tag_byte(cache, index),
                 seen = __atomic_load_n(byte, __ATOMIC_RELAXED);
         YIELD();
-        __atomic_store_n(byte, (uint8_t)(seen ^ 3u), __ATOMIC_RELAXED);
+        __atomic_store_n(byte, (uint8_t)(seen ^ 3u), __ATOMIC_RELEASE);
     }
     return offset;
 }
@@ -323,7 +323,10 @@ BUDDY_HOT_INLINE void cache_push_below_mark(buddy_cache *cache, uint64_t offset,
 /* How the owner, in, may write the tag word of min block `index`: plainly
  * while the pool has this cache alone or the word is in its granule while
  * the pool is biased; not at all while the pool is biased and the granule is
- * another's (the bias must end first, cache.c, 5); else atomically. */
+ * another's (the bias must end first, cache.c, 5); else atomically. Tags are
+ * stored with release and a free loads them with acquire, so a free that
+ * reads a tag a refill's cache wrote after claiming the granule also reads
+ * the claim (even a stray free of a block that is live again). */
 enum tag_write { WRITE_PLAIN, WRITE_ATOMIC, WRITE_FOREIGN };
 
 BUDDY_HOT_INLINE enum tag_write cache_tag_write(const buddy_cache *cache, uint64_t index) {
@@ -345,7 +348,7 @@ BUDDY_HOT_INLINE bool cache_tag(uint32_t *word, uint32_t *seen, unsigned shift,
     uint32_t flip = (uint32_t)3u << shift;
     YIELD();
     if (write == WRITE_PLAIN) {
-        __atomic_store_n(word, *seen ^ flip, __ATOMIC_RELAXED);
+        __atomic_store_n(word, *seen ^ flip, __ATOMIC_RELEASE);
         return true;
     }
     return __atomic_compare_exchange_n(word, seen, *seen ^ flip, false, __ATOMIC_ACQ_REL,
@@ -375,7 +378,7 @@ BUDDY_HOT_INLINE bool cache_free_hit(buddy_cache *cache, uint64_t offset) {
         return false;
     uint32_t *word = cache_tag_word(cache, index);
     unsigned shift = tag_shift(index);
-    uint32_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+    uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     bool hit = false;
     if (((seen >> shift) & 3u) == TAG_LIVE) {
         unsigned order = tag_order(seen, shift);
