@@ -51,8 +51,8 @@
  * a cache's own spin lock (its stacks; uncontended unless another thread
  * drains it), the pool's lock. A cache's alloc and free take its own lock
  * and do one atomic operation on a tag word (a plain store while plain or
- * in a granule of its own while biased): O(1). A refill is O(batch + log capacity); a drain moves
- * half a mark, O(log capacity) each.
+ * in a granule of its own while biased): O(1). A refill is O(batch + log
+ * capacity); a drain moves half a mark, O(log capacity) each.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -279,10 +279,10 @@ static void drain_bottom(buddy_cache *cache, unsigned order, unsigned count) {
  * the range that is this cache's alone until they drain (so threads do not
  * share tag words or lines of memory; while biased, its granules become the
  * cache's, and a span of one granule will do), or one by one if no span is
- * free. BUDDY_OK iff at least one block
- * came; NEEDS_UNBIAS, with nothing taken, iff blocks must come one by one
- * while the pool is biased and has other caches. (The failed batch counts as
- * an allocation failure in the range's statistics.) */
+ * free. BUDDY_OK iff at least one block came; NEEDS_UNBIAS, with nothing
+ * taken, iff blocks must come one by one while the pool is biased and has
+ * other caches. (Each failed batch counts as an allocation failure in the
+ * range's statistics.) */
 static int refill(buddy_cache *cache, unsigned order) {
     buddy_cache_pool *pool = cache->pool;
     uint64_t *taken = cache->stack[order], size = UINT64_C(1) << (order + pool->min_block_shift);
