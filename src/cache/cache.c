@@ -106,10 +106,12 @@ static unsigned span_shift(const buddy_cache_config *config, unsigned order) {
 
 /* log2 of the min blocks of a granule: the smallest span. */
 static unsigned granule_shift_of(const buddy_cache_config *config) {
-    unsigned shift = span_shift(config, 0);
-    for (unsigned order = 1; order < config->orders; order++)
-        shift = span_shift(config, order) < shift ? span_shift(config, order) : shift;
-    return shift;
+    unsigned least = span_shift(config, 0);
+    for (unsigned order = 1; order < config->orders; order++) {
+        unsigned shift = span_shift(config, order);
+        least = shift < least ? shift : least;
+    }
+    return least;
 }
 
 /* The tag words and owner bytes of `blocks` min blocks, in bytes; 0 if
@@ -224,10 +226,15 @@ static void end_bias_locked(buddy_cache_pool *pool) {
     remote_unlock_every(pool);
 }
 
-static void end_bias(buddy_cache_pool *pool) {
+/* True iff `status` is NEEDS_UNBIAS, after ending the bias: the caller, out
+ * of its cache, tries again. */
+static bool unbiased_to_retry(buddy_cache_pool *pool, int status) {
+    if (status != NEEDS_UNBIAS)
+        return false;
     registry_lock(pool);
     end_bias_locked(pool);
     registry_unlock(pool);
+    return true;
 }
 
 /* Makes the granules of min blocks [first, first + count) the cache's, while
@@ -460,16 +467,14 @@ static BUDDY_NOINLINE int alloc_slow(buddy_cache *cache, unsigned order, uint64_
                                      uint64_t *offset_out) {
     buddy_cache_pool *pool = cache->pool;
     if (order < pool->orders) {
-        int status = NEEDS_UNBIAS;
-        while (status == NEEDS_UNBIAS) {
+        int status;
+        do {
             bool locked = owner_enter(cache);
             status = cache->count[order] != 0 ? BUDDY_OK : refill(cache, order);
             if (status == BUDDY_OK)
                 *offset_out = cache_pop(cache, order);
             owner_exit(cache, locked);
-            if (status == NEEDS_UNBIAS)
-                end_bias(pool);
-        }
+        } while (unbiased_to_retry(pool, status));
         if (status != BUDDY_ENOMEM)
             return status;
     }
@@ -562,14 +567,12 @@ static BUDDY_NOINLINE int free_slow(buddy_cache *cache, uint64_t offset) {
     uint64_t index = offset >> pool->min_block_shift;
     if ((offset & bits_low_mask(pool->min_block_shift)) != 0 || index >= pool->tag_count)
         return free_by_range(pool, offset, pool->tag_count);
-    int status = NEEDS_UNBIAS;
-    while (status == NEEDS_UNBIAS) {
+    int status;
+    do {
         bool locked = owner_enter(cache);
         status = free_tagged(cache, offset, index);
         owner_exit(cache, locked);
-        if (status == NEEDS_UNBIAS)
-            end_bias(pool);
-    }
+    } while (unbiased_to_retry(pool, status));
     return status;
 }
 
@@ -653,14 +656,12 @@ int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t ne
 int buddy_cache_resize(buddy_cache *cache, uint64_t offset, uint64_t new_size) {
     if (cache == NULL)
         return BUDDY_EINVAL;
-    int status = NEEDS_UNBIAS;
-    while (status == NEEDS_UNBIAS) {
+    int status;
+    do {
         bool locked = owner_enter(cache);
         status = resize_block(cache->pool, cache, offset, new_size);
         owner_exit(cache, locked);
-        if (status == NEEDS_UNBIAS)
-            end_bias(cache->pool);
-    }
+    } while (unbiased_to_retry(cache->pool, status));
     return status;
 }
 
