@@ -605,8 +605,8 @@ typedef struct buddy_heap buddy_heap;
 enum buddy_heap_flags {
     BUDDY_HEAP_FILL = 1u << 0,        /* fill new blocks with 0xAA, freed ones with 0xDD */
     BUDDY_HEAP_THREAD_SAFE = 1u << 1, /* a cache per thread (16 B..32 KiB at 16 B min blocks) in
-                                         front of the range: 2 bits per min block and about
-                                         85 KB more metadata */
+                                         front of the range: 2 bits per min block, a byte
+                                         per 128 and about 85 KB more metadata */
     BUDDY_HEAP_EXACT = 1u << 2,       /* exact sizing: a block is whole min blocks (an exact run,
                                          buddy_range_alloc_exact), not a power of two of them */
     BUDDY_HEAP_PACKED = 1u << 3       /* exact sizing with packed runs

@@ -4,7 +4,7 @@
  * of the heap's range, and a slot per thread, found through a pthread key.
  * The metadata after the range's holds the pool and HEAP_SLOTS + 1 slots:
  *
- *   range metadata | pool (header, tags) | slot 0 | ... | slot 15 | shared slot
+ *   range metadata | pool (header, tags, owners) | slot 0 | ... | slot 15 | shared slot
  *
  * A slot is a 64-byte header and a cache. A thread takes a free slot on its
  * first call; when it exits, the key's destructor gives the cache's blocks
