@@ -19,9 +19,12 @@
  * has room for one, and for the second only once the caches are drained, which the refused
  * allocation does while the other thread runs; and one drains the pool while the other allocates
  * and frees through its cache, whose owner goes in without a lock (cache_internal.h; in
- * odd-numbered schedules, with its lock, as where membarrier is missing). At each barrier the
- * pool's checker passes (a lost tag store shows there); after each schedule, no block was handed
- * out twice, no call failed, every cache is given back, and the range is empty and whole.
+ * odd-numbered schedules, with its lock, as where membarrier is missing). In every other pair
+ * of schedules the marks make granules, so the pool starts biased (cache.c, 5) and the first
+ * cross-thread free ends the bias while the other thread writes its own tags plainly. At each
+ * barrier the pool's checker passes (a lost tag store shows there); after each schedule, no
+ * block was handed out twice, no call failed, every cache is given back, and the range is empty
+ * and whole.
  */
 #include <pthread.h>
 #include <stdint.h>
