@@ -4,16 +4,16 @@
 #   cmake -DJOBS=1 -P scripts/test_all.cmake   (build and test with 1 job; the
 #                                              default is every core)
 #
-# Always: Debug, Release (-DNDEBUG, with real programs from Debian on the drop-in
+# Always: Debug (with line coverage of src/ gated at 100% where gcovr is
+# installed), Release (-DNDEBUG, with real programs from Debian on the drop-in
 # malloc, each skipped with a message if not installed) and ASan+UBSan with gcc,
-# and ThreadSanitizer
-# where a threaded program built with it runs. When the tools are
-# installed (CI installs them): clang, the whole suite under Valgrind memcheck,
-# a 32-bit build (gcc-multilib; natively where the kernel runs 32-bit programs,
-# else through qemu-i386; its Valgrind checks run only where Valgrind can start
-# a 32-bit program, which needs libc6-dbg:i386),
-# and line coverage of src/ gated at 100% (gcovr). A configuration whose tools
-# are missing is skipped with a message; any that runs must pass.
+# and ThreadSanitizer where a threaded program built with it runs. When the
+# tools are installed (CI installs them): clang, the whole suite under Valgrind
+# memcheck, and a 32-bit build (gcc-multilib; natively where the kernel runs
+# 32-bit programs, else through qemu-i386; its Valgrind checks run only where
+# Valgrind can start a 32-bit program, which needs libc6-dbg:i386). A
+# configuration whose tools are missing is skipped with a message; any that
+# runs must pass.
 # Warnings are errors when CI=true (or -DBUDDY_WERROR=ON before -P).
 # Build trees go to build-test/<configuration>.
 cmake_minimum_required(VERSION 3.25)
@@ -67,7 +67,33 @@ function(skip name why)
   set(skipped "${skipped} ${name}" PARENT_SCOPE)
 endfunction()
 
-run_configuration(debug -DCMAKE_BUILD_TYPE=Debug)
+# Debug, with line coverage of src/ gated at 100% where gcovr is installed.
+# Without the x86-64-v3 copy of alloc and free: the release, ASan and
+# Valgrind configurations run it on a CPU that has it, this one the portable
+# copy.
+find_program(gcovr_program gcovr)
+if(gcovr_program)
+  file(GLOB_RECURSE stale "${build_root}/debug/*.gcda")
+  if(stale)
+    file(REMOVE ${stale})
+  endif()
+  run_configuration(debug -DCMAKE_BUILD_TYPE=Debug -DBUDDY_DISPATCH=OFF -DCMAKE_C_FLAGS=--coverage
+    -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage)
+  # The threads tests race on gcov's counters, which can make a branch count
+  # negative; branch lines are not what the gate measures, so gcovr skips
+  # them. (Atomic counters, -fprofile-update=atomic, tripled this build's time.)
+  execute_process(COMMAND ${gcovr_program} --root ${source_dir} --filter ${source_dir}/src/
+      --gcov-ignore-parse-errors
+      --object-directory ${build_root}/debug --fail-under-line 100 --print-summary
+      ${build_root}/debug # search only this build: other builds' data would be stale
+    RESULT_VARIABLE failed)
+  if(failed)
+    message(FATAL_ERROR "==== debug: below 100% of lines in src/")
+  endif()
+else()
+  message(STATUS "==== debug: without line coverage (gcovr is not installed)")
+  run_configuration(debug -DCMAKE_BUILD_TYPE=Debug -DBUDDY_DISPATCH=OFF)
+endif()
 run_configuration(release -DCMAKE_BUILD_TYPE=Release -DBUDDY_REAL_PROGRAM_TESTS=ON)
 run_configuration(asan -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON)
 
@@ -123,32 +149,6 @@ else()
   else()
     skip(m32 "this kernel runs no 32-bit programs and qemu-user is not installed")
   endif()
-endif()
-
-find_program(gcovr_program gcovr)
-if(gcovr_program)
-  file(GLOB_RECURSE stale "${build_root}/coverage/*.gcda")
-  if(stale)
-    file(REMOVE ${stale})
-  endif()
-  # Without the x86-64-v3 copy of alloc and free: the other configurations run
-  # it on a CPU that has x86-64-v3, this one measures the portable copy.
-  run_configuration(coverage -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=--coverage
-    -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage
-    -DBUDDY_DISPATCH=OFF)
-  # The threads tests race on gcov's counters, which can make a branch count
-  # negative; branch lines are not what the gate measures, so gcovr skips
-  # them. (Atomic counters, -fprofile-update=atomic, tripled this build's time.)
-  execute_process(COMMAND ${gcovr_program} --root ${source_dir} --filter ${source_dir}/src/
-      --gcov-ignore-parse-errors
-      --object-directory ${build_root}/coverage --fail-under-line 100 --print-summary
-      ${build_root}/coverage # search only this build: other builds' data would be stale
-    RESULT_VARIABLE failed)
-  if(failed)
-    message(FATAL_ERROR "==== coverage: below 100% of lines in src/")
-  endif()
-else()
-  skip(coverage "gcovr is not installed")
 endif()
 
 message(STATUS "==== passed:${ran}")

@@ -78,11 +78,17 @@ static inline thread_self *self_get(void) {
     return self.tid != 0 ? &self : self_init();
 }
 
+/* The futex word's address: bytes 0..3 of the state, for the kernel only
+ * (this file reads and writes the state whole). */
+static inline uint32_t *word_address(robust_lock *lock) {
+    return (uint32_t *)(void *)&lock->state;
+}
+
 /* Names `lock` as the entry the kernel checks if this thread dies. */
 static inline void set_pending(const thread_self *me, robust_lock *lock) {
     if (me->head != NULL)
         me->head->list_op_pending =
-            (struct robust_list *)(void *)((char *)&lock->word - me->head->futex_offset);
+            (struct robust_list *)(void *)((char *)word_address(lock) - me->head->futex_offset);
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* named before the word is taken */
 }
 
@@ -92,54 +98,52 @@ static bool holder_exists(uint32_t pid, uint32_t tid) {
 }
 
 static BUDDY_NOINLINE enum robust_take take_slow(robust_lock *lock, const thread_self *me,
-                                                 uint32_t seen) {
+                                                 uint32_t pid, uint64_t seen) {
     unsigned spins = 0, sleeps = 0;
     for (;;) {
-        uint32_t holder = seen & FUTEX_TID_MASK;
-        uint32_t waiters = (seen & FUTEX_WAITERS) | (sleeps != 0 ? FUTEX_WAITERS : 0u);
+        uint32_t word = robust_lock_word(seen), holder = word & FUTEX_TID_MASK;
+        uint32_t waiters = (word & FUTEX_WAITERS) | (sleeps != 0 ? FUTEX_WAITERS : 0u);
         bool dead = holder == me->tid || /* a holder we cannot be: the id is reused */
-                    (sleeps >= CHECK_AFTER &&
-                     !holder_exists(__atomic_load_n(&lock->holder_pid, __ATOMIC_RELAXED), holder));
+                    (sleeps >= CHECK_AFTER && !holder_exists(robust_lock_pid(seen), holder));
         if (holder == 0 || dead) {
-            if (__atomic_compare_exchange_n(&lock->word, &seen, me->tid | waiters, false,
+            if (__atomic_compare_exchange_n(&lock->state, &seen,
+                                            robust_lock_state(me->tid | waiters, pid), false,
                                             __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-                return dead || (seen & FUTEX_OWNER_DIED) ? ROBUST_OWNER_DIED : ROBUST_TAKEN;
-            continue; /* seen is the word's new value */
+                return dead || (word & FUTEX_OWNER_DIED) ? ROBUST_OWNER_DIED : ROBUST_TAKEN;
+            continue; /* seen is the state's new value */
         }
         if (spins < SPINS) {
             spins++;
             buddy_cpu_pause();
-        } else if ((seen & FUTEX_WAITERS) != 0 ||
-                   __atomic_compare_exchange_n(&lock->word, &seen, seen | FUTEX_WAITERS, false,
+        } else if ((word & FUTEX_WAITERS) != 0 ||
+                   __atomic_compare_exchange_n(&lock->state, &seen,
+                                               seen | robust_lock_state(FUTEX_WAITERS, 0), false,
                                                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-            buddy_futex_wait(&lock->word, seen | FUTEX_WAITERS, SLEEP_NS);
+            buddy_futex_wait(word_address(lock), word | FUTEX_WAITERS, SLEEP_NS);
             sleeps++;
         } else {
-            continue; /* seen is the word's new value */
+            continue; /* seen is the state's new value */
         }
-        seen = __atomic_load_n(&lock->word, __ATOMIC_RELAXED);
+        seen = __atomic_load_n(&lock->state, __ATOMIC_RELAXED);
     }
 }
 
 enum robust_take buddy_robust_lock_take(robust_lock *lock) {
     const thread_self *me = self_get();
     set_pending(me, lock);
-    uint32_t seen = 0;
-    enum robust_take taken = ROBUST_TAKEN;
-    if (!__atomic_compare_exchange_n(&lock->word, &seen, me->tid, false, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED))
-        taken = take_slow(lock, me, seen);
     uint32_t pid = buddy_robust_lock_process_id();
-    if (__atomic_load_n(&lock->holder_pid, __ATOMIC_RELAXED) != pid) /* stored on a change */
-        __atomic_store_n(&lock->holder_pid, pid, __ATOMIC_RELAXED);
-    return taken;
+    uint64_t seen = robust_lock_state(0, pid); /* free, last held by this process */
+    if (__atomic_compare_exchange_n(&lock->state, &seen, robust_lock_state(me->tid, pid), false,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return ROBUST_TAKEN;
+    return take_slow(lock, me, pid, seen);
 }
 
 void buddy_robust_lock_release(robust_lock *lock) {
-    uint32_t seen = __atomic_load_n(&lock->word, __ATOMIC_RELAXED);
-    __atomic_store_n(&lock->word, 0u, __ATOMIC_RELEASE);
-    if ((seen & FUTEX_WAITERS) != 0)
-        buddy_futex_wake(&lock->word);
+    uint64_t seen = __atomic_load_n(&lock->state, __ATOMIC_RELAXED);
+    __atomic_store_n(&lock->state, robust_lock_state(0, robust_lock_pid(seen)), __ATOMIC_RELEASE);
+    if ((robust_lock_word(seen) & FUTEX_WAITERS) != 0)
+        buddy_futex_wake(word_address(lock));
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* released before the entry is cleared */
     if (self.head != NULL)
         self.head->list_op_pending = NULL;

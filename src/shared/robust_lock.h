@@ -23,11 +23,30 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The lock's bytes in the segment. */
+/* The lock's bytes in the segment: the futex word in bytes 0..3, the holder's
+ * process id in bytes 4..7, taken and changed together by 64-bit operations,
+ * so that a waiter never pairs one holder's thread id with another's process
+ * (and finds a live holder gone). */
 typedef struct robust_lock {
-    uint32_t word;       /* the futex word */
-    uint32_t holder_pid; /* the process of the holder, stored once it holds the word */
+    _Alignas(8) uint64_t state; /* robust_lock_state(word, holder's process id) */
 } robust_lock;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define ROBUST_WORD_SHIFT 32u
+#else
+#define ROBUST_WORD_SHIFT 0u
+#endif
+
+/* The state whose futex word is `word` and whose holder is in process `pid`. */
+static inline uint64_t robust_lock_state(uint32_t word, uint32_t pid) {
+    return (uint64_t)word << ROBUST_WORD_SHIFT | (uint64_t)pid << (32u - ROBUST_WORD_SHIFT);
+}
+static inline uint32_t robust_lock_word(uint64_t state) {
+    return (uint32_t)(state >> ROBUST_WORD_SHIFT);
+}
+static inline uint32_t robust_lock_pid(uint64_t state) {
+    return (uint32_t)(state >> (32u - ROBUST_WORD_SHIFT));
+}
 
 /* What buddy_robust_lock_take found: the lock free or released, or its holder
  * dead (the caller now holds it and must repair what the holder left). */
