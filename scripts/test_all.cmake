@@ -116,7 +116,7 @@ find_program(clang_program clang)
 find_program(clangxx_program clang++)
 if(clang_program AND clangxx_program)
   run_configuration(clang -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=${clang_program}
-    -DCMAKE_CXX_COMPILER=${clangxx_program})
+    -DCMAKE_CXX_COMPILER=${clangxx_program} -DBUDDY_LONG_TESTS=OFF)
 else()
   skip(clang "clang is not installed")
 endif()
