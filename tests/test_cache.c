@@ -386,15 +386,19 @@ static void corruption_is_found(void) {
     *owner ^= 3u; /* C4: a cached block in another's granule */
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
     *owner ^= 3u;
-    unsigned char *entry = cache_memory[0] + 8; /* the stack slot that holds it */
-    while (memcmp(entry, &cached, sizeof cached) != 0)
-        entry += 4;
-    uint64_t wrong = cached + 64; /* a block the stack already holds */
-    memcpy(entry, &wrong, sizeof wrong);
+    uint64_t *entry = NULL; /* the stack slot that holds it */
+    for (unsigned k = 0; k < caches[0]->orders; k++)
+        for (unsigned i = 0; i < caches[0]->count[k]; i++)
+            if (caches[0]->stack[k][i] == cached)
+                entry = &caches[0]->stack[k][i];
+    CHECK(entry != NULL);
+    if (entry == NULL)
+        return;
+    *entry = cached + 64; /* a block the stack already holds */
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
-    memcpy(entry, &live, sizeof live); /* a block a cache handed out */
+    *entry = live; /* a block a cache handed out */
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
-    memcpy(entry, &cached, sizeof cached);
+    *entry = cached;
     uint64_t magic;
     memcpy(&magic, cache_memory[0], sizeof magic); /* a cache's first field */
     memset(cache_memory[0], 0, sizeof magic);

@@ -23,7 +23,7 @@
 enum {
     SPINS = 20,         /* looks at the word before a waiter sleeps */
     SLEEP_NS = 1000000, /* the longest sleep, so that a missed wake costs at most this */
-    CHECK_AFTER = 256   /* sleeps before a waiter checks that the holder exists */
+    CHECK_AFTER = 16    /* sleeps before a waiter checks that the holder exists */
 };
 
 /* This thread's id and robust list; tid 0 until first used, and again in
