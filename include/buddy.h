@@ -529,7 +529,9 @@ BUDDY_API void buddy_cache_pool_unlock(buddy_cache_pool *pool);
  * (the list of caches, each cache's, the pool's), for a fork: call lock_all
  * in a pthread_atfork prepare handler and unlock_all in both the parent's and
  * the child's, so the child never starts with a lock held by a thread it does
- * not have. Not recursive. O(caches). */
+ * not have (in the child, which unlock_all tells by its process id, it also
+ * clears what those threads' owners left). Not recursive. O(caches), and a
+ * getpid each. */
 BUDDY_API void buddy_cache_pool_lock_all(buddy_cache_pool *pool);
 BUDDY_API void buddy_cache_pool_unlock_all(buddy_cache_pool *pool);
 

@@ -5,12 +5,15 @@
  * an offset inside a small block, foreign offsets) with the range's and the
  * pool's bytes unchanged, drain and retry before ENOMEM, exact statistics,
  * sizes and resizes, a pool with one cache (no atomic operations on the
- * tags), and the calls' bad arguments. All of it twice: with
+ * tags), a fork, and the calls' bad arguments. All of it twice: with
  * the owners going in without their lock where the system has the barrier
  * that needs, and with the lock, as where it has none.
  */
+#define _POSIX_C_SOURCE 200809L /* fork, alarm */
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "buddy.h"
 #include "cache_internal.h"
@@ -482,6 +485,32 @@ static void bad_arguments(void) {
     tear_down();
 }
 
+/* A fork while another cache's owner is between its mark and its look
+ * (owner_try_enter, finding the cache wanted by the fork's lock_all): the
+ * child has no such thread, and must not wait for it to leave. */
+static void a_fork_inherits_no_busy_owner(void) {
+    set_up(CAPACITY, NULL);
+    CHECK_STATUS(buddy_cache_free(caches[1], alloc_ok(caches[1], 64)), BUDDY_OK);
+    buddy_cache_pool_lock_all(pool);
+    __atomic_store_n(&caches[1]->busy, 1u, __ATOMIC_RELAXED); /* the owner's mark */
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) { /* it ends with exit, so that a coverage build counts its lines */
+        alarm(10);    /* a wait for the owner would never end */
+        buddy_cache_pool_unlock_all(pool);
+        buddy_range_stats stats;
+        bool counted =
+            buddy_cache_pool_get_stats(pool, &stats) == BUDDY_OK && stats.live_blocks == 0;
+        exit(counted && buddy_cache_pool_drain(pool) == BUDDY_OK ? 0 : 1);
+    }
+    __atomic_store_n(&caches[1]->busy, 0u, __ATOMIC_RELAXED); /* the owner's look, and out */
+    buddy_cache_pool_unlock_all(pool);
+    int status = 0;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    tear_down();
+}
+
 int main(void) {
     for (int pass = 0; pass < 2; pass++) {
         owners_lock = pass == 1;
@@ -493,6 +522,7 @@ int main(void) {
         bias_until_a_foreign_write();
         bias_and_cache_lifetimes();
         corruption_is_found();
+        a_fork_inherits_no_busy_owner();
         bad_arguments();
     }
     return check_exit_code("cache");

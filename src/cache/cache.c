@@ -253,11 +253,20 @@ void buddy_cache_pool_lock_all(buddy_cache_pool *pool) {
     registry_lock(pool);
     remote_lock_every(pool);
     pool_lock(pool);
+    if (pool->barriers)
+        pool->locked_all_by = buddy_process_id();
 }
 
 void buddy_cache_pool_unlock_all(buddy_cache_pool *pool) {
     if (pool == NULL)
         return;
+    /* In the child of a fork, every other cache's owner is a thread it does
+     * not have; one may have been between its mark and its look (it found the
+     * cache wanted, owner_try_enter), and nothing would clear that mark. */
+    if (pool->barriers && buddy_process_id() != pool->locked_all_by)
+        for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+            __atomic_store_n(&cache->busy, 0u, __ATOMIC_RELAXED);
+    pool->locked_all_by = 0;
     pool_unlock(pool);
     remote_unlock_every(pool);
     registry_unlock(pool);

@@ -68,8 +68,9 @@ struct buddy_cache_pool {
      * tag in another cache's granule, under the registry lock. */
     uint8_t *owners;
     unsigned granule_shift;
-    uint32_t biased;  /* atomic */
-    unsigned next_id; /* the next cache's id, 1..MAX_OWNER_ID; under the registry lock */
+    uint32_t biased;        /* atomic */
+    unsigned next_id;       /* the next cache's id, 1..MAX_OWNER_ID; under the registry lock */
+    uint32_t locked_all_by; /* buddy_process_id() of lock_all's caller, until unlock_all */
 };
 
 struct buddy_cache {

@@ -34,6 +34,10 @@ bool buddy_barrier_available(void) {
     return known == 1;
 }
 
+uint32_t buddy_process_id(void) {
+    return (uint32_t)getpid();
+}
+
 void buddy_barrier_all_threads(void) {
     /* A child of fork may need to register again; nothing else refuses it once
      * the query and the registration succeeded. */
@@ -55,6 +59,9 @@ bool buddy_barrier_available(void) {
     return false;
 }
 void buddy_barrier_all_threads(void) {}
+uint32_t buddy_process_id(void) {
+    return 0;
+}
 void buddy_futex_wait(uint32_t *word, uint32_t value, long most_ns) {
     (void)word;
     (void)value;
