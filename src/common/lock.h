@@ -63,9 +63,9 @@ bool buddy_barrier_available(void);
  * barrier before this returns. Only after buddy_barrier_available said true. */
 void buddy_barrier_all_threads(void);
 
-/* The calling process's id on Linux, by which a fork's child tells itself
- * from its parent; 0 elsewhere, where the barrier is never available. A
- * system call. */
+/* The calling process's id on Linux (a fork's child tells itself from its
+ * parent by it); 0 elsewhere, where the barrier is never available. A system
+ * call. */
 uint32_t buddy_process_id(void);
 
 #endif /* BUDDY_LOCK_H */

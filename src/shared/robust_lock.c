@@ -51,7 +51,7 @@ uint32_t buddy_robust_lock_process_id(void) {
     uint32_t pid = __atomic_load_n(&process_id_cache, __ATOMIC_RELAXED);
     if (pid == 0) {
         (void)pthread_once(&fork_handler_once, register_fork_handler);
-        pid = (uint32_t)getpid();
+        pid = buddy_process_id();
         __atomic_store_n(&process_id_cache, pid, __ATOMIC_RELAXED);
     }
     return pid;
