@@ -12,10 +12,10 @@
  * kernel replaces the id with FUTEX_OWNER_DIED and wakes a waiter. A release
  * is a plain store, so a wake can be missed in a race of a few instructions:
  * waiters sleep at most a millisecond at a time. A waiter that has waited
- * 16 ms or more checks that the holder still exists, and takes
- * the lock as from a dead holder if not: for a word the kernel could not
- * mark (a holder whose entry was replaced, a segment file kept across a
- * reboot, corrupt bytes).
+ * 16 ms or more checks that the holder still exists, and takes the lock as
+ * from a dead holder if not: for a word the kernel could not mark (a holder
+ * whose entry was replaced, a segment file kept across a reboot, corrupt
+ * bytes, a system with no robust futex list, as qemu's user mode).
  */
 #ifndef BUDDY_SHARED_ROBUST_LOCK_H
 #define BUDDY_SHARED_ROBUST_LOCK_H
