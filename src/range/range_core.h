@@ -498,6 +498,39 @@ int buddy_run_resize(buddy_range *range, uint64_t offset, uint64_t blocks, uint6
 /* buddy_range_resize of a non-NULL range (run.c). */
 int buddy_resize(buddy_range *range, uint64_t offset, uint64_t new_size);
 
+/* The min blocks a run of `size` units takes: ceil(size / min block), 0
+ * counting as one, plus one when that count is 3 mod 4 (run.c says why). */
+static inline uint64_t run_blocks(uint64_t size, unsigned shift) {
+    uint64_t count = size == 0 ? 1 : ((size - 1) >> shift) + 1;
+    return (count & 3u) == 3u ? count + 1 : count;
+}
+
+/* True iff a run of `count` min blocks (run_blocks') can start at min block
+ * `first`, an even one. At an odd multiple of 2 a longer run's head is of
+ * order 1, whose mark is the next piece's back mark: that piece must be of
+ * order 2 or more (count >= 6), and the run must not end in 2 + 1 (count not
+ * 1 mod 4). A count of 1 or 2 is a plain block. */
+static inline bool run_fits_start(uint64_t first, uint64_t count) {
+    return (first & 3u) == 0 || count <= 2 || (count >= 6 && (count & 3u) != 1);
+}
+
+/* How place.c lays a run out (run.c). Marks piece (order, index), whose
+ * successor follows it, and counts the mark. */
+void buddy_run_mark(buddy_range *range, unsigned order, uint64_t index);
+/* Carves a run of `count` min blocks from the start of free block (order,
+ * index), already taken off the free bits: while the remaining count is not
+ * the whole node, split it; a left half that the count covers is a piece (and
+ * the run goes on in the right half), else the right half is freed and the
+ * run goes on in the left. Each freed half's buddy is live or split, so
+ * nothing merges. Counts the marks, not the allocation. */
+void buddy_run_carve(buddy_range *range, unsigned order, uint64_t index, uint64_t count);
+/* Makes free min blocks [first, first + count) a run: each piece is carved,
+ * and every piece but the last is marked. run_fits_start(first, count) holds,
+ * so each of those is of order 2 or more, or an order-1 head that the next
+ * piece, of order 2 or more, back-marks; or `count` is 1, 2 or 4 and `first`
+ * a multiple of it: one plain block. Counts the marks, not the allocation. */
+void buddy_run_carve_region(buddy_range *range, uint64_t first, uint64_t count);
+
 /* The free block that holds min block `first`, searched from the root (run.c):
  * true and its order and index, or false if a live block holds it. */
 bool buddy_free_block_holding(const buddy_range *range, uint64_t first, unsigned *order_out,

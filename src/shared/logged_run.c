@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The range's exact runs, checked free and resize (src/range/run.c) compiled
- * again for the shared range, as logged.c compiles alloc and free: with
+ * The range's runs, checked free and resize (src/range/run.c and place.c)
+ * compiled again for the shared range, as logged.c compiles alloc and free: with
  * BUDDY_RANGE_STORE_HOOK=buddy_shared_will_store, so that each store's old
  * bytes reach the undo log first, and under the names of logged_names.h.
  */
@@ -9,4 +9,5 @@
 
 #include "logged_names.h"
 
-#include "../range/run.c" /* NOLINT(bugprone-suspicious-include): a second copy, on purpose */
+#include "../range/place.c" /* NOLINT(bugprone-suspicious-include): a second copy, on purpose */
+#include "../range/run.c"   /* NOLINT(bugprone-suspicious-include): the same */
