@@ -143,17 +143,62 @@ static bool leaf_fits_reservations(const buddy_range *range, unsigned order, uin
     return true;
 }
 
+/* What check_nodes counts while it walks the tree. */
+typedef struct tally {
+    uint64_t bits_seen; /* node bits and marks accounted for */
+    uint64_t live_pieces, marks, reserved_blocks, allocated_blocks, free_blocks;
+    uint64_t free_count[BUDDY_MAX_ORDER + 1];
+} tally;
+
+/* I11, I12: counts leaf (order, index), a node of the tree that is not split:
+ * a reserved, live or free block. */
+static int count_leaf(const buddy_range *range, unsigned order, uint64_t index, bool is_free,
+                      tally *counts) {
+    bool reserved = false;
+    REQUIRE(leaf_fits_reservations(range, order, index, is_free, &reserved)); /* I12 */
+    if (reserved) {
+        counts->reserved_blocks += (uint64_t)1 << order;
+    } else if (!is_free) {
+        counts->live_pieces++;
+        counts->allocated_blocks += (uint64_t)1 << order;
+        if (piece_is_marked(range, order, index)) { /* a live piece must follow (I11) */
+            REQUIRE(live_piece_at(range, (index + 1) << order));
+            counts->marks++;
+            counts->bits_seen++;
+        }
+    } else {
+        counts->free_count[order]++;
+        counts->free_blocks += (uint64_t)1 << order;
+    }
+    return BUDDY_OK;
+}
+
+/* I7..I9, I11, I12: the counts the walk rebuilt against the header's. */
+static int check_counts(const buddy_range *range, const tally *counts) {
+    uint64_t nonempty_orders = 0;
+    for (unsigned order = 0; order <= range->top_order; order++) {
+        REQUIRE(counts->free_count[order] == range->orders[order].free_count); /* I7 */
+        nonempty_orders |= (uint64_t)(counts->free_count[order] != 0) << order;
+    }
+    REQUIRE(nonempty_orders == range->nonempty_orders);                 /* I7 */
+    REQUIRE(counts->marks == range->run_marks);                         /* I11 */
+    REQUIRE(counts->live_pieces - counts->marks == range->live_blocks); /* I8: a run is one */
+    REQUIRE(counts->allocated_blocks == range->allocated_blocks);       /* I8 */
+    REQUIRE(counts->reserved_blocks == range->reserved_blocks);         /* I12 */
+    REQUIRE(counts->allocated_blocks + counts->free_blocks + counts->reserved_blocks ==
+            range->block_count);                                       /* I8 */
+    REQUIRE(range->peak_allocated_blocks >= counts->allocated_blocks); /* I9 */
+    return BUDDY_OK;
+}
+
 /* I2, I4, I5, I7..I9, I11, I12: a walk over the tree, from the root down
  * through the split nodes, classifying every node in it; the counts are
  * rebuilt. Every bit it accounts for (a node's own bits, and each mark) is
  * added to *bits_seen_out, so a bit anywhere else (I3) shows as a difference
  * in check_no_stray_bits. O(nodes in the tree). */
 static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
-    uint64_t bits_seen = 0;
-    uint64_t live_pieces = 0, marks = 0, reserved_blocks = 0;
-    uint64_t allocated_blocks = 0;
-    uint64_t free_blocks = 0;
-    uint64_t free_count[BUDDY_MAX_ORDER + 1] = {0};
+    tally counts;
+    memset(&counts, 0, sizeof counts);
     /* Depth-first: at most one pending right child per order, and the root. */
     struct {
         unsigned order;
@@ -171,50 +216,26 @@ static int check_nodes(const buddy_range *range, uint64_t *bits_seen_out) {
         bool straddles = ((index + 1) << order) > range->block_count;
         REQUIRE(!(is_free && is_split));    /* I2 */
         REQUIRE(!(straddles && !is_split)); /* I4 */
-        bits_seen += (uint64_t)is_free + (uint64_t)is_split;
-        if (is_split) { /* its left child starts where it does, below the capacity */
-            uint64_t left = index << 1;
-            bool right_stored = left + 1 < range->orders[order - 1].node_count;
-            if (right_stored) {
-                REQUIRE(!(node_test(range, order - 1, left, FREE_BIT) &&
-                          node_test(range, order - 1, left + 1, FREE_BIT))); /* I5 */
-                pending[depth].order = order - 1;
-                pending[depth++].index = left + 1;
-            }
-            pending[depth].order = order - 1;
-            pending[depth++].index = left;
+        counts.bits_seen += (uint64_t)is_free + (uint64_t)is_split;
+        if (!is_split) {
+            int status = count_leaf(range, order, index, is_free, &counts);
+            if (status != BUDDY_OK)
+                return status;
             continue;
         }
-        bool reserved = false;
-        REQUIRE(leaf_fits_reservations(range, order, index, is_free, &reserved)); /* I12 */
-        if (reserved) {
-            reserved_blocks += (uint64_t)1 << order;
-        } else if (!is_free) {
-            live_pieces++;
-            allocated_blocks += (uint64_t)1 << order;
-            if (piece_is_marked(range, order, index)) { /* a live piece must follow (I11) */
-                REQUIRE(live_piece_at(range, (index + 1) << order));
-                marks++;
-                bits_seen++;
-            }
-        } else {
-            free_count[order]++;
-            free_blocks += (uint64_t)1 << order;
+        /* Its left child starts where it does, below the capacity. */
+        uint64_t left = index << 1;
+        if (left + 1 < range->orders[order - 1].node_count) { /* the right one is stored */
+            REQUIRE(!(node_test(range, order - 1, left, FREE_BIT) &&
+                      node_test(range, order - 1, left + 1, FREE_BIT))); /* I5 */
+            pending[depth].order = order - 1;
+            pending[depth++].index = left + 1;
         }
+        pending[depth].order = order - 1;
+        pending[depth++].index = left;
     }
-    uint64_t nonempty_orders = 0;
-    for (unsigned order = 0; order <= range->top_order; order++) {
-        REQUIRE(free_count[order] == range->orders[order].free_count); /* I7 */
-        nonempty_orders |= (uint64_t)(free_count[order] != 0) << order;
-    }
-    REQUIRE(nonempty_orders == range->nonempty_orders);   /* I7 */
-    REQUIRE(marks == range->run_marks);                   /* I11 */
-    REQUIRE(live_pieces - marks == range->live_blocks);   /* I8: a run is one */
-    REQUIRE(allocated_blocks == range->allocated_blocks); /* I8 */
-    REQUIRE(reserved_blocks == range->reserved_blocks);   /* I12 */
-    REQUIRE(allocated_blocks + free_blocks + reserved_blocks == range->block_count); /* I8 */
-    REQUIRE(range->peak_allocated_blocks >= allocated_blocks);                       /* I9 */
-    *bits_seen_out = bits_seen;
+    REQUIRE(check_counts(range, &counts) == BUDDY_OK);
+    *bits_seen_out = counts.bits_seen;
     return BUDDY_OK;
 }
 

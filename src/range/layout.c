@@ -35,6 +35,22 @@ void buddy_layout_set_count(struct buddy_range *range, uint64_t block_count) {
         range->orders[order].node_count = bits_div_ceil_pow2(block_count, order);
 }
 
+/* Where the nodes of `order` (1 or more) lie: a row of each of the band's
+ * `tiles` tiles, the first at word `band_word`. */
+static void plan_row(order_info *info, unsigned order, uint64_t band_word, uint64_t tiles) {
+    unsigned row = tile_row(order);
+    unsigned start = row_start(row);
+    info->group_count = tiles;
+    info->base_word = band_word + start / 64u;
+    info->first_bit = (uint8_t)(start % 64u);
+    info->group_shift = (uint8_t)(TILE_ORDERS - 1u - row);
+    info->stride_shift = 3; /* TILE_WORDS */
+    /* Row 0 spans two whole words; the others share word 2 or 3. */
+    info->row_mask =
+        row == 0 ? ~(uint64_t)0 : bits_low_mask(TILE_ROW0_NODES >> row) << info->first_bit;
+    info->second_mask = row == 0 ? ~(uint64_t)0 : 0;
+}
+
 uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t max_capacity,
                            uint64_t min_block_size, bool user_data) {
     if (!bits_is_pow2(min_block_size) || capacity < min_block_size || max_capacity < capacity)
@@ -74,17 +90,8 @@ uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t
             info->row_mask = ~(uint64_t)0;
             info->group_shift = 6;
         } else {
-            unsigned row = tile_row(order);
-            unsigned start = row_start(row);
-            info->group_count = band_tiles[(order - 1) / TILE_ORDERS];
-            info->base_word = plan->band_word[(order - 1) / TILE_ORDERS] + start / 64u;
-            info->first_bit = (uint8_t)(start % 64u);
-            info->group_shift = (uint8_t)(TILE_ORDERS - 1u - row);
-            info->stride_shift = 3; /* TILE_WORDS */
-            /* Row 0 spans two whole words; the others share word 2 or 3. */
-            info->row_mask =
-                row == 0 ? ~(uint64_t)0 : bits_low_mask(TILE_ROW0_NODES >> row) << info->first_bit;
-            info->second_mask = row == 0 ? ~(uint64_t)0 : 0;
+            unsigned band = (order - 1) / TILE_ORDERS;
+            plan_row(info, order, plan->band_word[band], band_tiles[band]);
         }
         /* Order 0 has the most groups, hence the most levels. */
         words = plan_summary(info, plan->level_word[order], words, plan->orders[0].summary_levels);
