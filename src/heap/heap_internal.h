@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The heap's internals, shared by heap.c (malloc's family) and heap_cache.c
- * (the thread caches of BUDDY_HEAP_THREAD_SAFE).
+ * The heap's internals, shared by init.c (set-up), heap.c (malloc's family)
+ * and heap_cache.c (the thread caches of BUDDY_HEAP_THREAD_SAFE).
  */
 #ifndef BUDDY_HEAP_INTERNAL_H
 #define BUDDY_HEAP_INTERNAL_H
@@ -16,6 +16,12 @@
 #include "buddy.h"
 
 #define HEADER_ALIGNMENT 64u
+#define HEAP_MAGIC UINT64_C(0x62756464795f6831) /* "buddy_h1" */
+
+/* `value` rounded up to a multiple of `alignment`, a power of two. */
+static inline uintptr_t align_up(uintptr_t value, size_t alignment) {
+    return (value + (alignment - 1)) & ~(uintptr_t)(alignment - 1);
+}
 
 struct buddy_heap {
     uint64_t magic;
