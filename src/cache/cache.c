@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-thread caches in front of a range, on the range's public API.
+ * Per-thread caches in front of a range, on the range's public API (sizes.c
+ * has their sizes, resizes and statistics).
  *
  * 1. A cache keeps, per cached order, a stack of offsets of blocks that the
  *    range counts as live. alloc pops the top (the block freed last, still
@@ -60,24 +61,6 @@
 #include <string.h>
 
 #include "cache_internal.h"
-
-/* ---- Tags ---------------------------------------------------------------- */
-
-/* The tag bits of an order-`order` block at `block_index` in its word, with
- * `start` as the first tag: start, then `order` INSIDE tags. */
-static uint32_t tag_pattern(uint64_t block_index, unsigned order, enum tag start) {
-    uint32_t inside = (uint32_t)bits_low_mask(2u * order) << 2;
-    return ((uint32_t)start | inside) << tag_shift(block_index);
-}
-
-/* Clears the tags of an order-`order` block that starts with `start`. */
-static void clear_tags(const buddy_cache_pool *pool, uint64_t index, unsigned order,
-                       enum tag start) {
-    YIELD();
-    __atomic_fetch_and(tag_word(pool, index), ~tag_pattern(index, order, start), __ATOMIC_RELAXED);
-}
-
-/* ---- Locks ------------------------------------------------------------- */
 
 /* ---- Pool ---------------------------------------------------------------- */
 
@@ -191,32 +174,9 @@ void buddy_cache_pool_unlock(buddy_cache_pool *pool) {
         pool_unlock(pool);
 }
 
-/* Takes every cache of the pool from its owner, in list order, with one
- * barrier for all of them; under the registry lock. */
-static void remote_lock_every(buddy_cache_pool *pool) {
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        remote_want(cache);
-    if (pool->barriers && pool->list.registry.caches != NULL)
-        buddy_barrier_all_threads();
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        remote_wait(cache);
-}
-
-static void remote_unlock_every(buddy_cache_pool *pool) {
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        remote_unlock(cache);
-}
-
 /* ---- Ownership (5. at the top of the file) ------------------------------- */
 
-/* A status of the calls below that the caller, out of its cache, answers by
- * ending the bias and trying again. */
-#define NEEDS_UNBIAS 2
-
-/* Ends the pool's bias for good: every cache is taken from its owner, with
- * one barrier, and writes tags atomically from then on. Under the registry
- * lock. */
-static void end_bias_locked(buddy_cache_pool *pool) {
+void buddy_cache_end_bias_locked(buddy_cache_pool *pool) {
     if (!__atomic_load_n(&pool->biased, __ATOMIC_RELAXED))
         return;
     remote_lock_every(pool);
@@ -226,13 +186,11 @@ static void end_bias_locked(buddy_cache_pool *pool) {
     remote_unlock_every(pool);
 }
 
-/* True iff `status` is NEEDS_UNBIAS, after ending the bias: the caller, out
- * of its cache, tries again. */
-static bool unbiased_to_retry(buddy_cache_pool *pool, int status) {
+bool buddy_cache_unbiased_to_retry(buddy_cache_pool *pool, int status) {
     if (status != NEEDS_UNBIAS)
         return false;
     registry_lock(pool);
-    end_bias_locked(pool);
+    buddy_cache_end_bias_locked(pool);
     registry_unlock(pool);
     return true;
 }
@@ -415,7 +373,7 @@ int buddy_cache_init(buddy_cache **cache_out, void *memory, size_t memory_size,
     buddy_cache *first = pool->list.registry.caches;
     cache->plain = first == NULL;
     if (pool->next_id > MAX_OWNER_ID)
-        end_bias_locked(pool); /* 5. at the top of the file */
+        buddy_cache_end_bias_locked(pool); /* 5. at the top of the file */
     cache->biased = __atomic_load_n(&pool->biased, __ATOMIC_RELAXED);
     cache->id = cache->biased ? pool->next_id++ : 0;
     if (first != NULL && first->plain) { /* 4. at the top of the file */
@@ -483,7 +441,7 @@ static BUDDY_NOINLINE int alloc_slow(buddy_cache *cache, unsigned order, uint64_
             if (status == BUDDY_OK)
                 *offset_out = cache_pop(cache, order);
             owner_exit(cache, locked);
-        } while (unbiased_to_retry(pool, status));
+        } while (buddy_cache_unbiased_to_retry(pool, status));
         if (status != BUDDY_ENOMEM)
             return status;
     }
@@ -581,7 +539,7 @@ static BUDDY_NOINLINE int free_slow(buddy_cache *cache, uint64_t offset) {
         bool locked = owner_enter(cache);
         status = free_tagged(cache, offset, index);
         owner_exit(cache, locked);
-    } while (unbiased_to_retry(pool, status));
+    } while (buddy_cache_unbiased_to_retry(pool, status));
     return status;
 }
 
@@ -592,113 +550,4 @@ int buddy_cache_free(buddy_cache *cache, uint64_t offset) {
     if (cache_free_hit(cache, offset))
         return BUDDY_OK;
     return free_slow(cache, offset);
-}
-
-/* ---- Sizes, resizes and statistics -------------------------------------- */
-
-/* The tag at `offset` under the pool's lock, TAG_NONE beyond the tags. */
-static enum tag tag_at(const buddy_cache_pool *pool, uint64_t offset) {
-    uint64_t index = offset >> pool->min_block_shift;
-    if (index >= pool->tag_count)
-        return TAG_NONE;
-    return (enum tag)(
-        (__atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED) >> tag_shift(index)) & 3u);
-}
-
-int buddy_cache_pool_block_size(buddy_cache_pool *pool, uint64_t offset, uint64_t *size_out) {
-    if (pool == NULL || size_out == NULL)
-        return BUDDY_EINVAL;
-    pool_lock(pool);
-    int status = tag_at(pool, offset) == TAG_CACHED
-                     ? BUDDY_ENOTLIVE
-                     : buddy_range_size(pool->range, offset, size_out);
-    pool_unlock(pool);
-    return status;
-}
-
-/* buddy_cache_pool_resize's work, under the pool's lock, with no thread
- * writing the block's tag word with plain stores meanwhile (4 and 5 at the
- * top of the file): `cache`, if not NULL, is in, and NEEDS_UNBIAS, with
- * nothing changed, says that the word is in another's granule. */
-static int resize_block(buddy_cache_pool *pool, buddy_cache *cache, uint64_t offset,
-                        uint64_t new_size) {
-    pool_lock(pool);
-    enum tag tag = tag_at(pool, offset);
-    if (tag == TAG_LIVE && cache != NULL &&
-        cache_tag_write(cache, offset >> pool->min_block_shift) == WRITE_FOREIGN) {
-        pool_unlock(pool);
-        return NEEDS_UNBIAS;
-    }
-    int status = BUDDY_ENOTLIVE;
-    if (tag != TAG_CACHED)
-        status = buddy_range_resize(pool->range, offset, new_size);
-    if (tag == TAG_LIVE && status == BUDDY_OK) {
-        uint64_t index = offset >> pool->min_block_shift, size = 0;
-        uint32_t *word = tag_word(pool, index);
-        unsigned old_order = tag_order(__atomic_load_n(word, __ATOMIC_RELAXED), tag_shift(index));
-        (void)buddy_range_size(pool->range, offset, &size);
-        if (bits_log2_floor(size >> pool->min_block_shift) != old_order)
-            clear_tags(pool, index, old_order, TAG_LIVE); /* its free goes to the range now */
-    }
-    pool_unlock(pool);
-    return status;
-}
-
-int buddy_cache_pool_resize(buddy_cache_pool *pool, uint64_t offset, uint64_t new_size) {
-    if (pool == NULL)
-        return BUDDY_EINVAL;
-    registry_lock(pool);
-    buddy_cache *only = pool->list.registry.caches;
-    if (only != NULL && !only->plain) {
-        only = NULL;
-        end_bias_locked(pool); /* it may write tags in any cache's granule */
-    }
-    if (only != NULL)
-        remote_lock(only);
-    int status = resize_block(pool, NULL, offset, new_size);
-    if (only != NULL)
-        remote_unlock(only);
-    registry_unlock(pool);
-    return status;
-}
-
-int buddy_cache_resize(buddy_cache *cache, uint64_t offset, uint64_t new_size) {
-    if (cache == NULL)
-        return BUDDY_EINVAL;
-    int status;
-    do {
-        bool locked = owner_enter(cache);
-        status = resize_block(cache->pool, cache, offset, new_size);
-        owner_exit(cache, locked);
-    } while (unbiased_to_retry(cache->pool, status));
-    return status;
-}
-
-int buddy_cache_pool_get_stats(buddy_cache_pool *pool, buddy_range_stats *stats_out) {
-    if (pool == NULL || stats_out == NULL)
-        return BUDDY_EINVAL;
-    uint64_t cached[BUDDY_CACHE_MAX_ORDERS] = {0};
-    registry_lock(pool);
-    remote_lock_every(pool); /* every cache and the range at one moment */
-    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
-        for (unsigned order = 0; order < pool->orders; order++)
-            cached[order] += cache->count[order];
-    pool_lock(pool);
-    buddy_range_stats stats;
-    (void)buddy_range_get_stats(pool->range, &stats);
-    pool_unlock(pool);
-    remote_unlock_every(pool);
-    registry_unlock(pool);
-    for (unsigned order = 0; order < pool->orders; order++) {
-        uint64_t bytes = cached[order] << (order + pool->min_block_shift);
-        stats.free_bytes += bytes;
-        stats.allocated_bytes -= bytes;
-        stats.live_blocks -= cached[order];
-        stats.free_blocks[order] += cached[order];
-        if (cached[order] != 0 && stats.largest_free_block < bytes / cached[order])
-            stats.largest_free_block = bytes / cached[order];
-    }
-    stats.rejected_frees += __atomic_load_n(&pool->list.registry.rejected_frees, __ATOMIC_RELAXED);
-    *stats_out = stats;
-    return BUDDY_OK;
 }

@@ -124,6 +124,20 @@ static inline unsigned tag_order(uint32_t word, unsigned shift) {
     return bits_ctz(~(uint64_t)(inside_pairs | ~PAIR_LOW_BITS)) / 2u; /* the first other pair */
 }
 
+/* The tag bits of an order-`order` block at `block_index` in its word, with
+ * `start` as the first tag: start, then `order` INSIDE tags. */
+static inline uint32_t tag_pattern(uint64_t block_index, unsigned order, enum tag start) {
+    uint32_t inside = (uint32_t)bits_low_mask(2u * order) << 2;
+    return ((uint32_t)start | inside) << tag_shift(block_index);
+}
+
+/* Clears the tags of an order-`order` block that starts with `start`. */
+static inline void clear_tags(const buddy_cache_pool *pool, uint64_t index, unsigned order,
+                              enum tag start) {
+    YIELD();
+    __atomic_fetch_and(tag_word(pool, index), ~tag_pattern(index, order, start), __ATOMIC_RELAXED);
+}
+
 /* ---- Locks ------------------------------------------------------------- */
 
 /* Takes a lock word; in the interleaving test, a loop that lets the holder
@@ -247,6 +261,34 @@ static inline void remote_unlock(buddy_cache *cache) {
     }
     cache_unlock(cache);
 }
+
+/* Takes every cache of the pool from its owner, in list order, with one
+ * barrier for all of them; under the registry lock. */
+static inline void remote_lock_every(buddy_cache_pool *pool) {
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        remote_want(cache);
+    if (pool->barriers && pool->list.registry.caches != NULL)
+        buddy_barrier_all_threads();
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        remote_wait(cache);
+}
+
+static inline void remote_unlock_every(buddy_cache_pool *pool) {
+    for (buddy_cache *cache = pool->list.registry.caches; cache != NULL; cache = cache->next)
+        remote_unlock(cache);
+}
+
+/* A status of the calls that write a tag word under the pool's lock, which
+ * the caller, out of its cache, answers by ending the bias and trying again. */
+#define NEEDS_UNBIAS 2
+
+/* Ends the pool's bias for good: every cache is taken from its owner, with
+ * one barrier, and writes tags atomically from then on. Under the registry
+ * lock. */
+void buddy_cache_end_bias_locked(buddy_cache_pool *pool);
+/* True iff `status` is NEEDS_UNBIAS, after ending the bias: the caller, out
+ * of its cache, tries again. */
+bool buddy_cache_unbiased_to_retry(buddy_cache_pool *pool, int status);
 
 /* ---- The hit paths ------------------------------------------------------- */
 
