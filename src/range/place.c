@@ -290,24 +290,26 @@ static int carve_from_fitting_block(buddy_range *range, unsigned order, uint64_t
     return BUDDY_OK;
 }
 
-/* The min blocks of an exact or packed run of `size`, or 0 with the
- * status in *status_out. */
-static uint64_t checked_run_blocks(buddy_range *range, uint64_t size, int *status_out) {
+/* Checks a request for an exact or packed run of `size` at `alignment`:
+ * BUDDY_OK and its min blocks in *count_out, or the status that rejects it
+ * (a size beyond the largest block counts as a failed allocation). */
+static int checked_run_blocks(buddy_range *range, uint64_t size, uint64_t alignment,
+                              const uint64_t *offset_out, uint64_t *count_out) {
+    if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
+        return BUDDY_EINVAL;
     if (exceeds_largest_block(range, size)) {
         count_failure(range);
-        *status_out = BUDDY_ETOOBIG;
-        return 0;
+        return BUDDY_ETOOBIG;
     }
-    return run_blocks(size, range->min_block_shift);
+    *count_out = run_blocks(size, range->min_block_shift);
+    return BUDDY_OK;
 }
 
 static int unlocked_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                         uint64_t *offset_out) {
-    if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
-        return BUDDY_EINVAL;
-    int status = BUDDY_OK;
-    uint64_t count = checked_run_blocks(range, size, &status), first = 0;
-    if (count == 0)
+    uint64_t count = 0, first = 0;
+    int status = checked_run_blocks(range, size, alignment, offset_out, &count);
+    if (status != BUDDY_OK)
         return status;
     unsigned order = bits_log2_floor(count) + !bits_is_pow2(count);
     if (order == bits_log2_floor(count) + 1u &&
@@ -329,11 +331,9 @@ int buddy_range_alloc_exact_aligned(buddy_range *range, uint64_t size, uint64_t 
 
 static int unlocked_alloc_packed_aligned(buddy_range *range, uint64_t size, uint64_t alignment,
                                          uint64_t *offset_out) {
-    if (range == NULL || offset_out == NULL || !bits_is_pow2(alignment))
-        return BUDDY_EINVAL;
-    int status = BUDDY_OK;
-    uint64_t count = checked_run_blocks(range, size, &status), first = 0;
-    if (count == 0)
+    uint64_t count = 0, first = 0;
+    int status = checked_run_blocks(range, size, alignment, offset_out, &count);
+    if (status != BUDDY_OK)
         return status;
     /* The step between starts: the alignment in min blocks (beyond the largest
      * block, only 0 is a multiple, as the one block of the capped order is at
