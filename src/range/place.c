@@ -7,9 +7,9 @@
  * An exact run goes across free blocks that follow each other where one of
  * the lowest free blocks of its largest order is followed by enough free min
  * blocks, else it is carved from the start of a block of the next order,
- * whose rest stays free. A packed run starts at any multiple of 2 min blocks
- * (of 4 if it is short) in the smallest free extent of those it looks at
- * that holds it (docs/design.md, "Placement" and "Packed runs").
+ * whose rest stays free. A packed run starts at a multiple of 2 min blocks
+ * where its marks fit (run_fits_start), in the smallest free extent of those
+ * it looks at that holds it (docs/design.md, "Placement" and "Packed runs").
  *
  * alloc_exact costs O(log n) word operations and O(log n) node tests per
  * free block it tries; alloc_packed O(log n) node tests per extent it widens.
