@@ -485,9 +485,7 @@ static void push(buddy_cache *cache, uint64_t offset, unsigned order) {
 static int free_by_range(buddy_cache_pool *pool, uint64_t offset, uint64_t index) {
     pool_lock(pool);
     int status = 1;
-    if (index >= pool->tag_count ||
-        ((__atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED) >> tag_shift(index)) & 3u) ==
-            TAG_NONE)
+    if (index >= pool->tag_count || tag_of(pool, index) == TAG_NONE)
         status = buddy_range_free(pool->range, offset);
     pool_unlock(pool);
     return status;

@@ -116,6 +116,13 @@ static inline unsigned tag_shift(uint64_t block_index) {
     return (unsigned)(block_index % TAGS_PER_WORD) * 2u;
 }
 
+/* The tag of min block `block_index` (below tag_count), read with no order
+ * against other memory: callers that need one hold the pool's lock. */
+static inline enum tag tag_of(const buddy_cache_pool *pool, uint64_t block_index) {
+    uint32_t word = __atomic_load_n(tag_word(pool, block_index), __ATOMIC_RELAXED);
+    return (enum tag)((word >> tag_shift(block_index)) & 3u);
+}
+
 /* The order of the block whose first tag is at `shift` in `word`: the INSIDE
  * tags that follow it. */
 static inline unsigned tag_order(uint32_t word, unsigned shift) {

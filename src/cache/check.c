@@ -25,8 +25,7 @@ static uint64_t check_tag_block(const buddy_cache_pool *pool, uint64_t index, ui
         size != UINT64_C(1) << (order + pool->min_block_shift))
         return 0; /* C1, C2 */
     for (uint64_t after = index + order + 1; after < index + (UINT64_C(1) << order); after++)
-        if (((__atomic_load_n(tag_word(pool, after), __ATOMIC_RELAXED) >> tag_shift(after)) & 3u) !=
-            TAG_NONE)
+        if (tag_of(pool, after) != TAG_NONE)
             return 0; /* C2 */
     if (tag == TAG_CACHED) {
         ++*cached;

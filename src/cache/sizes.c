@@ -12,10 +12,7 @@
 /* The tag at `offset` under the pool's lock, TAG_NONE beyond the tags. */
 static enum tag tag_at(const buddy_cache_pool *pool, uint64_t offset) {
     uint64_t index = offset >> pool->min_block_shift;
-    if (index >= pool->tag_count)
-        return TAG_NONE;
-    return (enum tag)(
-        (__atomic_load_n(tag_word(pool, index), __ATOMIC_RELAXED) >> tag_shift(index)) & 3u);
+    return index < pool->tag_count ? tag_of(pool, index) : TAG_NONE;
 }
 
 int buddy_cache_pool_block_size(buddy_cache_pool *pool, uint64_t offset, uint64_t *size_out) {
