@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The caches' internals, shared by cache.c (the caches) and check.c (their
- * invariants): the pool's and a cache's layout, the tags, the locks.
+ * The caches' internals, shared by cache.c (the caches), sizes.c (a pool's
+ * sizes, resizes and statistics) and check.c (their invariants): the pool's
+ * and a cache's layout, the tags, the locks.
  */
 #ifndef BUDDY_CACHE_INTERNAL_H
 #define BUDDY_CACHE_INTERNAL_H
@@ -232,7 +233,7 @@ static inline void owner_exit(buddy_cache *cache, bool locked) {
 
 /* Another thread's way in, in three steps (see owner_enter): the lock and
  * the wish (remote_want), the barrier, then the owner out (remote_wait).
- * remote_lock takes one cache; remote_lock_every (cache.c) takes every cache
+ * remote_lock takes one cache; remote_lock_every (below) takes every cache
  * with one barrier for all of them. */
 static inline void remote_want(buddy_cache *cache) {
     cache_lock(cache);

@@ -210,7 +210,7 @@ static inline unsigned back_marked_order(const buddy_range *range, uint64_t firs
 
 /* True iff live block (order, index) is a piece of an exact run that another
  * piece follows: its right child's split bit, blank under any other live
- * block, is set (a mark, src/run.c). An order-1 block has no room for one:
+ * block, is set (a mark, run.c). An order-1 block has no room for one:
  * as the head of a packed run at an odd multiple of 2 min blocks, its mark is
  * the next piece's back mark. An order-0 block has neither. */
 static inline bool piece_is_marked(const buddy_range *range, unsigned order, uint64_t index) {
