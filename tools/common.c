@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers every subcommand of the `buddy` command shares. */
-#define _DEFAULT_SOURCE /* readlink */
+#define _DEFAULT_SOURCE /* readlink, mkdtemp, symlink */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,9 @@ void tool_print_json_string(FILE *out, const char *text) {
     fputc('"', out);
 }
 
-bool tool_find_library(const char *file, const char *from_bin, char *path, size_t size) {
+/* Writes the path of `file` next to this program's executable, else in
+ * `from_bin` relative to it; false if it is in neither. */
+static bool find_library(const char *file, const char *from_bin, char *path, size_t size) {
     ssize_t length = readlink("/proc/self/exe", path, size - 1);
     if (length <= 0)
         return false;
@@ -89,4 +92,42 @@ bool tool_find_library(const char *file, const char *from_bin, char *path, size_
             return true;
     }
     return false;
+}
+
+bool tool_preload_open(tool_preload *preload, const char *command, const char *file,
+                       const char *from_bin) {
+    preload->folder[0] = '\0';
+    char library[sizeof preload->path];
+    if (!find_library(file, from_bin, library, sizeof library)) {
+        fprintf(stderr,
+                "buddy %s: %s is neither next to the buddy program nor in %s from its folder\n",
+                command, file, from_bin);
+        return false;
+    }
+    if (strpbrk(library, " :") == NULL) {
+        memcpy(preload->path, library, sizeof library);
+        return true;
+    }
+    snprintf(preload->folder, sizeof preload->folder, "/tmp/buddy-preload-XXXXXX");
+    if (mkdtemp(preload->folder) == NULL) {
+        fprintf(stderr, "buddy %s: a folder for a link to %s: %s\n", command, library,
+                strerror(errno));
+        preload->folder[0] = '\0';
+        return false;
+    }
+    int written = snprintf(preload->path, sizeof preload->path, "%s/%s", preload->folder, file);
+    if (written < 0 || (size_t)written >= sizeof preload->path ||
+        symlink(library, preload->path) != 0) {
+        fprintf(stderr, "buddy %s: a link to %s: %s\n", command, library, strerror(errno));
+        tool_preload_close(preload);
+        return false;
+    }
+    return true;
+}
+
+void tool_preload_close(const tool_preload *preload) {
+    if (preload->folder[0] == '\0')
+        return;
+    unlink(preload->path);
+    rmdir(preload->folder);
 }

@@ -71,12 +71,7 @@ int tool_record(int argc, char **argv) {
     if (program == 0 || program >= argc)
         return tool_args_error(&args, "PROGRAM is missing (buddy record [--output FILE] -- "
                                       "PROGRAM [ARGS...])");
-    char library[PATH_MAX], trace[PATH_MAX];
-    if (!tool_find_library("libbuddy_record.so", BUDDY_RECORD_FROM_BIN, library, sizeof library)) {
-        fprintf(stderr, "buddy record: libbuddy_record.so is neither next to the buddy program nor "
-                        "in " BUDDY_RECORD_FROM_BIN " from its folder\n");
-        return TOOL_FAILED;
-    }
+    char trace[PATH_MAX];
     FILE *truncate = fopen(output, "w");
     if (truncate == NULL || realpath(output, trace) == NULL) {
         if (truncate != NULL)
@@ -84,9 +79,12 @@ int tool_record(int argc, char **argv) {
         return tool_args_error(&args, "--output '%s': %s", output, strerror(errno));
     }
     fclose(truncate);
+    tool_preload library;
+    if (!tool_preload_open(&library, "record", "libbuddy_record.so", BUDDY_RECORD_FROM_BIN))
+        return TOOL_FAILED;
     pid_t child = fork();
     if (child == 0) {
-        setenv("LD_PRELOAD", library, 1);
+        setenv("LD_PRELOAD", library.path, 1);
         setenv("BUDDY_TRACE", trace, 1);
         execvp(argv[program], argv + program);
         perror(argv[program]);
@@ -95,8 +93,10 @@ int tool_record(int argc, char **argv) {
     int status = 0;
     if (child < 0 || waitpid(child, &status, 0) < 0) {
         perror("buddy record");
+        tool_preload_close(&library);
         return TOOL_FAILED;
     }
+    tool_preload_close(&library);
     summarize(output);
     if (WIFEXITED(status))
         return WEXITSTATUS(status) == 127 ? TOOL_FAILED : WEXITSTATUS(status);

@@ -7,7 +7,6 @@
  */
 #define _DEFAULT_SOURCE /* setenv, mkstemp, wait4 */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,12 +136,6 @@ int tool_run(int argc, char **argv) {
     int status = parse_options(&args, &settings, &program);
     if (status != TOOL_OK || program == 0)
         return status;
-    char library[PATH_MAX];
-    if (!tool_find_library("libbuddy_malloc.so", BUDDY_MALLOC_FROM_BIN, library, sizeof library)) {
-        fprintf(stderr, "buddy run: libbuddy_malloc.so is neither next to the buddy program nor "
-                        "in " BUDDY_MALLOC_FROM_BIN " from its folder\n");
-        return TOOL_FAILED;
-    }
     char stats[] = "/tmp/buddy-run-XXXXXX";
     int fd = mkstemp(stats);
     if (fd < 0) {
@@ -150,7 +143,12 @@ int tool_run(int argc, char **argv) {
         return TOOL_FAILED;
     }
     close(fd);
-    status = run_program(argv, program, &settings, library, stats);
+    tool_preload library;
+    status = TOOL_FAILED;
+    if (tool_preload_open(&library, "run", "libbuddy_malloc.so", BUDDY_MALLOC_FROM_BIN)) {
+        status = run_program(argv, program, &settings, library.path, stats);
+        tool_preload_close(&library);
+    }
     unlink(stats);
     return status;
 }

@@ -71,10 +71,22 @@ void tool_args_policy(tool_args *args, buddy_policy *policy_out, tool_sizing *si
 /* Reports the current argument as unknown (options: `accepted`); sets status. */
 void tool_args_unknown(tool_args *args, const char *accepted);
 
-/* A library the tool preloads: `file` next to this program's executable (a
- * build tree), else in the folder `from_bin` relative to it (an install).
- * Writes its path to `path`; false if it is in neither. */
-bool tool_find_library(const char *file, const char *from_bin, char *path, size_t size);
+/* A library the tool preloads into a program. (4096: Linux's PATH_MAX, which
+ * <limits.h> hides under -std=c11.) */
+typedef struct tool_preload {
+    char path[4096];   /* what LD_PRELOAD carries */
+    char folder[4096]; /* the folder of a link to the library, or "" */
+} tool_preload;
+
+/* Finds `file` next to this program's executable (a build tree), else in the
+ * folder `from_bin` relative to it (an install), and sets preload->path.
+ * LD_PRELOAD splits its list at spaces and colons and has no escape, so where
+ * the library's path has one, preload->path is a symbolic link to it in a new
+ * folder under /tmp. False after a message naming `command`. */
+bool tool_preload_open(tool_preload *preload, const char *command, const char *file,
+                       const char *from_bin);
+/* Removes the link and its folder, if tool_preload_open made them. */
+void tool_preload_close(const tool_preload *preload);
 
 int tool_demo(int argc, char **argv);
 int tool_run(int argc, char **argv);
