@@ -258,12 +258,12 @@ static void heap_rows(void) {
     unsigned char *live = buddy_heap_malloc(heap, 64);
     /* Configurations and regions. */
     buddy_heap_config bad[] = {
-        {3, 0, BUDDY_BEST_FIT, 0, NULL, NULL, NULL},                   /* min block not 2^k */
-        {0, 8, BUDDY_BEST_FIT, 0, NULL, NULL, NULL},                   /* below max_align_t */
-        {0, 3000, BUDDY_BEST_FIT, 0, NULL, NULL, NULL},                /* not 2^k */
-        {0, 0, (buddy_policy)2, 0, NULL, NULL, NULL},                  /* unknown policy */
-        {0, 0, BUDDY_BEST_FIT, 1u << 9, NULL, NULL, NULL},             /* unknown flag */
-        {0, 0, BUDDY_BEST_FIT, 0, (void (*)(void *))free, NULL, NULL}, /* one hook */
+        {3, 0, BUDDY_BEST_FIT, 0, NULL, NULL, NULL},                        /* min block not 2^k */
+        {0, alignof(max_align_t) / 2, BUDDY_BEST_FIT, 0, NULL, NULL, NULL}, /* below max_align_t */
+        {0, 3000, BUDDY_BEST_FIT, 0, NULL, NULL, NULL},                     /* not 2^k */
+        {0, 0, (buddy_policy)2, 0, NULL, NULL, NULL},                       /* unknown policy */
+        {0, 0, BUDDY_BEST_FIT, 1u << 9, NULL, NULL, NULL},                  /* unknown flag */
+        {0, 0, BUDDY_BEST_FIT, 0, (void (*)(void *))free, NULL, NULL},      /* one hook */
         {0, 0, BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE, (void (*)(void *))free,
          (void (*)(void *))free, NULL}, /* hooks and the internal mutex */
     };

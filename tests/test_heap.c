@@ -239,7 +239,7 @@ static void bad_configs_are_rejected(void) {
     buddy_heap *heap = NULL;
     buddy_heap_config config = {24, 0, BUDDY_BEST_FIT, 0, NULL, NULL, NULL};
     CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
-    config = (buddy_heap_config){0, 8, BUDDY_BEST_FIT, 0, NULL, NULL, NULL};
+    config = (buddy_heap_config){0, alignof(max_align_t) / 2, BUDDY_BEST_FIT, 0, NULL, NULL, NULL};
     CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
     config = (buddy_heap_config){0, 0, (buddy_policy)9, 0, NULL, NULL, NULL};
     CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_EINVAL);
