@@ -12,7 +12,7 @@
 # memcheck, and a 32-bit build (gcc-multilib; natively where the kernel runs
 # 32-bit programs, else through qemu-i386; its Valgrind checks run only where
 # Valgrind can start a 32-bit program, which needs libc6-dbg:i386), and a
-# big-endian build (s390x: Debian's cross compilers, run through qemu-s390x). A
+# big-endian build (s390x: clang with Debian's s390x libraries, through qemu). A
 # configuration whose tools are missing is skipped with a message; any that
 # runs must pass.
 # Warnings are errors when CI=true (or -DBUDDY_WERROR=ON before -P).
@@ -152,23 +152,26 @@ else()
   endif()
 endif()
 
-# Big-endian, with an unsigned char: s390x, built with Debian's cross compilers
-# and run through qemu-s390x. The probe exits 0 only on a big-endian target.
+# Big-endian, with an unsigned char: s390x, built by clang with Debian's s390x
+# libraries and binutils (cmake/s390x-linux-gnu.cmake says which) and run
+# through qemu-s390x. The probe exits 0 only on a big-endian target.
 set(probe "${build_root}/s390x_probe")
-file(WRITE "${probe}.c" "int main(void) { unsigned one = 1; return *(unsigned char *)&one; }\n")
-execute_process(COMMAND s390x-linux-gnu-gcc "${probe}.c" -o "${probe}" RESULT_VARIABLE no_s390x
-  OUTPUT_QUIET ERROR_QUIET)
-find_program(s390x_gxx s390x-linux-gnu-g++)
+file(WRITE "${probe}.cpp" "int main() { unsigned one = 1; return *(unsigned char *)&one; }\n")
+set(no_s390x "clang++ is not installed")
+if(clangxx_program)
+  execute_process(COMMAND ${clangxx_program} --target=s390x-linux-gnu "${probe}.cpp" -o "${probe}"
+    RESULT_VARIABLE no_s390x OUTPUT_QUIET ERROR_QUIET)
+endif()
 find_program(qemu_s390x qemu-s390x)
-if(no_s390x OR NOT s390x_gxx)
-  skip(s390x "the s390x cross compilers are not installed (gcc- and g++-s390x-linux-gnu)")
+if(no_s390x)
+  skip(s390x "clang builds no s390x program here (binutils-s390x-linux-gnu and the s390x libc6-dev, libgcc-12-dev and libstdc++-12-dev -cross packages)")
 elseif(NOT qemu_s390x)
   skip(s390x "qemu-s390x is not installed (qemu-user)")
 else()
   set(ENV{QEMU_LD_PREFIX} /usr/s390x-linux-gnu)
   execute_process(COMMAND ${qemu_s390x} "${probe}" RESULT_VARIABLE no_s390x OUTPUT_QUIET ERROR_QUIET)
   if(no_s390x)
-    skip(s390x "${qemu_s390x} does not run the cross compiler's programs as a big-endian target")
+    skip(s390x "${qemu_s390x} does not run an s390x program here as a big-endian one")
   else()
     run_configuration(s390x -DCMAKE_TOOLCHAIN_FILE=${source_dir}/cmake/s390x-linux-gnu.cmake
       -DCMAKE_BUILD_TYPE=Debug -DBUDDY_PYTHON_TESTS=OFF -DBUDDY_TEST_EMULATOR=${qemu_s390x})
