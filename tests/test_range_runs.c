@@ -344,6 +344,20 @@ static void packed_runs_start_at_odd_multiples_of_two(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 
+/* The piece after an order-1 head is a later piece at any order, also in row
+ * 0 of a band (order 9, 17, ...), whose back mark is in the band below, out of
+ * the tiles that find a block's start: in the hole [1022, 1536), a run of 514
+ * goes at 1022 in pieces of 2 and 512. */
+static void back_marks_below_a_band_are_found(void) {
+    static const uint64_t hole[1][2] = {{1022, 1536}};
+    buddy_range *range = with_holes(2048, hole, 1);
+    packed_run_at(range, 514, 1022);
+    uint64_t size = 0;
+    CHECK_STATUS(buddy_range_size(range, 1024, &size), BUDDY_ENOTSTART);
+    CHECK_STATUS(buddy_range_free(range, 1022), BUDDY_OK);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
 /* At an odd multiple of 2, a run resized to 3, 4 or 5 min blocks takes 6 (no
  * run of fewer fits there, but 1 or 2 is a plain block), and one resized to
  * a count that is 1 mod 4 takes one more. */
@@ -488,6 +502,7 @@ int main(void) {
     grown_runs_rise_then_fall();
     packed_runs_start_at_multiples_of_four();
     packed_runs_start_at_odd_multiples_of_two();
+    back_marks_below_a_band_are_found();
     packed_runs_at_odd_multiples_of_two_resize();
     packed_runs_take_the_smallest_hole();
     packed_runs_fill_the_extent_below_the_block();

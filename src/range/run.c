@@ -34,7 +34,8 @@
  *   - A piece is a later piece of a run iff a marked piece ends where it
  *     starts; that piece's mark is then the lowest split ancestor of the min
  *     block before, the one split node whose parent is not split. A
- *     back-marked piece is found inside its own left half, as the first case.
+ *     back-marked piece is found inside its own left half, as the first case,
+ *     or (its start) by its left child's split bit.
  * Each costs a tile per band. Carving and freeing a run do O(log n) word
  * operations (a split or a merge per order, a lookup per piece).
  */
@@ -88,13 +89,19 @@ static unsigned lowest_split_order(const buddy_range *range, uint64_t first, uns
 /* BUDDY_OK iff the live block of `order` that find_live_block found at min
  * block `first` starts an allocation: it is not under a mark (inside the
  * right half of a marked piece), nor a later piece of a run. It is a later
- * piece iff a marked piece ends at `first`: then that piece's mark is the
- * lowest split ancestor of min block first - 1, the one split node whose
- * parent is not split (I3), and the piece is at most of order ctz(first). */
+ * piece iff it is back-marked (its left child is split, I3), or a marked
+ * piece ends at `first`: then that piece's mark is the lowest split ancestor
+ * of min block first - 1, the one split node whose parent is not split, and
+ * the piece is at most of order ctz(first). find_live_block sees a back mark
+ * as the lowest split ancestor of `first`, except where the piece is in row 0
+ * of a band (order 9, 17, ...) and its back mark in the band below, which it
+ * does not read: hence the test of the left child here. */
 static int check_starts_allocation(const buddy_range *range, uint64_t first, unsigned order) {
     unsigned top = range->top_order;
     if (order + 2 <= top && !node_test(range, order + 2, first >> (order + 2), SPLIT_BIT))
         return BUDDY_ENOTSTART; /* the split node above it is a mark, inside a piece */
+    if (order >= 2 && node_test(range, order - 1, first >> (order - 1), SPLIT_BIT))
+        return BUDDY_ENOTSTART; /* back-marked: the piece after an order-1 head */
     if (first == 0)
         return BUDDY_OK;
     unsigned highest = bits_ctz(first) < top ? bits_ctz(first) : top; /* the piece's order */
