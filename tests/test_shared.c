@@ -31,6 +31,7 @@
 
 #include "buddy.h"
 #include "check.h"
+#include "layout.h"
 #include "robust_lock.h"
 #include "shared_internal.h"
 
@@ -178,6 +179,13 @@ static void segments_are_made_attached_and_checked(void) {
     metadata[4096] ^= 0x10u; /* a tree bit */
     CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_ECORRUPT);
     metadata[4096] ^= 0x10u;
+    /* A range with a built-in lock, held: rejected, not waited for (a fuzzer's hang). */
+    buddy_range *inner = (buddy_range *)(void *)metadata;
+    inner->sync = SYNC_BUILT_IN;
+    inner->lock_word = 2;
+    CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_ECORRUPT);
+    inner->sync = SYNC_NONE;
+    inner->lock_word = 0;
     CHECK_EQ_INT(buddy_shared_attach(&seen, second, size), BUDDY_OK);
     munmap(first, size);
     munmap(second, size);

@@ -26,6 +26,7 @@
 #include "shared_internal.h"
 
 #define BUDDY_RANGE_STORE_HOOK buddy_shared_log_store /* out of line: see its comment */
+#include "layout.h"
 #include "range_store.h"
 
 static unsigned char *bytes_of(buddy_shared *shared) {
@@ -190,6 +191,10 @@ int buddy_shared_attach(buddy_shared **shared_out, void *segment, size_t segment
     status =
         buddy_range_attach(&range, range_of(shared),
                            buddy_range_metadata_size(shared->capacity, shared->min_block_size));
+    /* A segment's range never has a lock of its own (the segment's serialises
+     * it); one that says so may say it is held, and the check would wait. */
+    if (status == BUDDY_OK && range->sync != SYNC_NONE)
+        status = BUDDY_ECORRUPT;
     if (status == BUDDY_OK)
         status = buddy_range_check(range);
     unlock(shared);
