@@ -154,12 +154,12 @@ static void recover(buddy_shared *shared) {
                 offset <= shared->segment_bytes - sizeof entry->old)
                 memcpy(bytes_of(shared) + offset, &entry->old, sizeof entry->old);
         }
-        uint64_t range_words =
+        uint64_t metadata_words =
             buddy_range_metadata_size(shared->capacity, shared->min_block_size) / 8u;
         for (uint32_t i = 0; i < count; i++) {
             uint64_t offset = log->entry[i].where & LOG_OFFSET_MASK;
             if (offset >= shared->range_offset && (offset - shared->range_offset) % 8u == 0)
-                buddy_shared_refresh_summaries(range_of(shared), range_words,
+                buddy_shared_refresh_summaries(range_of(shared), metadata_words,
                                                (offset - shared->range_offset) / 8u);
         }
         buddy_shared_restore_state(log, range_of(shared));
