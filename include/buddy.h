@@ -107,7 +107,10 @@ BUDDY_API int buddy_range_init(buddy_range **range_out, void *metadata, size_t m
                                uint64_t capacity, uint64_t min_block_size, buddy_policy policy);
 
 /* Re-finds the range in a metadata buffer that was built by buddy_range_init
- * and then copied or mapped elsewhere. Fails with BUDDY_EINVAL iff an argument
+ * and then copied or mapped elsewhere. Copy the buffer only while no call runs
+ * on the range: a copy made during a call holds its half-done changes and,
+ * with BUDDY_RANGE_THREAD_SAFE, a lock word that nobody will release, so every
+ * call on the copy would wait. Fails with BUDDY_EINVAL iff an argument
  * is NULL, BUDDY_ECORRUPT iff the buffer does not hold a range header of that
  * size. O(1). */
 BUDDY_API int buddy_range_attach(buddy_range **range_out, void *metadata, size_t metadata_size);
