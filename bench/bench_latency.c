@@ -7,8 +7,10 @@
  * the CPU's time-stamp counter (clock_gettime where there is none), converted
  * to ns by a calibration against the monotonic clock; the cost of reading the
  * counter twice is measured and subtracted. One warm-up, then `runs` runs;
- * the percentiles are over all timed operations of all runs. It ends with
- * what one cache miss costs on this machine, the floor of a cold operation.
+ * the percentiles are over all timed operations of all runs. The harness
+ * alone is a row: its tail is this machine's (interrupts, the hypervisor),
+ * under every other row's. It ends with what one cache miss costs on this
+ * machine, the floor of a cold operation.
  *
  *   build-rel/bench/bench_latency_glibc [--ops N] [--runs N]   (also _jemalloc, _mimalloc)
  */
@@ -93,6 +95,8 @@ static const allocator allocators[] = {
      pointers_heap_teardown, NULL},
     {MALLOC_NAME " malloc", pointers_malloc_setup, pointers_malloc_alloc, pointers_malloc_release,
      NULL, NULL},
+    {"(harness alone)", bench_harness_setup, bench_harness_alloc, bench_harness_release, NULL,
+     NULL},
 };
 #define ALLOCATOR_COUNT (sizeof allocators / sizeof allocators[0])
 

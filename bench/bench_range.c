@@ -118,28 +118,6 @@ static void libc_release(void *state, uint64_t handle) {
     free((void *)(uintptr_t)handle);
 }
 
-/* ---- The harness alone ---- */
-
-/* Hands out distinct handles and frees nothing: what remains is the cost of
- * the harness itself (reading the op list, the handle table, the calls), which
- * every other row includes too. */
-static uint64_t next_handle;
-
-static void *harness_setup(const workload *w) {
-    (void)w;
-    next_handle = 0;
-    return &next_handle;
-}
-static int harness_alloc(void *state, uint64_t size, uint64_t *handle) {
-    (void)size;
-    *handle = (*(uint64_t *)state)++;
-    return 0;
-}
-static void harness_release(void *state, uint64_t handle) {
-    (void)state;
-    (void)handle;
-}
-
 /* ---- The shared range: one process, no contention (its robust mutex and
  * undo log are the cost); with owners, a pid stored per allocation. */
 
@@ -230,7 +208,8 @@ static const allocator allocators[] = {
 #ifdef BUDDY_BENCH_MEMSYS5
     {"sqlite memsys5", memsys5_setup, memsys5_alloc, memsys5_release, NULL, NULL},
 #endif
-    {"(harness alone)", harness_setup, harness_alloc, harness_release, NULL, NULL},
+    {"(harness alone)", bench_harness_setup, bench_harness_alloc, bench_harness_release, NULL,
+     NULL},
 };
 #define ALLOCATOR_COUNT (sizeof allocators / sizeof allocators[0])
 

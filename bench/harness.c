@@ -86,6 +86,25 @@ void *bench_range_setup(const workload *w, unsigned flags) {
     return range;
 }
 
+static uint64_t next_handle;
+
+void *bench_harness_setup(const workload *w) {
+    (void)w;
+    next_handle = 0;
+    return &next_handle;
+}
+
+int bench_harness_alloc(void *state, uint64_t size, uint64_t *handle) {
+    (void)size;
+    *handle = (*(uint64_t *)state)++;
+    return 0;
+}
+
+void bench_harness_release(void *state, uint64_t handle) {
+    (void)state;
+    (void)handle;
+}
+
 void bench_sort(double *values, size_t count) {
     qsort(values, count, sizeof values[0], compare_doubles);
 }

@@ -48,6 +48,13 @@ void bench_compare(const allocator *allocators, size_t count, const workload *w,
  * Exits on failure. */
 void *bench_range_setup(const workload *w, unsigned flags);
 
+/* The harness alone, as an allocator: it hands out distinct handles and
+ * frees nothing, so what its row measures is the harness's own cost (the op
+ * list, the handle table, the calls), which every other row includes too. */
+void *bench_harness_setup(const workload *w);
+int bench_harness_alloc(void *state, uint64_t size, uint64_t *handle);
+void bench_harness_release(void *state, uint64_t handle);
+
 /* Sorts `count` values in increasing order (for medians and spreads). */
 void bench_sort(double *values, size_t count);
 
