@@ -17,9 +17,12 @@ find_program(clang_program clang REQUIRED)
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${source_dir} -B ${binary_dir} -DCMAKE_C_COMPILER=${clang_program}
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDDY_FUZZ=ON -DBUDDY_BUILD_TOOLS=OFF -DBUDDY_BUILD_BENCH=OFF
     -DBUDDY_PYTHON_TESTS=OFF COMMAND_ERROR_IS_FATAL ANY)
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${binary_dir} --target fuzz_range fuzz_heap
-  fuzz_trace fuzz_range_replay fuzz_heap_replay fuzz_trace_replay COMMAND_ERROR_IS_FATAL ANY)
-foreach(target range heap trace)
+set(targets range heap cache trace shared)
+list(TRANSFORM targets PREPEND fuzz_ OUTPUT_VARIABLE fuzzers)
+list(TRANSFORM fuzzers APPEND _replay OUTPUT_VARIABLE replays)
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${binary_dir} --target ${fuzzers} ${replays}
+  COMMAND_ERROR_IS_FATAL ANY)
+foreach(target ${targets})
   file(MAKE_DIRECTORY ${binary_dir}/corpus/${target})
   file(GLOB seeds ${source_dir}/fuzz/corpus/${target}/*)
   file(COPY ${seeds} DESTINATION ${binary_dir}/corpus/${target})
