@@ -24,7 +24,7 @@
  * cross-thread free ends the bias while the other thread writes its own tags plainly. At each
  * barrier the pool's checker passes (a lost tag store shows there); after each schedule, no
  * block was handed out twice, no call failed, every cache is given back, and the range is empty
- * and whole.
+ * and whole. Then random programs (below) run under the same baton.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -252,11 +252,211 @@ static void run_schedule(uint64_t number) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 
+/* ---- Random programs ----------------------------------------------------- */
+
+/* Each thread runs a program drawn from the number, in phases between
+ * barriers: allocations of every cached order and larger ones, frees, resizes
+ * and sizes of its own blocks, blocks passed through a mailbox and freed by
+ * the other thread, drains and statistics (one moment's: every byte free or
+ * allocated). Thread 1 joins the pool with a cache and leaves it at steps of
+ * its program, so thread 0's cache goes from the only one, plain, to one of
+ * two and back. The programs' own data needs no lock: a thread runs only
+ * while it holds the baton. Made to drain without taking the caches from
+ * their owners, or to turn a tag CACHED with an exchange instead of a
+ * compare-and-swap, they fail within the first 1000 programs; the script
+ * above is what catches a join that does not wait for the plain owner. */
+
+#define PROGRAM_PHASES 4
+#define PROGRAM_STEPS 8
+#define MAX_HELD 8
+
+typedef struct held_block {
+    uint64_t offset, size;
+} held_block;
+
+static held_block held[2][MAX_HELD], mailbox[MAX_HELD];
+static unsigned held_count[2], mailbox_count;
+static uint64_t program; /* the schedule's number: the seed of both programs */
+
+static const uint64_t program_sizes[] = {16, 16, 32, 64, 128, CAPACITY / 8};
+
+static void hold(int thread, uint64_t size) {
+    uint64_t offset = 0;
+    int status = buddy_cache_alloc(caches[thread], size, &offset);
+    if (status != BUDDY_OK) {
+        failed += status != BUDDY_ENOMEM; /* the range may be full */
+        return;
+    }
+    take(thread, offset, size);
+    if (held_count[thread] == MAX_HELD)
+        free_in(thread, offset, size);
+    else
+        held[thread][held_count[thread]++] = (held_block){offset, size};
+}
+
+/* Takes block i off a list of `count`, keeping the others. */
+static held_block unlist(held_block *list, unsigned *count, unsigned i) {
+    held_block block = list[i];
+    list[i] = list[--*count];
+    return block;
+}
+
+static void resize_held(int thread, unsigned i, uint64_t size) {
+    held_block *block = &held[thread][i];
+    give(block->offset, block->size); /* a shrink frees the tail during the call */
+    int status = buddy_cache_resize(caches[thread], block->offset, size);
+    failed += status != BUDDY_OK && status != BUDDY_ENOMEM;
+    if (status == BUDDY_OK)
+        block->size = size;
+    take(thread, block->offset, block->size);
+}
+
+/* Thread 1 joins the pool with its cache, or leaves it: with thread 0's alone
+ * again, its owner goes back to plain stores. */
+static void toggle_membership(void) {
+    if (caches[1] == NULL) {
+        failed +=
+            buddy_cache_init(&caches[1], cache_memory[1], sizeof cache_memory[1], pool) != BUDDY_OK;
+    } else {
+        failed += buddy_cache_fini(caches[1]) != BUDDY_OK;
+        caches[1] = NULL;
+    }
+}
+
+static void program_step(int thread, uint64_t *random) {
+    unsigned count = held_count[thread];
+    unsigned i = count != 0 ? (unsigned)check_below(random, count) : 0;
+    uint64_t size =
+        program_sizes[check_below(random, sizeof program_sizes / sizeof *program_sizes)];
+    unsigned op = (unsigned)check_below(random, 9);
+    if (thread == 1 && (op == 8 || caches[1] == NULL)) {
+        if (op >= 6) /* leaving, or joining again */
+            toggle_membership();
+        return;
+    }
+    switch (op) {
+    case 0:
+    case 1:
+        hold(thread, size);
+        break;
+    case 2:
+        if (count != 0) {
+            held_block block = unlist(held[thread], &held_count[thread], i);
+            free_in(thread, block.offset, block.size);
+        }
+        break;
+    case 3: /* to the mailbox, for the other thread to free */
+        if (count != 0 && mailbox_count < MAX_HELD)
+            mailbox[mailbox_count++] = unlist(held[thread], &held_count[thread], i);
+        break;
+    case 4:
+        if (mailbox_count != 0) {
+            held_block block =
+                unlist(mailbox, &mailbox_count, (unsigned)check_below(random, mailbox_count));
+            free_in(thread, block.offset, block.size);
+        }
+        break;
+    case 5:
+        if (count != 0)
+            resize_held(thread, i, size);
+        break;
+    case 6: {
+        uint64_t block_size = 0;
+        if (count != 0)
+            failed += buddy_cache_pool_block_size(pool, held[thread][i].offset, &block_size) !=
+                          BUDDY_OK ||
+                      block_size != held[thread][i].size;
+        break;
+    }
+    default: { /* a drain, or one moment's statistics: every byte free or allocated */
+        buddy_range_stats stats;
+        if (check_below(random, 2) == 0)
+            failed += buddy_cache_pool_drain(pool) != BUDDY_OK;
+        else
+            failed += buddy_cache_pool_get_stats(pool, &stats) != BUDDY_OK ||
+                      stats.free_bytes + stats.allocated_bytes != CAPACITY;
+        break;
+    }
+    }
+}
+
+static void *random_script(void *argument) {
+    self = (int)(intptr_t)argument;
+    pthread_mutex_lock(&baton_mutex);
+    wait_for_baton();
+    pthread_mutex_unlock(&baton_mutex);
+    uint64_t random = program * 2 + (uint64_t)self;
+    for (int phase = 0; phase < PROGRAM_PHASES; phase++) {
+        for (int step = 0; step < PROGRAM_STEPS; step++)
+            program_step(self, &random);
+        barrier();
+    }
+    if (caches[self] == NULL)
+        toggle_membership();
+    while (held_count[self] != 0) {
+        held_block block = unlist(held[self], &held_count[self], 0);
+        free_in(self, block.offset, block.size);
+    }
+    pthread_mutex_lock(&baton_mutex);
+    finished[self] = 1;
+    baton = 1 - self;
+    pthread_cond_broadcast(&baton_moved);
+    pthread_mutex_unlock(&baton_mutex);
+    return NULL;
+}
+
+static void run_program(uint64_t number) {
+    buddy_cache_config config = {3, number / 2 % 2 == 0 ? 4u : 32u}; /* as run_schedule's */
+    CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, CAPACITY, MIN_BLOCK,
+                                  BUDDY_BEST_FIT),
+                 BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_init(&pool, pool_memory, sizeof pool_memory, range, &config),
+                 BUDDY_OK);
+    if (number % 2 == 1)
+        pool->barriers = false;
+    CHECK_STATUS(buddy_cache_init(&caches[0], cache_memory[0], sizeof cache_memory[0], pool),
+                 BUDDY_OK);
+    caches[1] = NULL; /* thread 1 joins at a step of its program */
+    memset(owner, 0, sizeof owner);
+    program = number;
+    schedule = number ^ UINT64_C(0x5eed);
+    baton = (int)(check_random(&schedule) & 1u);
+    finished[0] = finished[1] = arrived = passes = 0;
+    pthread_t threads[2];
+    for (int t = 0; t < 2; t++)
+        pthread_create(&threads[t], NULL, random_script, (void *)(intptr_t)t);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+    while (mailbox_count != 0) {
+        held_block block = unlist(mailbox, &mailbox_count, 0);
+        free_in(0, block.offset, block.size);
+    }
+    if (twice != 0 || failed != 0 || broken != 0) {
+        fprintf(stderr,
+                "program %" PRIu64 ": %lu handed out twice, %lu calls failed, %lu checks "
+                "failed\n",
+                number, twice, failed, broken);
+        check_failures++;
+    }
+    twice = failed = broken = 0;
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+    for (int t = 0; t < 2; t++)
+        CHECK_STATUS(buddy_cache_fini(caches[t]), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_OK);
+    buddy_range_stats stats;
+    buddy_range_get_stats(range, &stats);
+    CHECK_EQ_U64(stats.live_blocks, 0);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
 int main(void) {
     uint64_t first = check_seed("cache_interleave", 1);
-    unsigned long schedules = check_scale(3000, 200);
+    unsigned long schedules = check_scale(3000, 200), programs = check_scale(1000, 60);
     for (uint64_t number = first; number < first + schedules && check_failures == 0; number++)
         run_schedule(number);
-    printf("cache_interleave: %lu schedules, %lu hook calls\n", schedules, yields);
+    for (uint64_t number = first; number < first + programs && check_failures == 0; number++)
+        run_program(number);
+    printf("cache_interleave: %lu schedules, %lu random programs, %lu hook calls\n", schedules,
+           programs, yields);
     return check_exit_code("cache_interleave");
 }
