@@ -145,11 +145,25 @@ static void free_in(int thread, uint64_t offset, uint64_t size) {
     failed += buddy_cache_free(caches[thread], offset) != BUDDY_OK;
 }
 
-static void *script(void *argument) {
+/* A script's first and last steps: wait for the baton; give it up for good. */
+static void enter(void *argument) {
     self = (int)(intptr_t)argument;
     pthread_mutex_lock(&baton_mutex);
     wait_for_baton();
     pthread_mutex_unlock(&baton_mutex);
+}
+
+static void *leave(void) {
+    pthread_mutex_lock(&baton_mutex);
+    finished[self] = 1;
+    baton = 1 - self;
+    pthread_cond_broadcast(&baton_moved);
+    pthread_mutex_unlock(&baton_mutex);
+    return NULL;
+}
+
+static void *script(void *argument) {
+    enter(argument);
 
     if (self == 0) {                           /* the pool's only cache, then one of two */
         free_in(self, alloc_in(self, 32), 32); /* beside `resized` */
@@ -181,19 +195,15 @@ static void *script(void *argument) {
     barrier();
     uint64_t large = alloc_in(self, CAPACITY / 4); /* uncached: from the range */
     free_in(self, large, CAPACITY / 4);
-
-    pthread_mutex_lock(&baton_mutex);
-    finished[self] = 1;
-    baton = 1 - self;
-    pthread_cond_broadcast(&baton_moved);
-    pthread_mutex_unlock(&baton_mutex);
-    return NULL;
+    return leave();
 }
 
-static void run_schedule(uint64_t number) {
-    /* Orders 0 to 2 with marks of 16 (spans of 8 min blocks: too small for
-     * granules, so never biased), or, in every other pair of schedules, a
-     * mark of 32 at order 0: granules of 16 min blocks, a biased pool. */
+/* A range and a pool with thread 0's cache. Orders 0 to 2 with marks of 16
+ * (spans of 8 min blocks: too small for granules, so never biased), or, in
+ * every other pair of numbers, a mark of 32 at order 0: granules of 16 min
+ * blocks, a biased pool; in odd numbers the owners take their locks, as
+ * without membarrier. */
+static void set_up(uint64_t number) {
     buddy_cache_config config = {3, number / 2 % 2 == 0 ? 4u : 32u};
     CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, CAPACITY, MIN_BLOCK,
                                   BUDDY_BEST_FIT),
@@ -202,10 +212,39 @@ static void run_schedule(uint64_t number) {
                  BUDDY_OK);
     CHECK_EQ_U64(pool->biased, number / 2 % 2);
     if (number % 2 == 1)
-        pool->barriers = false; /* the owners take their locks, as without membarrier */
+        pool->barriers = false;
     CHECK_STATUS(buddy_cache_init(&caches[0], cache_memory[0], sizeof cache_memory[0], pool),
                  BUDDY_OK);
     memset(owner, 0, sizeof owner);
+}
+
+/* Runs `body` on two threads, the baton first where the schedule says. */
+static void run_threads(void *(*body)(void *), uint64_t schedule_seed) {
+    schedule = schedule_seed;
+    baton = (int)(check_random(&schedule) & 1u);
+    finished[0] = finished[1] = arrived = passes = 0;
+    pthread_t threads[2];
+    for (int t = 0; t < 2; t++)
+        pthread_create(&threads[t], NULL, body, (void *)(intptr_t)t);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+}
+
+/* After the threads: both caches given back, the range empty and whole. */
+static void tear_down(void) {
+    twice = failed = broken = 0;
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
+    for (int t = 0; t < 2; t++)
+        CHECK_STATUS(buddy_cache_fini(caches[t]), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_OK);
+    buddy_range_stats stats;
+    buddy_range_get_stats(range, &stats);
+    CHECK_EQ_U64(stats.live_blocks, 0);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+}
+
+static void run_schedule(uint64_t number) {
+    set_up(number);
     /* Set-up on the main thread: a shared block, a block for thread 1 to
      * resize, and one of thread 0's that thread 1 frees (thread 1 takes the
      * one thread 0 frees), all in the first quarter of the range; the second
@@ -219,15 +258,7 @@ static void run_schedule(uint64_t number) {
     CHECK_STATUS(buddy_range_alloc(range, CAPACITY / 2, &filler), BUDDY_OK);
     CHECK_EQ_U64(filler, CAPACITY / 2);
     take(0, filler, CAPACITY / 2);
-
-    schedule = number;
-    baton = (int)(check_random(&schedule) & 1u);
-    finished[0] = finished[1] = arrived = passes = 0;
-    pthread_t threads[2];
-    for (int t = 0; t < 2; t++)
-        pthread_create(&threads[t], NULL, script, (void *)(intptr_t)t);
-    for (int t = 0; t < 2; t++)
-        pthread_join(threads[t], NULL);
+    run_threads(script, number);
 
     int won = (shared_status[0] == BUDDY_OK) + (shared_status[1] == BUDDY_OK);
     int lost = (shared_status[0] == BUDDY_ENOTLIVE) + (shared_status[1] == BUDDY_ENOTLIVE);
@@ -239,17 +270,9 @@ static void run_schedule(uint64_t number) {
                 twice, failed, broken);
         check_failures++;
     }
-    twice = failed = broken = 0;
-    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     give(filler, CAPACITY / 2);
     CHECK_STATUS(buddy_cache_free(caches[1], filler), BUDDY_OK);
-    for (int t = 0; t < 2; t++)
-        CHECK_STATUS(buddy_cache_fini(caches[t]), BUDDY_OK);
-    CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_OK);
-    buddy_range_stats stats;
-    buddy_range_get_stats(range, &stats);
-    CHECK_EQ_U64(stats.live_blocks, 0);
-    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    tear_down();
 }
 
 /* ---- Random programs ----------------------------------------------------- */
@@ -381,10 +404,7 @@ static void program_step(int thread, uint64_t *random) {
 }
 
 static void *random_script(void *argument) {
-    self = (int)(intptr_t)argument;
-    pthread_mutex_lock(&baton_mutex);
-    wait_for_baton();
-    pthread_mutex_unlock(&baton_mutex);
+    enter(argument);
     uint64_t random = program * 2 + (uint64_t)self;
     for (int phase = 0; phase < PROGRAM_PHASES; phase++) {
         for (int step = 0; step < PROGRAM_STEPS; step++)
@@ -397,36 +417,14 @@ static void *random_script(void *argument) {
         held_block block = unlist(held[self], &held_count[self], 0);
         free_in(self, block.offset, block.size);
     }
-    pthread_mutex_lock(&baton_mutex);
-    finished[self] = 1;
-    baton = 1 - self;
-    pthread_cond_broadcast(&baton_moved);
-    pthread_mutex_unlock(&baton_mutex);
-    return NULL;
+    return leave();
 }
 
 static void run_program(uint64_t number) {
-    buddy_cache_config config = {3, number / 2 % 2 == 0 ? 4u : 32u}; /* as run_schedule's */
-    CHECK_STATUS(buddy_range_init(&range, range_memory, sizeof range_memory, CAPACITY, MIN_BLOCK,
-                                  BUDDY_BEST_FIT),
-                 BUDDY_OK);
-    CHECK_STATUS(buddy_cache_pool_init(&pool, pool_memory, sizeof pool_memory, range, &config),
-                 BUDDY_OK);
-    if (number % 2 == 1)
-        pool->barriers = false;
-    CHECK_STATUS(buddy_cache_init(&caches[0], cache_memory[0], sizeof cache_memory[0], pool),
-                 BUDDY_OK);
+    set_up(number);
     caches[1] = NULL; /* thread 1 joins at a step of its program */
-    memset(owner, 0, sizeof owner);
     program = number;
-    schedule = number ^ UINT64_C(0x5eed);
-    baton = (int)(check_random(&schedule) & 1u);
-    finished[0] = finished[1] = arrived = passes = 0;
-    pthread_t threads[2];
-    for (int t = 0; t < 2; t++)
-        pthread_create(&threads[t], NULL, random_script, (void *)(intptr_t)t);
-    for (int t = 0; t < 2; t++)
-        pthread_join(threads[t], NULL);
+    run_threads(random_script, number ^ UINT64_C(0x5eed));
     while (mailbox_count != 0) {
         held_block block = unlist(mailbox, &mailbox_count, 0);
         free_in(0, block.offset, block.size);
@@ -438,15 +436,7 @@ static void run_program(uint64_t number) {
                 number, twice, failed, broken);
         check_failures++;
     }
-    twice = failed = broken = 0;
-    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
-    for (int t = 0; t < 2; t++)
-        CHECK_STATUS(buddy_cache_fini(caches[t]), BUDDY_OK);
-    CHECK_STATUS(buddy_cache_pool_fini(pool), BUDDY_OK);
-    buddy_range_stats stats;
-    buddy_range_get_stats(range, &stats);
-    CHECK_EQ_U64(stats.live_blocks, 0);
-    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    tear_down();
 }
 
 int main(void) {
