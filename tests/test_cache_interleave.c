@@ -278,7 +278,8 @@ static void run_schedule(uint64_t number) {
 /* ---- Random programs ----------------------------------------------------- */
 
 /* Each thread runs a program drawn from the number, in phases between
- * barriers: allocations of every cached order and larger ones, frees, resizes
+ * barriers: allocations of every cached order and larger ones, exact runs
+ * from the range under the pool's lock, frees, resizes
  * and sizes of its own blocks, blocks passed through a mailbox and freed by
  * the other thread, drains and statistics (one moment's: every byte free or
  * allocated). Thread 1 joins the pool with a cache and leaves it at steps of
@@ -303,9 +304,22 @@ static uint64_t program; /* the schedule's number: the seed of both programs */
 
 static const uint64_t program_sizes[] = {16, 16, 32, 64, 128, CAPACITY / 8};
 
-static void hold(int thread, uint64_t size) {
+/* Exact runs from the range under the pool's lock: 4 + 1, 4 + 2, 8 + 2 and
+ * 8 + 4 + 1 min blocks. Their frees go through a cache to the range. */
+static const uint64_t run_sizes[] = {80, 96, 160, 208};
+
+/* Allocates `size` bytes through the thread's cache, or an exact run of them
+ * from the range, and holds the block. */
+static void hold(int thread, uint64_t size, bool exact) {
     uint64_t offset = 0;
-    int status = buddy_cache_alloc(caches[thread], size, &offset);
+    int status;
+    if (exact) {
+        buddy_cache_pool_lock(pool);
+        status = buddy_range_alloc_exact(range, size, &offset);
+        buddy_cache_pool_unlock(pool);
+    } else {
+        status = buddy_cache_alloc(caches[thread], size, &offset);
+    }
     if (status != BUDDY_OK) {
         failed += status != BUDDY_ENOMEM; /* the range may be full */
         return;
@@ -351,7 +365,7 @@ static void program_step(int thread, uint64_t *random) {
     unsigned i = count != 0 ? (unsigned)check_below(random, count) : 0;
     uint64_t size =
         program_sizes[check_below(random, sizeof program_sizes / sizeof *program_sizes)];
-    unsigned op = (unsigned)check_below(random, 9);
+    unsigned op = (unsigned)check_below(random, 10);
     if (thread == 1 && (op == 8 || caches[1] == NULL)) {
         if (op >= 6) /* leaving, or joining again */
             toggle_membership();
@@ -360,7 +374,10 @@ static void program_step(int thread, uint64_t *random) {
     switch (op) {
     case 0:
     case 1:
-        hold(thread, size);
+        hold(thread, size, false);
+        break;
+    case 9:
+        hold(thread, run_sizes[check_below(random, sizeof run_sizes / sizeof *run_sizes)], true);
         break;
     case 2:
         if (count != 0) {
