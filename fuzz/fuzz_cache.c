@@ -14,7 +14,6 @@
  * passes; a rejected free changes nothing but its counter; and an allocation
  * fails only when no free block is large enough with every cache drained.
  */
-#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
