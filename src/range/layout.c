@@ -81,7 +81,9 @@ uint64_t buddy_layout_plan(struct buddy_range *plan, uint64_t capacity, uint64_t
 
     for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
         plan->orders[order].first_group = NO_GROUP;
-    for (unsigned order = 0; order <= plan->top_order; order++) {
+    /* top_order <= BUDDY_MAX_ORDER (block_count is checked above); the bound
+     * says so to compilers that cannot see it (gcc -O2 with ThreadSanitizer). */
+    for (unsigned order = 0; order <= plan->top_order && order <= BUDDY_MAX_ORDER; order++) {
         order_info *info = &plan->orders[order];
         info->node_count = bits_div_ceil_pow2(block_count, order);
         if (order == 0) {
