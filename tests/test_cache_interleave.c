@@ -279,14 +279,14 @@ static void run_schedule(uint64_t number) {
 
 /* Each thread runs a program drawn from the number, in phases between
  * barriers: allocations of every cached order and larger ones, exact runs
- * from the range under the pool's lock, frees, resizes
- * and sizes of its own blocks, blocks passed through a mailbox and freed by
- * the other thread, drains and statistics (one moment's: every byte free or
- * allocated). Thread 1 joins the pool with a cache and leaves it at steps of
- * its program, so thread 0's cache goes from the only one, plain, to one of
- * two and back. The programs' own data needs no lock: a thread runs only
- * while it holds the baton. Made to drain without taking the caches from
- * their owners, or to turn a tag CACHED with an exchange instead of a
+ * from the range under the pool's lock, frees, resizes and sizes of its own
+ * blocks, blocks passed through a mailbox and freed by the other thread,
+ * drains and statistics (one moment's: every byte free or allocated).
+ * Thread 1 joins the pool with a cache and leaves it at steps of its
+ * program, so thread 0's cache goes from the only one, plain, to one of two
+ * and back. The programs' own data needs no lock: a thread runs only while it
+ * holds the baton. Made to drain without taking the caches from their
+ * owners, or to turn a tag CACHED with an exchange instead of a
  * compare-and-swap, they fail within the first 1000 programs; the script
  * above is what catches a join that does not wait for the plain owner. */
 
@@ -300,7 +300,7 @@ typedef struct held_block {
 
 static held_block held[2][MAX_HELD], mailbox[MAX_HELD];
 static unsigned held_count[2], mailbox_count;
-static uint64_t program; /* the schedule's number: the seed of both programs */
+static uint64_t program; /* the number: the seed of both programs */
 
 static const uint64_t program_sizes[] = {16, 16, 32, 64, 128, CAPACITY / 8};
 
