@@ -12,8 +12,8 @@
 
 #include "buddy.h"
 #include "fuzz_input.h"
-#include "layout.h"
 #include "model.h"
+#include "range_snapshot.h"
 
 #define MAX_LIVE 512
 
@@ -34,12 +34,7 @@ static void snapshot(session *s) {
 
 /* After a rejected call: every byte as before, but the counters. */
 static void require_unchanged(const session *s) {
-    size_t counters = offsetof(struct buddy_range, alloc_failures);
-    size_t after = offsetof(struct buddy_range, rejected_frees) + sizeof(uint64_t);
-    const unsigned char *now = (const unsigned char *)s->range;
-    FUZZ_REQUIRE(memcmp(s->snapshot, now, counters) == 0);
-    FUZZ_REQUIRE(
-        memcmp(s->snapshot + after, now + after, (size_t)s->range->metadata_size - after) == 0);
+    FUZZ_REQUIRE(range_same_but_counters(s->snapshot, s->range));
 }
 
 static void forget_live(session *s, uint64_t offset) {
