@@ -40,6 +40,21 @@ message(STATUS "==== ${jobs} parallel jobs (-DJOBS=N to change)")
 set(build_root "${source_dir}/build-test")
 file(MAKE_DIRECTORY "${build_root}")
 
+# The gcc configurations name gcc and g++, so that CC and CXX in the
+# environment (clang, say) do not change them: the coverage gate reads gcc's
+# counters, and Valgrind does not read clang 14's DWARF 5. The clang and s390x
+# configurations name their own compilers.
+find_program(gcc_program gcc)
+find_program(gxx_program g++)
+if(gcc_program AND gxx_program)
+  set(gcc -DCMAKE_C_COMPILER=${gcc_program} -DCMAKE_CXX_COMPILER=${gxx_program})
+  set(probe_cc ${gcc_program})
+else()
+  message(STATUS "==== gcc or g++ is not installed: the gcc configurations use the default compilers")
+  set(gcc "")
+  set(probe_cc cc)
+endif()
+
 # Configures, builds and tests one configuration; stops everything on a failure.
 function(run_configuration name)
   set(binary_dir "${build_root}/${name}")
@@ -78,7 +93,7 @@ if(gcovr_program)
   if(stale)
     file(REMOVE ${stale})
   endif()
-  run_configuration(debug -DCMAKE_BUILD_TYPE=Debug -DBUDDY_DISPATCH=OFF -DCMAKE_C_FLAGS=--coverage
+  run_configuration(debug ${gcc} -DCMAKE_BUILD_TYPE=Debug -DBUDDY_DISPATCH=OFF -DCMAKE_C_FLAGS=--coverage
     -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage)
   # The threads tests race on gcov's counters, which can make a branch count
   # negative; branch lines are not what the gate measures, so gcovr skips
@@ -93,16 +108,16 @@ if(gcovr_program)
   endif()
 else()
   message(STATUS "==== debug: without line coverage (gcovr is not installed)")
-  run_configuration(debug -DCMAKE_BUILD_TYPE=Debug -DBUDDY_DISPATCH=OFF)
+  run_configuration(debug ${gcc} -DCMAKE_BUILD_TYPE=Debug -DBUDDY_DISPATCH=OFF)
 endif()
-run_configuration(release -DCMAKE_BUILD_TYPE=Release -DBUDDY_REAL_PROGRAM_TESTS=ON)
-run_configuration(asan -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON)
+run_configuration(release ${gcc} -DCMAKE_BUILD_TYPE=Release -DBUDDY_REAL_PROGRAM_TESTS=ON)
+run_configuration(asan ${gcc} -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON)
 
 # ThreadSanitizer: the whole suite, threads tests included. Probed by running
 # a threaded program, since some kernels' memory layouts defeat it.
 set(probe "${build_root}/tsan_probe")
 file(WRITE "${probe}.c" "#include <pthread.h>\nstatic void *run(void *a) { return a; }\nint main(void) { pthread_t t; pthread_create(&t, 0, run, 0); return pthread_join(t, 0); }\n")
-execute_process(COMMAND cc -fsanitize=thread "${probe}.c" -o "${probe}" -lpthread
+execute_process(COMMAND ${probe_cc} -fsanitize=thread "${probe}.c" -o "${probe}" -lpthread
   RESULT_VARIABLE no_tsan OUTPUT_QUIET ERROR_QUIET)
 if(NOT no_tsan)
   execute_process(COMMAND "${probe}" RESULT_VARIABLE no_tsan OUTPUT_QUIET ERROR_QUIET)
@@ -110,7 +125,7 @@ endif()
 if(no_tsan)
   skip(tsan "a program built with -fsanitize=thread does not build or run here")
 else()
-  run_configuration(tsan -DCMAKE_BUILD_TYPE=Debug -DBUDDY_TSAN=ON -DBUDDY_PYTHON_TESTS=OFF)
+  run_configuration(tsan ${gcc} -DCMAKE_BUILD_TYPE=Debug -DBUDDY_TSAN=ON -DBUDDY_PYTHON_TESTS=OFF)
 endif()
 
 find_program(clang_program clang)
@@ -127,7 +142,7 @@ endif()
 # on a CPU that has it), and this configuration runs every test under it.
 find_program(valgrind_program valgrind)
 if(valgrind_program)
-  run_configuration(valgrind -DCMAKE_BUILD_TYPE=Debug -DBUDDY_TEST_UNDER_VALGRIND=ON
+  run_configuration(valgrind ${gcc} -DCMAKE_BUILD_TYPE=Debug -DBUDDY_TEST_UNDER_VALGRIND=ON
     -DBUDDY_PYTHON_TESTS=OFF -DCMAKE_C_FLAGS= -DCMAKE_CXX_FLAGS=)
 else()
   skip(valgrind "valgrind is not installed")
@@ -136,7 +151,7 @@ endif()
 # 32-bit: needs gcc-multilib; runs natively or through qemu-i386.
 set(probe "${build_root}/m32_probe")
 file(WRITE "${probe}.c" "int main(void) { return sizeof(void *) == 4 ? 0 : 1; }\n")
-execute_process(COMMAND cc -m32 "${probe}.c" -o "${probe}" RESULT_VARIABLE no_m32 OUTPUT_QUIET ERROR_QUIET)
+execute_process(COMMAND ${probe_cc} -m32 "${probe}.c" -o "${probe}" RESULT_VARIABLE no_m32 OUTPUT_QUIET ERROR_QUIET)
 find_program(qemu_i386 qemu-i386)
 if(no_m32)
   skip(m32 "gcc-multilib is not installed")
@@ -144,11 +159,11 @@ else()
   execute_process(COMMAND "${probe}" RESULT_VARIABLE no_native OUTPUT_QUIET ERROR_QUIET)
   if(NOT no_native)
     message(STATUS "==== m32: this kernel runs 32-bit programs natively")
-    run_configuration(m32 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32
+    run_configuration(m32 ${gcc} -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32
       -DBUDDY_PYTHON_TESTS=OFF)
   elseif(qemu_i386)
     message(STATUS "==== m32: this kernel runs no 32-bit programs: through ${qemu_i386}")
-    run_configuration(m32 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32
+    run_configuration(m32 ${gcc} -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32
       -DBUDDY_PYTHON_TESTS=OFF -DBUDDY_TEST_EMULATOR=${qemu_i386})
   else()
     skip(m32 "this kernel runs no 32-bit programs and qemu-user is not installed")
