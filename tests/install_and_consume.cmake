@@ -1,10 +1,13 @@
 # Installs the build tree BUILD into a scratch prefix, then builds and runs a
-# consumer that finds buddy with find_package and with pkg-config.
+# consumer that finds buddy with find_package and with pkg-config, with the
+# build's compiler and flags (C_FLAGS, LINK_FLAGS): a library built with
+# -flto=thin holds bitcode that only such a link reads.
 set(prefix "${BUILD}/install-test/prefix")
 file(REMOVE_RECURSE "${BUILD}/install-test")
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${prefix} COMMAND_ERROR_IS_FATAL ANY)
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE} -B ${BUILD}/install-test/consumer
-  -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_C_COMPILER=${C_COMPILER} COMMAND_ERROR_IS_FATAL ANY)
+  -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_C_COMPILER=${C_COMPILER} "-DCMAKE_C_FLAGS=${C_FLAGS}"
+  "-DCMAKE_EXE_LINKER_FLAGS=${LINK_FLAGS}" COMMAND_ERROR_IS_FATAL ANY)
 execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD}/install-test/consumer COMMAND_ERROR_IS_FATAL ANY)
 execute_process(COMMAND ${BUILD}/install-test/consumer/consumer COMMAND_ERROR_IS_FATAL ANY)
 find_program(pkg_config pkg-config)
@@ -12,7 +15,7 @@ if(pkg_config)
   set(ENV{PKG_CONFIG_PATH} "${prefix}/lib/pkgconfig")
   execute_process(COMMAND ${pkg_config} --cflags --libs --static buddy
     OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
-  separate_arguments(flags UNIX_COMMAND "${flags}")
+  separate_arguments(flags UNIX_COMMAND "${C_FLAGS} ${flags} ${LINK_FLAGS}")
   execute_process(COMMAND ${C_COMPILER} ${SOURCE}/main.c ${flags} -o ${BUILD}/install-test/pc-consumer
     COMMAND_ERROR_IS_FATAL ANY)
   set(ENV{LD_LIBRARY_PATH} "${prefix}/lib")
