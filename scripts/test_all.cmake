@@ -59,23 +59,23 @@ if(gxx_program)
 endif()
 
 # Configures, builds and tests one configuration; stops everything on a failure.
-# A tree configured before with another compiler is made anew: CMake would
-# delete its cache, and this call's -D options with it.
+# A tree configured before with another C or C++ compiler is made anew: CMake
+# would delete its cache, and this call's -D options with it.
 function(run_configuration name)
   set(binary_dir "${build_root}/${name}")
   foreach(argument ${ARGN})
-    if(argument MATCHES "^-DCMAKE_C_COMPILER=(.*)$")
-      set(compiler "${CMAKE_MATCH_1}")
+    if(argument MATCHES "^-D(CMAKE_C_COMPILER|CMAKE_CXX_COMPILER)=(.*)$"
+        AND EXISTS "${binary_dir}/CMakeCache.txt")
+      set(variable "${CMAKE_MATCH_1}")
+      set(compiler "${CMAKE_MATCH_2}")
+      file(STRINGS "${binary_dir}/CMakeCache.txt" cached REGEX "^${variable}:")
+      string(REGEX REPLACE "^[^=]*=" "" cached "${cached}")
+      if(cached AND NOT cached STREQUAL compiler)
+        message(STATUS "==== ${name}: configured before with ${cached}; made anew with ${compiler}")
+        file(REMOVE_RECURSE "${binary_dir}")
+      endif()
     endif()
   endforeach()
-  if(DEFINED compiler AND EXISTS "${binary_dir}/CMakeCache.txt")
-    file(STRINGS "${binary_dir}/CMakeCache.txt" cached REGEX "^CMAKE_C_COMPILER:")
-    string(REGEX REPLACE "^[^=]*=" "" cached "${cached}")
-    if(NOT cached STREQUAL compiler)
-      message(STATUS "==== ${name}: configured before with ${cached}; made anew with ${compiler}")
-      file(REMOVE_RECURSE "${binary_dir}")
-    endif()
-  endif()
   string(TIMESTAMP started "%s")
   message(STATUS "==== ${name}: configure, build, test")
   execute_process(COMMAND ${CMAKE_COMMAND} -S ${source_dir} -B ${binary_dir}
