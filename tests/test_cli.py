@@ -26,6 +26,11 @@ FILES = {
     "h1.trace": "a x 100\na y 50\nf x\na z 40\n",
     "h3.trace": "a x 32\nr x 64\na y 16\nr x 16\nr x 80\n",
     "h4.trace": "a a 64\na x 144\n",
+    # Two 32-byte holes, at 16 and 80: x takes the lower (address order), so the free of C
+    # lets it grow in place to 48 at capacity 128; in the upper hole, F would block it.
+    "h5.trace": "a A 16\na B 32\na C 16\na D 16\na E 32\na F 16\nf B\nf E\na x 16\nf C\nr x 48\n",
+    # A freed block joins the free extent after it: C fits in the 64 bytes A and B held.
+    "h6.trace": "a A 32\na B 32\nf B\nf A\na C 64\n",
     "aligned.trace": "a x 80 64\n",
     "other.json": '{"schema": "buddy-replay/1"}',
     "no_map.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16}',
@@ -219,6 +224,12 @@ def check_report(command, folder):
     h4 = {p["policy"]: p for p in json.loads(out)["traces"][0]["policies"]}
     assert code == 0 and h4["exact"]["smallest_capacity"] == 272, h4
     assert h4["packed"]["smallest_capacity"] == 256 and h4["ideal_best_fit"]["smallest_capacity"] == 208, h4
+    code, out, err = run(command, ["report", "--json", "--min-block", "16", "h5.trace", "h6.trace"],
+                         folder)
+    h5, h6 = (t["policies"][-1] for t in json.loads(out)["traces"])
+    assert code == 0 and h5["policy"] == h6["policy"] == "ideal_best_fit", out
+    assert h5["smallest_capacity"] == 128 and h5["reallocs_in_place"] == 1, h5
+    assert h6["smallest_capacity"] == 64, h6
     with open(os.path.join(folder, "h1.trace"), "rb") as plain:
         with gzip.open(os.path.join(folder, "h1.trace.gz"), "wb") as packed:
             packed.write(plain.read())

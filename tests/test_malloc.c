@@ -59,10 +59,10 @@ static void entry_points_keep_their_contracts(void) {
     unsigned char *zeroes = calloc(1000, 10);
     CHECK(zeroes != NULL && filled(zeroes, 10000, 0));
     free(zeroes);
+    errno = 0; /* products that overflow to 2 bytes, which would be served */
+    CHECK(calloc(half_of_everything + 2, 2) == NULL && errno == ENOMEM);
     errno = 0;
-    CHECK(calloc(half_of_everything, 3) == NULL && errno == ENOMEM);
-    errno = 0;
-    CHECK(reallocarray(NULL, half_of_everything, 3) == NULL && errno == ENOMEM);
+    CHECK(reallocarray(NULL, half_of_everything + 2, 2) == NULL && errno == ENOMEM);
     unsigned char *array = reallocarray(NULL, 10, 10);
     CHECK(array != NULL && malloc_usable_size(array) >= 100);
     free(array);
@@ -433,6 +433,12 @@ static int child_main(const char *mode) {
         free(block);
         return 0;
     }
+    if (strcmp(mode, "--at-the-threshold") == 0) { /* the default 1M: mapped from there on */
+        void *below = launder(malloc((1u << 20) - 1)), *at = launder(malloc(1u << 20));
+        free(below);
+        free(at);
+        return below != NULL && at != NULL ? 0 : 1;
+    }
     if (strcmp(mode, "--table-without-room") == 0)
         return table_without_room();
     return 2;
@@ -495,6 +501,8 @@ static void options_change_what_they_say(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && output[0] == '\0'); /* nowhere to say */
     status = run_child("--too-large-for-an-arena", "BUDDY_MALLOC_MMAP_THRESHOLD=1G", "1", output,
                        sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 1 blocks mapped"));
+    status = run_child("--at-the-threshold", NULL, "1", output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 1 blocks mapped"));
     status = run_child("--table-without-room", NULL, NULL, output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
