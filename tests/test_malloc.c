@@ -264,6 +264,10 @@ static void tables_keep_what_is_put(void) {
           value == 8);
     for (uintptr_t key = 16; key <= 16 * 5000; key += 16)
         CHECK(shim_table_get(&table, key, &value, false) && (key == 160 || value == key * 3));
+    shim_table small = {NULL, NULL, 0, 0}; /* grows at three quarters of its 1024 slots */
+    for (uintptr_t key = 16; key <= 16 * 768; key += 16)
+        CHECK(shim_table_put(&small, key, 0));
+    CHECK(small.slots == 1024 && shim_table_put(&small, 16 * 769, 0) && small.slots == 2048);
 }
 
 /* The address space in use, from /proc/self/statm; 0 if unknown. */

@@ -37,6 +37,14 @@ static void capacity_1000_is_its_binary_decomposition(void) {
     buddy_range_destroy(range);
 }
 
+/* At most 2^BUDDY_MAX_ORDER min blocks; one more is no geometry. (The
+ * metadata of that many only has a size where size_t has 64 bits.) */
+static void at_most_two_to_the_max_order_min_blocks(void) {
+    const uint64_t most = UINT64_C(1) << BUDDY_MAX_ORDER;
+    CHECK((buddy_range_metadata_size(most, 1) != 0) == (sizeof(size_t) == 8));
+    CHECK_EQ_U64(buddy_range_metadata_size(most + 1, 1), 0);
+}
+
 static void offsets_near_two_to_the_64(void) {
     const uint64_t min_block = UINT64_C(1) << 44;
     buddy_range *range = NULL;
@@ -112,6 +120,7 @@ static void metadata_is_under_3_1_bits_per_min_block(void) {
 
 int main(void) {
     capacity_1000_is_its_binary_decomposition();
+    at_most_two_to_the_max_order_min_blocks();
     offsets_near_two_to_the_64();
     format_works_like_snprintf();
     attach_finds_a_copied_range();

@@ -431,7 +431,8 @@ static void every_crash_point_recovers(void) {
     run.range_offset = (size_t)shared->range_offset;
     /* The epochs wrap at the first operation, and every entry carries epoch
      * 1 with a wrong old value: unless the wrap zeroes them, recovery in that
-     * operation would write those values back. */
+     * operation or the next (which logs more entries) would write those values
+     * back. */
     undo_log *log = (undo_log *)(void *)(run.segment + SHARED_LOG_OFFSET);
     log->tag = (uint64_t)LOG_EPOCH_MAX << LOG_EPOCH_SHIFT;
     for (unsigned i = 0; i < LOG_ENTRIES; i++)
@@ -443,9 +444,9 @@ static void every_crash_point_recovers(void) {
     unsigned quick = getenv("BUDDY_TEST_QUICK") != NULL;
     run.stride = quick ? 8u : 1u;
     static const script_op fixed[] = {
+        {OP_ALLOC, UINT64_C(1) << 21, 0}, /* too big: a counted failure */
         {OP_ALLOC, 1, 0},                 /* 20 splits */
         {OP_ALLOC, 1, 0},                 /* none */
-        {OP_ALLOC, UINT64_C(1) << 21, 0}, /* too big: a counted failure */
         {OP_FREE, 0, INTERIOR},           /* an interior offset: a counted rejection */
         {OP_FREE, 0, 0},                  /* a free whose buddy is live */
         {OP_FREE, 0, 0},                  /* 20 merges */
