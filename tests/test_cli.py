@@ -102,6 +102,9 @@ ROWS = [
     (["draw", "."], 2, r"^buddy draw: TRACE '.': Is a directory", "a directory"),
     (["draw", "--json", "cloudwu.trace"], 2, r"^buddy draw: unknown option '--json'", "draw has no json"),
     (["report"], 2, r"^buddy report: TRACE is missing", "report without a trace"),
+    (["report", "--min-block", "16", "h1.trace"], 0,
+     r"^  best_fit +192 B +1\.280x +42 B +0 B +0$.*^  ideal_best_fit +176 B +1\.173x +26 B +0 B +0$"
+     r"\n  exact / ideal best fit: 1\.091x$", "the text card, hand-worked"),
     (["report", "--min-block", "3", "h1.trace"], 2, r"^buddy report: --min-block 3 is not a power of two",
      "report min block"),
     (["report", "--frob", "h1.trace"], 2, r"^buddy report: unknown option '--frob' \(options: --min-block, --json\)",
