@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buddy.h"
 #include "check.h"
@@ -281,6 +282,29 @@ static void caller_unlock(void *mutex) {
     pthread_mutex_unlock(mutex);
 }
 
+/* With its metadata in a buffer of its own, a heap with caches writes only
+ * the buddy_heap_metadata_size bytes it is given, wherever in a line they
+ * start (the header's alignment takes up to 56 of them). */
+static void external_metadata_holds_the_caches(void) {
+    static _Alignas(64) unsigned char metadata[1 << 19];
+    buddy_heap_config config = {0, 0, BUDDY_BEST_FIT, BUDDY_HEAP_THREAD_SAFE, NULL, NULL, NULL};
+    size_t needed = buddy_heap_metadata_size(sizeof region, &config);
+    CHECK(needed > 0 && needed + 64 <= sizeof metadata);
+    for (size_t skew = 0; skew < 64; skew += 8) {
+        memset(metadata, 0xA5, sizeof metadata);
+        buddy_heap *heap = NULL;
+        CHECK_STATUS(buddy_heap_init_external(&heap, region, sizeof region, metadata + skew, needed,
+                                              &config),
+                     BUDDY_OK);
+        buddy_heap_free(heap, buddy_heap_malloc(heap, 64)); /* through this thread's cache */
+        CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
+        size_t outside = 0;
+        for (size_t i = 0; i < sizeof metadata; i++)
+            outside += (i < skew || i >= skew + needed) && metadata[i] != 0xA5;
+        CHECK_EQ_U64(outside, 0);
+    }
+}
+
 int main(void) {
     uint64_t seed = check_seed("heap_threads", 99);
     buddy_heap *heap = NULL;
@@ -296,6 +320,7 @@ int main(void) {
     small_blocks_come_from_the_cache(BUDDY_HEAP_PACKED);
     small_blocks_come_from_the_cache(BUDDY_HEAP_FILL);
     a_new_heap_in_old_memory();
+    external_metadata_holds_the_caches();
 
     config =
         (buddy_heap_config){0, 0, BUDDY_FIRST_FIT, 0, caller_lock, caller_unlock, &caller_mutex};

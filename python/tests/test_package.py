@@ -118,7 +118,7 @@ class HeapFace(unittest.TestCase):
         with Heap(bytearray(1 << 16)) as heap:
             a = heap.malloc(100)
             before = list(heap.blocks())
-            for bad in (a + 16, a + 1, -1, 1 << 20):
+            for bad in (a + 16, a + 1, -1, 1 << 16, 1 << 20):
                 with self.assertRaises(InvalidOffsetError, msg=bad):
                     heap.free(bad)
             with self.assertRaises(OutOfSpaceError) as caught:

@@ -46,6 +46,8 @@ class RangeBasics(unittest.TestCase):
             r.alloc(-1)
         with self.assertRaises(TypeError):
             r.free(None)
+        with self.assertRaises(TypeError):
+            r.alloc(True)      # a bool is not taken for an int
         self.assertEqual(str(r), before)
         self.assertEqual(r.stats().rejected_frees, 3)
         self.assertEqual(r.stats().alloc_failures, 1)

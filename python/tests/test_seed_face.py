@@ -113,8 +113,9 @@ class SeedEdges(unittest.TestCase):
         with self.assertRaises(ValueError):
             m.malloc(-1)
         for call in (m.malloc, m.free, m.size):
-            with self.assertRaises(TypeError):
-                call("0")
+            for bad in ("0", True):
+                with self.assertRaises(TypeError):
+                    call(bad)
         self.assertEqual(str(m), "(0:16)")
 
 
