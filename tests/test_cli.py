@@ -162,6 +162,8 @@ ROWS = [
     (["sizes", "--capacity", "1GiB", "--min-block", "64"], 0, r"1073741824 +64 +16777216", "sizes units"),
     (["sizes", "--capacity", "1e9"], 2, r"^buddy sizes: --capacity '1e9' has an unknown unit", "sizes"),
     (["sizes", "--capacity", "99999999999999999999"], 2, r"is above 2\^64-1", "sizes overflow"),
+    (["sizes"] + ["--min-block", "64"] * 32 + ["--capacity", "1K"] * 33, 2,
+     r"^buddy sizes: at most 32 values of --capacity", "sizes takes 32 of each"),
     (["sizes", "--frob"], 2, r"^buddy sizes: unknown option '--frob' \(options: --capacity, --min-block\)",
      "sizes option"),
     (["demo", "--out"], 2, r"^buddy demo: --out needs a value", "demo"),

@@ -363,6 +363,9 @@ static int child_main(const char *mode) {
         for (size_t size = 1000; size < (4u << 20); size *= 2) /* moved, in place, then mapped */
             if ((grown = realloc(grown, size)) == NULL)
                 return 1;
+        grown = realloc(grown, 100); /* below half the threshold: from the mapping to an arena */
+        if (grown == NULL || malloc_usable_size(grown) >= 4096)
+            return 1;
         free(grown);
         return 0;
     }
@@ -437,6 +440,14 @@ static int child_main(const char *mode) {
         free(block);
         return 0;
     }
+    if (strcmp(mode, "--pvalloc") == 0) { /* whole pages, even where runs are exact */
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        void *block = launder(pvalloc(page + 1));
+        bool pages =
+            block != NULL && (uintptr_t)block % page == 0 && malloc_usable_size(block) >= 2 * page;
+        free(block);
+        return pages ? 0 : 1;
+    }
     if (strcmp(mode, "--at-the-threshold") == 0) { /* the default 1M: mapped from there on */
         void *below = launder(malloc((1u << 20) - 1)), *at = launder(malloc(1u << 20));
         free(below);
@@ -466,7 +477,7 @@ static void options_change_what_they_say(void) {
         at--;
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && at != NULL &&
           sscanf(at, "%u", &arenas) == 1 && arenas >= 3);
-    CHECK(strstr(output, "; 12 reallocs, ") && strstr(output, "; 1 blocks mapped"));
+    CHECK(strstr(output, "; 13 reallocs, 1 in place; ") && strstr(output, "; 1 blocks mapped"));
     /* After frees leave an eighth of a lower arena free, a thread allocates
      * there again, where the pages are already touched. (A suffix may be
      * lower case: nothing is said about the setting.) */
@@ -506,6 +517,8 @@ static void options_change_what_they_say(void) {
     status = run_child("--too-large-for-an-arena", "BUDDY_MALLOC_MMAP_THRESHOLD=1G", "1", output,
                        sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 1 blocks mapped"));
+    status = run_child("--pvalloc", "BUDDY_MALLOC_EXACT=1", NULL, output, sizeof output);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     status = run_child("--at-the-threshold", NULL, "1", output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 1 blocks mapped"));
     status = run_child("--table-without-room", NULL, NULL, output, sizeof output);
