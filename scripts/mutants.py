@@ -10,6 +10,7 @@ It mutates a copy of the committed tree (git archive HEAD) in a temporary folder
 the test command: too slow. docs/design.md ("Testing the tests") has the last run.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -371,8 +372,7 @@ def main():
             else:
                 tests = run("ctest -j2 --stop-on-failure --timeout 240", cwd=build,
                             env=dict(os.environ, BUDDY_TEST_QUICK="1"))
-                failed = [line.split()[-1] for line in tests.stdout.splitlines()
-                          if line.strip().endswith("(Failed)") or "(Timeout)" in line]
+                failed = re.findall(r"^\s*\d+ - (\S+) \(", tests.stdout, re.M)
                 fate = f"killed by {', '.join(failed[:3]) or 'a failure'}" if tests.returncode \
                     else "SURVIVED" + (f" (equivalent: {why[0]})" if why else "")
         finally:
