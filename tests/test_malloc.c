@@ -478,8 +478,10 @@ static void options_change_what_they_say(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && at != NULL &&
           sscanf(at, "%u", &arenas) == 1 && arenas >= 3);
     /* One realloc in place or two: it varies from run to run (1 in 20 runs gave two). */
-    CHECK(strstr(output, "; 13 reallocs, ") && !strstr(output, ", 0 in place; ") &&
-          strstr(output, " in place; ") && strstr(output, "; 1 blocks mapped"));
+    const char *reallocs = strstr(output, "; 13 reallocs, ");
+    unsigned in_place = 0;
+    CHECK(reallocs != NULL && sscanf(reallocs, "; 13 reallocs, %u in place", &in_place) == 1 &&
+          in_place >= 1 && strstr(output, "; 1 blocks mapped"));
     /* After frees leave an eighth of a lower arena free, a thread allocates
      * there again, where the pages are already touched. (A suffix may be
      * lower case: nothing is said about the setting.) */
