@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* A known allocation pattern for the `buddy record` test: 100 mallocs, 50
  * reallocs, an aligned allocation, a valloc and a pvalloc, then every block
- * freed. Every block is written through a volatile pointer, so no compiler
- * elides a malloc/free pair. */
+ * freed; then a calloc, a shrinking realloc and a realloc to 0. Every block is
+ * written through a volatile pointer, so no compiler elides a malloc/free
+ * pair. */
 #define _DEFAULT_SOURCE /* valloc */
 #include <malloc.h>     /* pvalloc */
 #include <stdlib.h>
@@ -28,5 +29,15 @@ int main(void) {
     free((void *)pages);
     for (int i = 0; i < 100; i++)
         free(blocks[i]);
+    volatile char *counted = calloc(7, 111); /* recorded as its 777 bytes */
+    counted[0] = 6;
+    free((void *)counted);
+    volatile char *shrunk = malloc(4000);
+    shrunk[0] = 7;
+    shrunk = realloc((void *)shrunk, 2000); /* in place, under glibc */
+    free((void *)shrunk);
+    volatile char *dropped = malloc(6666);
+    dropped[0] = 8;
+    free(realloc((void *)dropped, 0)); /* glibc frees it there, and returns NULL */
     return 0;
 }

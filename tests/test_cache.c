@@ -374,7 +374,8 @@ static void bias_and_cache_lifetimes(void) {
 
 /* The checker finds every flipped bit of the tags of a span of order-2
  * blocks, a stack entry that names another block, and a cache whose count,
- * stack or copy of the pool's geometry is wrong. */
+ * stack or copy of the pool's geometry is wrong, or whose count is past a
+ * limit that holds less, and a cache without an id in a biased pool. */
 static void corruption_is_found(void) {
     set_up(CAPACITY, NULL);
     uint64_t live = alloc_ok(caches[0], 64), cached = alloc_ok(caches[0], 64);
@@ -416,6 +417,15 @@ static void corruption_is_found(void) {
     caches[0]->count[0] = caches[0]->limit[0] + 1u; /* past the mark */
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
     caches[0]->count[0] = count;
+    unsigned order = bits_ctz(64 / MIN_BLOCK), limit = pool->limit[order];
+    pool->limit[order] = caches[0]->limit[order] = caches[0]->count[order] - 1u;
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT); /* past a mark, all else right */
+    pool->limit[order] = caches[0]->limit[order] = limit;
+    CHECK(pool->biased && caches[1]->count[order] == 0);
+    unsigned id = caches[1]->id;
+    caches[1]->id = 0; /* the id of a plain cache, in a biased pool */
+    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
+    caches[1]->id = id;
     caches[0]->stack[1]++; /* a stack where another order's is */
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
     caches[0]->stack[1]--;

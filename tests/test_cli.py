@@ -20,6 +20,10 @@ FILES = {
     # A realloc of an ID whose allocation failed takes its new name (capacity 128, min block 64).
     "failed_realloc.trace": "a x 100\na y 10\nf x\nr y 20 z\nf z\n",
     "control.trace": "a \x01\x7f\xff 5000\n",
+    # Overlong forms (\xc0\x80, \xe0\x9f\xbf), a surrogate (\xed\xa0\x80) and the last control byte,
+    # then a valid two-byte letter.
+    "utf8.trace": "a \xc0\x80\xe0\x9f\xbf\xed\xa0\x80\x1f\xc3\xa9 5000\n",
+    "kib.trace": "a one 1536\n",
     "decimal.trace": "a one 010\nf one\n",
     # Hand-worked for the report: the ideal best fit needs 176 (x, y) and 160 (the
     # move of x to 80 with y at 64), and does 2 of h3's 3 reallocs in place.
@@ -37,6 +41,14 @@ FILES = {
     "not_gzip.trace.gz": "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not deflate data",  # a broken gzip
     "gap.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16, "blocks": '
                 '[{"offset": 0, "size": 16, "state": "free"}, {"offset": 32, "size": 32, "state": "live"}]}',
+    "empty_block.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16, "blocks": '
+                        '[{"offset": 0, "size": 0, "state": "free"}, {"offset": 0, "size": 64, "state": "free"}]}',
+    "short.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16, "blocks": '
+                  '[{"offset": 0, "size": 32, "state": "free"}]}',
+    "deep.json": '{"schema": "buddy-range/1", "extra": ' + "[" * 40 + "]" * 40 + ', "capacity": 64, '
+                 '"min_block_size": 16, "blocks": [{"offset": 0, "size": 64, "state": "free"}]}',
+    "reserved.json": '{"schema": "buddy-range/1", "capacity": 128, "min_block_size": 16, "blocks": '
+                     '[{"offset": 0, "size": 64, "state": "reserved"}, {"offset": 64, "size": 64, "state": "free"}]}',
     "not_decimal.trace": "a one 08\n",
     "hex.trace": "a one 0x10\n",
     "huge.trace": "a one 18446744073709551616\n",
@@ -122,6 +134,14 @@ ROWS = [
      "another schema"),
     (["draw", "--dump", "no_map.json"], 3, r"not a range dump: it has no block map", "no map"),
     (["draw", "--dump", "gap.json"], 3, r"not a range dump: its blocks do not tile the capacity", "a gap"),
+    (["draw", "--dump", "empty_block.json"], 3, r"not a range dump: its blocks do not tile the capacity",
+     "a block of size 0"),
+    (["draw", "--dump", "short.json"], 3, r"not a range dump: its blocks do not cover the capacity", "a short map"),
+    (["draw", "--dump", "deep.json", "--out", "deep.svg"], 3, r"not a range dump: a value was expected",
+     "nested over 32 deep"),
+    (["replay", "--heapy", "cloudwu.trace"], 2, r"^buddy replay: unknown option '--heapy'", "an option's prefix"),
+    (["replay", "--min-block", "512", "kib.trace"], 0, r"requested by the trace +1\.5 KiB +1\.5 KiB\n.*2 KiB",
+     "sizes that are not whole"),
     (["replay", "--capacity", "128", "--min-block", "64", "failed_realloc.trace"], 0,
      r"failed allocations 1\n.*first failure at line 2: 'a y 10'.*\n.*smallest capacity that serves the trace: 192",
      "realloc of a failed ID"),
@@ -189,6 +209,10 @@ def check_json(command, folder):
     assert report["first_failure"]["what"].startswith("'a \x01\x7f\ufffd 5000'"), report
     assert report["failed_allocations"] == 1 and report["smallest_capacity"] == 8192, report
     assert report["requested"] == {"peak": 0, "end": 0}, report
+    code, out, err = run(command, ["replay", "--json", "--capacity", "4096", "--min-block", "1",
+                                   "utf8.trace"], folder)
+    what = json.loads(out)["first_failure"]["what"]
+    assert code == 0 and what.startswith("'a " + "\ufffd" * 8 + "\x1f\u00e9 5000'"), what
 
 
 def check_dump(command, folder):
@@ -208,6 +232,10 @@ def check_dump(command, folder):
     with open(os.path.join(folder, "d.svg"), encoding="utf-8") as f:
         svg = f.read()
     assert "1 live blocks: 16 B; free 112 B" in svg and "reserved" in svg, svg[:500]
+    code, out, err = run(command, ["draw", "--dump", "reserved.json", "--out", "r.svg"], folder)
+    with open(os.path.join(folder, "r.svg"), encoding="utf-8") as f:
+        svg = f.read()
+    assert code == 0 and 'height="36.00" fill="#6b6b6b"' in svg, err  # in the map, not the legend
 
 
 def check_report(command, folder):
@@ -257,8 +285,21 @@ def check_picture(command, folder):
         svg = f.read()
     for expected in ("Colour = block size", ">64 B<", ">128 B<", "free block", "address (units)",
                      "time (operations of the trace)", "rounding waste 21.9%", "1 allocations failed",
-                     'stroke="#d62728"', "60%,86%"):
+                     'stroke="#d62728"', "60%,86%", "The buddy tree"):
         assert expected in svg, expected
+    # Each block is its pale whole, then its solid requested part: along the address in the
+    # map (36 high), along the address axis (down) in the lives. h1 ends with y and z live,
+    # 50 and 40 bytes in blocks of 64; x lived in 128 with 100.
+    code, out, err = run(command, ["draw", "--capacity", "256", "--min-block", "16", "h1.trace",
+                                   "--out", "h1.svg"], folder)
+    with open(os.path.join(folder, "h1.svg"), encoding="utf-8") as f:
+        parts = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" '
+                           r'fill="hsl\((\d+),60%,86%\)"/>\n<rect x="\1" y="\2" width="([\d.]+)" '
+                           r'height="([\d.]+)" fill="hsl\(\5,55%,50%\)"/>', f.read())
+    in_map = sorted(round(float(sw) / float(w), 3) for _, _, w, h, _, sw, sh in parts if h == "36.00")
+    in_lives = sorted(round(float(sh) / float(h), 2)
+                      for _, _, w, h, _, sw, sh in parts if h != "36.00")
+    assert code == 0 and in_map == [0.625, 0.781] and in_lives == [0.62, 0.78, 0.78], (in_map, in_lives)
 
 
 def main():

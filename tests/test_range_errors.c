@@ -135,6 +135,10 @@ static void free_errors_change_nothing(buddy_range *range) {
     REJECTS(range, buddy_range_free(range, 0), BUDDY_ENOTLIVE, REJECTED_FREES); /* double free */
 }
 
+static void no_hook(void *context) {
+    (void)context; /* never read: it may be any value */
+}
+
 static void corruption_is_detected(void) {
     static uint64_t metadata[4096];
     buddy_range *range = NULL;
@@ -178,6 +182,11 @@ static void corruption_is_detected(void) {
     range->sync = SYNC_HOOKS; /* without hooks */
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
     CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
+    range->lock_hook = range->unlock_hook = (uint64_t)(uintptr_t)no_hook;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    range->lock_context = UINT64_C(1) << 40; /* not a pointer where pointers have 32 bits */
+    CHECK_STATUS(buddy_range_check(range), sizeof(void *) < 8 ? BUDDY_ECORRUPT : BUDDY_OK);
+    range->lock_hook = range->unlock_hook = range->lock_context = 0;
     range->sync = SYNC_BUILT_IN; /* a consistent mode: the check takes the lock */
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
     range->lock_word = 1; /* held by nobody, where the check expects it free */
@@ -185,6 +194,32 @@ static void corruption_is_detected(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
     range->lock_word = 0;
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+
+    /* The peak below what is allocated now (I9), and a user data slot where
+     * no allocation starts (I13): the flips above meet neither. */
+    uint64_t offset = 0;
+    CHECK_STATUS(buddy_range_alloc(range, 16, &offset), BUDDY_OK);
+    range->peak_allocated_blocks = 0;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+    range->peak_allocated_blocks = 1;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    static uint64_t with_slots[8192];
+    buddy_range_config config = {0};
+    config.capacity = 256;
+    config.max_capacity = 512; /* slots past the capacity, for its growth */
+    config.min_block_size = 16;
+    config.flags = BUDDY_RANGE_USER_DATA;
+    CHECK(buddy_range_metadata_size_config(&config) <= sizeof with_slots);
+    CHECK_STATUS(buddy_range_init_config(&range, with_slots, sizeof with_slots, &config), BUDDY_OK);
+    CHECK_STATUS(buddy_range_alloc(range, 16, &offset), BUDDY_OK);
+    CHECK_STATUS(buddy_range_set_user_data(range, offset, 7), BUDDY_OK);
+    CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    uint64_t *slots = &range_words(range)[range->user_data_word];
+    for (uint64_t first = 1; first < 32; first += 30) { /* free, then past the capacity */
+        slots[first] = 7;
+        CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+        slots[first] = 0;
+    }
 
     /* Two free buddies left unmerged, every count and summary kept right:
      * I5 alone catches it. */
