@@ -418,9 +418,11 @@ static void corruption_is_found(void) {
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
     caches[0]->count[0] = count;
     unsigned order = bits_ctz(64 / MIN_BLOCK), limit = pool->limit[order];
-    pool->limit[order] = caches[0]->limit[order] = caches[0]->count[order] - 1u;
+    CHECK(caches[0]->count[order] != 0);
+    pool->limit[order] = caches[0]->limit[order] = caches[1]->limit[order] =
+        caches[0]->count[order] - 1u;
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT); /* past a mark, all else right */
-    pool->limit[order] = caches[0]->limit[order] = limit;
+    pool->limit[order] = caches[0]->limit[order] = caches[1]->limit[order] = limit;
     CHECK(pool->biased && caches[1]->count[order] == 0);
     unsigned id = caches[1]->id;
     caches[1]->id = 0; /* the id of a plain cache, in a biased pool */

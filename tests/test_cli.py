@@ -213,6 +213,7 @@ def check_json(command, folder):
                                    "utf8.trace"], folder)
     what = json.loads(out)["first_failure"]["what"]
     assert code == 0 and what.startswith("'a " + "\ufffd" * 8 + "\x1f\u00e9 5000'"), what
+    assert "\ufffd" not in out, out  # each escaped: no byte that is not UTF-8 came out as it was
 
 
 def check_dump(command, folder):
