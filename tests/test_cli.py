@@ -24,6 +24,10 @@ FILES = {
     # then a valid two-byte letter.
     "utf8.trace": "a \xc0\x80\xe0\x9f\xbf\xed\xa0\x80\x1f\xc3\xa9 5000\n",
     "kib.trace": "a one 1536\n",
+    "many.trace": "".join(f"a x{i} 1\n" for i in range(13)) + "".join(f"f x{i}\n" for i in range(13)),
+    "grow.trace": "a x 16\nr x 32\n",
+    "same_id.trace": "a x 10\nr x 20 x\nf x\n",
+    "taken_id.trace": "a x 10\na y 10\nr x 20 y\n",
     "decimal.trace": "a one 010\nf one\n",
     # Hand-worked for the report: the ideal best fit needs 176 (x, y) and 160 (the
     # move of x to 80 with y at 64), and does 2 of h3's 3 reallocs in place.
@@ -139,6 +143,14 @@ ROWS = [
     (["draw", "--dump", "short.json"], 3, r"not a range dump: its blocks do not cover the capacity", "a short map"),
     (["draw", "--dump", "deep.json", "--out", "deep.svg"], 3, r"not a range dump: a value was expected",
      "nested over 32 deep"),
+    (["replay", "--every", "1", "--min-block", "1", "many.trace"], 0,
+     r"^ +25 +1 .*\n +26 +0 +1048576 +1048576 +0\.000\n", "every 2nd of 26 samples, and the last"),
+    (["replay", "--heap", "--min-block", "16", "grow.trace"], 0, r"resizes 1 \(1 in place\)",
+     "heap realloc in place"),
+    (["replay", "same_id.trace"], 0, r"operations 3: allocations 1, frees 1, resizes 1 \(1 in place\)",
+     "a NEWID that is the ID"),
+    (["replay", "taken_id.trace"], 3, r"taken_id.trace:3: 'y' is already live: free it first",
+     "a NEWID that is live"),
     (["replay", "--heapy", "cloudwu.trace"], 2, r"^buddy replay: unknown option '--heapy'", "an option's prefix"),
     (["replay", "--min-block", "512", "kib.trace"], 0, r"requested by the trace +1\.5 KiB +1\.5 KiB\n.*2 KiB",
      "sizes that are not whole"),

@@ -219,12 +219,21 @@ static void walk_visits_blocks_and_stops_early(void) {
 }
 
 static void external_metadata_leaves_the_region_whole(void) {
-    static uint64_t metadata[8192];
+    static _Alignas(64) uint64_t metadata[8192];
     size_t needed = buddy_heap_metadata_size(sizeof region, NULL);
     CHECK(needed > 0 && needed <= sizeof metadata);
     buddy_heap *heap = NULL;
     CHECK_STATUS(buddy_heap_init_external(&heap, region, sizeof region, metadata, 64, NULL),
                  BUDDY_ESMALL);
+    /* At a 64-byte boundary the header needs no slack: 64 bytes less are
+     * enough, and 8 bytes fewer than that are not. */
+    CHECK_STATUS(
+        buddy_heap_init_external(&heap, region, sizeof region, metadata, needed - 72, NULL),
+        BUDDY_ESMALL);
+    CHECK_STATUS(
+        buddy_heap_init_external(&heap, region, sizeof region, metadata, needed - 64, NULL),
+        BUDDY_OK);
+    buddy_heap_fini(heap);
     CHECK_STATUS(buddy_heap_init_external(&heap, region, sizeof region, metadata, needed, NULL),
                  BUDDY_OK);
     buddy_range_stats stats;

@@ -61,6 +61,15 @@ class Sizes(unittest.TestCase):
             with self.assertRaises(OutOfSpaceError, msg=size):
                 BuddyMemoryManager(size)
 
+    def test_sizes_past_64_bits_are_too_big_never_wrapped(self):
+        with Range(1 << 20, 64) as r:
+            for size in (2 ** 64, 2 ** 64 + 64, 2 ** 100):
+                for alloc in (r.alloc, r.alloc_exact, r.alloc_packed):
+                    for alignment in (1, 64):
+                        with self.assertRaises(OutOfSpaceError, msg=(alloc.__name__, size)):
+                            alloc(size, alignment)
+            self.assertIn("live_blocks=0", repr(r))
+
     def test_impossible_geometry_is_a_value_error(self):
         with self.assertRaises(ValueError):
             Range(1024, 3)
