@@ -35,9 +35,10 @@ int main(void) {
     volatile char *shrunk = malloc(4000);
     shrunk[0] = 7;
     shrunk = realloc((void *)shrunk, 2000); /* in place, under glibc */
+    shrunk[0] = 8;
     free((void *)shrunk);
     volatile char *dropped = malloc(6666);
-    dropped[0] = 8;
+    dropped[0] = 9;
     free(realloc((void *)dropped, 0)); /* glibc frees it there, and returns NULL */
     return 0;
 }
