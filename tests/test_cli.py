@@ -63,6 +63,10 @@ FILES = {
     "long.trace": "a one 10" + " " * 600 + "\n# " + "c" * 5000 + "\nf one\n",
     "long_id.trace": "a " + "i" * 64 + " 10\n",
     "bad_align.trace": "a one 10 3\n",
+    # 32 bytes free at capacity 64, in two 16-byte holes that are not buddies: fragmentation.
+    "holes.trace": "a A 16\na B 16\na C 16\na D 16\nf B\nf C\na E 32\n",
+    # The free of an ID whose allocation failed frees nothing (capacity 64).
+    "failed_free.trace": "a A 16\na B 1000\nf B\n",
 }
 USAGE_TAIL = r"\nTry 'buddy( \w+)? --help' for more\.\n$"
 
@@ -114,6 +118,22 @@ ROWS = [
      "tiny capacity"),
     (["replay", "--every", "0", "cloudwu.trace"], 2, r"--every '0' must be at least 1", "every"),
     (["replay", "--step", "cloudwu.trace"], 2, r"--step needs a range", "step on a large range"),
+    (["replay", "--step", "--capacity", "32K", "cloudwu.trace"], 2, r"--step needs a range",
+     "step on 2048 min blocks"),
+    (["replay", "--step", "--capacity", "16K", "cloudwu.trace"], 0, r"^a m1 +4 +\(", "step on 1024"),
+    (["replay", "--step", "--heap", "--capacity", "1K", "cloudwu.trace"], 2, r"--step needs a range \(not --heap\)",
+     "step on a heap"),
+    (["replay", "--heap", "--capacity", "9223372036854775808", "cloudwu.trace"], 2,
+     r"^buddy replay: --capacity 9223372036854775808 is too large .*with --heap, half the address space",
+     "a heap of half the address space"),
+    (["replay", "--capacity", "64", "holes.trace"], 0, r"first failure at line 7: 'a E 32': too fragmented",
+     "free bytes that are the request's, in holes"),
+    (["replay", "--policy", "exact", "--capacity", "64", "holes.trace"], 0,
+     r"first failure at line 7: 'a E 32': too fragmented", "exact: the same"),
+    (["replay", "--capacity", "64", "failed_free.trace"], 0, r"at the end: live blocks 1,",
+     "the free of a failed allocation"),
+    (["replay", "--heap", "max.trace"], 0, r"first failure at line 1: .*larger than the largest block",
+     "heap: 2^64-1 is too large"),
     (["replay", "no_such.trace"], 2, r"^buddy replay: TRACE 'no_such.trace': No such file", "missing file"),
     (["replay", "."], 2, r"^buddy replay: TRACE '.': Is a directory", "a directory"),
     (["draw", "."], 2, r"^buddy draw: TRACE '.': Is a directory", "a directory"),
@@ -185,6 +205,8 @@ ROWS = [
     (["run"], 2, r"^buddy run: PROGRAM is missing", "run without a program"),
     (["run", "--arena-size", "3", "--", "true"], 2, r"^buddy run: --arena-size '3' is not from 1M to 1G",
      "run arena size"),
+    (["run", "--arena-size", "2G", "--", "true"], 2, r"^buddy run: --arena-size '2G' is not from 1M to 1G",
+     "run arena size above 1G"),
     (["run", "--invalid-free", "maybe", "--", "true"], 2,
      r"^buddy run: --invalid-free 'maybe': expected abort or count", "run invalid-free"),
     (["run", "--fast", "--", "true"], 2, r"^buddy run: unknown option '--fast'", "run unknown option"),

@@ -10,6 +10,7 @@
 
 #include "buddy.h"
 #include "check.h"
+#include "heap_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -90,6 +91,46 @@ static void calloc_zeroes_and_checks_overflow(void) {
     CHECK_EQ_U64(buddy_heap_usable_size(heap, grown), 128);
     zeroed = grown;
     buddy_heap_free(heap, zeroed);
+    buddy_heap_fini(heap);
+}
+
+/* Whether the `size` bytes at `bytes` all hold `value`. */
+static bool all_bytes(const unsigned char *bytes, size_t size, unsigned char value) {
+    for (size_t i = 0; i < size; i++)
+        if (bytes[i] != value)
+            return false;
+    return true;
+}
+
+/* BUDDY_HEAP_FILL covers every usable byte: of an aligned block larger than
+ * its request, and of the tail a realloc grows in place; a rejected free
+ * there is counted as any other. Each block is freed (filled 0xDD) and taken
+ * again first, so no byte holds 0xAA by chance. */
+static void the_fill_covers_every_usable_byte(void) {
+    buddy_heap *heap = new_heap(BUDDY_HEAP_FILL);
+    unsigned char *aligned = buddy_heap_aligned_alloc(heap, 256, 10);
+    buddy_heap_free(heap, aligned);
+    CHECK(buddy_heap_aligned_alloc(heap, 256, 10) == aligned);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, aligned), 256);
+    CHECK(all_bytes(aligned, 256, 0xAA));
+    unsigned char *grown = buddy_heap_malloc(heap, 64);
+    CHECK(buddy_heap_realloc(heap, grown, 128) == grown); /* in place */
+    buddy_heap_free(heap, grown);
+    CHECK(buddy_heap_malloc(heap, 64) == grown);
+    CHECK(all_bytes(grown + 64, 64, 0xDD)); /* freed */
+    CHECK(buddy_heap_realloc(heap, grown, 128) == grown);
+    CHECK(all_bytes(grown, 128, 0xAA));
+    CHECK(buddy_heap_realloc(heap, grown, 32) == grown); /* the tail it gives back: freed */
+    CHECK(all_bytes(grown, 32, 0xAA) && all_bytes(grown + 32, 96, 0xDD));
+    buddy_range_stats stats;
+    CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
+    CHECK_STATUS(buddy_heap_free(heap, grown + 16), BUDDY_ENOTSTART); /* size unknown: no fill */
+    uint64_t rejected = stats.rejected_frees;
+    CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
+    CHECK_EQ_U64(stats.rejected_frees, rejected + 1);
+    buddy_heap_free(heap, grown);
+    buddy_heap_free(heap, aligned);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
     buddy_heap_fini(heap);
 }
 
@@ -198,6 +239,23 @@ static void failures_say_why(void) {
     CHECK(large != NULL);
     CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
     buddy_heap_fini(heap);
+    /* Free bytes exactly the block the request needs, in two holes that are
+     * not buddies: fragmentation too. */
+    static _Alignas(64) uint64_t metadata[2048];
+    buddy_heap_config config = {16, 0, BUDDY_BEST_FIT, 0, NULL, NULL, NULL};
+    size_t needed = buddy_heap_metadata_size(64, &config);
+    CHECK(needed > 0 && needed <= sizeof metadata);
+    CHECK_STATUS(buddy_heap_init_external(&heap, region, 64, metadata, needed, &config), BUDDY_OK);
+    void *quarters[4];
+    for (int i = 0; i < 4; i++)
+        CHECK((quarters[i] = buddy_heap_malloc(heap, 16)) != NULL);
+    buddy_heap_free(heap, quarters[1]);
+    buddy_heap_free(heap, quarters[2]);
+    CHECK(buddy_heap_malloc(heap, 32) == NULL);
+    buddy_heap_last_failure(heap, &failure);
+    CHECK_EQ_INT(failure.reason, BUDDY_FAILURE_FRAGMENTED);
+    CHECK_EQ_U64(failure.free_bytes, 32);
+    buddy_heap_fini(heap);
 }
 
 static int stop_at_second(void *pointer, size_t size, bool is_live, void *user) {
@@ -242,6 +300,24 @@ static void external_metadata_leaves_the_region_whole(void) {
     void *all = buddy_heap_malloc(heap, sizeof region);
     CHECK(all == (void *)region);
     buddy_heap_free(heap, all);
+    buddy_heap_fini(heap);
+}
+
+/* The check finds a header that is not a heap's: another magic, a usable
+ * area off the heap's alignment, a range that is not right after it. */
+static void the_check_finds_a_bad_header(void) {
+    buddy_heap *heap = new_heap(0);
+    heap->magic ^= 1u;
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_ECORRUPT);
+    heap->magic ^= 1u;
+    heap->base += 16;
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_ECORRUPT);
+    heap->base -= 16;
+    buddy_range *range = heap->range;
+    heap->range = (buddy_range *)(void *)((unsigned char *)range + 64);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_ECORRUPT);
+    heap->range = range;
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
     buddy_heap_fini(heap);
 }
 
@@ -306,6 +382,9 @@ static void exact_sizing_takes_what_is_asked(void) {
     void *aligned = buddy_heap_aligned_alloc(heap, 4096, 100);
     CHECK(aligned != NULL && (uintptr_t)aligned % 4096 == 0);
     CHECK_EQ_U64(buddy_heap_usable_size(heap, aligned), 128); /* 7 min blocks take 8 */
+    buddy_heap_free(heap, aligned); /* filled 0xDD; taken again, filled 0xAA whole */
+    CHECK(buddy_heap_aligned_alloc(heap, 4096, 100) == aligned);
+    CHECK(all_bytes(aligned, 128, 0xAA));
     buddy_range_stats stats;
     CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
     CHECK_EQ_U64(stats.allocated_bytes, 704 + 128);
@@ -346,6 +425,7 @@ int main(void) {
     packed_sizing_fills_what_rounding_skips();
     embedded_setup_aligns_and_fills_the_region();
     calloc_zeroes_and_checks_overflow();
+    the_fill_covers_every_usable_byte();
     realloc_grows_in_place_then_moves();
     aligned_allocation_is_absolute();
     bad_frees_change_nothing();
@@ -353,6 +433,7 @@ int main(void) {
     walk_visits_blocks_and_stops_early();
     external_metadata_leaves_the_region_whole();
     bad_configs_are_rejected();
+    the_check_finds_a_bad_header();
     lock_hooks_wrap_every_call();
     return check_exit_code("heap");
 }

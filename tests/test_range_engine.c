@@ -156,6 +156,8 @@ static void an_aligned_run(void) {
 static void the_dump(void) {
     buddy_range *range = make(512, 1024, BUDDY_RANGE_USER_DATA);
     uint64_t offset = 0;
+    CHECK_STATUS(buddy_range_alloc(range, 128, &offset), BUDDY_OK); /* the peak */
+    CHECK_STATUS(buddy_range_free(range, offset), BUDDY_OK);
     CHECK_STATUS(buddy_range_alloc(range, 64, &offset), BUDDY_OK);
     CHECK_STATUS(buddy_range_reserve(range, 256, 256), BUDDY_OK);
     char dump[1024];
@@ -165,7 +167,7 @@ static void the_dump(void) {
                  "{\"schema\": \"buddy-range/1\", \"capacity\": 512, \"max_capacity\": 1024, "
                  "\"min_block_size\": 16, \"policy\": \"best_fit\", \"live_blocks\": 1, "
                  "\"allocated\": 64, \"free\": 192, \"reserved\": 256, \"reservations\": 1, "
-                 "\"largest_free_block\": 128, \"peak_allocated\": 64, \"alloc_failures\": 0, "
+                 "\"largest_free_block\": 128, \"peak_allocated\": 128, \"alloc_failures\": 0, "
                  "\"rejected_frees\": 0, \"free_blocks\": [0, 0, 1, 1, 0, 0],\n"
                  " \"blocks\": [\n"
                  "  {\"offset\": 0, \"size\": 64, \"state\": \"live\", \"user_data\": 0},\n"

@@ -251,6 +251,32 @@ static void runs_resize_in_place(void) {
     format_is(range, "(0:16)");
 }
 
+/* A run that ends near the end of the range cannot grow past it: nothing
+ * changes. Past a power-of-two capacity lie nodes of no tile; with a free min
+ * block in every group of 64, the words there have bits set. */
+static void runs_do_not_grow_past_the_end(void) {
+    for (unsigned shift = 8; shift <= 16; shift += 4) {
+        uint64_t count = UINT64_C(1) << shift, offset = 0, run = 0, size = 0;
+        buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
+        for (uint64_t i = 0; i < count; i++)
+            CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
+        for (uint64_t i = 1; i < count; i += 64)
+            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        for (uint64_t i = count - 8; i < count; i++)
+            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK);
+        CHECK_EQ_U64(run, count - 8); /* [n - 8, n - 4) [n - 4, n - 3), then 3 free */
+        size_t bytes = (size_t)range->metadata_size;
+        memcpy(before, memory, bytes);
+        CHECK_STATUS(buddy_range_resize(range, run, 9), BUDDY_ENOMEM);
+        CHECK_EQ_INT(memcmp(before, memory, bytes), 0);
+        CHECK_STATUS(buddy_range_resize(range, run, 8), BUDDY_OK); /* up to the end */
+        CHECK_STATUS(buddy_range_size(range, run, &size), BUDDY_OK);
+        CHECK_EQ_U64(size, 8);
+        CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    }
+}
+
 /* A run grows in place whenever the min blocks after it are free, even where
  * its start is not a multiple of the new largest piece: its pieces then rise
  * to the next boundary, then fall. Free, size, format and the checker follow
@@ -499,6 +525,7 @@ int main(void) {
     power_of_two_counts_match_alloc();
     the_remainder_is_free();
     runs_resize_in_place();
+    runs_do_not_grow_past_the_end();
     grown_runs_rise_then_fall();
     packed_runs_start_at_multiples_of_four();
     packed_runs_start_at_odd_multiples_of_two();

@@ -129,7 +129,9 @@ static void segments_are_made_attached_and_checked(void) {
     CHECK_EQ_U64(block, 9 * 64);
     CHECK_EQ_INT(buddy_shared_resize(seen, a + 64, 64), BUDDY_ENOTSTART);
     CHECK_EQ_INT(buddy_shared_resize(seen, a, capacity * 2), BUDDY_ETOOBIG);
+    b = 12345;
     CHECK_EQ_INT(buddy_shared_alloc_exact(seen, capacity * 2, &b), BUDDY_ETOOBIG);
+    CHECK_EQ_U64(b, 12345); /* a failed allocation leaves *offset_out alone */
     CHECK_EQ_INT(buddy_shared_free(seen, a), BUDDY_OK);
     CHECK_EQ_INT(buddy_shared_get_stats(made, &stats), BUDDY_OK);
     CHECK(stats.live_blocks == 0 && stats.allocated_bytes == 0);

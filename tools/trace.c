@@ -122,7 +122,7 @@ static void describe_failure(engine *e, uint64_t line, const trace_op *op, int s
     buddy_range_stats stats;
     get_stats(e, &stats);
     const char *reason = "too fragmented: enough free bytes, no block that large";
-    if (e->heap != NULL) {
+    if (e->heap != NULL && status != BUDDY_ETOOBIG) { /* else past SIZE_MAX: never asked */
         buddy_heap_failure failure;
         buddy_heap_last_failure(e->heap, &failure);
         status = failure.reason == BUDDY_FAILURE_TOO_LARGE ? BUDDY_ETOOBIG : BUDDY_ENOMEM;
