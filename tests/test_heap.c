@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The pointer heap: set-up in both forms, the malloc family, in-place realloc,
- * absolute alignment, checked free, failure reasons, walk, reset and lock
- * hooks. Rejected calls are shown to leave the block list as it was.
+ * absolute alignment, checked free, the fill patterns, failure reasons, walk,
+ * reset, lock hooks and the check. Rejected calls are shown to leave the
+ * block list as it was.
  */
 #include <stdalign.h>
 #include <stddef.h>
@@ -103,9 +104,10 @@ static bool all_bytes(const unsigned char *bytes, size_t size, unsigned char val
 }
 
 /* BUDDY_HEAP_FILL covers every usable byte: of an aligned block larger than
- * its request, and of the tail a realloc grows in place; a rejected free
- * there is counted as any other. Each block is freed (filled 0xDD) and taken
- * again first, so no byte holds 0xAA by chance. */
+ * its request, of the tail a realloc grows in place (0xAA) and of the one it
+ * gives back (0xDD); a rejected free is counted as without the fill. Each
+ * block is freed (filled 0xDD) and taken again first, so no byte holds 0xAA
+ * by chance. */
 static void the_fill_covers_every_usable_byte(void) {
     buddy_heap *heap = new_heap(BUDDY_HEAP_FILL);
     unsigned char *aligned = buddy_heap_aligned_alloc(heap, 256, 10);
@@ -120,11 +122,11 @@ static void the_fill_covers_every_usable_byte(void) {
     CHECK(all_bytes(grown + 64, 64, 0xDD)); /* freed */
     CHECK(buddy_heap_realloc(heap, grown, 128) == grown);
     CHECK(all_bytes(grown, 128, 0xAA));
-    CHECK(buddy_heap_realloc(heap, grown, 32) == grown); /* the tail it gives back: freed */
+    CHECK(buddy_heap_realloc(heap, grown, 32) == grown);
     CHECK(all_bytes(grown, 32, 0xAA) && all_bytes(grown + 32, 96, 0xDD));
     buddy_range_stats stats;
     CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
-    CHECK_STATUS(buddy_heap_free(heap, grown + 16), BUDDY_ENOTSTART); /* size unknown: no fill */
+    CHECK_STATUS(buddy_heap_free(heap, grown + 16), BUDDY_ENOTSTART);
     uint64_t rejected = stats.rejected_frees;
     CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
     CHECK_EQ_U64(stats.rejected_frees, rejected + 1);
