@@ -642,7 +642,8 @@ typedef struct buddy_heap_config {
 BUDDY_API size_t buddy_heap_metadata_size(size_t region_size, const buddy_heap_config *config);
 
 /* Builds a heap inside `region` (any alignment): its metadata at the start,
- * the usable area after it, aligned to max_alignment. config may be NULL.
+ * the usable area after it, aligned to max_alignment, as large as the region
+ * holds with the metadata it needs. config may be NULL.
  * Fails with BUDDY_EINVAL iff heap_out or region is NULL or the config is
  * invalid (a field not a power of two, one lock hook without the other, an
  * unknown policy or flag); BUDDY_ESMALL iff the region has no room for one

@@ -455,6 +455,9 @@ static void bad_arguments(void) {
     CHECK_EQ_U64(buddy_cache_pool_size(CAPACITY, MIN_BLOCK, &too_high), 0);
     CHECK_EQ_U64(buddy_cache_size(&too_high), 0);
     CHECK(buddy_cache_size(NULL) > 0);
+    buddy_cache_config highest = {BUDDY_CACHE_MAX_ORDERS, 4096}; /* the largest that are valid */
+    CHECK(buddy_cache_pool_size(CAPACITY, MIN_BLOCK, &highest) > 0);
+    CHECK(buddy_cache_size(&highest) > 0);
     buddy_cache_pool *other = NULL;
     buddy_cache *cache = NULL;
     CHECK_STATUS(buddy_cache_pool_init(NULL, pool_memory, sizeof pool_memory, range, NULL),
@@ -467,6 +470,14 @@ static void bad_arguments(void) {
     CHECK_STATUS(buddy_cache_pool_init(&other, pool_memory, sizeof pool_memory, range, &too_many),
                  BUDDY_EINVAL);
     CHECK_STATUS(buddy_cache_pool_init(&other, pool_memory, 64, range, NULL), BUDDY_ESMALL);
+    /* One word short of the size, and the size (in memory of their own). */
+    static _Alignas(64) unsigned char spare[sizeof cache_memory[0]];
+    size_t needed = buddy_cache_pool_size(CAPACITY, MIN_BLOCK, NULL);
+    CHECK(needed <= sizeof spare);
+    CHECK_STATUS(buddy_cache_pool_init(&other, spare, needed - 8, range, NULL), BUDDY_ESMALL);
+    CHECK_STATUS(buddy_cache_pool_init(&other, spare, needed, range, NULL), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_pool_fini(other), BUDDY_OK);
+    CHECK_STATUS(buddy_cache_init(&cache, spare, buddy_cache_size(NULL) - 8, pool), BUDDY_ESMALL);
     CHECK_STATUS(buddy_cache_pool_fini(NULL), BUDDY_EINVAL);
     CHECK_STATUS(buddy_cache_pool_drain(NULL), BUDDY_EINVAL);
     CHECK_STATUS(buddy_cache_pool_reset(NULL), BUDDY_EINVAL);

@@ -67,6 +67,10 @@ FILES = {
     "holes.trace": "a A 16\na B 16\na C 16\na D 16\nf B\nf C\na E 32\n",
     # The free of an ID whose allocation failed frees nothing (capacity 64).
     "failed_free.trace": "a A 16\na B 1000\nf B\n",
+    "tiny.trace": "a x 1\n",
+    # 2^28 min blocks of 16 bytes hold it in one extent, but not a run that starts aligned
+    # (exact) or at a multiple of 2 (packed) after the first min block.
+    "edge.trace": "a a 16\na b 4294967280\n",
 }
 USAGE_TAIL = r"\nTry 'buddy( \w+)? --help' for more\.\n$"
 
@@ -144,6 +148,14 @@ ROWS = [
      r"\n  exact / ideal best fit: 1\.091x$", "the text card, hand-worked"),
     (["report", "--min-block", "3", "h1.trace"], 2, r"^buddy report: --min-block 3 is not a power of two",
      "report min block"),
+    (["report", "--min-block", "2T", "h1.trace"], 2,
+     r"^buddy report: --min-block 2199023255552 is not a power of two up to 1 TiB", "report min block past 1 TiB"),
+    (["report", "tiny.trace"], 0, r"^  best_fit +16 B +16\.000x +15 B +0 B +0$", "a trace that one min block serves"),
+    (["report", "max.trace"], 0, r"^  exact +none up to 2\^28 min blocks$", "report: no capacity serves"),
+    (["report", "--json", "max.trace"], 0, r'\{"policy": "exact", "smallest_capacity": null\}',
+     "report --json: no capacity serves"),
+    (["report", "edge.trace"], 0, r"^  packed +none .*\n  ideal_best_fit +4 GiB +1\.000x +0 B +0 B +0\n\Z",
+     "no exact / ideal ratio without an exact capacity"),
     (["report", "--frob", "h1.trace"], 2, r"^buddy report: unknown option '--frob' \(options: --min-block, --json\)",
      "report option"),
     (["report", "h1.trace", "no_such.trace"], 2, r"^buddy report: TRACE 'no_such.trace': No such file", "report file"),

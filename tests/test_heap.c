@@ -71,6 +71,23 @@ static void embedded_setup_aligns_and_fills_the_region(void) {
     CHECK_STATUS(buddy_heap_fini(heap), BUDDY_OK);
 }
 
+/* The embedded heap takes the largest capacity that fits its region: with one
+ * min block more, its header, metadata and usable area (aligned to 4096)
+ * would pass the region's end. Over regions of 32 KiB to about 1 MiB. */
+static void embedded_capacity_is_the_largest_that_fits(void) {
+    for (size_t size = 32768; size <= sizeof region - 64; size += 9973) {
+        buddy_heap *heap = NULL;
+        CHECK_STATUS(buddy_heap_init(&heap, region, size, NULL), BUDDY_OK);
+        buddy_range_stats stats;
+        buddy_heap_get_stats(heap, &stats);
+        size_t more = (size_t)stats.capacity + 16;
+        size_t metadata = buddy_heap_metadata_size(more, NULL) - HEADER_ALIGNMENT;
+        uintptr_t usable = align_up((uintptr_t)region + metadata, 4096); /* region: 64-aligned */
+        CHECK(usable + more > (uintptr_t)region + size);
+        buddy_heap_fini(heap);
+    }
+}
+
 static void calloc_zeroes_and_checks_overflow(void) {
     buddy_heap *heap = new_heap(BUDDY_HEAP_FILL);
     unsigned char *bytes = buddy_heap_malloc(heap, 64);
@@ -426,6 +443,7 @@ int main(void) {
     exact_sizing_takes_what_is_asked();
     packed_sizing_fills_what_rounding_skips();
     embedded_setup_aligns_and_fills_the_region();
+    embedded_capacity_is_the_largest_that_fits();
     calloc_zeroes_and_checks_overflow();
     the_fill_covers_every_usable_byte();
     realloc_grows_in_place_then_moves();

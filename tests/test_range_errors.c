@@ -179,9 +179,14 @@ static void corruption_is_detected(void) {
     range->sync = SYNC_HOOKS + 1;
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
     CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
-    range->sync = SYNC_HOOKS; /* without hooks */
+    range->sync = SYNC_HOOKS; /* without hooks, or with one of the two */
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
     CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
+    range->unlock_hook = (uint64_t)(uintptr_t)no_hook;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
+    range->lock_hook = range->unlock_hook;
+    range->unlock_hook = 0;
+    CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
     range->lock_hook = range->unlock_hook = (uint64_t)(uintptr_t)no_hook;
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
     range->lock_context = UINT64_C(1) << 40; /* not a pointer where pointers have 32 bits */

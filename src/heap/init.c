@@ -78,23 +78,33 @@ static bool capacity_fits(size_t capacity, uintptr_t after_header, uintptr_t end
            usable_bytes(after_header + metadata, end, config) >= capacity;
 }
 
-/* The capacity of an embedded heap. Metadata grows with capacity, so metadata
- * sized for the whole space leaves a capacity that surely fits; the smaller
- * metadata of that capacity may leave room for a little more. */
+/* The capacity of an embedded heap: the largest that fits. Metadata grows
+ * with capacity, so whether a capacity fits is monotone. Metadata sized for
+ * the whole space leaves a capacity that surely fits; the usable bytes after
+ * that capacity's own metadata bound every capacity that fits; a binary
+ * search over whole min blocks between the two finds the largest:
+ * O(log^2 region_size). */
 static size_t embedded_capacity(uintptr_t after_header, uintptr_t end,
                                 const buddy_heap_config *config) {
     size_t whole = (size_t)(end - after_header);
     size_t metadata = metadata_after_header(whole, config);
     if (metadata == 0 || metadata >= whole)
         return 0;
-    size_t capacity = usable_bytes(after_header + metadata, end, config);
-    if (capacity == 0)
+    size_t unit = config->min_block_size;
+    size_t low = usable_bytes(after_header + metadata, end, config) / unit;
+    if (low == 0)
         return 0;
-    assert(capacity_fits(capacity, after_header, end, config)); /* metadata grows with capacity */
-    size_t refined =
-        usable_bytes(after_header + metadata_after_header(capacity, config), end, config);
-    return refined > capacity && capacity_fits(refined, after_header, end, config) ? refined
-                                                                                   : capacity;
+    assert(capacity_fits(low * unit, after_header, end, config));
+    size_t high =
+        usable_bytes(after_header + metadata_after_header(low * unit, config), end, config) / unit;
+    while (low < high) { /* low min blocks fit; more than high do not */
+        size_t middle = low + (high - low + 1) / 2;
+        if (capacity_fits(middle * unit, after_header, end, config))
+            low = middle;
+        else
+            high = middle - 1;
+    }
+    return low * unit;
 }
 
 size_t buddy_heap_metadata_size(size_t region_size, const buddy_heap_config *given) {
