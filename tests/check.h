@@ -8,6 +8,8 @@
 #define BUDDY_TESTS_CHECK_H
 
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +93,14 @@ static inline uint64_t check_random(uint64_t *state) {
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
     return z ^ (z >> 31);
+}
+
+/* Whether the `size` bytes at `bytes` all hold `value` (a fill pattern). */
+static inline bool check_filled(const unsigned char *bytes, size_t size, unsigned char value) {
+    for (size_t i = 0; i < size; i++)
+        if (bytes[i] != value)
+            return false;
+    return true;
 }
 
 /* A uniform value in [0, bound) for bound > 0. */

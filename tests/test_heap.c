@@ -105,14 +105,6 @@ static void calloc_zeroes_and_checks_overflow(void) {
     buddy_heap_fini(heap);
 }
 
-/* Whether the `size` bytes at `bytes` all hold `value`. */
-static bool all_bytes(const unsigned char *bytes, size_t size, unsigned char value) {
-    for (size_t i = 0; i < size; i++)
-        if (bytes[i] != value)
-            return false;
-    return true;
-}
-
 /* BUDDY_HEAP_FILL covers every usable byte: of an aligned block larger than
  * its request, of the tail a realloc grows in place (0xAA) and of the one it
  * gives back (0xDD); a rejected free is counted as without the fill. Each
@@ -125,16 +117,16 @@ static void the_fill_covers_every_usable_byte(void) {
     buddy_heap_free(heap, aligned);
     CHECK(buddy_heap_aligned_alloc(heap, 256, 10) == aligned);
     CHECK_EQ_U64(buddy_heap_usable_size(heap, aligned), 256);
-    CHECK(all_bytes(aligned, 256, 0xAA));
+    CHECK(check_filled(aligned, 256, 0xAA));
     unsigned char *grown = buddy_heap_malloc(heap, 64);
     CHECK(buddy_heap_realloc(heap, grown, 128) == grown); /* in place */
     buddy_heap_free(heap, grown);
     CHECK(buddy_heap_malloc(heap, 64) == grown);
-    CHECK(watched || all_bytes(grown + 64, 64, 0xDD)); /* freed */
+    CHECK(watched || check_filled(grown + 64, 64, 0xDD)); /* freed */
     CHECK(buddy_heap_realloc(heap, grown, 128) == grown);
-    CHECK(all_bytes(grown, 128, 0xAA));
+    CHECK(check_filled(grown, 128, 0xAA));
     CHECK(buddy_heap_realloc(heap, grown, 32) == grown);
-    CHECK(all_bytes(grown, 32, 0xAA) && (watched || all_bytes(grown + 32, 96, 0xDD)));
+    CHECK(check_filled(grown, 32, 0xAA) && (watched || check_filled(grown + 32, 96, 0xDD)));
     buddy_range_stats stats;
     CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
     CHECK_STATUS(buddy_heap_free(heap, grown + 16), BUDDY_ENOTSTART);
@@ -397,7 +389,7 @@ static void exact_sizing_takes_what_is_asked(void) {
     CHECK_EQ_U64(buddy_heap_usable_size(heap, aligned), 128); /* 7 min blocks take 8 */
     buddy_heap_free(heap, aligned); /* filled 0xDD; taken again, filled 0xAA whole */
     CHECK(buddy_heap_aligned_alloc(heap, 4096, 100) == aligned);
-    CHECK(all_bytes(aligned, 128, 0xAA));
+    CHECK(check_filled(aligned, 128, 0xAA));
     buddy_range_stats stats;
     CHECK_STATUS(buddy_heap_get_stats(heap, &stats), BUDDY_OK);
     CHECK_EQ_U64(stats.allocated_bytes, 704 + 128);

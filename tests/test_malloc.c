@@ -33,31 +33,24 @@ static void *launder(void *pointer) {
  * read of the bytes it points to, which a new block's are not yet. */
 #define ALIGNED(pointer, alignment) (((uintptr_t)(pointer) & ((alignment)-1)) == 0)
 
-static bool filled(const unsigned char *block, size_t size, unsigned char value) {
-    for (size_t i = 0; i < size; i++)
-        if (block[i] != value)
-            return false;
-    return true;
-}
-
 static void entry_points_keep_their_contracts(void) {
     unsigned char *block = malloc(100);
     CHECK(block != NULL && ALIGNED(block, 16));
     memset(block, 7, 100);
     CHECK(malloc_usable_size(block) >= 100);
     block = realloc(block, 5000); /* grows, in place or not, keeping the bytes */
-    CHECK(block != NULL && filled(block, 100, 7));
+    CHECK(block != NULL && check_filled(block, 100, 7));
     block = realloc(block, 3u << 20); /* becomes a mapping of its own */
-    CHECK(block != NULL && filled(block, 100, 7) && malloc_usable_size(block) >= (3u << 20));
+    CHECK(block != NULL && check_filled(block, 100, 7) && malloc_usable_size(block) >= (3u << 20));
     block = realloc(block, 8u << 20); /* the mapping grows */
-    CHECK(block != NULL && filled(block, 100, 7));
+    CHECK(block != NULL && check_filled(block, 100, 7));
     block = realloc(block, 50); /* back to an arena */
-    CHECK(block != NULL && filled(block, 50, 7));
+    CHECK(block != NULL && check_filled(block, 50, 7));
     CHECK(realloc(block, 0) == NULL); /* glibc's choice: frees it */
     CHECK(malloc_usable_size(NULL) == 0);
 
     unsigned char *zeroes = calloc(1000, 10);
-    CHECK(zeroes != NULL && filled(zeroes, 10000, 0));
+    CHECK(zeroes != NULL && check_filled(zeroes, 10000, 0));
     free(zeroes);
     errno = 0; /* products that overflow to 2 bytes, which would be served */
     CHECK(calloc(half_of_everything + 2, 2) == NULL && errno == ENOMEM);
@@ -147,7 +140,7 @@ static void *worker(void *argument) {
         to->sizes[to->count++] = size;
         pthread_mutex_unlock(&to->lock);
         if (old != NULL) {
-            if (!filled(old, old_size, (unsigned char)(old_size & 0xFF)))
+            if (!check_filled(old, old_size, (unsigned char)(old_size & 0xFF)))
                 __atomic_fetch_add(&failures, 1u, __ATOMIC_RELAXED);
             free(old);
         }
@@ -165,8 +158,8 @@ static void threads_pass_blocks_and_lose_nothing(void) {
         pthread_join(threads[i], NULL);
     for (unsigned i = 0; i < THREADS; i++)
         for (unsigned k = 0; k < boxes[i].count; k++) {
-            CHECK(
-                filled(boxes[i].blocks[k], boxes[i].sizes[k], (unsigned char)(boxes[i].sizes[k])));
+            CHECK(check_filled(boxes[i].blocks[k], boxes[i].sizes[k],
+                               (unsigned char)(boxes[i].sizes[k])));
             free(boxes[i].blocks[k]);
         }
     CHECK(failures == 0);
@@ -355,7 +348,7 @@ static int child_main(const char *mode) {
             memset(blocks[i], (int)(i & 0xFF), 1000);
         }
         for (size_t i = 0; i < COUNT; i++)
-            if (!filled(blocks[i], 1000, (unsigned char)(i & 0xFF)))
+            if (!check_filled(blocks[i], 1000, (unsigned char)(i & 0xFF)))
                 return 1;
         for (size_t i = 0; i < COUNT; i++)
             free(blocks[i]);
