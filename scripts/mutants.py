@@ -928,7 +928,9 @@ MUTANTS = [
      '? (size_t)heap->min_block_size * 8u'),
     ('src/heap/heap_cache.c',
      ': (size_t)heap->min_block_size << (heap_cache_config.orders - 1u);',
-     ': (size_t)heap->min_block_size << heap_cache_config.orders;'),
+     ': (size_t)heap->min_block_size << heap_cache_config.orders;',
+     "sizes past the cached ones reach an order whose count and limit stay 0 (the arrays hold "
+     "BUDDY_CACHE_MAX_ORDERS): the hits miss, and the slow path serves them"),
     ('src/heap/heap_cache.c',
      '    if (!shared->used)\n        claim(heap, shared);',
      '    claim(heap, shared);'),

@@ -149,6 +149,10 @@ static void every_rejected_free(void) {
     CHECK_STATUS(buddy_cache_free(caches[1], live), BUDDY_OK);
     CHECK_EQ_U64(alloc_ok(caches[1], 50), live);
     CHECK_STATUS(buddy_cache_free(caches[1], live), BUDDY_OK);
+    /* Past the capacity, where tags would be, the pool keeps other bytes
+     * (owner bytes, then nothing): no offset there has a tag to read. */
+    for (uint64_t past = CAPACITY; past < 2 * CAPACITY; past += MIN_BLOCK)
+        check_rejected(caches[past % 32 == 0 ? 0 : 1], past, BUDDY_ERANGE);
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
     tear_down();
 }

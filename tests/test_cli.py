@@ -13,10 +13,12 @@ import re
 import subprocess
 import sys
 import tempfile
+from xml.etree import ElementTree
 
 CLOUDWU = "a m1 4\na m2 9\na m3 3\na m4 7\nf m3\nf m1\nf m4\nf m2\n"
 FILES = {
     "cloudwu.trace": CLOUDWU,
+    "a&b<c>.trace": CLOUDWU,  # a title with what XML would read
     # A realloc of an ID whose allocation failed takes its new name (capacity 128, min block 64).
     "failed_realloc.trace": "a x 100\na y 10\nf x\nr y 20 z\nf z\n",
     "control.trace": "a \x01\x7f\xff 5000\n",
@@ -42,6 +44,9 @@ FILES = {
     "h6.trace": "a A 32\na B 32\nf B\nf A\na C 64\n",
     "aligned.trace": "a x 80 64\n",
     "other.json": '{"schema": "buddy-replay/1"}',
+    "no_schema.json": '{"capacity": 64, "min_block_size": 16, "blocks": [{"offset": 0, "size": 64, "state": "free"}]}',
+    "escaped.json": '{"schema": "buddy-range/1", "note": "a \\"quoted\\" word", "capacity": 64, '
+                    '"min_block_size": 16, "blocks": [{"offset": 0, "size": 64, "state": "free"}]}',
     "no_map.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16}',
     "not_gzip.trace.gz": "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not deflate data",  # a broken gzip
     "gap.json": '{"schema": "buddy-range/1", "capacity": 64, "min_block_size": 16, "blocks": '
@@ -163,12 +168,17 @@ ROWS = [
     (["report", "not_gzip.trace.gz"], 2, r"^buddy report: TRACE 'not_gzip.trace.gz': (not a gzip file, or cut short|this build reads no gzip)",
      "a broken gzip"),
     (["draw", "--dump", "no_such.json"], 2, r"^buddy draw: --dump 'no_such.json': No such file", "missing dump"),
+    (["draw", "--dump=no_such.json"], 2, r"^buddy draw: --dump 'no_such.json': No such file", "--dump=FILE"),
+    (["draw", "--step", "--capacity", "1K", "cloudwu.trace"], 2, r"^buddy draw: --step is for buddy replay, not draw",
+     "draw has no step"),
     (["draw", "--dump"], 2, r"^buddy draw: --dump needs a value", "dump without a file"),
     (["draw", "--dump", "x.json", "--capacity", "64"], 2, r"^buddy draw: unknown option '--capacity' \(options: with --dump: --out\)",
      "dump and replay options"),
     (["draw", "--dump", "decimal.trace"], 3, r"^buddy draw: decimal.trace: not a range dump: not a JSON object", "not JSON"),
     (["draw", "--dump", "other.json"], 3, r"^buddy draw: other.json: not a range dump: its schema is not buddy-range/1",
      "another schema"),
+    (["draw", "--dump", "no_schema.json"], 3, r"not a range dump: it has no schema", "no schema"),
+    (["draw", "--dump", "escaped.json", "--out", "e.svg"], 0, r"wrote e.svg", "an escaped quote in a string"),
     (["draw", "--dump", "no_map.json"], 3, r"not a range dump: it has no block map", "no map"),
     (["draw", "--dump", "gap.json"], 3, r"not a range dump: its blocks do not tile the capacity", "a gap"),
     (["draw", "--dump", "empty_block.json"], 3, r"not a range dump: its blocks do not tile the capacity",
@@ -235,6 +245,7 @@ ROWS = [
      "sizes option"),
     (["demo", "--out"], 2, r"^buddy demo: --out needs a value", "demo"),
     (["demo", "extra"], 2, r"^buddy demo: unexpected argument 'extra'", "demo argument"),
+    (["demo", "-"], 2, r"^buddy demo: unexpected argument '-'", "a lone dash is an argument"),
     (["frob"], 2, r"^buddy: unknown command 'frob' \(commands: demo", "unknown command"),
     ([], 2, r"^buddy: COMMAND is missing", "no command"),
     (["--version"], 0, r"^buddy \d+\.\d+\.\d+\n$", "version"),
@@ -348,6 +359,10 @@ def check_picture(command, folder):
     in_lives = sorted(round(float(sh) / float(h), 2)
                       for _, _, w, h, _, sw, sh in parts if h != "36.00")
     assert code == 0 and in_map == [0.625, 0.781] and in_lives == [0.62, 0.78, 0.78], (in_map, in_lives)
+    code, out, err = run(command, ["draw", "a&b<c>.trace", "--out", "amp.svg"], folder)
+    assert code == 0, err
+    for picture in ("p.svg", "h1.svg", "amp.svg"):  # each is XML an SVG reader takes
+        ElementTree.parse(os.path.join(folder, picture))
 
 
 def main():
@@ -378,7 +393,8 @@ def main():
             try:
                 check(command, folder)
                 passed += 1
-            except (AssertionError, ValueError, KeyError, TypeError, OSError) as error:
+            except (AssertionError, ValueError, KeyError, TypeError, OSError,
+                    ElementTree.ParseError) as error:
                 failed += 1
                 print(f"FAIL {check.__doc__.split(':')[0]}: {error!r}")
     print(f"{passed} passed, {failed} failed")

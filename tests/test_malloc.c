@@ -174,7 +174,7 @@ static void *churn(void *argument) {
     while (!stop_churn) {
         void *blocks[32];
         for (int i = 0; i < 32; i++)
-            blocks[i] = malloc((size_t)(16 << (i % 12)));
+            blocks[i] = malloc((size_t)(16 << (i % 16))); /* up to 512 KiB: past the caches */
         for (int i = 0; i < 32; i++)
             free(blocks[i]);
     }
@@ -189,7 +189,7 @@ static void fork_never_inherits_a_held_lock(void) {
         if (child == 0) {
             alarm(10); /* a lock held by a thread the child lacks would hang it */
             for (int k = 0; k < 1000; k++)
-                free(malloc((size_t)(16 << (k % 12))));
+                free(malloc((size_t)(16 << (k % 16))));
             _exit(0);
         }
         int status = 0;
@@ -514,6 +514,15 @@ static void options_change_what_they_say(void) {
     status = run_child("--too-large-for-an-arena", "BUDDY_MALLOC_MMAP_THRESHOLD=1G", "1", output,
                        sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 1 blocks mapped"));
+    /* Arenas double from 32 MiB (the default) up to the first of the largest
+     * size, which cannot hold it either: no more are made for it. */
+    size_t largest = sizeof(void *) == 8 ? (size_t)1 << 30 : (size_t)1 << 28, arena_bytes = 0;
+    unsigned arena_count = 0;
+    const char *in_all = strstr(output, "in place; ");
+    CHECK(in_all != NULL &&
+          sscanf(in_all, "in place; %u arenas of %zu bytes", &arena_count, &arena_bytes) == 2);
+    CHECK_EQ_U64(arena_count, sizeof(void *) == 8 ? 6 : 4);
+    CHECK_EQ_U64(arena_bytes, 2 * largest - ((size_t)32 << 20));
     status = run_child("--pvalloc", "BUDDY_MALLOC_EXACT=1", NULL, output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     status = run_child("--at-the-threshold", NULL, "1", output, sizeof output);

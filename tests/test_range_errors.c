@@ -174,6 +174,14 @@ static void corruption_is_detected(void) {
     metadata[0] ^= 1;
     CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
     metadata[0] ^= 1;
+    /* A policy and a count of reservations that no range has. */
+    range->policy = BUDDY_FIRST_FIT + 1;
+    CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
+    range->policy = BUDDY_BEST_FIT;
+    range->reservation_count = MAX_RESERVATIONS + 1;
+    CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_ECORRUPT);
+    range->reservation_count = 0;
+    CHECK_STATUS(buddy_range_attach(&attached, metadata, size), BUDDY_OK);
 
     /* A sync mode with no lock behind it: rejected, never taken. */
     range->sync = SYNC_HOOKS + 1;
@@ -219,6 +227,10 @@ static void corruption_is_detected(void) {
     CHECK_STATUS(buddy_range_alloc(range, 16, &offset), BUDDY_OK);
     CHECK_STATUS(buddy_range_set_user_data(range, offset, 7), BUDDY_OK);
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    range->user_data_word++; /* the slots moved off the layout's place for them */
+    CHECK_STATUS(buddy_range_attach(&attached, with_slots, sizeof with_slots), BUDDY_ECORRUPT);
+    range->user_data_word--;
+    CHECK_STATUS(buddy_range_attach(&attached, with_slots, sizeof with_slots), BUDDY_OK);
     uint64_t *slots = &range_words(range)[range->user_data_word];
     for (uint64_t first = 1; first < 32; first += 30) { /* free, then past the capacity */
         slots[first] = 7;

@@ -277,6 +277,33 @@ static void runs_do_not_grow_past_the_end(void) {
     }
 }
 
+/* With runs in the range, the checked free asks whether a live order-1
+ * block is a run's head, which the piece after it would say. The last such
+ * block of a power-of-two range has no piece after it, and the node where
+ * one would start lies past the tiles, on words that hold other bits (here,
+ * summaries with bits set by a free min block in every group of 64). */
+static void the_last_block_heads_no_run(void) {
+    for (unsigned shift = 8; shift <= 16; shift += 4) {
+        uint64_t count = UINT64_C(1) << shift, offset = 0, run = 0, size = 0;
+        buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
+        for (uint64_t i = 0; i < count - 2; i++)
+            CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
+        CHECK_STATUS(buddy_range_alloc(range, 2, &offset), BUDDY_OK);
+        CHECK_EQ_U64(offset, count - 2);
+        for (uint64_t i = 1; i < count - 2; i += 64)
+            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        for (uint64_t i = count - 24; i < count - 16; i++)
+            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK);
+        CHECK_EQ_U64(run, count - 24);
+        CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+        CHECK_STATUS(buddy_range_size(range, count - 2, &size), BUDDY_OK);
+        CHECK_EQ_U64(size, 2);
+        CHECK_STATUS(buddy_range_free(range, count - 2), BUDDY_OK);
+        CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    }
+}
+
 /* A run grows in place whenever the min blocks after it are free, even where
  * its start is not a multiple of the new largest piece: its pieces then rise
  * to the next boundary, then fall. Free, size, format and the checker follow
@@ -526,6 +553,7 @@ int main(void) {
     the_remainder_is_free();
     runs_resize_in_place();
     runs_do_not_grow_past_the_end();
+    the_last_block_heads_no_run();
     grown_runs_rise_then_fall();
     packed_runs_start_at_multiples_of_four();
     packed_runs_start_at_odd_multiples_of_two();

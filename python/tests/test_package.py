@@ -151,7 +151,7 @@ class HeapFace(unittest.TestCase):
             heap.close()  # releases the mmap, which may then close
 
     def test_read_only_regions_are_refused(self):
-        with self.assertRaises(TypeError):
+        with self.assertRaisesRegex(TypeError, "region must be writable"):
             Heap(bytes(4096))
         with self.assertRaises(BuddyError):
             Heap(bytearray(8))

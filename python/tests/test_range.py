@@ -44,6 +44,8 @@ class RangeBasics(unittest.TestCase):
             r.free(1 << 70)    # beyond 64 bits
         with self.assertRaises(ValueError):
             r.alloc(-1)
+        with self.assertRaises(ValueError):
+            r.reserve(1 << 64, 16)  # past 64 bits: never taken modulo 2^64 (as 0)
         with self.assertRaises(TypeError):
             r.free(None)
         with self.assertRaises(TypeError):
