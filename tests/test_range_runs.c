@@ -279,23 +279,24 @@ static void runs_do_not_grow_past_the_end(void) {
 
 /* With runs in the range, the checked free asks whether a live order-1
  * block is a run's head, which the piece after it would say. The last such
- * block of a power-of-two range has no piece after it, and the node where
- * one would start lies past the tiles, on words that hold other bits (here,
- * summaries with bits set by a free min block in every group of 64). */
+ * block of a power-of-two range has no piece after it: where that piece's
+ * back mark would be lie other bits, a summary's or another band's (here
+ * set by a free block of order 4 and the first half allocated whole). */
 static void the_last_block_heads_no_run(void) {
     for (unsigned shift = 8; shift <= 16; shift += 4) {
         uint64_t count = UINT64_C(1) << shift, offset = 0, run = 0, size = 0;
         buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
-        for (uint64_t i = 0; i < count - 2; i++)
+        CHECK_STATUS(buddy_range_alloc(range, count / 2, &offset), BUDDY_OK);
+        for (uint64_t i = count / 2; i < count - 2; i++)
             CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
         CHECK_STATUS(buddy_range_alloc(range, 2, &offset), BUDDY_OK);
         CHECK_EQ_U64(offset, count - 2);
-        for (uint64_t i = 1; i < count - 2; i += 64)
-            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
         for (uint64_t i = count - 24; i < count - 16; i++)
             CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
         CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK);
         CHECK_EQ_U64(run, count - 24);
+        for (uint64_t i = count - 48; i < count - 32; i++)
+            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
         CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
         CHECK_STATUS(buddy_range_size(range, count - 2, &size), BUDDY_OK);
         CHECK_EQ_U64(size, 2);
