@@ -322,6 +322,14 @@ def check_report(command, folder):
     assert code == 0 and h5["policy"] == h6["policy"] == "ideal_best_fit", out
     assert h5["smallest_capacity"] == 128 and h5["reallocs_in_place"] == 1, h5
     assert h6["smallest_capacity"] == 64, h6
+    # 1,000 frees, each found in the ideal's table of live blocks as others leave it: the
+    # block after them takes exactly what they held.
+    with open(os.path.join(folder, "churn.trace"), "w", encoding="ascii") as f:
+        f.write("".join(f"a x{i} 16\n" for i in range(1000)) +
+                "".join(f"f x{i}\n" for i in range(1000)) + "a big 16000\n")
+    code, out, err = run(command, ["report", "--json", "--min-block", "16", "churn.trace"], folder)
+    churn = {p["policy"]: p for p in json.loads(out)["traces"][0]["policies"]}
+    assert code == 0 and churn["ideal_best_fit"]["smallest_capacity"] == 16000, churn
     with open(os.path.join(folder, "h1.trace"), "rb") as plain:
         with gzip.open(os.path.join(folder, "h1.trace.gz"), "wb") as packed:
             packed.write(plain.read())
@@ -359,10 +367,30 @@ def check_picture(command, folder):
     in_lives = sorted(round(float(sh) / float(h), 2)
                       for _, _, w, h, _, sw, sh in parts if h != "36.00")
     assert code == 0 and in_map == [0.625, 0.781] and in_lives == [0.62, 0.78, 0.78], (in_map, in_lives)
+    # The tree of h1's end, from the root down: split (white), then [0, 128) free and [128, 256)
+    # split, then y and z live, in their colour.
+    with open(os.path.join(folder, "h1.svg"), encoding="utf-8") as f:
+        tree = {(x, y, w, "live" if fill.startswith("hsl") else fill) for x, y, w, fill in
+                re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="22.00" '
+                           r'fill="([^"]+)"', f.read())}
+    assert tree == {("84.00", "238.00", "856.00", "#fff"), ("84.00", "260.00", "428.00", "#e6e6e6"),
+                    ("512.00", "260.00", "428.00", "#fff"), ("512.00", "282.00", "214.00", "live"),
+                    ("726.00", "282.00", "214.00", "live")}, tree
+    # At most 20,000 lives are drawn (two rectangles each): here every fourth of 60,000.
+    with open(os.path.join(folder, "lives.trace"), "w", encoding="ascii") as f:
+        f.write("".join(f"a x{i} 1\nf x{i}\n" for i in range(60000)))
+    code, out, err = run(command, ["draw", "--capacity", "1K", "--min-block", "1", "lives.trace",
+                                   "--out", "lives.svg"], folder)
+    with open(os.path.join(folder, "lives.svg"), encoding="utf-8") as f:
+        rectangles = f.read().count("<rect")
+    assert code == 0 and 30000 <= rectangles <= 2 * 20000 + 100, (err, rectangles)
     code, out, err = run(command, ["draw", "a&b<c>.trace", "--out", "amp.svg"], folder)
     assert code == 0, err
-    for picture in ("p.svg", "h1.svg", "amp.svg"):  # each is XML an SVG reader takes
-        ElementTree.parse(os.path.join(folder, picture))
+    for picture in ("p.svg", "h1.svg", "amp.svg"):  # XML an SVG reader takes, all in its height
+        root = ElementTree.parse(os.path.join(folder, picture)).getroot()
+        lowest = max(float(e.get("y", 0)) + float(e.get("height", 0)) for e in root.iter()
+                     if e.tag.endswith(("rect", "text")) and "%" not in e.get("height", ""))
+        assert lowest <= float(root.get("height")), (picture, lowest, root.get("height"))
 
 
 def main():

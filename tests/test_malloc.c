@@ -403,7 +403,8 @@ static int child_main(const char *mode) {
         }
         bool failed = errno == ENOMEM && malloc(64u << 20) == NULL && blocks > 100;
         void *aligned_out = NULL;
-        failed = failed && posix_memalign(&aligned_out, 64, 64u << 20) == ENOMEM;
+        errno = 0; /* posix_memalign returns its error and leaves errno as it was */
+        failed = failed && posix_memalign(&aligned_out, 64, 64u << 20) == ENOMEM && errno == 0;
         char *grown = malloc(10);
         failed = failed && grown != NULL && realloc(grown, 64u << 20) == NULL && errno == ENOMEM;
         free(grown);
@@ -487,6 +488,9 @@ static void options_change_what_they_say(void) {
     status = run_child("--arenas", "BUDDY_MALLOC_EXACT=yes", "1", output, sizeof output);
     CHECK(strstr(output, "BUDDY_MALLOC_EXACT='yes' is not one of '0', '1', 'packed'; using '0'") !=
           NULL);
+    status = run_child("--arenas", "BUDDY_MALLOC_INVALID_FREE=ignore", "1", output, sizeof output);
+    CHECK(strstr(output, "BUDDY_MALLOC_INVALID_FREE='ignore' is not one of 'count', 'abort'; "
+                         "using 'abort'") != NULL); /* the default, named */
     status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=1G", NULL, output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && output[0] == '\0');
 
