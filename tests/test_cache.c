@@ -378,7 +378,7 @@ static void bias_and_cache_lifetimes(void) {
 
 /* The checker finds every flipped bit of the tags of a span of order-2
  * blocks, a stack entry that names another block, and a cache whose count,
- * stack or copy of the pool's geometry is wrong, or whose count is past a
+ * stack or any field of its copy of the pool's geometry is wrong, or whose count is past a
  * limit that holds less, and a cache without an id in a biased pool. */
 static void corruption_is_found(void) {
     set_up(CAPACITY, NULL);
@@ -435,9 +435,21 @@ static void corruption_is_found(void) {
     caches[0]->stack[1]++; /* a stack where another order's is */
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
     caches[0]->stack[1]--;
-    caches[0]->orders++; /* a copy of the pool's geometry that differs */
-    CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);
-    caches[0]->orders--;
+    /* Each field of a cache's copy of the pool's geometry, changed alone. */
+#define FOUND_THEN_UNDONE(change, undo)                                                            \
+    do {                                                                                           \
+        change;                                                                                    \
+        CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_ECORRUPT);                                \
+        undo;                                                                                      \
+    } while (0)
+    FOUND_THEN_UNDONE(caches[0]->tags++, caches[0]->tags--);
+    FOUND_THEN_UNDONE(caches[0]->owners++, caches[0]->owners--);
+    FOUND_THEN_UNDONE(caches[0]->tag_count++, caches[0]->tag_count--);
+    FOUND_THEN_UNDONE(caches[0]->orders++, caches[0]->orders--);
+    FOUND_THEN_UNDONE(caches[0]->min_block_shift++, caches[0]->min_block_shift--);
+    FOUND_THEN_UNDONE(caches[0]->granule_shift++, caches[0]->granule_shift--);
+    FOUND_THEN_UNDONE(caches[0]->biased ^= 1u, caches[0]->biased ^= 1u);
+#undef FOUND_THEN_UNDONE
     CHECK_STATUS(buddy_cache_pool_check(pool), BUDDY_OK);
     memcpy(&magic, pool_memory + 128, sizeof magic); /* after the two lock lines */
     memset(pool_memory + 128, 0, sizeof magic);

@@ -322,14 +322,19 @@ def check_report(command, folder):
     assert code == 0 and h5["policy"] == h6["policy"] == "ideal_best_fit", out
     assert h5["smallest_capacity"] == 128 and h5["reallocs_in_place"] == 1, h5
     assert h6["smallest_capacity"] == 64, h6
-    # 1,000 frees, each found in the ideal's table of live blocks as others leave it: the
-    # block after them takes exactly what they held.
+    # 1,000 blocks of sizes a fixed generator picks, freed in a scrambled order: each free must
+    # find its block in the ideal's table of live blocks, or the block of all their bytes at the
+    # end would not fit the capacity that held them.
+    state, sizes = 7, []
+    for _ in range(1000):
+        state = (state * 6364136223846793005 + 1442695040888963407) % 2**64
+        sizes.append(16 * (1 + (state >> 33) % 100))
     with open(os.path.join(folder, "churn.trace"), "w", encoding="ascii") as f:
-        f.write("".join(f"a x{i} 16\n" for i in range(1000)) +
-                "".join(f"f x{i}\n" for i in range(1000)) + "a big 16000\n")
+        f.write("".join(f"a x{i} {size}\n" for i, size in enumerate(sizes)) +
+                "".join(f"f x{i * 7919 % 1000}\n" for i in range(1000)) + f"a all {sum(sizes)}\n")
     code, out, err = run(command, ["report", "--json", "--min-block", "16", "churn.trace"], folder)
     churn = {p["policy"]: p for p in json.loads(out)["traces"][0]["policies"]}
-    assert code == 0 and churn["ideal_best_fit"]["smallest_capacity"] == 16000, churn
+    assert code == 0 and churn["ideal_best_fit"]["smallest_capacity"] == sum(sizes), churn
     with open(os.path.join(folder, "h1.trace"), "rb") as plain:
         with gzip.open(os.path.join(folder, "h1.trace.gz"), "wb") as packed:
             packed.write(plain.read())
