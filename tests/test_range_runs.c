@@ -305,6 +305,30 @@ static void the_last_block_heads_no_run(void) {
     }
 }
 
+/* A free extent that ends at the end of a power-of-two range ends there:
+ * the node that would start at the capacity lies past the tiles, on words
+ * that hold other bits (at 2^16 min blocks, a summary's bit that a free min
+ * block at 16300 sets). A packed run of 5 at the extent's only start, 2
+ * before the end, does not fit. */
+static void free_extents_end_at_the_capacity(void) {
+    for (unsigned shift = 8; shift <= 16; shift += 4) {
+        uint64_t count = UINT64_C(1) << shift, offset = 0;
+        buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
+        for (uint64_t i = 0; i < count; i++)
+            CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
+        if (count > 16300)
+            CHECK_STATUS(buddy_range_free(range, 16300), BUDDY_OK);
+        for (uint64_t i = count - 6; i < count; i++)
+            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        size_t bytes = (size_t)range->metadata_size;
+        memcpy(before, memory, bytes);
+        CHECK_STATUS(buddy_range_alloc_packed(range, 5, &offset), BUDDY_ENOMEM);
+        range->alloc_failures--; /* the one counter a failed allocation moves */
+        CHECK_EQ_INT(memcmp(before, memory, bytes), 0);
+        CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    }
+}
+
 /* A run grows in place whenever the min blocks after it are free, even where
  * its start is not a multiple of the new largest piece: its pieces then rise
  * to the next boundary, then fall. Free, size, format and the checker follow
@@ -433,6 +457,29 @@ static void packed_runs_at_odd_multiples_of_two_resize(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
 }
 
+/* A packed run looks past the lowest free block of each order: on to the
+ * next in the same group (here at 32) and in a group that another summary
+ * word covers (at 40000). The lowest free blocks of orders 1 and 2, at 0
+ * and 16, are in extents too small for it, and no larger block is free. */
+static void packed_runs_look_past_the_lowest_blocks(void) {
+    static const uint64_t holes[] = {32, 40000};
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t count = UINT64_C(1) << 16, offset = 0;
+        buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
+        for (uint64_t k = 0; k < count; k++)
+            CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
+        static const uint64_t freed[][2] = {{0, 2}, {16, 20}};
+        for (unsigned f = 0; f < 2; f++)
+            for (uint64_t k = freed[f][0]; k < freed[f][1]; k++)
+                CHECK_STATUS(buddy_range_free(range, k), BUDDY_OK);
+        for (uint64_t k = holes[i]; k < holes[i] + 6; k++)
+            CHECK_STATUS(buddy_range_free(range, k), BUDDY_OK);
+        CHECK_STATUS(buddy_range_alloc_packed(range, 5, &offset), BUDDY_OK);
+        CHECK_EQ_U64(offset, holes[i]);
+        CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
+    }
+}
+
 /* Of the holes that hold a packed run, the smallest wins, and the run goes
  * at its lowest multiple of 4: runs of 9 min blocks take the hole of 9 at 36,
  * then the 12 at 4, then the 13 at 17 (from 20); a power-of-two count is a
@@ -555,12 +602,14 @@ int main(void) {
     runs_resize_in_place();
     runs_do_not_grow_past_the_end();
     the_last_block_heads_no_run();
+    free_extents_end_at_the_capacity();
     grown_runs_rise_then_fall();
     packed_runs_start_at_multiples_of_four();
     packed_runs_start_at_odd_multiples_of_two();
     back_marks_below_a_band_are_found();
     packed_runs_at_odd_multiples_of_two_resize();
     packed_runs_take_the_smallest_hole();
+    packed_runs_look_past_the_lowest_blocks();
     packed_runs_fill_the_extent_below_the_block();
     packed_allocations_keep_extents_whole();
     corruption_with_runs_is_detected();
