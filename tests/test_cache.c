@@ -378,8 +378,9 @@ static void bias_and_cache_lifetimes(void) {
 
 /* The checker finds every flipped bit of the tags of a span of order-2
  * blocks, a stack entry that names another block, and a cache whose count,
- * stack or any field of its copy of the pool's geometry is wrong, or whose count is past a
- * limit that holds less, and a cache without an id in a biased pool. */
+ * stack or any field of its copy of the pool's geometry is wrong, or whose
+ * count is past a limit that holds less, and a cache without an id in a
+ * biased pool. */
 static void corruption_is_found(void) {
     set_up(CAPACITY, NULL);
     uint64_t live = alloc_ok(caches[0], 64), cached = alloc_ok(caches[0], 64);

@@ -251,19 +251,31 @@ static void runs_resize_in_place(void) {
     format_is(range, "(0:16)");
 }
 
+/* A range of `count` min blocks of one unit, each allocated on its own. */
+static buddy_range *make_full(uint64_t count) {
+    buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
+    uint64_t offset = 0;
+    for (uint64_t i = 0; i < count; i++)
+        CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
+    return range;
+}
+
+/* Frees min blocks [first, end) of such a range, one by one. */
+static void free_each(buddy_range *range, uint64_t first, uint64_t end) {
+    for (uint64_t i = first; i < end; i++)
+        CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+}
+
 /* A run that ends near the end of the range cannot grow past it: nothing
  * changes. Past a power-of-two capacity lie nodes of no tile; with a free min
  * block in every group of 64, the words there have bits set. */
 static void runs_do_not_grow_past_the_end(void) {
     for (unsigned shift = 8; shift <= 16; shift += 4) {
-        uint64_t count = UINT64_C(1) << shift, offset = 0, run = 0, size = 0;
-        buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
-        for (uint64_t i = 0; i < count; i++)
-            CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
+        uint64_t count = UINT64_C(1) << shift, run = 0, size = 0;
+        buddy_range *range = make_full(count);
         for (uint64_t i = 1; i < count; i += 64)
             CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
-        for (uint64_t i = count - 8; i < count; i++)
-            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        free_each(range, count - 8, count);
         CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK);
         CHECK_EQ_U64(run, count - 8); /* [n - 8, n - 4) [n - 4, n - 3), then 3 free */
         size_t bytes = (size_t)range->metadata_size;
@@ -291,12 +303,10 @@ static void the_last_block_heads_no_run(void) {
             CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
         CHECK_STATUS(buddy_range_alloc(range, 2, &offset), BUDDY_OK);
         CHECK_EQ_U64(offset, count - 2);
-        for (uint64_t i = count - 24; i < count - 16; i++)
-            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        free_each(range, count - 24, count - 16);
         CHECK_STATUS(buddy_range_alloc_exact(range, 5, &run), BUDDY_OK);
         CHECK_EQ_U64(run, count - 24);
-        for (uint64_t i = count - 48; i < count - 32; i++)
-            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        free_each(range, count - 48, count - 32);
         CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
         CHECK_STATUS(buddy_range_size(range, count - 2, &size), BUDDY_OK);
         CHECK_EQ_U64(size, 2);
@@ -313,13 +323,10 @@ static void the_last_block_heads_no_run(void) {
 static void free_extents_end_at_the_capacity(void) {
     for (unsigned shift = 8; shift <= 16; shift += 4) {
         uint64_t count = UINT64_C(1) << shift, offset = 0;
-        buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
-        for (uint64_t i = 0; i < count; i++)
-            CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
+        buddy_range *range = make_full(count);
         if (count > 16300)
             CHECK_STATUS(buddy_range_free(range, 16300), BUDDY_OK);
-        for (uint64_t i = count - 6; i < count; i++)
-            CHECK_STATUS(buddy_range_free(range, i), BUDDY_OK);
+        free_each(range, count - 6, count);
         size_t bytes = (size_t)range->metadata_size;
         memcpy(before, memory, bytes);
         CHECK_STATUS(buddy_range_alloc_packed(range, 5, &offset), BUDDY_ENOMEM);
@@ -464,16 +471,11 @@ static void packed_runs_at_odd_multiples_of_two_resize(void) {
 static void packed_runs_look_past_the_lowest_blocks(void) {
     static const uint64_t holes[] = {32, 40000};
     for (unsigned i = 0; i < 2; i++) {
-        uint64_t count = UINT64_C(1) << 16, offset = 0;
-        buddy_range *range = make(count, 1, BUDDY_BEST_FIT);
-        for (uint64_t k = 0; k < count; k++)
-            CHECK_STATUS(buddy_range_alloc(range, 1, &offset), BUDDY_OK);
-        static const uint64_t freed[][2] = {{0, 2}, {16, 20}};
-        for (unsigned f = 0; f < 2; f++)
-            for (uint64_t k = freed[f][0]; k < freed[f][1]; k++)
-                CHECK_STATUS(buddy_range_free(range, k), BUDDY_OK);
-        for (uint64_t k = holes[i]; k < holes[i] + 6; k++)
-            CHECK_STATUS(buddy_range_free(range, k), BUDDY_OK);
+        uint64_t offset = 0;
+        buddy_range *range = make_full(UINT64_C(1) << 16);
+        free_each(range, 0, 2);
+        free_each(range, 16, 20);
+        free_each(range, holes[i], holes[i] + 6);
         CHECK_STATUS(buddy_range_alloc_packed(range, 5, &offset), BUDDY_OK);
         CHECK_EQ_U64(offset, holes[i]);
         CHECK_STATUS(buddy_range_check(range), BUDDY_OK);
