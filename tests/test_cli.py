@@ -61,6 +61,8 @@ FILES = {
                      '[{"offset": 0, "size": 64, "state": "reserved"}, {"offset": 64, "size": 64, "state": "free"}]}',
     "not_decimal.trace": "a one 08\n",
     "hex.trace": "a one 0x10\n",
+    "five_words.trace": "a x 5 64 extra\n",
+    "free_two.trace": "a x 5\nf x y\n",
     "huge.trace": "a one 18446744073709551616\n",
     "max.trace": "a one 18446744073709551615\n",
     "nul.trace": "a one 10\x00 ignored\n",
@@ -203,6 +205,8 @@ ROWS = [
     (["replay", "decimal.trace"], 0, r"requested by the trace +10 B", "010 is ten"),
     (["replay", "not_decimal.trace"], 0, r"requested by the trace +8 B", "08 is eight"),
     (["replay", "hex.trace"], 3, r"hex.trace:1: SIZE '0x10' is not a decimal number", "no hex in traces"),
+    (["replay", "five_words.trace"], 3, r"five_words.trace:1: expected 'a ID SIZE \[ALIGN\]'", "a fifth word"),
+    (["replay", "free_two.trace"], 3, r"free_two.trace:2: expected 'f ID'", "a free of two IDs"),
     (["replay", "huge.trace"], 3, r"huge.trace:1: SIZE '18446744073709551616' is not a decimal number from 0 to 2\^64-1",
      "no clamping in traces"),
     (["replay", "max.trace"], 0, r"failed allocations 1\n.*larger than the largest block.*\n.*no capacity up to 4294967296 serves", "2^64-1 is a size"),
@@ -347,6 +351,20 @@ def check_report(command, folder):
     assert json.loads(packed_out)["traces"][0]["policies"] == card["traces"][0]["policies"], packed_out
 
 
+def check_demo(command, folder):
+    """demo: the churn's statistics agree: its free blocks, one count per order up to the largest
+    block of 2^14 min blocks, add up to the free bytes, and the fragmentation follows from them."""
+    code, out, err = run(command, ["demo", "--out", "demo.svg"], folder)
+    assert code == 0, err
+    free = int(re.search(r"^   live blocks \d+, allocated \d+, free (\d+),", out, re.M).group(1))
+    largest, fragmentation = re.search(
+        r"^   largest free block (\d+) \(external fragmentation ([\d.]+)\)", out, re.M).groups()
+    per_order = re.search(r"^   free blocks per order:((?: \d+)+)$", out, re.M).group(1)
+    counts = [int(n) for n in per_order.split()]
+    assert len(counts) == 15 and sum(n * 64 << k for k, n in enumerate(counts)) == free, counts
+    assert fragmentation == f"{1 - int(largest) / free:.3f}", (largest, fragmentation)
+
+
 def check_picture(command, folder):
     """draw: a legend in block sizes, axes with units, failures marked, waste drawn pale."""
     code, out, err = run(command, ["draw", "--capacity", "128", "--min-block", "64",
@@ -422,7 +440,7 @@ def main():
                       f"  stdout: {out[:300]!r}\n  stderr: {err[:300]!r}")
             else:
                 passed += 1
-        for check in (check_json, check_dump, check_report, check_picture):
+        for check in (check_json, check_dump, check_report, check_demo, check_picture):
             try:
                 check(command, folder)
                 passed += 1
