@@ -1140,7 +1140,9 @@ MUTANTS = [
      '    if (0)\n        return tool_args_error(args,'),
     ('tools/shared_command.c',
      '        status = checked == BUDDY_OK ? TOOL_OK : TOOL_FAILED;',
-     '        status = TOOL_OK;'),
+     '        status = TOOL_OK;',
+     "the tool attaches the segment first, and attach runs the same check: a segment that "
+     "attaches passes it, unless another process breaks it in between"),
 ]
 
 
