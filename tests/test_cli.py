@@ -386,19 +386,19 @@ def check_picture(command, folder):
     code, out, err = run(command, ["draw", "--capacity", "256", "--min-block", "16", "h1.trace",
                                    "--out", "h1.svg"], folder)
     with open(os.path.join(folder, "h1.svg"), encoding="utf-8") as f:
-        parts = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" '
-                           r'fill="hsl\((\d+),60%,86%\)"/>\n<rect x="\1" y="\2" width="([\d.]+)" '
-                           r'height="([\d.]+)" fill="hsl\(\5,55%,50%\)"/>', f.read())
+        h1_svg = f.read()
+    parts = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" '
+                       r'fill="hsl\((\d+),60%,86%\)"/>\n<rect x="\1" y="\2" width="([\d.]+)" '
+                       r'height="([\d.]+)" fill="hsl\(\5,55%,50%\)"/>', h1_svg)
     in_map = sorted(round(float(sw) / float(w), 3) for _, _, w, h, _, sw, sh in parts if h == "36.00")
     in_lives = sorted(round(float(sh) / float(h), 2)
                       for _, _, w, h, _, sw, sh in parts if h != "36.00")
     assert code == 0 and in_map == [0.625, 0.781] and in_lives == [0.62, 0.78, 0.78], (in_map, in_lives)
     # The tree of h1's end, from the root down: split (white), then [0, 128) free and [128, 256)
     # split, then y and z live, in their colour.
-    with open(os.path.join(folder, "h1.svg"), encoding="utf-8") as f:
-        tree = {(x, y, w, "live" if fill.startswith("hsl") else fill) for x, y, w, fill in
-                re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="22.00" '
-                           r'fill="([^"]+)"', f.read())}
+    tree = {(x, y, w, "live" if fill.startswith("hsl") else fill) for x, y, w, fill in
+            re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="22.00" '
+                       r'fill="([^"]+)"', h1_svg)}
     assert tree == {("84.00", "238.00", "856.00", "#fff"), ("84.00", "260.00", "428.00", "#e6e6e6"),
                     ("512.00", "260.00", "428.00", "#fff"), ("512.00", "282.00", "214.00", "live"),
                     ("726.00", "282.00", "214.00", "live")}, tree

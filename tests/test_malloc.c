@@ -453,6 +453,13 @@ static int child_main(const char *mode) {
     return 2;
 }
 
+/* The arenas and their bytes that a statistics line names; false if none does. */
+static bool arena_figures(const char *output, unsigned *arenas_out, size_t *bytes_out) {
+    const char *in_all = strstr(output, "in place; ");
+    return in_all != NULL &&
+           sscanf(in_all, "in place; %u arenas of %zu bytes", arenas_out, bytes_out) == 2;
+}
+
 static void options_change_what_they_say(void) {
     char output[4096];
     int status = run_child("--invalid-frees", NULL, "1", output, sizeof output);
@@ -466,11 +473,9 @@ static void options_change_what_they_say(void) {
     CHECK(WIFEXITED(status) && strstr(output, ": 5 invalid frees were ignored"));
     status = run_child("--arenas", "BUDDY_MALLOC_ARENA_SIZE=1024K", "1", output, sizeof output);
     unsigned arenas = 0;
-    const char *at = strstr(output, " arenas of ");
-    while (at != NULL && at > output && at[-1] >= '0' && at[-1] <= '9')
-        at--;
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && at != NULL &&
-          sscanf(at, "%u", &arenas) == 1 && arenas >= 3);
+    size_t arena_bytes = 0;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+          arena_figures(output, &arenas, &arena_bytes) && arenas >= 3);
     /* One realloc in place or two: it varies from run to run (1 in 20 runs gave two). */
     const char *reallocs = strstr(output, "; 13 reallocs, ");
     unsigned in_place = 0;
@@ -520,12 +525,9 @@ static void options_change_what_they_say(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(output, "; 1 blocks mapped"));
     /* Arenas double from 32 MiB (the default) up to the first of the largest
      * size, which cannot hold it either: no more are made for it. */
-    size_t largest = sizeof(void *) == 8 ? (size_t)1 << 30 : (size_t)1 << 28, arena_bytes = 0;
-    unsigned arena_count = 0;
-    const char *in_all = strstr(output, "in place; ");
-    CHECK(in_all != NULL &&
-          sscanf(in_all, "in place; %u arenas of %zu bytes", &arena_count, &arena_bytes) == 2);
-    CHECK_EQ_U64(arena_count, sizeof(void *) == 8 ? 6 : 4);
+    size_t largest = sizeof(void *) == 8 ? (size_t)1 << 30 : (size_t)1 << 28;
+    CHECK(arena_figures(output, &arenas, &arena_bytes));
+    CHECK_EQ_U64(arenas, sizeof(void *) == 8 ? 6 : 4);
     CHECK_EQ_U64(arena_bytes, 2 * largest - ((size_t)32 << 20));
     status = run_child("--pvalloc", "BUDDY_MALLOC_EXACT=1", NULL, output, sizeof output);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
