@@ -1,14 +1,25 @@
 # SPDX-License-Identifier: MIT
 """What Python users expect of the package: the version, Stats as a dataclass,
 context managers, repr, copies that are independent, the Heap over a bytearray
-or an mmap, and errors that leave the state as it was."""
+or an mmap, errors that leave the state as it was, and the library found where
+the package's docstring says."""
 import copy
+import ctypes
+import ctypes.util
 import dataclasses
 import mmap
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import unittest
+from pathlib import Path
+from unittest import mock
 
 import buddy
 from buddy import BuddyError, BuddyMemoryManager, Heap, InvalidOffsetError, OutOfSpaceError, Range
+from buddy import _native
 
 
 class Package(unittest.TestCase):
@@ -150,11 +161,97 @@ class HeapFace(unittest.TestCase):
             self.assertEqual(region[offset:offset + 3], b"abc")
             heap.close()  # releases the mmap, which may then close
 
+    def test_the_configuration_reaches_the_library(self):
+        with Heap(bytearray(1 << 16), min_block_size=32, max_alignment=256) as heap:
+            self.assertEqual(heap.usable_size(heap.malloc(1)), 32)
+            heap.aligned_alloc(256, 1)
+            with self.assertRaisesRegex(OutOfSpaceError, "a bad request"):
+                heap.aligned_alloc(512, 1)  # past max_alignment
+
+    def test_a_fragmented_failure_names_the_largest_free_block(self):
+        with Heap(bytearray(1 << 12), min_block_size=64, max_alignment=64) as heap:
+            blocks = []
+            while len(blocks) < 64:
+                try:
+                    blocks.append(heap.malloc(64))
+                except OutOfSpaceError:
+                    break
+            for offset in blocks[::2]:  # each one's buddy stays live: nothing merges
+                heap.free(offset)
+            self.assertGreaterEqual(heap.stats().free_bytes, 128)
+            with self.assertRaisesRegex(OutOfSpaceError, r"fragmented: the largest free "
+                                                         r"block is 64\)$"):
+                heap.malloc(128)
+
     def test_read_only_regions_are_refused(self):
         with self.assertRaisesRegex(TypeError, "region must be writable"):
             Heap(bytes(4096))
         with self.assertRaises(BuddyError):
             Heap(bytearray(8))
+
+
+class Structures(unittest.TestCase):
+    def test_stats_is_as_large_as_the_library_writes(self):
+        size = ctypes.sizeof(_native._Stats)
+        guarded = (ctypes.c_ubyte * (size + 64))(*([0xA5] * (size + 64)))
+        with Range(1 << 20, 1) as r:
+            _native._stats(r._live(), ctypes.cast(guarded, ctypes.POINTER(_native._Stats)))
+        self.assertEqual(bytes(guarded[size:]), b"\xa5" * 64)
+
+
+class Loader(unittest.TestCase):
+    """import buddy finds the library through BUDDY_LIBRARY, then beside the
+    package, then in the repository's build folder, then on the system. Each
+    case imports a copy of the package, in a folder with no build beside it."""
+
+    def setUp(self):
+        self.work = Path(tempfile.mkdtemp(prefix="buddy-loader-"))
+        self.addCleanup(shutil.rmtree, self.work)
+        self.package = self.work / "pkg" / "buddy"
+        shutil.copytree(Path(buddy.__file__).parent, self.package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.so*", "*.dylib", "*.dll"))
+        self.library = Path(buddy.library_path)
+
+    def copy_library(self, folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy(self.library, folder / "libbuddy.so")).resolve()
+
+    def imported(self, library=None):
+        env = dict(os.environ, PYTHONPATH=str(self.work / "pkg"), PYTHONDONTWRITEBYTECODE="1")
+        env.pop("BUDDY_LIBRARY", None)
+        if library is not None:
+            env["BUDDY_LIBRARY"] = str(library)
+        return subprocess.run([sys.executable, "-c", "import buddy; print(buddy.library_path)"],
+                              env=env, cwd=self.work, capture_output=True, text=True, timeout=60)
+
+    def test_beside_the_package(self):
+        beside = self.copy_library(self.package)
+        seen = self.imported()
+        self.assertEqual(seen.returncode, 0, seen.stderr)
+        self.assertEqual(Path(seen.stdout.strip()), beside)
+
+    def test_buddy_library_comes_first(self):
+        self.copy_library(self.package)
+        chosen = self.copy_library(self.work / "elsewhere")
+        seen = self.imported(chosen)
+        self.assertEqual(seen.returncode, 0, seen.stderr)
+        self.assertEqual(Path(seen.stdout.strip()), chosen)
+
+    def test_nothing_found_is_an_import_error_naming_each_place(self):
+        if ctypes.util.find_library("buddy"):
+            self.skipTest("a libbuddy is installed on this system, so one is always found")
+        missing = self.work / "missing" / "libbuddy.so"
+        seen = self.imported(missing)
+        self.assertNotEqual(seen.returncode, 0)
+        self.assertIn("ImportError: libbuddy not found", seen.stderr)
+        self.assertIn(f"Tried: {missing}, {self.package.resolve() / 'libbuddy.so'}", seen.stderr)
+
+    def test_a_bare_name_from_the_system_is_loaded(self):
+        bare = ctypes.util.find_library("c")
+        if not bare or os.sep in bare:
+            self.skipTest("this system's find_library gives no bare name to load")
+        with mock.patch.object(_native, "_candidates", return_value=[Path(bare)]):
+            self.assertEqual(_native._load()._name, bare)
 
 
 if __name__ == "__main__":

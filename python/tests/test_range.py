@@ -162,6 +162,33 @@ class ForEngines(unittest.TestCase):
             r.free(offset)
         self.assertEqual(r.stats().free_bytes, 1 << 24)
 
+    def test_a_check_sees_no_call_half_done(self):
+        # Each check walks a million min blocks, long enough for the other thread
+        # to call the range many times: with the lock, those calls wait.
+        r = Range(1 << 20, 1, thread_safe=True)
+        done, errors = threading.Event(), []
+
+        def churn():
+            held = []
+            while not done.is_set():
+                held.append(r.alloc_exact(1 + len(held) % 300))
+                if len(held) > 50:
+                    r.free(held.pop(0))
+
+        worker = threading.Thread(target=churn)
+        worker.start()
+        try:
+            for _ in range(20):
+                try:
+                    r.check()
+                except BuddyError as error:  # pragma: no cover - reported below
+                    errors.append(error)
+        finally:
+            done.set()
+            worker.join()
+        self.assertEqual(errors, [])
+        r.check()
+
     def test_user_data_lives_with_the_allocation(self):
         r = Range(1024, 16, user_data=True)
         run = r.alloc_exact(80)
