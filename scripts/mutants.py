@@ -1175,7 +1175,9 @@ MUTANTS = [
      '("requested", _size), ("largest_free_block", _size),\n                ("free_bytes", _size)]'),
     ('python/buddy/_native.py',
      '_fields_ = [("min_block_size", _size), ("max_alignment", _size), ("policy", _int),',
-     '_fields_ = [("max_alignment", _size), ("min_block_size", _size), ("policy", _int),'),
+     '_fields_ = [("max_alignment", _size), ("min_block_size", _size), ("policy", _int),',
+     "Heap builds its _HeapConfig by position and reads no field by name, so a swap of two "
+     "fields of one type changes no byte that C reads"),
     ('python/buddy/_native.py',
      '("peak_allocated_bytes", _u64), ("alloc_failures", _u64), ("rejected_frees", _u64),',
      '("peak_allocated_bytes", _u64), ("rejected_frees", _u64), ("alloc_failures", _u64),'),

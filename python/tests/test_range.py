@@ -7,6 +7,7 @@ import unittest
 
 import copy
 import threading
+import time
 import json
 
 import buddy
@@ -163,26 +164,32 @@ class ForEngines(unittest.TestCase):
         self.assertEqual(r.stats().free_bytes, 1 << 24)
 
     def test_a_check_sees_no_call_half_done(self):
-        # Each check walks a million min blocks, long enough for the other thread
-        # to call the range many times: with the lock, those calls wait.
-        r = Range(1 << 20, 1, thread_safe=True)
-        done, errors = threading.Event(), []
+        # Each check walks 8 million min blocks while the other thread calls the
+        # range: with the lock, those calls wait. It checks until 20 checks have
+        # each met a call (within 20 s), so they meet on a busy machine too.
+        r = Range(1 << 23, 1, thread_safe=True)
+        done, checking, errors = threading.Event(), [False], []
 
         def churn():
             held = []
             while not done.is_set():
+                if checking[0]:
+                    checking[0] = False  # this check met a call
                 held.append(r.alloc_exact(1 + len(held) % 300))
                 if len(held) > 50:
                     r.free(held.pop(0))
 
         worker = threading.Thread(target=churn)
         worker.start()
+        deadline, met = time.monotonic() + 20, 0
         try:
-            for _ in range(20):
+            while met < 20 and time.monotonic() < deadline:
+                checking[0] = True
                 try:
                     r.check()
                 except BuddyError as error:  # pragma: no cover - reported below
                     errors.append(error)
+                met += not checking[0]
         finally:
             done.set()
             worker.join()
