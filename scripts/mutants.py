@@ -1198,7 +1198,9 @@ MUTANTS = [
      '    return count > 64 ? ~(uint64_t)0 :'),
     ('src/common/bits.h',
      '    if (shift >= 64)\n        return value != 0;',
-     '    if (shift >= 64)\n        return 1;'),
+     '    if (shift >= 64)\n        return 1;',
+     "the one shift of 64, the eighth band's tile count, divides a block count, which is at "
+     "least 1"),
     ('src/heap/heap_internal.h',
      '    return mine->heap == heap && mine->serial == heap->serial ? mine->cache : NULL;',
      '    return mine->heap == heap ? mine->cache : NULL;'),

@@ -81,7 +81,17 @@ FILES = {
 }
 USAGE_TAIL = r"\nTry 'buddy( \w+)? --help' for more\.\n$"
 
-# (arguments, exit code, pattern that stdout + stderr must match, what it checks)
+
+def header_version():
+    """The version that include/buddy.h defines."""
+    header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "include", "buddy.h")
+    with open(header) as f:
+        parts = dict(re.findall(r"^#define BUDDY_VERSION_(\w+) (\d+)$", f.read(), re.M))
+    return f"{parts['MAJOR']}.{parts['MINOR']}.{parts['PATCH']}"
+
+
+# (arguments, exit code, pattern that the output must match: stdout on exit 0,
+# stderr on exit 2, both else; what it checks)
 ROWS = [
     (["replay", "--capacity", "32MiB", "cloudwu.trace"], 0, r"capacity 33554432,", "MiB"),
     (["replay", "--capacity", "100MB", "cloudwu.trace"], 0, r"capacity 100000000,", "MB is 10^6"),
@@ -244,6 +254,10 @@ ROWS = [
     (["record", "--output", "no/such/folder/t", "--", "true"], 2, r"^buddy record: --output 'no/such/folder/t': ",
      "record output"),
     (["sizes", "--capacity", "1GiB", "--min-block", "64"], 0, r"1073741824 +64 +16777216", "sizes units"),
+    (["sizes"], 0, r"\A(?:[^\n]*\n){24}^ +1099511627776 +4096 +268435456 +102539272 +3\.056\n\Z",
+     "sizes' default grid: 6 capacities by 4 min blocks, up to 1 TiB"),
+    (["sizes", "--capacity", "1K", "--min-block", "4096"], 0,
+     r"^ +1024 +4096 +- +impossible +-$", "a capacity below the min block is impossible"),
     (["sizes", "--capacity", "1e9"], 2, r"^buddy sizes: --capacity '1e9' has an unknown unit", "sizes"),
     (["sizes", "--capacity", "99999999999999999999"], 2, r"is above 2\^64-1", "sizes overflow"),
     (["sizes"] + ["--min-block", "64"] * 32 + ["--capacity", "1K"] * 33, 2,
@@ -255,7 +269,8 @@ ROWS = [
     (["demo", "-"], 2, r"^buddy demo: unexpected argument '-'", "a lone dash is an argument"),
     (["frob"], 2, r"^buddy: unknown command 'frob' \(commands: demo", "unknown command"),
     ([], 2, r"^buddy: COMMAND is missing", "no command"),
-    (["--version"], 0, r"^buddy \d+\.\d+\.\d+\n$", "version"),
+    (["--version"], 0, rf"^buddy {re.escape(header_version())}\n$", "version"),
+    (["--help"], 0, r"^usage: buddy COMMAND .*^  shared +makes and inspects", "help"),
 ]
 
 
@@ -433,7 +448,8 @@ def main():
                 problems.append(f"exit {got}, expected {code}")
             if got not in (0, 1, 2, 3):
                 problems.append(f"exit {got} is not a documented exit code")
-            if not re.search(pattern, out + err if code != 2 else err, re.S | re.M):
+            seen = out if code == 0 else err if code == 2 else out + err
+            if not re.search(pattern, seen, re.S | re.M):
                 problems.append(f"no match for {pattern!r}")
             if code == 2 and not re.search(r"^[^\n]*" + USAGE_TAIL, err):
                 problems.append("a usage error is not one line plus a pointer to --help")

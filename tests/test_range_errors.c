@@ -249,13 +249,34 @@ static void corruption_is_detected(void) {
     CHECK_STATUS(buddy_range_check(range), BUDDY_ECORRUPT);
 }
 
+/* Each status's text starts with its own name, then ": ". */
 static void every_status_has_a_name(void) {
-    for (int status = BUDDY_OK; status >= BUDDY_EVERSION; status--)
-        for (int other = status - 1; other >= BUDDY_EVERSION; other--)
-            CHECK(strcmp(buddy_status_str(status), buddy_status_str(other)) != 0);
+#define NAMED(status)                                                                              \
+    { status, #status }
+    static const struct {
+        int status;
+        const char *name;
+    } names[] = {NAMED(BUDDY_OK),        NAMED(BUDDY_EINVAL),   NAMED(BUDDY_EGEOMETRY),
+                 NAMED(BUDDY_ESMALL),    NAMED(BUDDY_ETOOBIG),  NAMED(BUDDY_ENOMEM),
+                 NAMED(BUDDY_ERANGE),    NAMED(BUDDY_EALIGN),   NAMED(BUDDY_ENOTSTART),
+                 NAMED(BUDDY_ENOTLIVE),  NAMED(BUDDY_ECORRUPT), NAMED(BUDDY_EBUSY),
+                 NAMED(BUDDY_ERESERVED), NAMED(BUDDY_EVERSION)};
+#undef NAMED
+    CHECK_EQ_U64(sizeof names / sizeof names[0], (uint64_t)(BUDDY_OK - BUDDY_EVERSION + 1));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *text = buddy_status_str(names[i].status);
+        size_t length = strlen(names[i].name);
+        CHECK(strncmp(text, names[i].name, length) == 0 && strncmp(text + length, ": ", 2) == 0);
+    }
     CHECK_EQ_STR(buddy_status_str(BUDDY_EVERSION - 1), "unknown buddy status");
     CHECK_EQ_STR(buddy_status_str(1), "unknown buddy status");
-    CHECK(strncmp(buddy_status_str(BUDDY_ENOTLIVE), "BUDDY_ENOTLIVE", 14) == 0);
+}
+
+static void the_version_is_the_headers(void) {
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", BUDDY_VERSION_MAJOR, BUDDY_VERSION_MINOR,
+             BUDDY_VERSION_PATCH);
+    CHECK_EQ_STR(buddy_version(), expected);
 }
 
 int main(void) {
@@ -273,5 +294,6 @@ int main(void) {
     buddy_range_destroy(range);
     corruption_is_detected();
     every_status_has_a_name();
+    the_version_is_the_headers();
     return check_exit_code("range_errors");
 }
