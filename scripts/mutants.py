@@ -1230,7 +1230,10 @@ MUTANTS = [
      '    words += flat_words; /* keep tiles aligned */'),
     ('src/range/layout.c',
      '        if (block_count > UINT64_MAX / 8u - words)\n            return 0;',
-     '        if (0)\n            return 0;'),
+     '        if (0)\n            return 0;',
+     "with at most 2^62 min blocks the sum cannot wrap, and buddy_range_metadata_size_config "
+     "then rejects exactly what this bound does (words > SIZE_MAX / 8); the other callers "
+     "plan ranges that exist"),
     ('src/range/layout.c',
      '    uint64_t max_capacity = config->max_capacity != 0 ? config->max_capacity : config->capacity;',
      '    uint64_t max_capacity = config->max_capacity;'),

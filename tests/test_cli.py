@@ -371,9 +371,19 @@ def check_report(command, folder):
 
 def check_demo(command, folder):
     """demo: the churn's statistics agree: its free blocks, one count per order up to the largest
-    block of 2^14 min blocks, add up to the free bytes, and the fragmentation follows from them."""
+    block of 2^14 min blocks, add up to the free bytes, and the fragmentation follows from them.
+    The churn is what it says: no failure, about half of the 1 MiB live at the end, sizes that
+    are not powers of two (so rounding wastes some), and the metadata's bits per min block."""
     code, out, err = run(command, ["demo", "--out", "demo.svg"], folder)
     assert code == 0, err
+    assert re.search(r"^   alloc failures 0, rejected frees 0$", out, re.M), out
+    live_kib = float(re.search(r"^  requested by the trace +[\d.]+ KiB +([\d.]+) KiB$", out,
+                               re.M).group(1))
+    waste = float(re.search(r"^  rounding waste +([\d.]+)%", out, re.M).group(1))
+    assert 0.4 * 1024 < live_kib < 0.6 * 1024 and waste > 10, (live_kib, waste)
+    metadata, bits = re.search(r"^   metadata (\d+) bytes \(([\d.]+) bits per min block\)", out,
+                               re.M).groups()
+    assert bits == f"{int(metadata) * 8 / (1 << 14):.2f}", (metadata, bits)
     free = int(re.search(r"^   live blocks \d+, allocated \d+, free (\d+),", out, re.M).group(1))
     largest, fragmentation = re.search(
         r"^   largest free block (\d+) \(external fragmentation ([\d.]+)\)", out, re.M).groups()
