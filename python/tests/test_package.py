@@ -72,6 +72,16 @@ class Sizes(unittest.TestCase):
             with self.assertRaises(OutOfSpaceError, msg=size):
                 BuddyMemoryManager(size)
 
+    def test_offsets_past_64_bits_are_out_of_range_never_wrapped(self):
+        with Range(1 << 20, 64) as r:
+            r.alloc(64)  # live at 0, where 2^64 would wrap to
+            for offset in (2 ** 64, -(2 ** 64), 2 ** 70):
+                with self.assertRaises(InvalidOffsetError, msg=offset):
+                    r.size(offset)
+                with self.assertRaises(InvalidOffsetError, msg=offset):
+                    r.free(offset)
+            self.assertEqual(r.size(0), 64)
+
     def test_sizes_past_64_bits_are_too_big_never_wrapped(self):
         with Range(1 << 20, 64) as r:
             for size in (2 ** 64, 2 ** 64 + 64, 2 ** 100):
@@ -96,6 +106,9 @@ class ContextManagers(unittest.TestCase):
         self.assertEqual(repr(r), "<Range closed>")
         with self.assertRaises(ValueError):
             r.alloc(1)
+        with self.assertRaises(ValueError):
+            with r:  # a closed range cannot be entered again
+                pass  # pragma: no cover - never runs
         r.close()  # twice is fine
 
     def test_heap_releases_its_region(self):

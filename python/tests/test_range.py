@@ -75,6 +75,11 @@ class RangeBasics(unittest.TestCase):
             r.alloc(16, alignment=4096)
         r.check()
 
+    def test_the_smallest_alignment_is_kept(self):
+        r = Range(64, 1)
+        self.assertEqual((r.alloc(1), r.alloc(1, alignment=2)), (0, 2))  # not 1
+        self.assertEqual((r.alloc_exact(1), r.alloc_exact(1, alignment=2)), (1, 4))  # not 3
+
     def test_exact_runs_take_what_they_ask(self):
         r = Range(1 << 20, 16)
         offset = r.alloc_exact(1033)           # 65 min blocks: 64 + 1
@@ -130,6 +135,9 @@ class ForEngines(unittest.TestCase):
         self.assertEqual(r.stats().capacity, 320)
         with self.assertRaises(BuddyError):
             r.set_capacity(2048)  # beyond the metadata: ESMALL
+        with self.assertRaises(GeometryError):
+            r.set_capacity(0)  # no min block
+        self.assertEqual(r.stats().capacity, 320)
         r.set_capacity(1024)
         self.assertEqual(str(r), "(0:64)")
         with self.assertRaises(GeometryError):
