@@ -25,6 +25,9 @@ FILES = {
     # Overlong forms (\xc0\x80, \xe0\x9f\xbf), a surrogate (\xed\xa0\x80) and the last control byte,
     # then a valid two-byte letter.
     "utf8.trace": "a \xc0\x80\xe0\x9f\xbf\xed\xa0\x80\x1f\xc3\xa9 5000\n",
+    # No lead byte 0xf8, the last surrogate, past U+10FFFF; then U+1F600 and U+10FFFF.
+    "utf8_bounds.trace": "a \xf8\x90\x80\x80\xed\xbf\xbf\xf4\x90\x80\x80\xf0\x9f\x98\x80"
+                         "\xf4\x8f\xbf\xbf 5000\n",
     "kib.trace": "a one 1536\n",
     # 44 operations, 45 samples (the last twice): the table shows every third, and the last.
     "many.trace": "".join(f"a x{i} 1\n" for i in range(22)) + "".join(f"f x{i}\n" for i in range(22)),
@@ -258,6 +261,7 @@ ROWS = [
      "sizes' default grid: 6 capacities by 4 min blocks, up to 1 TiB"),
     (["sizes", "--capacity", "1K", "--min-block", "4096"], 0,
      r"^ +1024 +4096 +- +impossible +-$", "a capacity below the min block is impossible"),
+    (["sizes", "-h"], 0, r"^usage: buddy sizes", "-h is --help"),
     (["sizes", "--capacity", "1e9"], 2, r"^buddy sizes: --capacity '1e9' has an unknown unit", "sizes"),
     (["sizes", "--capacity", "99999999999999999999"], 2, r"is above 2\^64-1", "sizes overflow"),
     (["sizes"] + ["--min-block", "64"] * 32 + ["--capacity", "1K"] * 33, 2,
@@ -294,6 +298,10 @@ def check_json(command, folder):
     what = json.loads(out)["first_failure"]["what"]
     assert code == 0 and what.startswith("'a " + "\ufffd" * 8 + "\x1f\u00e9 5000'"), what
     assert "\ufffd" not in out, out  # each escaped: no byte that is not UTF-8 came out as it was
+    code, out, err = run(command, ["replay", "--json", "--capacity", "4096", "--min-block", "1",
+                                   "utf8_bounds.trace"], folder)
+    what = json.loads(out)["first_failure"]["what"]
+    assert code == 0 and what.startswith("'a " + "\ufffd" * 11 + "\U0001f600\U0010ffff 5000'"), what
 
 
 def check_dump(command, folder):

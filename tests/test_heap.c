@@ -161,8 +161,33 @@ static void realloc_grows_in_place_then_moves(void) {
     CHECK(fresh != NULL);
     CHECK(buddy_heap_realloc(heap, fresh + 1, 50) == NULL); /* not a block start */
     CHECK_EQ_U64(buddy_heap_usable_size(heap, fresh), 16);
+    buddy_heap_failure failure;
+    CHECK_STATUS(buddy_heap_last_failure(heap, &failure), BUDDY_OK);
+    CHECK(failure.reason == BUDDY_FAILURE_INVALID && failure.requested == 50);
     buddy_heap_free(heap, fresh);
     buddy_heap_free(heap, moved);
+    CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
+    buddy_heap_fini(heap);
+}
+
+/* With min blocks of 8 bytes, a request still takes 16 (max_align_t's
+ * alignment), and so does a block that realloc shrinks in place: the next
+ * block keeps malloc's alignment. */
+static void a_shrink_keeps_the_smallest_request(void) {
+    buddy_heap_config config = {8, 0, BUDDY_BEST_FIT, 0, NULL, NULL, NULL};
+    buddy_heap *heap = NULL;
+    CHECK_STATUS(buddy_heap_init(&heap, region, sizeof region, &config), BUDDY_OK);
+    char *block = buddy_heap_malloc(heap, 1);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 16);
+    block = buddy_heap_realloc(heap, block, 64);
+    CHECK(buddy_heap_realloc(heap, block, 1) == block);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 16);
+    CHECK_STATUS(buddy_heap_try_resize(heap, block, 2), BUDDY_OK);
+    CHECK_EQ_U64(buddy_heap_usable_size(heap, block), 16);
+    void *next = buddy_heap_malloc(heap, 1);
+    CHECK_EQ_U64((uintptr_t)next % 16, 0);
+    buddy_heap_free(heap, next);
+    buddy_heap_free(heap, block);
     CHECK_STATUS(buddy_heap_check(heap), BUDDY_OK);
     buddy_heap_fini(heap);
 }
@@ -433,6 +458,7 @@ int main(void) {
     calloc_zeroes_and_checks_overflow();
     the_fill_covers_every_usable_byte();
     realloc_grows_in_place_then_moves();
+    a_shrink_keeps_the_smallest_request();
     aligned_allocation_is_absolute();
     bad_frees_change_nothing();
     failures_say_why();
