@@ -302,6 +302,7 @@ def check_json(command, folder):
                                    "utf8_bounds.trace"], folder)
     what = json.loads(out)["first_failure"]["what"]
     assert code == 0 and what.startswith("'a " + "\ufffd" * 11 + "\U0001f600\U0010ffff 5000'"), what
+    assert "\ufffd" not in out, out
 
 
 def check_dump(command, folder):
