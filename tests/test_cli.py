@@ -29,6 +29,8 @@ FILES = {
     "utf8_bounds.trace": "a \xf8\x90\x80\x80\xed\xbf\xbf\xf4\x90\x80\x80\xf0\x9f\x98\x80"
                          "\xf4\x8f\xbf\xbf 5000\n",
     "kib.trace": "a one 1536\n",
+    # Leaves 16 B live at 16 of 64: 48 B free, the largest free block 32.
+    "frag.trace": "a x 16\na y 16\na z 16\nf x\nf z\n",
     # 44 operations, 45 samples (the last twice): the table shows every third, and the last.
     "many.trace": "".join(f"a x{i} 1\n" for i in range(22)) + "".join(f"f x{i}\n" for i in range(22)),
     "grow.trace": "a x 16\nr x 32\n",
@@ -130,6 +132,8 @@ ROWS = [
      r"requested by the trace +10 B.*\n.*taken by blocks +16 B", "best fit: 10 units take 16"),
     (["replay", "--policy", "exact", "--heap", "--min-block", "16", "decimal.trace"], 0,
      r"requested by the trace +10 B.*\n.*taken by blocks +16 B", "exact heap: one min block"),
+    (["replay", "--policy", "exact", "--heap", "--min-block", "16", "h4.trace"], 0,
+     r"heap, capacity .*, exact\n(.*\n)*.*taken by blocks +208 B", "exact heap: 144 bytes take 144"),
     (["replay", "--frob", "cloudwu.trace"], 2, r"^buddy replay: unknown option '--frob' \(options: --capacity",
      "unknown option"),
     (["replay", "cloudwu.trace", "--capacity"], 2, r"^buddy replay: --capacity needs a value", "missing value"),
@@ -262,6 +266,10 @@ ROWS = [
     (["sizes", "--capacity", "1K", "--min-block", "4096"], 0,
      r"^ +1024 +4096 +- +impossible +-$", "a capacity below the min block is impossible"),
     (["sizes", "-h"], 0, r"^usage: buddy sizes", "-h is --help"),
+    (["replay", "--capacity", "64", "--min-block", "16", "frag.trace"], 0,
+     r"^ +5 +16 +48 +32 +0\.333$", "a sample's largest free block"),
+    (["replay", "--capacity", "64", "--write-dump", "/dev/full", "frag.trace"], 1,
+     r"^buddy: /dev/full: cannot write the dump$", "a dump that cannot be written"),
     (["sizes", "--capacity", "1e9"], 2, r"^buddy sizes: --capacity '1e9' has an unknown unit", "sizes"),
     (["sizes", "--capacity", "99999999999999999999"], 2, r"is above 2\^64-1", "sizes overflow"),
     (["sizes"] + ["--min-block", "64"] * 32 + ["--capacity", "1K"] * 33, 2,
