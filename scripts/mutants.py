@@ -4,7 +4,7 @@ package, and the Debug build's tests (CTest, BUDDY_TEST_QUICK=1) must fail on it
 mutant's fate and exits 1 if one survives that is not marked equivalent (with the reason), or if
 one no longer applies because the code changed (update the list).
 
-    python3 scripts/mutants.py [INDEX...]     # all: about an hour on 2 cores
+    python3 scripts/mutants.py [INDEX...]     # all: about two hours on 2 cores
 
 It mutates a copy of the committed tree (git archive HEAD) in a temporary folder. Not part of
 the test command: too slow. docs/design.md ("Testing the tests") has the last run.
